@@ -154,3 +154,40 @@ public class Vp8CodecTests
         }
     }
 }
+
+public class ShippedClipTests
+{
+    private static string ClipPath(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        return Path.Combine(dir.FullName, "assets", "clips", name);
+    }
+
+    [Theory]
+    [InlineData("pattern-1088x624-30fps.ivf", 1088, 624)]
+    [InlineData("pattern-1280x704-30fps.ivf", 1280, 704)]
+    public async Task Shipped_vp8_clips_decode_to_90_numbered_frames_of_the_model_size(string name, int width, int height)
+    {
+        await using var reader = await IvfReader.OpenAsync(ClipPath(name));
+        Assert.Equal("VP80", reader.Header.FourCc);
+        Assert.Equal((width, height, 30), (reader.Header.Width, reader.Header.Height, reader.Header.TimebaseDenominator));
+        using var decoder = new Vp8Decoder();
+        int n = 0;
+        while (await reader.ReadFrameAsync() is { } frame)
+        {
+            using var picture = decoder.Decode(frame.Data.Span);
+            Assert.NotNull(picture);
+            Assert.Equal((width, height), (picture.Width, picture.Height));
+            Assert.Equal(n, TestPattern.ReadCounter(picture));
+            n++;
+        }
+
+        Assert.Equal(90, n);
+    }
+}
