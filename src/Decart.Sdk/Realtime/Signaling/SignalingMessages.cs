@@ -1,0 +1,74 @@
+using System.Text.Json.Serialization;
+
+namespace Decart.Sdk.Realtime.Signaling;
+
+/// <summary>A message the client sends on the realtime WebSocket.</summary>
+internal abstract record OutgoingSignal;
+
+/// <summary>A message the server sends on the realtime WebSocket.</summary>
+internal abstract record IncomingSignal;
+
+/// <summary><c>{"type":"prompt","prompt":…,"enhance_prompt":…}</c>.</summary>
+internal sealed record PromptSignal(
+    [property: JsonPropertyName("prompt")] string Prompt,
+    [property: JsonPropertyName("enhance_prompt")] bool EnhancePrompt) : OutgoingSignal
+{
+    [JsonPropertyName("type")]
+    public string Type => "prompt";
+}
+
+/// <summary><c>{"type":"set_image","image_data":…|null,"prompt":…?,"enhance_prompt":…?}</c>; with both image and prompt it is the atomic <c>set()</c>.</summary>
+internal sealed record SetImageSignal(
+    [property: JsonPropertyName("image_data")] string? ImageData,
+    [property: JsonPropertyName("prompt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Prompt,
+    [property: JsonPropertyName("enhance_prompt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EnhancePrompt) : OutgoingSignal
+{
+    [JsonPropertyName("type")]
+    public string Type => "set_image";
+}
+
+/// <summary><c>{"type":"offer"|"answer","sdp":…}</c> in either direction.</summary>
+internal sealed record SdpSignal(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("sdp")] string Sdp) : OutgoingSignal;
+
+/// <summary>The <c>candidate</c> object of an <c>ice-candidate</c> message (RTCIceCandidateInit).</summary>
+internal sealed record IceCandidateInit(
+    [property: JsonPropertyName("candidate")] string Candidate,
+    [property: JsonPropertyName("sdpMid")] string? SdpMid,
+    [property: JsonPropertyName("sdpMLineIndex")] int? SdpMLineIndex);
+
+/// <summary><c>{"type":"ice-candidate","candidate":{…}|null}</c>; null ends the trickle.</summary>
+internal sealed record IceCandidateSignal(
+    [property: JsonPropertyName("candidate")] IceCandidateInit? Candidate) : OutgoingSignal
+{
+    [JsonPropertyName("type")]
+    public string Type => "ice-candidate";
+}
+
+/// <summary>Server: <c>{"type":"error","error":…}</c>.</summary>
+internal sealed record ErrorSignal(string Error) : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"set_image_ack","success":…,"error":…}</c>.</summary>
+internal sealed record SetImageAckSignal(bool Success, string? Error) : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"prompt_ack","prompt":…,"success":…,"error":…}</c>.</summary>
+internal sealed record PromptAckSignal(string? Prompt, bool Success, string? Error) : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"session_id","session_id":…,"server_ip":…,"server_port":…}</c>.</summary>
+internal sealed record SessionIdSignal(string SessionId, string? ServerIp, int? ServerPort) : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"generation_started"}</c>.</summary>
+internal sealed record GenerationStartedSignal : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"generation_tick","seconds":…}</c>.</summary>
+internal sealed record GenerationTickSignal(double Seconds) : IncomingSignal;
+
+/// <summary>Server: <c>{"type":"generation_ended","seconds":…,"reason":…}</c>.</summary>
+internal sealed record GenerationEndedSignal(double Seconds, string? Reason) : IncomingSignal;
+
+/// <summary>Server: an <c>offer</c> (the client answers) or an <c>answer</c> to the client's offer.</summary>
+internal sealed record RemoteSdpSignal(string Type, string Sdp) : IncomingSignal;
+
+/// <summary>Server: a trickled candidate, or null at the end of candidates.</summary>
+internal sealed record RemoteCandidateSignal(IceCandidateInit? Candidate) : IncomingSignal;
