@@ -1,0 +1,118 @@
+using Decart.Simulator.Constraints;
+using Decart.Simulator.Rest;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Decart.Simulator.Hosting;
+
+/// <summary>
+/// A running simulator: a real Kestrel server on loopback speaking Decart's protocol. Start one in a test with
+/// <c>await using var sim = await DecartSimulator.StartAsync(options)</c>; point the SDK at <see cref="BaseUrl"/>
+/// and <see cref="RealtimeBaseUrl"/> with one of <see cref="ApiKeys"/>.
+/// </summary>
+public sealed class DecartSimulator : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SimulatorState _state;
+    private int _disposed;
+
+    private DecartSimulator(WebApplication app, SimulatorState state, Uri baseUrl)
+    {
+        _app = app;
+        _state = state;
+        BaseUrl = baseUrl;
+        RealtimeBaseUrl = new UriBuilder(baseUrl) { Scheme = "ws" }.Uri;
+    }
+
+    /// <summary>The REST base URL, e.g. <c>http://127.0.0.1:7777</c>.</summary>
+    public Uri BaseUrl { get; }
+
+    /// <summary>The realtime base URL, e.g. <c>ws://127.0.0.1:7777</c>.</summary>
+    public Uri RealtimeBaseUrl { get; }
+
+    /// <summary>The permanent API keys the simulator accepts.</summary>
+    public IReadOnlyList<string> ApiKeys => _state.Options.EffectiveKeys;
+
+    /// <summary>The first accepted key.</summary>
+    public string DefaultApiKey => ApiKeys[0];
+
+    /// <summary>Issued client tokens.</summary>
+    public TokenStore Tokens => _state.Tokens;
+
+    /// <summary>Submitted jobs.</summary>
+    public JobStore Jobs => _state.Jobs;
+
+    /// <summary>The models served.</summary>
+    public ModelCatalog Models => _state.Models;
+
+    /// <summary>The options in force.</summary>
+    public SimulatorOptions Options => _state.Options;
+
+    /// <summary>Starts a simulator and waits until it listens.</summary>
+    /// <param name="options">Settings; null for defaults (ephemeral loopback port, development key).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running simulator; dispose it to stop it and free the port.</returns>
+    public static async Task<DecartSimulator> StartAsync(SimulatorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new SimulatorOptions();
+        if (options.Port is < 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Port, "port must be 0..65535");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            k.AddServerHeader = false;
+        });
+        builder.WebHost.UseUrls($"http://{FormatHost(options.Host)}:{options.Port}");
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxRequestBytes);
+        var app = builder.Build();
+        var state = new SimulatorState(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Decart.Simulator"));
+        app.UseWebSockets();
+        RestEndpoints.Map(app, state);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new DecartSimulator(app, state, new Uri(address));
+    }
+
+    /// <summary>Stops the server and frees its port.</summary>
+    /// <returns>A task that completes when stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _app.StopAsync(bound.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
+}

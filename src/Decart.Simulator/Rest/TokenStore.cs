@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace Decart.Simulator.Rest;
+
+/// <summary>A client token the simulator issued.</summary>
+/// <param name="Key">The token (<c>ek_…</c>).</param>
+/// <param name="ExpiresAt">When it stops being accepted for new sessions.</param>
+/// <param name="AllowedModels">Models it may use; null = any.</param>
+/// <param name="AllowedOrigins">WebSocket origins it may be used from; null = any.</param>
+/// <param name="MaxSessionDuration">Longest realtime session it allows; null = unlimited.</param>
+public sealed record IssuedToken(string Key, DateTimeOffset ExpiresAt, IReadOnlyList<string>? AllowedModels, IReadOnlyList<string>? AllowedOrigins, TimeSpan? MaxSessionDuration)
+{
+    /// <summary>Hides the key.</summary>
+    /// <returns>A description.</returns>
+    public override string ToString() => $"IssuedToken {{ Key = ek_***, ExpiresAt = {ExpiresAt:O} }}";
+}
+
+/// <summary>Why a key was refused.</summary>
+public enum KeyRejection
+{
+    /// <summary>Accepted.</summary>
+    None,
+
+    /// <summary>Not a configured key nor an issued token.</summary>
+    Unknown,
+
+    /// <summary>An issued token past its expiry.</summary>
+    Expired,
+
+    /// <summary>A token not allowed to use this model.</summary>
+    ModelNotAllowed,
+
+    /// <summary>A token not allowed from this origin.</summary>
+    OriginNotAllowed,
+}
+
+/// <summary>Keys and issued client tokens, in memory.</summary>
+public sealed class TokenStore
+{
+    private readonly ConcurrentDictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _keys;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a store accepting <paramref name="permanentKeys"/>.</summary>
+    /// <param name="permanentKeys">Configured API keys.</param>
+    /// <param name="time">Clock for expiry.</param>
+    public TokenStore(IEnumerable<string> permanentKeys, TimeProvider time)
+    {
+        _keys = new HashSet<string>(permanentKeys, StringComparer.Ordinal);
+        _time = time;
+    }
+
+    /// <summary>Tokens issued so far.</summary>
+    public IReadOnlyCollection<IssuedToken> Issued => _tokens.Values.ToArray();
+
+    /// <summary>Whether <paramref name="key"/> is a configured permanent key.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>True for a permanent key.</returns>
+    public bool IsPermanentKey(string? key) => key is not null && _keys.Contains(key);
+
+    /// <summary>Issues a token.</summary>
+    /// <param name="expiresIn">Lifetime.</param>
+    /// <param name="models">Allowed models or null.</param>
+    /// <param name="origins">Allowed origins or null.</param>
+    /// <param name="maxSession">Max realtime session or null.</param>
+    /// <returns>The token.</returns>
+    public IssuedToken Issue(TimeSpan expiresIn, IReadOnlyList<string>? models, IReadOnlyList<string>? origins, TimeSpan? maxSession)
+    {
+        var token = new IssuedToken("ek_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), _time.GetUtcNow() + expiresIn, models, origins, maxSession);
+        _tokens[token.Key] = token;
+        return token;
+    }
+
+    /// <summary>Looks up an issued token (expired or not).</summary>
+    /// <param name="key">The token.</param>
+    /// <returns>It, or null.</returns>
+    public IssuedToken? Find(string? key) => key is not null && _tokens.TryGetValue(key, out var t) ? t : null;
+
+    /// <summary>Checks a key for a new session or request. Tokens only gate new sessions: an expired one is refused here, never mid-session.</summary>
+    /// <param name="key">The presented key.</param>
+    /// <param name="model">The model asked for, if any.</param>
+    /// <param name="origin">The WebSocket <c>Origin</c>, if any.</param>
+    /// <returns>Why not, or <see cref="KeyRejection.None"/>.</returns>
+    public KeyRejection Check(string? key, string? model, string? origin)
+    {
+        if (IsPermanentKey(key))
+        {
+            return KeyRejection.None;
+        }
+
+        var token = Find(key);
+        if (token is null)
+        {
+            return KeyRejection.Unknown;
+        }
+
+        if (_time.GetUtcNow() >= token.ExpiresAt)
+        {
+            return KeyRejection.Expired;
+        }
+
+        if (model is not null && token.AllowedModels is { Count: > 0 } models && !models.Contains(model, StringComparer.Ordinal))
+        {
+            return KeyRejection.ModelNotAllowed;
+        }
+
+        if (token.AllowedOrigins is { Count: > 0 } origins && (origin is null || !origins.Contains(origin, StringComparer.Ordinal)))
+        {
+            return KeyRejection.OriginNotAllowed;
+        }
+
+        return KeyRejection.None;
+    }
+}
