@@ -41,7 +41,7 @@ internal static class RestEndpoints
             return state.Tokens.IsPermanentKey(key) ? null : Error(StatusCodes.Status401Unauthorized, "Invalid API key: client tokens cannot create client tokens.");
         }
 
-        return state.Tokens.Check(key, model, null) switch
+        return state.Tokens.Check(key, model, origin: null, enforceOrigin: false) switch
         {
             KeyRejection.None => null,
             KeyRejection.Expired => Error(StatusCodes.Status401Unauthorized, "Invalid API key: the client token has expired."),

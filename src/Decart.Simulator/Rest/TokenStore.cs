@@ -81,8 +81,9 @@ public sealed class TokenStore
     /// <param name="key">The presented key.</param>
     /// <param name="model">The model asked for, if any.</param>
     /// <param name="origin">The WebSocket <c>Origin</c>, if any.</param>
+    /// <param name="enforceOrigin">Whether <c>allowedOrigins</c> applies: only realtime sessions (browsers) are checked against it.</param>
     /// <returns>Why not, or <see cref="KeyRejection.None"/>.</returns>
-    public KeyRejection Check(string? key, string? model, string? origin)
+    public KeyRejection Check(string? key, string? model, string? origin, bool enforceOrigin)
     {
         if (IsPermanentKey(key))
         {
@@ -105,7 +106,7 @@ public sealed class TokenStore
             return KeyRejection.ModelNotAllowed;
         }
 
-        if (token.AllowedOrigins is { Count: > 0 } origins && (origin is null || !origins.Contains(origin, StringComparer.Ordinal)))
+        if (enforceOrigin && token.AllowedOrigins is { Count: > 0 } origins && (origin is null || !origins.Contains(origin, StringComparer.Ordinal)))
         {
             return KeyRejection.OriginNotAllowed;
         }
