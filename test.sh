@@ -55,7 +55,8 @@ for proj in tests/*/*.csproj; do
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" > "$results/$name.log" 2>&1
   rc=$?
-  grep -E '^\s+(Failed|Skipped) |^(Passed|Failed)!|Total tests|error|Error Message|Assert\.' "$results/$name.log" | head -200
+  grep -E -A4 '^\s+Failed [A-Z]' "$results/$name.log" | head -200
+  grep -E '^\s+Skipped [A-Z]|^(Passed|Failed)!|^Total tests' "$results/$name.log"
   if [ ! -f "$results/$name.trx" ]; then
     echo "   $name produced no results (exit $rc): test host crashed or did not start"
     tail -40 "$results/$name.log"
