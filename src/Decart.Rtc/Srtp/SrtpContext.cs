@@ -1,0 +1,587 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Decart.Rtc.Srtp;
+
+/// <summary>Why an SRTP or SRTCP packet was not protected or unprotected.</summary>
+public enum SrtpError
+{
+    /// <summary>Done.</summary>
+    None,
+
+    /// <summary>Too short for its header, trailer and tag.</summary>
+    TooShort,
+
+    /// <summary>Not a valid RTP/RTCP header.</summary>
+    Malformed,
+
+    /// <summary>The authentication tag does not match: tampered, wrong key, or not ours.</summary>
+    AuthenticationFailed,
+
+    /// <summary>The packet index was seen before, or is older than the replay window.</summary>
+    ReplayDetected,
+
+    /// <summary>The buffer has no room for the tag.</summary>
+    BufferTooSmall,
+}
+
+/// <summary>
+/// SRTP/SRTCP for one direction and one master key (RFC 3711; AEAD AES-128-GCM per RFC 7714): key derivation,
+/// AES-CM + HMAC-SHA1-80 or AES-GCM, rollover counters, and a 64-packet replay window per SSRC. Protects and
+/// unprotects in place and allocates nothing per packet once an SSRC is known. Not thread-safe: one context per
+/// direction, used by one sender or one receive loop.
+/// </summary>
+public sealed class SrtpContext : IDisposable
+{
+    /// <summary>Length of the HMAC-SHA1-80 tag.</summary>
+    public const int HmacTagLength = 10;
+
+    /// <summary>Length of the AES-GCM tag.</summary>
+    public const int GcmTagLength = 16;
+
+    /// <summary>Length of the SRTCP E-flag + index trailer.</summary>
+    public const int SrtcpIndexLength = 4;
+
+    private const int ReplayWindow = 64;
+    private const int MaxStreams = 64;
+
+    private readonly SrtpProfile _profile;
+    private readonly Aes? _rtpCipher;
+    private readonly Aes? _rtcpCipher;
+    private readonly AesGcm? _rtpGcm;
+    private readonly AesGcm? _rtcpGcm;
+    private readonly IncrementalHash? _rtpAuth;
+    private readonly IncrementalHash? _rtcpAuth;
+    private readonly byte[] _rtpSalt;
+    private readonly byte[] _rtcpSalt;
+    private readonly Dictionary<uint, StreamState> _rtpStreams = [];
+    private readonly Dictionary<uint, StreamState> _rtcpStreams = [];
+    private readonly byte[] _counterBlocks = new byte[2048 + 16];
+    private readonly byte[] _keystream = new byte[2048 + 16];
+
+    private SrtpContext(SrtpProfile profile, ReadOnlySpan<byte> rtpKey, ReadOnlySpan<byte> rtpSalt, ReadOnlySpan<byte> rtpAuthKey, ReadOnlySpan<byte> rtcpKey, ReadOnlySpan<byte> rtcpSalt, ReadOnlySpan<byte> rtcpAuthKey)
+    {
+        _profile = profile;
+        _rtpSalt = rtpSalt.ToArray();
+        _rtcpSalt = rtcpSalt.ToArray();
+        if (profile == SrtpProfile.AeadAes128Gcm)
+        {
+            _rtpGcm = new AesGcm(rtpKey, GcmTagLength);
+            _rtcpGcm = new AesGcm(rtcpKey, GcmTagLength);
+        }
+        else
+        {
+            _rtpCipher = Aes.Create();
+            _rtpCipher.Key = rtpKey.ToArray();
+            _rtcpCipher = Aes.Create();
+            _rtcpCipher.Key = rtcpKey.ToArray();
+            _rtpAuth = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, rtpAuthKey);
+            _rtcpAuth = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, rtcpAuthKey);
+        }
+    }
+
+    /// <summary>The profile.</summary>
+    public SrtpProfile Profile => _profile;
+
+    /// <summary>Bytes <see cref="ProtectRtp"/> adds to a packet.</summary>
+    public int RtpOverhead => _profile == SrtpProfile.AeadAes128Gcm ? GcmTagLength : HmacTagLength;
+
+    /// <summary>Bytes <see cref="ProtectRtcp"/> adds to a packet.</summary>
+    public int RtcpOverhead => RtpOverhead + SrtcpIndexLength;
+
+    /// <summary>Creates a context from a master key and salt, deriving the session keys (RFC 3711 §4.3, key derivation rate 0).</summary>
+    /// <param name="profile">The protection profile.</param>
+    /// <param name="masterKey">16 bytes.</param>
+    /// <param name="masterSalt">14 bytes (AES-CM) or 12 bytes (AES-GCM).</param>
+    /// <returns>The context.</returns>
+    public static SrtpContext Create(SrtpProfile profile, ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> masterSalt)
+    {
+        if (masterKey.Length != profile.KeyLength() || masterSalt.Length != profile.SaltLength())
+        {
+            throw new ArgumentException($"{profile} needs a {profile.KeyLength()}-byte key and a {profile.SaltLength()}-byte salt.");
+        }
+
+        int saltLength = profile.SaltLength();
+        Span<byte> rtpKey = stackalloc byte[16], rtcpKey = stackalloc byte[16];
+        Span<byte> rtpSalt = stackalloc byte[saltLength], rtcpSalt = stackalloc byte[saltLength];
+        Span<byte> rtpAuth = stackalloc byte[20], rtcpAuth = stackalloc byte[20];
+        DeriveKey(masterKey, masterSalt, 0, rtpKey);
+        DeriveKey(masterKey, masterSalt, 1, rtpAuth);
+        DeriveKey(masterKey, masterSalt, 2, rtpSalt);
+        DeriveKey(masterKey, masterSalt, 3, rtcpKey);
+        DeriveKey(masterKey, masterSalt, 4, rtcpAuth);
+        DeriveKey(masterKey, masterSalt, 5, rtcpSalt);
+        return new SrtpContext(profile, rtpKey, rtpSalt, rtpAuth, rtcpKey, rtcpSalt, rtcpAuth);
+    }
+
+    /// <summary>Creates a context straight from session keys (no derivation), as test vectors give them.</summary>
+    internal static SrtpContext FromSessionKeys(SrtpProfile profile, ReadOnlySpan<byte> key, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> authKey) =>
+        new(profile, key, salt, authKey, key, salt, authKey);
+
+    /// <summary>The AES-CM PRF of RFC 3711 §4.3.3 with kdr = 0: AES_masterKey((masterSalt XOR label·2^48)·2^16 + i).</summary>
+    /// <param name="masterKey">Master key.</param>
+    /// <param name="masterSalt">Master salt (14 or 12 bytes, left-aligned).</param>
+    /// <param name="label">0–5.</param>
+    /// <param name="output">Derived bytes.</param>
+    public static void DeriveKey(ReadOnlySpan<byte> masterKey, ReadOnlySpan<byte> masterSalt, byte label, Span<byte> output)
+    {
+        Span<byte> x = stackalloc byte[16];
+        x.Clear();
+        masterSalt.CopyTo(x);
+        x[7] ^= label;
+        using var aes = Aes.Create();
+        aes.Key = masterKey.ToArray();
+        Span<byte> blocks = stackalloc byte[(output.Length + 15) & ~15];
+        for (int i = 0; i < blocks.Length; i += 16)
+        {
+            x.CopyTo(blocks[i..]);
+            BinaryPrimitives.WriteUInt16BigEndian(blocks[(i + 14)..], (ushort)(i / 16));
+        }
+
+        aes.EncryptEcb(blocks, blocks, PaddingMode.None);
+        blocks[..output.Length].CopyTo(output);
+        CryptographicOperations.ZeroMemory(blocks);
+    }
+
+    /// <summary>Encrypts and authenticates an RTP packet in place.</summary>
+    /// <param name="buffer">Holds the packet and has <see cref="RtpOverhead"/> spare bytes after it.</param>
+    /// <param name="length">Packet length.</param>
+    /// <param name="protectedLength">Length after protection.</param>
+    /// <returns>The outcome.</returns>
+    public SrtpError ProtectRtp(Span<byte> buffer, int length, out int protectedLength)
+    {
+        protectedLength = 0;
+        if (!TryHeaderLength(buffer[..length], out int headerLength, out uint ssrc, out ushort seq))
+        {
+            return SrtpError.Malformed;
+        }
+
+        if (buffer.Length < length + RtpOverhead)
+        {
+            return SrtpError.BufferTooSmall;
+        }
+
+        var state = Stream(_rtpStreams, ssrc);
+        ulong index = state.EstimateIndex(seq);
+        state.Accept(index);
+        uint roc = (uint)(index >> 16);
+        if (_profile == SrtpProfile.AeadAes128Gcm)
+        {
+            Span<byte> nonce = stackalloc byte[12];
+            RtpGcmNonce(nonce, _rtpSalt, ssrc, roc, seq);
+            _rtpGcm!.Encrypt(nonce, buffer[headerLength..length], buffer[headerLength..length], buffer.Slice(length, GcmTagLength), buffer[..headerLength]);
+            protectedLength = length + GcmTagLength;
+            return SrtpError.None;
+        }
+
+        Span<byte> iv = stackalloc byte[16];
+        CmIv(iv, _rtpSalt, ssrc, index);
+        XorKeystream(_rtpCipher!, iv, buffer[headerLength..length]);
+        RtpTag(buffer[..length], roc, buffer.Slice(length, HmacTagLength));
+        protectedLength = length + HmacTagLength;
+        return SrtpError.None;
+    }
+
+    /// <summary>Authenticates and decrypts an SRTP packet in place.</summary>
+    /// <param name="buffer">The received packet.</param>
+    /// <param name="length">Its length.</param>
+    /// <param name="plainLength">The RTP packet's length after unprotection.</param>
+    /// <returns>The outcome; on failure the buffer's contents are unspecified and the stream state unchanged.</returns>
+    public SrtpError UnprotectRtp(Span<byte> buffer, int length, out int plainLength)
+    {
+        plainLength = 0;
+        if (length < 12 + RtpOverhead)
+        {
+            return SrtpError.TooShort;
+        }
+
+        int bodyEnd = length - RtpOverhead;
+        if (!TryHeaderLength(buffer[..bodyEnd], out int headerLength, out uint ssrc, out ushort seq))
+        {
+            return SrtpError.Malformed;
+        }
+
+        var state = Stream(_rtpStreams, ssrc);
+        ulong index = state.EstimateIndex(seq);
+        if (state.IsReplay(index))
+        {
+            return SrtpError.ReplayDetected;
+        }
+
+        uint roc = (uint)(index >> 16);
+        if (_profile == SrtpProfile.AeadAes128Gcm)
+        {
+            Span<byte> nonce = stackalloc byte[12];
+            RtpGcmNonce(nonce, _rtpSalt, ssrc, roc, seq);
+            try
+            {
+                _rtpGcm!.Decrypt(nonce, buffer[headerLength..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), buffer[headerLength..bodyEnd], buffer[..headerLength]);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                return SrtpError.AuthenticationFailed;
+            }
+        }
+        else
+        {
+            Span<byte> tag = stackalloc byte[HmacTagLength];
+            RtpTag(buffer[..bodyEnd], roc, tag);
+            if (!CryptographicOperations.FixedTimeEquals(tag, buffer.Slice(bodyEnd, HmacTagLength)))
+            {
+                return SrtpError.AuthenticationFailed;
+            }
+
+            Span<byte> iv = stackalloc byte[16];
+            CmIv(iv, _rtpSalt, ssrc, index);
+            XorKeystream(_rtpCipher!, iv, buffer[headerLength..bodyEnd]);
+        }
+
+        state.Accept(index);
+        plainLength = bodyEnd;
+        return SrtpError.None;
+    }
+
+    /// <summary>Encrypts and authenticates an RTCP (compound) packet in place, appending the E-flag/index and tag.</summary>
+    /// <param name="buffer">Holds the packet with <see cref="RtcpOverhead"/> spare bytes after it.</param>
+    /// <param name="length">Packet length.</param>
+    /// <param name="protectedLength">Length after protection.</param>
+    /// <returns>The outcome.</returns>
+    public SrtpError ProtectRtcp(Span<byte> buffer, int length, out int protectedLength)
+    {
+        protectedLength = 0;
+        if (length < 8)
+        {
+            return SrtpError.TooShort;
+        }
+
+        if (buffer.Length < length + RtcpOverhead)
+        {
+            return SrtpError.BufferTooSmall;
+        }
+
+        uint ssrc = BinaryPrimitives.ReadUInt32BigEndian(buffer[4..]);
+        var state = Stream(_rtcpStreams, ssrc);
+        uint index = (uint)(state.NextSendIndex++ & 0x7FFFFFFF);
+        uint eIndex = 0x80000000 | index;
+        if (_profile == SrtpProfile.AeadAes128Gcm)
+        {
+            Span<byte> nonce = stackalloc byte[12];
+            RtcpGcmNonce(nonce, _rtcpSalt, ssrc, index);
+            Span<byte> aad = stackalloc byte[12];
+            buffer[..8].CopyTo(aad);
+            BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
+            _rtcpGcm!.Encrypt(nonce, buffer[8..length], buffer[8..length], buffer.Slice(length, GcmTagLength), aad);
+            BinaryPrimitives.WriteUInt32BigEndian(buffer[(length + GcmTagLength)..], eIndex);
+            protectedLength = length + GcmTagLength + SrtcpIndexLength;
+            return SrtpError.None;
+        }
+
+        Span<byte> iv = stackalloc byte[16];
+        CmIv(iv, _rtcpSalt, ssrc, index);
+        XorKeystream(_rtcpCipher!, iv, buffer[8..length]);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], eIndex);
+        Span<byte> mac = stackalloc byte[20];
+        _rtcpAuth!.AppendData(buffer[..(length + SrtcpIndexLength)]);
+        _rtcpAuth.GetHashAndReset(mac);
+        mac[..HmacTagLength].CopyTo(buffer[(length + SrtcpIndexLength)..]);
+        protectedLength = length + SrtcpIndexLength + HmacTagLength;
+        return SrtpError.None;
+    }
+
+    /// <summary>Authenticates and decrypts an SRTCP packet in place.</summary>
+    /// <param name="buffer">The received packet.</param>
+    /// <param name="length">Its length.</param>
+    /// <param name="plainLength">The RTCP packet's length after unprotection.</param>
+    /// <returns>The outcome.</returns>
+    public SrtpError UnprotectRtcp(Span<byte> buffer, int length, out int plainLength)
+    {
+        plainLength = 0;
+        if (length < 8 + RtcpOverhead)
+        {
+            return SrtpError.TooShort;
+        }
+
+        uint ssrc = BinaryPrimitives.ReadUInt32BigEndian(buffer[4..]);
+        uint eIndex;
+        int bodyEnd;
+        if (_profile == SrtpProfile.AeadAes128Gcm)
+        {
+            eIndex = BinaryPrimitives.ReadUInt32BigEndian(buffer[(length - SrtcpIndexLength)..]);
+            bodyEnd = length - SrtcpIndexLength - GcmTagLength;
+        }
+        else
+        {
+            eIndex = BinaryPrimitives.ReadUInt32BigEndian(buffer[(length - HmacTagLength - SrtcpIndexLength)..]);
+            bodyEnd = length - HmacTagLength - SrtcpIndexLength;
+        }
+
+        uint index = eIndex & 0x7FFFFFFF;
+        bool encrypted = (eIndex & 0x80000000) != 0;
+        var state = Stream(_rtcpStreams, ssrc);
+        if (state.IsReplay(index))
+        {
+            return SrtpError.ReplayDetected;
+        }
+
+        if (_profile == SrtpProfile.AeadAes128Gcm)
+        {
+            Span<byte> nonce = stackalloc byte[12];
+            RtcpGcmNonce(nonce, _rtcpSalt, ssrc, index);
+            Span<byte> aad = stackalloc byte[12];
+            buffer[..8].CopyTo(aad);
+            BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
+            if (!encrypted)
+            {
+                return SrtpError.Malformed; // unencrypted SRTCP is not negotiated by WebRTC
+            }
+
+            try
+            {
+                _rtcpGcm!.Decrypt(nonce, buffer[8..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), buffer[8..bodyEnd], aad);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                return SrtpError.AuthenticationFailed;
+            }
+        }
+        else
+        {
+            Span<byte> mac = stackalloc byte[20];
+            _rtcpAuth!.AppendData(buffer[..(bodyEnd + SrtcpIndexLength)]);
+            _rtcpAuth.GetHashAndReset(mac);
+            if (!CryptographicOperations.FixedTimeEquals(mac[..HmacTagLength], buffer.Slice(bodyEnd + SrtcpIndexLength, HmacTagLength)))
+            {
+                return SrtpError.AuthenticationFailed;
+            }
+
+            if (encrypted)
+            {
+                Span<byte> iv = stackalloc byte[16];
+                CmIv(iv, _rtcpSalt, ssrc, index);
+                XorKeystream(_rtcpCipher!, iv, buffer[8..bodyEnd]);
+            }
+        }
+
+        state.Accept(index);
+        plainLength = bodyEnd;
+        return SrtpError.None;
+    }
+
+    /// <summary>Releases the ciphers.</summary>
+    public void Dispose()
+    {
+        _rtpCipher?.Dispose();
+        _rtcpCipher?.Dispose();
+        _rtpGcm?.Dispose();
+        _rtcpGcm?.Dispose();
+        _rtpAuth?.Dispose();
+        _rtcpAuth?.Dispose();
+        CryptographicOperations.ZeroMemory(_rtpSalt);
+        CryptographicOperations.ZeroMemory(_rtcpSalt);
+    }
+
+    /// <summary>The AES-CM IV (RFC 3711 §4.1.1): salt·2^16 XOR SSRC·2^64 XOR index·2^16.</summary>
+    internal static void CmIv(Span<byte> iv, ReadOnlySpan<byte> salt, uint ssrc, ulong index)
+    {
+        iv.Clear();
+        salt.CopyTo(iv);
+        Span<byte> tmp = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(tmp, ssrc);
+        for (int i = 0; i < 4; i++)
+        {
+            iv[4 + i] ^= tmp[i];
+        }
+
+        BinaryPrimitives.WriteUInt64BigEndian(tmp, index << 16);
+        for (int i = 0; i < 8; i++)
+        {
+            iv[8 + i] ^= tmp[i];
+        }
+    }
+
+    /// <summary>The AES-GCM SRTP IV (RFC 7714 §8.1): (0x0000 || SSRC || ROC || SEQ) XOR salt.</summary>
+    internal static void RtpGcmNonce(Span<byte> nonce, ReadOnlySpan<byte> salt, uint ssrc, uint roc, ushort seq)
+    {
+        nonce.Clear();
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[2..], ssrc);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[6..], roc);
+        BinaryPrimitives.WriteUInt16BigEndian(nonce[10..], seq);
+        for (int i = 0; i < 12; i++)
+        {
+            nonce[i] ^= salt[i];
+        }
+    }
+
+    /// <summary>The AES-GCM SRTCP IV (RFC 7714 §9.1): (0x0000 || SSRC || 0x0000 || 0 || index) XOR salt.</summary>
+    internal static void RtcpGcmNonce(Span<byte> nonce, ReadOnlySpan<byte> salt, uint ssrc, uint index)
+    {
+        nonce.Clear();
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[2..], ssrc);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce[8..], index & 0x7FFFFFFF);
+        for (int i = 0; i < 12; i++)
+        {
+            nonce[i] ^= salt[i];
+        }
+    }
+
+    /// <summary>XORs <paramref name="data"/> with the AES-CM keystream starting at counter <paramref name="iv"/>.</summary>
+    internal void XorKeystream(Aes cipher, ReadOnlySpan<byte> iv, Span<byte> data)
+    {
+        int offset = 0;
+        while (offset < data.Length)
+        {
+            int chunk = Math.Min(data.Length - offset, 2048);
+            int blocks = (chunk + 15) / 16;
+            var counters = _counterBlocks.AsSpan(0, blocks * 16);
+            ushort start = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(iv[14..]) + (offset / 16));
+            for (int b = 0; b < blocks; b++)
+            {
+                iv[..14].CopyTo(counters[(b * 16)..]);
+                BinaryPrimitives.WriteUInt16BigEndian(counters[((b * 16) + 14)..], (ushort)(start + b));
+            }
+
+            var stream = _keystream.AsSpan(0, blocks * 16);
+            cipher.EncryptEcb(counters, stream, PaddingMode.None);
+            var target = data.Slice(offset, chunk);
+            Xor(target, stream[..chunk]);
+            offset += chunk;
+        }
+    }
+
+    private static void Xor(Span<byte> target, ReadOnlySpan<byte> keystream)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int width = System.Numerics.Vector<byte>.Count;
+            for (; i <= target.Length - width; i += width)
+            {
+                (new System.Numerics.Vector<byte>(target[i..]) ^ new System.Numerics.Vector<byte>(keystream[i..])).CopyTo(target[i..]);
+            }
+        }
+
+        for (; i < target.Length; i++)
+        {
+            target[i] ^= keystream[i];
+        }
+    }
+
+    private void RtpTag(ReadOnlySpan<byte> authenticated, uint roc, Span<byte> tag)
+    {
+        Span<byte> rocBytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(rocBytes, roc);
+        Span<byte> mac = stackalloc byte[20];
+        _rtpAuth!.AppendData(authenticated);
+        _rtpAuth.AppendData(rocBytes);
+        _rtpAuth.GetHashAndReset(mac);
+        mac[..HmacTagLength].CopyTo(tag);
+    }
+
+    private static bool TryHeaderLength(ReadOnlySpan<byte> packet, out int headerLength, out uint ssrc, out ushort seq)
+    {
+        headerLength = 0;
+        ssrc = 0;
+        seq = 0;
+        if (!Rtp.RtpHeader.TryParse(packet, out var header, out _))
+        {
+            return false;
+        }
+
+        headerLength = header.PayloadOffset;
+        ssrc = header.Ssrc;
+        seq = header.SequenceNumber;
+        return true;
+    }
+
+    private static StreamState Stream(Dictionary<uint, StreamState> streams, uint ssrc)
+    {
+        if (!streams.TryGetValue(ssrc, out var state))
+        {
+            if (streams.Count >= MaxStreams)
+            {
+                // Bounded memory: a flood of new SSRCs evicts an arbitrary old one.
+                using var e = streams.Keys.GetEnumerator();
+                e.MoveNext();
+                streams.Remove(e.Current);
+            }
+
+            state = new StreamState();
+            streams[ssrc] = state;
+        }
+
+        return state;
+    }
+
+    /// <summary>Per-SSRC rollover counter, highest index and replay window.</summary>
+    private sealed class StreamState
+    {
+        private bool _started;
+        private ulong _highest;
+        private ulong _window;
+
+        public long NextSendIndex { get; set; }
+
+        /// <summary>The packet index of <paramref name="seq"/> (RFC 3711 §3.3.1).</summary>
+        public ulong EstimateIndex(ushort seq)
+        {
+            if (!_started)
+            {
+                return seq;
+            }
+
+            uint roc = (uint)(_highest >> 16);
+            ushort sl = (ushort)_highest;
+            long v = roc;
+            if (sl < 32768)
+            {
+                if (seq - sl > 32768)
+                {
+                    v = roc - 1L;
+                }
+            }
+            else if (sl - 32768 > seq)
+            {
+                v = roc + 1L;
+            }
+
+            return v < 0 ? seq : ((ulong)v << 16) | seq;
+        }
+
+        public bool IsReplay(ulong index)
+        {
+            if (!_started || index > _highest)
+            {
+                return false;
+            }
+
+            ulong age = _highest - index;
+            return age >= ReplayWindow || (_window & (1UL << (int)age)) != 0;
+        }
+
+        public void Accept(ulong index)
+        {
+            if (!_started)
+            {
+                _started = true;
+                _highest = index;
+                _window = 1;
+                return;
+            }
+
+            if (index > _highest)
+            {
+                ulong shift = index - _highest;
+                _window = shift >= ReplayWindow ? 1 : (_window << (int)shift) | 1;
+                _highest = index;
+            }
+            else
+            {
+                ulong age = _highest - index;
+                if (age < ReplayWindow)
+                {
+                    _window |= 1UL << (int)age;
+                }
+            }
+        }
+    }
+}
