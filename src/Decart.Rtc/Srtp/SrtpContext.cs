@@ -48,10 +48,12 @@ public sealed class SrtpContext : IDisposable
     private readonly SrtpProfile _profile;
     private readonly Aes? _rtpCipher;
     private readonly Aes? _rtcpCipher;
+    private readonly ICryptoTransform? _rtpEcb;
+    private readonly ICryptoTransform? _rtcpEcb;
+    private readonly byte[] _rtpAuthKey = [];
+    private readonly byte[] _rtcpAuthKey = [];
     private readonly AesGcm? _rtpGcm;
     private readonly AesGcm? _rtcpGcm;
-    private readonly IncrementalHash? _rtpAuth;
-    private readonly IncrementalHash? _rtcpAuth;
     private readonly byte[] _rtpSalt;
     private readonly byte[] _rtcpSalt;
     private readonly Dictionary<uint, StreamState> _rtpStreams = [];
@@ -72,11 +74,18 @@ public sealed class SrtpContext : IDisposable
         else
         {
             _rtpCipher = Aes.Create();
+            _rtpCipher.Mode = CipherMode.ECB;
+            _rtpCipher.Padding = PaddingMode.None;
             _rtpCipher.Key = rtpKey.ToArray();
             _rtcpCipher = Aes.Create();
+            _rtcpCipher.Mode = CipherMode.ECB;
+            _rtcpCipher.Padding = PaddingMode.None;
             _rtcpCipher.Key = rtcpKey.ToArray();
-            _rtpAuth = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, rtpAuthKey);
-            _rtcpAuth = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, rtcpAuthKey);
+            // A long-lived ECB transform keeps one native cipher context: no per-packet setup or allocation.
+            _rtpEcb = _rtpCipher.CreateEncryptor(_rtpCipher.Key, null);
+            _rtcpEcb = _rtcpCipher.CreateEncryptor(_rtcpCipher.Key, null);
+            _rtpAuthKey = rtpAuthKey.ToArray();
+            _rtcpAuthKey = rtcpAuthKey.ToArray();
         }
     }
 
@@ -176,8 +185,8 @@ public sealed class SrtpContext : IDisposable
 
         Span<byte> iv = stackalloc byte[16];
         CmIv(iv, _rtpSalt, ssrc, index);
-        XorKeystream(_rtpCipher!, iv, buffer[headerLength..length]);
-        RtpTag(buffer[..length], roc, buffer.Slice(length, HmacTagLength));
+        XorKeystream(_rtpEcb!, iv, buffer[headerLength..length]);
+        RtpTag(buffer, length, roc, buffer.Slice(length, HmacTagLength));
         protectedLength = length + HmacTagLength;
         return SrtpError.None;
     }
@@ -224,16 +233,18 @@ public sealed class SrtpContext : IDisposable
         }
         else
         {
+            Span<byte> received = stackalloc byte[HmacTagLength];
+            buffer.Slice(bodyEnd, HmacTagLength).CopyTo(received);
             Span<byte> tag = stackalloc byte[HmacTagLength];
-            RtpTag(buffer[..bodyEnd], roc, tag);
-            if (!CryptographicOperations.FixedTimeEquals(tag, buffer.Slice(bodyEnd, HmacTagLength)))
+            RtpTag(buffer, bodyEnd, roc, tag);
+            if (!CryptographicOperations.FixedTimeEquals(tag, received))
             {
                 return SrtpError.AuthenticationFailed;
             }
 
             Span<byte> iv = stackalloc byte[16];
             CmIv(iv, _rtpSalt, ssrc, index);
-            XorKeystream(_rtpCipher!, iv, buffer[headerLength..bodyEnd]);
+            XorKeystream(_rtpEcb!, iv, buffer[headerLength..bodyEnd]);
         }
 
         state.Accept(index);
@@ -278,11 +289,10 @@ public sealed class SrtpContext : IDisposable
 
         Span<byte> iv = stackalloc byte[16];
         CmIv(iv, _rtcpSalt, ssrc, index);
-        XorKeystream(_rtcpCipher!, iv, buffer[8..length]);
+        XorKeystream(_rtcpEcb!, iv, buffer[8..length]);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], eIndex);
         Span<byte> mac = stackalloc byte[20];
-        _rtcpAuth!.AppendData(buffer[..(length + SrtcpIndexLength)]);
-        _rtcpAuth.GetHashAndReset(mac);
+        HMACSHA1.HashData(_rtcpAuthKey, buffer[..(length + SrtcpIndexLength)], mac);
         mac[..HmacTagLength].CopyTo(buffer[(length + SrtcpIndexLength)..]);
         protectedLength = length + SrtcpIndexLength + HmacTagLength;
         return SrtpError.None;
@@ -347,8 +357,7 @@ public sealed class SrtpContext : IDisposable
         else
         {
             Span<byte> mac = stackalloc byte[20];
-            _rtcpAuth!.AppendData(buffer[..(bodyEnd + SrtcpIndexLength)]);
-            _rtcpAuth.GetHashAndReset(mac);
+            HMACSHA1.HashData(_rtcpAuthKey, buffer[..(bodyEnd + SrtcpIndexLength)], mac);
             if (!CryptographicOperations.FixedTimeEquals(mac[..HmacTagLength], buffer.Slice(bodyEnd + SrtcpIndexLength, HmacTagLength)))
             {
                 return SrtpError.AuthenticationFailed;
@@ -358,7 +367,7 @@ public sealed class SrtpContext : IDisposable
             {
                 Span<byte> iv = stackalloc byte[16];
                 CmIv(iv, _rtcpSalt, ssrc, index);
-                XorKeystream(_rtcpCipher!, iv, buffer[8..bodyEnd]);
+                XorKeystream(_rtcpEcb!, iv, buffer[8..bodyEnd]);
             }
         }
 
@@ -374,8 +383,10 @@ public sealed class SrtpContext : IDisposable
         _rtcpCipher?.Dispose();
         _rtpGcm?.Dispose();
         _rtcpGcm?.Dispose();
-        _rtpAuth?.Dispose();
-        _rtcpAuth?.Dispose();
+        _rtpEcb?.Dispose();
+        _rtcpEcb?.Dispose();
+        CryptographicOperations.ZeroMemory(_rtpAuthKey);
+        CryptographicOperations.ZeroMemory(_rtcpAuthKey);
         CryptographicOperations.ZeroMemory(_rtpSalt);
         CryptographicOperations.ZeroMemory(_rtcpSalt);
     }
@@ -425,7 +436,7 @@ public sealed class SrtpContext : IDisposable
     }
 
     /// <summary>XORs <paramref name="data"/> with the AES-CM keystream starting at counter <paramref name="iv"/>.</summary>
-    internal void XorKeystream(Aes cipher, ReadOnlySpan<byte> iv, Span<byte> data)
+    internal void XorKeystream(ICryptoTransform ecb, ReadOnlySpan<byte> iv, Span<byte> data)
     {
         int offset = 0;
         while (offset < data.Length)
@@ -441,7 +452,7 @@ public sealed class SrtpContext : IDisposable
             }
 
             var stream = _keystream.AsSpan(0, blocks * 16);
-            cipher.EncryptEcb(counters, stream, PaddingMode.None);
+            ecb.TransformBlock(_counterBlocks, 0, blocks * 16, _keystream, 0);
             var target = data.Slice(offset, chunk);
             Xor(target, stream[..chunk]);
             offset += chunk;
@@ -466,14 +477,12 @@ public sealed class SrtpContext : IDisposable
         }
     }
 
-    private void RtpTag(ReadOnlySpan<byte> authenticated, uint roc, Span<byte> tag)
+    /// <summary>HMAC-SHA1-80 over <c>packet || ROC</c>; the ROC is written into the (spare) bytes after the packet.</summary>
+    private void RtpTag(Span<byte> buffer, int length, uint roc, Span<byte> tag)
     {
-        Span<byte> rocBytes = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(rocBytes, roc);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], roc);
         Span<byte> mac = stackalloc byte[20];
-        _rtpAuth!.AppendData(authenticated);
-        _rtpAuth.AppendData(rocBytes);
-        _rtpAuth.GetHashAndReset(mac);
+        HMACSHA1.HashData(_rtpAuthKey, buffer[..(length + 4)], mac);
         mac[..HmacTagLength].CopyTo(tag);
     }
 

@@ -17,8 +17,11 @@ public class SrtpVectorTests
         Assert.Equal("F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000", Convert.ToHexString(iv));
         var keystream = new byte[1044512];
         using var aes = System.Security.Cryptography.Aes.Create();
+        aes.Mode = System.Security.Cryptography.CipherMode.ECB;
+        aes.Padding = System.Security.Cryptography.PaddingMode.None;
         aes.Key = Hex.Parse("2B7E151628AED2A6ABF7158809CF4F3C");
-        ctx.XorKeystream(aes, iv, keystream);
+        using var ecb = aes.CreateEncryptor();
+        ctx.XorKeystream(ecb, iv, keystream);
         Assert.Equal("E03EAD0935C95E80E166B16DD92B4EB4D23513162B02D0F72A43A2FE4A5F97AB41E95B3BB0A2E8DD477901E4FCA894C0", Convert.ToHexString(keystream, 0, 48));
         Assert.Equal("EC8CDF7398607CB0F2D21675EA9EA1E4362B7C3C6773516318A077D7FC5073AE6A2CC3787889374FBEB4C81B17BA6C44", Convert.ToHexString(keystream, keystream.Length - 48, 48));
     }
