@@ -1,0 +1,319 @@
+using System.Globalization;
+
+namespace Decart.Rtc.Sdp;
+
+/// <summary>Our side of a media description: ICE credentials, DTLS fingerprint and role, our send stream.</summary>
+public sealed record LocalMediaParameters
+{
+    /// <summary>ICE username fragment (≥ 4 characters).</summary>
+    public required string IceUfrag { get; init; }
+
+    /// <summary>ICE password (≥ 22 characters).</summary>
+    public required string IcePwd { get; init; }
+
+    /// <summary>DTLS certificate fingerprint, e.g. <c>sha-256 AB:CD:…</c>.</summary>
+    public required string Fingerprint { get; init; }
+
+    /// <summary>SSRC of the video we send (0 when we only receive).</summary>
+    public uint Ssrc { get; init; }
+
+    /// <summary>SSRC of our RTX stream (0 for none).</summary>
+    public uint RtxSsrc { get; init; }
+
+    /// <summary>RTCP CNAME.</summary>
+    public string Cname { get; init; } = "decart";
+
+    /// <summary>MediaStream id for <c>a=msid</c>.</summary>
+    public string StreamId { get; init; } = "decart";
+
+    /// <summary>Track id for <c>a=msid</c>.</summary>
+    public string TrackId { get; init; } = "video0";
+
+    /// <summary>Candidates to put in the SDP (raw <c>candidate:…</c> values); trickle sends the rest.</summary>
+    public IReadOnlyList<string> Candidates { get; init; } = [];
+}
+
+/// <summary>What an offer/answer exchange settled for the video section.</summary>
+/// <param name="Mid">The section's mid.</param>
+/// <param name="PayloadType">The codec's payload type.</param>
+/// <param name="CodecName"><c>VP8</c> or <c>H264</c>.</param>
+/// <param name="RtxPayloadType">The RTX payload type, or null.</param>
+/// <param name="RemoteSsrc">The peer's media SSRC when it announced one.</param>
+/// <param name="RemoteRtxSsrc">The peer's RTX SSRC when it announced one.</param>
+/// <param name="LocalDirection">Our direction for the section.</param>
+public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecName, int? RtxPayloadType, uint? RemoteSsrc, uint? RemoteRtxSsrc, MediaDirection LocalDirection);
+
+/// <summary>Builds offers and answers for one video section (and rejects what we do not handle).</summary>
+public static class SdpNegotiation
+{
+    /// <summary>RTCP feedback we implement.</summary>
+    public static readonly IReadOnlySet<string> SupportedFeedback = new HashSet<string>(["nack", "nack pli", "ccm fir", "goog-remb"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The VP8 fmtp the Decart reference client adds to raise the bitrate floor.</summary>
+    public const string Vp8BitrateParameters = "x-google-min-bitrate=300;x-google-start-bitrate=600";
+
+    /// <summary>Creates the client's offer: one video section (VP8 then H.264, each with RTX), optionally an audio receive section.</summary>
+    /// <param name="local">Our parameters.</param>
+    /// <param name="direction">Video direction (usually send and receive).</param>
+    /// <param name="includeAudioReceive">Add a recvonly audio section, as browsers do for Decart.</param>
+    /// <returns>The offer.</returns>
+    public static SessionDescription CreateOffer(LocalMediaParameters local, MediaDirection direction = MediaDirection.SendRecv, bool includeAudioReceive = false)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        var offer = new SessionDescription { Type = SdpType.Offer, Origin = $"- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1" };
+        var mids = new List<string> { "0" };
+        var video = new MediaDescription("video", 9, "UDP/TLS/RTP/SAVPF", ["96", "97", "102", "103"]);
+        video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+        Common(video, local, "0", "actpass", direction);
+        AddCodec(video, 96, "VP8", Vp8BitrateParameters);
+        AddRtx(video, 97, 96);
+        AddCodec(video, 102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+        AddRtx(video, 103, 102);
+        AddSsrcs(video, local, direction);
+        offer.Media.Add(video);
+        if (includeAudioReceive)
+        {
+            var audio = new MediaDescription("audio", 9, "UDP/TLS/RTP/SAVPF", ["111"]);
+            audio.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+            Common(audio, local, "1", "actpass", MediaDirection.RecvOnly);
+            audio.Attributes.Add(new SdpAttribute("rtpmap", "111 opus/48000/2"));
+            audio.Attributes.Add(new SdpAttribute("fmtp", "111 minptime=10;useinbandfec=1"));
+            offer.Media.Add(audio);
+            mids.Add("1");
+        }
+
+        offer.Attributes.Add(new SdpAttribute("group", "BUNDLE " + string.Join(' ', mids)));
+        offer.Attributes.Add(new SdpAttribute("extmap-allow-mixed", null));
+        offer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS " + local.StreamId));
+        return offer;
+    }
+
+    /// <summary>
+    /// Answers an offer: the first video section gets the first offered codec of <paramref name="codecPreference"/>
+    /// (H.264 only with packetization-mode=1) with its RTX and the feedback we support, the mirrored direction and
+    /// our credentials; every other section (audio, data, further video) is rejected with port 0 and its mid kept.
+    /// </summary>
+    /// <param name="offer">The remote offer.</param>
+    /// <param name="local">Our parameters.</param>
+    /// <param name="setup">Our DTLS role: <c>active</c> (client) or <c>passive</c> (server).</param>
+    /// <param name="iceLite">Whether we are an ICE-lite agent.</param>
+    /// <param name="codecPreference">Codec names in our order of preference; default VP8, H264.</param>
+    /// <param name="negotiated">What was agreed for video, or null when no video could be accepted.</param>
+    /// <returns>The answer.</returns>
+    public static SessionDescription CreateAnswer(SessionDescription offer, LocalMediaParameters local, string setup, bool iceLite, IReadOnlyList<string>? codecPreference, out NegotiatedVideo? negotiated)
+    {
+        ArgumentNullException.ThrowIfNull(offer);
+        ArgumentNullException.ThrowIfNull(local);
+        codecPreference ??= ["VP8", "H264"];
+        negotiated = null;
+        var answer = new SessionDescription { Type = SdpType.Answer, Origin = $"- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1" };
+        answer.IceLite = iceLite;
+        var accepted = new List<string>();
+        foreach (var m in offer.Media)
+        {
+            string mid = m.Mid ?? accepted.Count.ToString(CultureInfo.InvariantCulture);
+            SdpCodec? chosen = null;
+            if (negotiated is null && m.Kind == "video" && !m.IsRejected && m.Protocol.Contains("SAVPF", StringComparison.Ordinal))
+            {
+                var codecs = m.Codecs;
+                chosen = codecPreference.Select(name => codecs.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase) && (!name.Equals("H264", StringComparison.OrdinalIgnoreCase) || c.Parameter("packetization-mode") == "1"))).FirstOrDefault(c => c is not null);
+            }
+
+            if (chosen is null)
+            {
+                var rejected = new MediaDescription(m.Kind, 0, m.Protocol, m.Formats.Take(1));
+                rejected.Attributes.Add(new SdpAttribute("mid", mid));
+                rejected.Direction = MediaDirection.Inactive;
+                answer.Media.Add(rejected);
+                continue;
+            }
+
+            var direction = m.Direction switch
+            {
+                MediaDirection.SendOnly => MediaDirection.RecvOnly,
+                MediaDirection.RecvOnly => MediaDirection.SendOnly,
+                MediaDirection.Inactive => MediaDirection.Inactive,
+                _ => MediaDirection.SendRecv,
+            };
+            if (local.Ssrc == 0 && direction == MediaDirection.SendRecv)
+            {
+                direction = MediaDirection.RecvOnly;
+            }
+
+            var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == chosen.PayloadType.ToString(CultureInfo.InvariantCulture));
+            var formats = new List<string> { chosen.PayloadType.ToString(CultureInfo.InvariantCulture) };
+            if (rtx is not null)
+            {
+                formats.Add(rtx.PayloadType.ToString(CultureInfo.InvariantCulture));
+            }
+
+            var video = new MediaDescription("video", 9, m.Protocol, formats);
+            video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+            Common(video, local, mid, setup, direction);
+            if (m.Has("rtcp-rsize"))
+            {
+                video.Attributes.Add(new SdpAttribute("rtcp-rsize", null));
+            }
+
+            video.Attributes.Add(new SdpAttribute("rtpmap", $"{chosen.PayloadType} {chosen.Name}/{chosen.ClockRate}"));
+            foreach (var fb in chosen.Feedback.Where(SupportedFeedback.Contains))
+            {
+                video.Attributes.Add(new SdpAttribute("rtcp-fb", $"{chosen.PayloadType} {fb}"));
+            }
+
+            if (chosen.Parameters is not null)
+            {
+                video.Attributes.Add(new SdpAttribute("fmtp", $"{chosen.PayloadType} {chosen.Parameters}"));
+            }
+
+            if (rtx is not null)
+            {
+                AddRtx(video, rtx.PayloadType, chosen.PayloadType);
+            }
+
+            AddSsrcs(video, local, direction);
+            answer.Media.Add(video);
+            accepted.Add(mid);
+            var fid = m.FidGroup;
+            var ssrcs = m.Ssrcs;
+            negotiated = new NegotiatedVideo(mid, chosen.PayloadType, chosen.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction);
+        }
+
+        if (accepted.Count > 0)
+        {
+            answer.Attributes.Add(new SdpAttribute("group", "BUNDLE " + string.Join(' ', accepted)));
+        }
+
+        answer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS " + local.StreamId));
+        return answer;
+    }
+
+    /// <summary>Reads what an answer to our offer settled for video.</summary>
+    /// <param name="answer">The remote answer.</param>
+    /// <returns>The agreement, or null when video was rejected.</returns>
+    public static NegotiatedVideo? ReadAnswer(SessionDescription answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var m = answer.Media.FirstOrDefault(x => x.Kind == "video" && !x.IsRejected);
+        var codec = m?.Codecs.FirstOrDefault(c => !c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase));
+        if (m is null || codec is null)
+        {
+            return null;
+        }
+
+        var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == codec.PayloadType.ToString(CultureInfo.InvariantCulture));
+        var direction = m.Direction switch { MediaDirection.SendOnly => MediaDirection.RecvOnly, MediaDirection.RecvOnly => MediaDirection.SendOnly, var d => d };
+        var fid = m.FidGroup;
+        var ssrcs = m.Ssrcs;
+        return new NegotiatedVideo(m.Mid ?? "0", codec.PayloadType, codec.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction);
+    }
+
+    /// <summary>Moves a codec (and its RTX) to the front of every video section, e.g. to prefer H.264 in a <c>CustomizeOffer</c> hook.</summary>
+    /// <param name="description">The description to change.</param>
+    /// <param name="codecName"><c>VP8</c> or <c>H264</c>.</param>
+    /// <returns>Whether the codec was found.</returns>
+    public static bool PreferCodec(SessionDescription description, string codecName)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        bool found = false;
+        foreach (var m in description.Media.Where(x => x.Kind == "video"))
+        {
+            var codecs = m.Codecs;
+            var preferred = codecs.Where(c => c.Name.Equals(codecName, StringComparison.OrdinalIgnoreCase)).Select(c => c.PayloadType.ToString(CultureInfo.InvariantCulture)).ToList();
+            if (preferred.Count == 0)
+            {
+                continue;
+            }
+
+            var rtx = codecs.Where(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && preferred.Contains(c.Parameter("apt") ?? string.Empty)).Select(c => c.PayloadType.ToString(CultureInfo.InvariantCulture));
+            var front = preferred.Concat(rtx).ToList();
+            var rest = m.Formats.Where(f => !front.Contains(f)).ToList();
+            m.Formats.Clear();
+            m.Formats.AddRange(front.Concat(rest));
+            found = true;
+        }
+
+        return found;
+    }
+
+    /// <summary>Removes every video codec but <paramref name="codecName"/> (and its RTX) from the description.</summary>
+    /// <param name="description">The description to change.</param>
+    /// <param name="codecName"><c>VP8</c> or <c>H264</c>.</param>
+    public static void KeepOnlyCodec(SessionDescription description, string codecName)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        PreferCodec(description, codecName);
+        foreach (var m in description.Media.Where(x => x.Kind == "video"))
+        {
+            var keep = m.Codecs.Where(c => c.Name.Equals(codecName, StringComparison.OrdinalIgnoreCase)).Select(c => c.PayloadType.ToString(CultureInfo.InvariantCulture)).ToHashSet();
+            foreach (var c in m.Codecs.Where(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && keep.Contains(c.Parameter("apt") ?? string.Empty)).ToList())
+            {
+                keep.Add(c.PayloadType.ToString(CultureInfo.InvariantCulture));
+            }
+
+            m.Formats.RemoveAll(f => !keep.Contains(f));
+            m.Attributes.RemoveAll(a => a.Name is "rtpmap" or "fmtp" or "rtcp-fb" && !keep.Contains(a.Value?.Split(' ')[0] ?? string.Empty));
+        }
+    }
+
+    private static void Common(MediaDescription m, LocalMediaParameters local, string mid, string setup, MediaDirection direction)
+    {
+        m.Attributes.Add(new SdpAttribute("rtcp", "9 IN IP4 0.0.0.0"));
+        m.Attributes.Add(new SdpAttribute("ice-ufrag", local.IceUfrag));
+        m.Attributes.Add(new SdpAttribute("ice-pwd", local.IcePwd));
+        m.Attributes.Add(new SdpAttribute("ice-options", "trickle"));
+        m.Attributes.Add(new SdpAttribute("fingerprint", local.Fingerprint));
+        m.Attributes.Add(new SdpAttribute("setup", setup));
+        m.Attributes.Add(new SdpAttribute("mid", mid));
+        m.Direction = direction;
+        if (direction is MediaDirection.SendRecv or MediaDirection.SendOnly && local.Ssrc != 0)
+        {
+            m.Attributes.Add(new SdpAttribute("msid", $"{local.StreamId} {local.TrackId}"));
+        }
+
+        m.Attributes.Add(new SdpAttribute("rtcp-mux", null));
+        foreach (var c in local.Candidates)
+        {
+            m.Attributes.Add(new SdpAttribute("candidate", c.StartsWith("candidate:", StringComparison.Ordinal) ? c["candidate:".Length..] : c));
+        }
+    }
+
+    private static void AddCodec(MediaDescription m, int pt, string name, string? fmtp)
+    {
+        m.Attributes.Add(new SdpAttribute("rtpmap", $"{pt} {name}/90000"));
+        foreach (var fb in new[] { "goog-remb", "ccm fir", "nack", "nack pli" })
+        {
+            m.Attributes.Add(new SdpAttribute("rtcp-fb", $"{pt} {fb}"));
+        }
+
+        if (fmtp is not null)
+        {
+            m.Attributes.Add(new SdpAttribute("fmtp", $"{pt} {fmtp}"));
+        }
+    }
+
+    private static void AddRtx(MediaDescription m, int pt, int apt)
+    {
+        m.Attributes.Add(new SdpAttribute("rtpmap", $"{pt} rtx/90000"));
+        m.Attributes.Add(new SdpAttribute("fmtp", $"{pt} apt={apt}"));
+    }
+
+    private static void AddSsrcs(MediaDescription m, LocalMediaParameters local, MediaDirection direction)
+    {
+        if (local.Ssrc == 0 || direction is MediaDirection.RecvOnly or MediaDirection.Inactive)
+        {
+            return;
+        }
+
+        if (local.RtxSsrc != 0)
+        {
+            m.Attributes.Add(new SdpAttribute("ssrc-group", $"FID {local.Ssrc} {local.RtxSsrc}"));
+        }
+
+        foreach (var ssrc in local.RtxSsrc != 0 ? new[] { local.Ssrc, local.RtxSsrc } : [local.Ssrc])
+        {
+            m.Attributes.Add(new SdpAttribute("ssrc", $"{ssrc} cname:{local.Cname}"));
+            m.Attributes.Add(new SdpAttribute("ssrc", $"{ssrc} msid:{local.StreamId} {local.TrackId}"));
+        }
+    }
+}
