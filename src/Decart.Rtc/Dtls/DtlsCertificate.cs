@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Generators;
+using Org.BouncyCastle.Crypto.Operators;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Math;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.X509;
+
+namespace Decart.Rtc.Dtls;
+
+/// <summary>
+/// A self-signed ECDSA P-256 certificate for DTLS, as WebRTC uses them: identity comes from the SDP
+/// fingerprint, not from a CA. <see cref="Default"/> is generated once per process and reused.
+/// </summary>
+public sealed class DtlsCertificate
+{
+    private static readonly Lazy<DtlsCertificate> Shared = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private DtlsCertificate(byte[] der, AsymmetricKeyParameter privateKey)
+    {
+        Der = der;
+        PrivateKey = privateKey;
+        Fingerprint = "sha-256 " + FormatHex(SHA256.HashData(der));
+    }
+
+    /// <summary>The process-wide certificate (generated on first use).</summary>
+    public static DtlsCertificate Default => Shared.Value;
+
+    /// <summary>The DER-encoded certificate.</summary>
+    public byte[] Der { get; }
+
+    /// <summary>The SDP <c>a=fingerprint</c> value: <c>sha-256 AB:CD:…</c>.</summary>
+    public string Fingerprint { get; }
+
+    internal AsymmetricKeyParameter PrivateKey { get; }
+
+    /// <summary>Generates a fresh certificate (valid from a day ago for 30 days).</summary>
+    /// <returns>The certificate.</returns>
+    public static DtlsCertificate Generate()
+    {
+        var random = new SecureRandom();
+        var generator = new ECKeyPairGenerator();
+        generator.Init(new ECKeyGenerationParameters(Org.BouncyCastle.Asn1.X9.ECNamedCurveTable.GetOid("P-256"), random));
+        var keys = generator.GenerateKeyPair();
+        var builder = new X509V3CertificateGenerator();
+        var name = new X509Name("CN=decart-webrtc");
+        builder.SetSerialNumber(new BigInteger(64, random).Add(BigInteger.One));
+        builder.SetIssuerDN(name);
+        builder.SetSubjectDN(name);
+        builder.SetNotBefore(DateTime.UtcNow.AddDays(-1));
+        builder.SetNotAfter(DateTime.UtcNow.AddDays(30));
+        builder.SetPublicKey(keys.Public);
+        var certificate = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", keys.Private, random));
+        return new DtlsCertificate(certificate.GetEncoded(), keys.Private);
+    }
+
+    /// <summary>Whether <paramref name="der"/> matches an SDP fingerprint (<c>sha-256</c>, <c>sha-1</c>, <c>sha-384</c> or <c>sha-512</c>; hex case-insensitive).</summary>
+    /// <param name="der">A DER certificate.</param>
+    /// <param name="sdpFingerprint">The <c>a=fingerprint</c> value.</param>
+    /// <returns>True on a match; false for a mismatch, an unknown algorithm or a malformed value.</returns>
+    public static bool Matches(ReadOnlySpan<byte> der, string? sdpFingerprint)
+    {
+        if (!TryParseFingerprint(sdpFingerprint, out var algorithm, out var expected))
+        {
+            return false;
+        }
+
+        byte[] actual = algorithm switch
+        {
+            "sha-1" => SHA1.HashData(der),
+            "sha-256" => SHA256.HashData(der),
+            "sha-384" => SHA384.HashData(der),
+            "sha-512" => SHA512.HashData(der),
+            _ => [],
+        };
+        return actual.Length == expected.Length && CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    /// <summary>Parses <c>sha-256 AB:CD:…</c> (RFC 8122).</summary>
+    /// <param name="value">The attribute value.</param>
+    /// <param name="algorithm">The hash name, lower case.</param>
+    /// <param name="digest">The digest bytes.</param>
+    /// <returns>Whether it is well formed.</returns>
+    public static bool TryParseFingerprint(string? value, out string algorithm, out byte[] digest)
+    {
+        algorithm = string.Empty;
+        digest = [];
+        var parts = value?.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        if (parts is not { Length: 2 })
+        {
+            return false;
+        }
+
+        algorithm = parts[0].ToLowerInvariant();
+        var octets = parts[1].Split(':');
+        if (octets.Length is < 16 or > 64 || octets.Any(o => o.Length != 2 || !Uri.IsHexDigit(o[0]) || !Uri.IsHexDigit(o[1])))
+        {
+            return false;
+        }
+
+        digest = Convert.FromHexString(string.Concat(octets));
+        return true;
+    }
+
+    private static string FormatHex(byte[] bytes) => string.Join(':', bytes.Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Decart.Rtc.Transport;
+
+/// <summary>
+/// An <see cref="IDatagramTransport"/> over a UDP socket bound locally and talking to one remote endpoint: a direct
+/// link for tests and for C#↔C# media without ICE. Datagrams from other addresses are dropped and counted.
+/// </summary>
+public sealed class UdpDatagramTransport : IDatagramTransport
+{
+    private readonly Socket _socket;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private IPEndPoint _remote;
+    private int _disposed;
+
+    /// <summary>Binds a socket and starts receiving.</summary>
+    /// <param name="local">Where to bind (port 0 picks one).</param>
+    /// <param name="remote">The only peer accepted; may be set later with <see cref="Connect"/>.</param>
+    public UdpDatagramTransport(IPEndPoint local, IPEndPoint? remote = null)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        _socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Bind(local);
+        _remote = remote ?? new IPEndPoint(local.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        _loop = Task.Run(ReceiveLoopAsync);
+    }
+
+    /// <inheritdoc />
+    public event DatagramHandler? DatagramReceived;
+
+    /// <summary>The bound local endpoint.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <inheritdoc />
+    public int MaxDatagramSize => 1500;
+
+    /// <summary>Datagrams dropped because they came from another address or a handler threw.</summary>
+    public long DroppedDatagrams => Interlocked.Read(ref _dropped);
+
+    private long _dropped;
+
+    /// <summary>Sets the peer.</summary>
+    /// <param name="remote">The peer's endpoint.</param>
+    public void Connect(IPEndPoint remote) => Volatile.Write(ref _remote, remote);
+
+    /// <inheritdoc />
+    public bool Send(ReadOnlySpan<byte> datagram)
+    {
+        var remote = Volatile.Read(ref _remote);
+        if (remote.Port == 0 || _disposed != 0 || datagram.Length > MaxDatagramSize)
+        {
+            return false;
+        }
+
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, remote);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _socket.Dispose();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
+        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // ICMP port unreachable and the like: keep receiving.
+                continue;
+            }
+
+            var remote = Volatile.Read(ref _remote);
+            var from = (IPEndPoint)result.RemoteEndPoint;
+            if (remote.Port != 0 && !from.Equals(remote))
+            {
+                Interlocked.Increment(ref _dropped);
+                continue;
+            }
+
+            try
+            {
+                DatagramReceived?.Invoke(buffer.AsSpan(0, result.ReceivedBytes));
+            }
+            catch (Exception)
+            {
+                // A handler must not throw; if it does, that datagram is lost and the loop carries on.
+                Interlocked.Increment(ref _dropped);
+            }
+        }
+    }
+}
