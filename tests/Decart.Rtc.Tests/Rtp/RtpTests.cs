@@ -187,3 +187,38 @@ public class RtpTests
         Assert.Equal(original.AsSpan(0, n).ToArray(), back.AsSpan(0, b).ToArray());
     }
 }
+
+public class NackGeneratorTests
+{
+    [Fact]
+    public void Gaps_are_nacked_until_filled_or_given_up_across_a_wrap()
+    {
+        var g = new NackGenerator(maxPending: 8, maxRetries: 2);
+        g.OnReceived(65534);
+        g.OnReceived(1); // 65535 and 0 missing
+        Span<ushort> nacks = stackalloc ushort[16];
+        Assert.Equal([65535, 0], nacks[..g.CollectNacks(nacks)].ToArray());
+        g.OnReceived(0); // retransmission arrived
+        Assert.Equal([65535], nacks[..g.CollectNacks(nacks)].ToArray());
+        Assert.Equal(0, g.CollectNacks(nacks)); // two retries used up
+        Assert.Equal(1, g.GivenUp);
+    }
+
+    [Fact]
+    public void A_huge_jump_does_not_grow_memory()
+    {
+        var g = new NackGenerator(maxPending: 8);
+        g.OnReceived(100);
+        g.OnReceived(30000);
+        Assert.Equal(0, g.PendingCount);
+        Assert.True(g.GivenUp > 0);
+        g.OnReceived(30005);
+        Assert.Equal(4, g.PendingCount);
+        for (ushort s = 30007; s < 30020; s += 2)
+        {
+            g.OnReceived(s); // one missing before each: more than maxPending in total
+        }
+
+        Assert.Equal(8, g.PendingCount); // bounded: the oldest were given up
+    }
+}
