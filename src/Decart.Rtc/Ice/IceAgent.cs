@@ -422,11 +422,7 @@ public sealed class IceAgent : IDatagramTransport
         {
             if (_tieBreaker >= theirs)
             {
-                var error = new StunWriter(response, StunMessageType.BindingError, request.TransactionId);
-                error.AddErrorCode(487, "Role Conflict"u8);
-                error.AddMessageIntegrity(localPassword);
-                error.AddFingerprint();
-                local.Socket.SendTo(error.Written, SocketFlags.None, from);
+                SendRoleConflict(local, from, request.TransactionId, localPassword);
                 return;
             }
 
@@ -440,11 +436,7 @@ public sealed class IceAgent : IDatagramTransport
             }
             else
             {
-                var error = new StunWriter(response, StunMessageType.BindingError, request.TransactionId);
-                error.AddErrorCode(487, "Role Conflict"u8);
-                error.AddMessageIntegrity(localPassword);
-                error.AddFingerprint();
-                local.Socket.SendTo(error.Written, SocketFlags.None, from);
+                SendRoleConflict(local, from, request.TransactionId, localPassword);
                 return;
             }
         }
@@ -475,6 +467,16 @@ public sealed class IceAgent : IDatagramTransport
         {
             Select(local, from);
         }
+    }
+
+    private static void SendRoleConflict(LocalSocket local, IPEndPoint to, ReadOnlySpan<byte> transactionId, byte[] localPassword)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var error = new StunWriter(buffer, StunMessageType.BindingError, transactionId);
+        error.AddErrorCode(487, "Role Conflict"u8);
+        error.AddMessageIntegrity(localPassword);
+        error.AddFingerprint();
+        local.Socket.SendTo(error.Written, SocketFlags.None, to);
     }
 
     private void HandleResponse(IPEndPoint from, StunMessage response)

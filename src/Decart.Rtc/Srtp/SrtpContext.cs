@@ -277,10 +277,8 @@ public sealed class SrtpContext : IDisposable
         if (_profile == SrtpProfile.AeadAes128Gcm)
         {
             Span<byte> nonce = stackalloc byte[12];
-            RtcpGcmNonce(nonce, _rtcpSalt, ssrc, index);
             Span<byte> aad = stackalloc byte[12];
-            buffer[..8].CopyTo(aad);
-            BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
+            RtcpGcmNonceAndAad(nonce, aad, buffer, ssrc, eIndex);
             _rtcpGcm!.Encrypt(nonce, buffer[8..length], buffer[8..length], buffer.Slice(length, GcmTagLength), aad);
             BinaryPrimitives.WriteUInt32BigEndian(buffer[(length + GcmTagLength)..], eIndex);
             protectedLength = length + GcmTagLength + SrtcpIndexLength;
@@ -336,10 +334,8 @@ public sealed class SrtpContext : IDisposable
         if (_profile == SrtpProfile.AeadAes128Gcm)
         {
             Span<byte> nonce = stackalloc byte[12];
-            RtcpGcmNonce(nonce, _rtcpSalt, ssrc, index);
             Span<byte> aad = stackalloc byte[12];
-            buffer[..8].CopyTo(aad);
-            BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
+            RtcpGcmNonceAndAad(nonce, aad, buffer, ssrc, eIndex);
             if (!encrypted)
             {
                 return SrtpError.Malformed; // unencrypted SRTCP is not negotiated by WebRTC
@@ -433,6 +429,14 @@ public sealed class SrtpContext : IDisposable
         {
             nonce[i] ^= salt[i];
         }
+    }
+
+    /// <summary>The SRTCP AEAD nonce and AAD (RFC 7714 §9.1, §17): the 8-byte header plus the E-flag/index word.</summary>
+    private void RtcpGcmNonceAndAad(Span<byte> nonce, Span<byte> aad, ReadOnlySpan<byte> packet, uint ssrc, uint eIndex)
+    {
+        RtcpGcmNonce(nonce, _rtcpSalt, ssrc, eIndex);
+        packet[..8].CopyTo(aad);
+        BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
     }
 
     /// <summary>XORs <paramref name="data"/> with the AES-CM keystream starting at counter <paramref name="iv"/>.</summary>

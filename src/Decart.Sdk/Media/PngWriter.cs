@@ -95,43 +95,9 @@ public static class PngWriter
         type.CopyTo(header[4..]);
         output.Write(header);
         output.Write(data);
-        uint crc = Crc32.Append(Crc32.Append(0xFFFFFFFFu, type), data) ^ 0xFFFFFFFFu;
+        uint crc = ~Decart.Rtc.Stun.Crc32.Append(Decart.Rtc.Stun.Crc32.Append(0xFFFFFFFFu, type), data);
         Span<byte> trailer = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(trailer, crc);
         output.Write(trailer);
-    }
-
-    /// <summary>CRC-32 (IEEE 802.3, reflected 0xEDB88320) as PNG chunks use it.</summary>
-    internal static class Crc32
-    {
-        private static readonly uint[] Table = BuildTable();
-
-        /// <summary>Folds <paramref name="data"/> into a running (pre-inverted) CRC.</summary>
-        public static uint Append(uint crc, ReadOnlySpan<byte> data)
-        {
-            foreach (byte b in data)
-            {
-                crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-            }
-
-            return crc;
-        }
-
-        private static uint[] BuildTable()
-        {
-            var table = new uint[256];
-            for (uint n = 0; n < 256; n++)
-            {
-                uint c = n;
-                for (int k = 0; k < 8; k++)
-                {
-                    c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-                }
-
-                table[n] = c;
-            }
-
-            return table;
-        }
     }
 }

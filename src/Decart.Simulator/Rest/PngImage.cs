@@ -6,8 +6,6 @@ namespace Decart.Simulator.Rest;
 /// <summary>Makes the simulator's "generated" images: real, deterministic PNGs whose colours come from a seed.</summary>
 public static class PngImage
 {
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
     /// <summary>A width×height RGB gradient whose colours are derived from <paramref name="seed"/>.</summary>
     /// <param name="width">Width.</param>
     /// <param name="height">Height.</param>
@@ -61,36 +59,9 @@ public static class PngImage
         System.Text.Encoding.ASCII.GetBytes(type, header.AsSpan(4));
         output.Write(header);
         output.Write(data);
-        uint crc = 0xFFFFFFFF;
-        foreach (var b in header.AsSpan(4))
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-
-        foreach (var b in data)
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-
+        uint crc = ~Decart.Rtc.Stun.Crc32.Append(Decart.Rtc.Stun.Crc32.Append(0xFFFFFFFF, header.AsSpan(4)), data);
         var trailer = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(trailer, ~crc);
+        BinaryPrimitives.WriteUInt32BigEndian(trailer, crc);
         output.Write(trailer);
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
     }
 }

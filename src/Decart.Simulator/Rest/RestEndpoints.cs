@@ -172,49 +172,44 @@ internal static class RestEndpoints
 
     private static async Task<IResult> GenerateAsync(HttpContext context, SimulatorState state, string modelName)
     {
-        var model = state.Models.Find(ModelKind.Image, modelName);
-        if (Authorize(context, state, modelName, permanentOnly: false) is { } denied)
-        {
-            return denied;
-        }
-
-        if (model is null)
-        {
-            return Error(404, $"Model {modelName} not found");
-        }
-
-        var (inputs, problem) = await ReadInputsAsync(context, model);
+        var (model, inputs, problem) = await AcceptGenerationAsync(context, state, modelName, state.Models.Find(ModelKind.Image, modelName));
         if (problem is not null)
         {
             return problem;
         }
 
-        var png = PngImage.Gradient(model.Width, model.Height, inputs!.Fingerprint);
+        var png = PngImage.Gradient(model!.Width, model.Height, inputs!.Fingerprint);
         return Results.Bytes(png, "image/png");
     }
 
     private static async Task<IResult> SubmitJobAsync(HttpContext context, SimulatorState state, string modelName)
     {
-        var model = state.Models.Find(ModelKind.Video, modelName) ?? state.Models.Find(ModelKind.Image, modelName);
-        if (Authorize(context, state, modelName, permanentOnly: false) is { } denied)
-        {
-            return denied;
-        }
-
-        if (model is null)
-        {
-            return Error(404, $"Model {modelName} not found");
-        }
-
-        var (inputs, problem) = await ReadInputsAsync(context, model);
+        var (model, inputs, problem) = await AcceptGenerationAsync(context, state, modelName, state.Models.Find(ModelKind.Video, modelName) ?? state.Models.Find(ModelKind.Image, modelName));
         if (problem is not null)
         {
             return problem;
         }
 
-        bool fails = state.Options.FailJobsForModels.Contains(model.Name, StringComparer.Ordinal);
+        bool fails = state.Options.FailJobsForModels.Contains(model!.Name, StringComparer.Ordinal);
         var job = state.Jobs.Submit(model.Name, fails, ResultBytes(model, inputs!.Fingerprint));
         return Results.Json(new Dictionary<string, string> { ["job_id"] = job.Id, ["status"] = state.Jobs.StatusOf(job) });
+    }
+
+    /// <summary>The checks every generation request goes through, in order: key, model, inputs.</summary>
+    private static async Task<(SimulatedModel? Model, Inputs? Inputs, IResult? Problem)> AcceptGenerationAsync(HttpContext context, SimulatorState state, string modelName, SimulatedModel? model)
+    {
+        if (Authorize(context, state, modelName, permanentOnly: false) is { } denied)
+        {
+            return (null, null, denied);
+        }
+
+        if (model is null)
+        {
+            return (null, null, Error(404, $"Model {modelName} not found"));
+        }
+
+        var (inputs, problem) = await ReadInputsAsync(context, model);
+        return (model, inputs, problem);
     }
 
     private static IResult JobStatus(HttpContext context, SimulatorState state, string jobId)
