@@ -193,6 +193,10 @@ public sealed class IceAgent : IDatagramTransport
         return Task.CompletedTask;
     }
 
+    /// <summary>Sets the initial role before checks start (the offerer controls, RFC 8445 §6.1.1). Ignored for ICE-lite.</summary>
+    /// <param name="controlling">Whether to control.</param>
+    public void SetRole(bool controlling) => _controlling = controlling && !_options.Lite;
+
     /// <summary>Sets the peer's ICE credentials (from its SDP).</summary>
     /// <param name="ufrag">Remote username fragment.</param>
     /// <param name="password">Remote password.</param>

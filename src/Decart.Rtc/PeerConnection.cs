@@ -1,0 +1,699 @@
+using System.Net;
+using Decart.Rtc.Codecs;
+using Decart.Rtc.Dtls;
+using Decart.Rtc.Ice;
+using Decart.Rtc.Rtcp;
+using Decart.Rtc.Rtp;
+using Decart.Rtc.Sdp;
+using Decart.Rtc.Srtp;
+using Decart.Rtc.Transport;
+
+namespace Decart.Rtc;
+
+/// <summary>State of a <see cref="PeerConnection"/> (as RTCPeerConnection.connectionState).</summary>
+public enum PeerConnectionState
+{
+    /// <summary>Created.</summary>
+    New,
+
+    /// <summary>ICE checks and the DTLS handshake are running.</summary>
+    Connecting,
+
+    /// <summary>Media can flow.</summary>
+    Connected,
+
+    /// <summary>ICE consent or DTLS failed.</summary>
+    Failed,
+
+    /// <summary>Closed.</summary>
+    Closed,
+}
+
+/// <summary>Settings of a <see cref="PeerConnection"/>.</summary>
+public sealed record PeerConnectionOptions
+{
+    /// <summary>ICE-lite answerer (the server side). Default false: full ICE.</summary>
+    public bool IceLite { get; init; }
+
+    /// <summary>Addresses to gather on (default: every usable interface, loopback included).</summary>
+    public IReadOnlyList<IPAddress>? Addresses { get; init; }
+
+    /// <summary>Codec names in our order of preference when answering. Default VP8, H264.</summary>
+    public IReadOnlyList<string>? CodecPreference { get; init; }
+
+    /// <summary>Whether this side sends video. Default true.</summary>
+    public bool SendVideo { get; init; } = true;
+
+    /// <summary>ICE consent timeout. Default 30 s.</summary>
+    public TimeSpan ConsentTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>DTLS certificate (default: the process-wide one).</summary>
+    public DtlsCertificate? Certificate { get; init; }
+
+    /// <summary>The impairment hook, if any.</summary>
+    public IPacketInterceptor? Interceptor { get; init; }
+
+    /// <summary>Largest RTP payload sent. Default 1,100 bytes (fits SRTP and common MTUs).</summary>
+    public int MaxPayloadSize { get; init; } = 1100;
+}
+
+/// <summary>Counters of a <see cref="PeerConnection"/>.</summary>
+public sealed class PeerConnectionStats
+{
+    private long _packetsSent, _bytesSent, _packetsReceived, _bytesReceived, _nacksSent, _nacksReceived, _retransmissions, _plisSent, _plisReceived, _framesSent, _framesReceived, _decryptFailures;
+
+    /// <summary>RTP packets sent (retransmissions included).</summary>
+    public long PacketsSent => Interlocked.Read(ref _packetsSent);
+
+    /// <summary>SRTP bytes sent.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>RTP packets received and authenticated.</summary>
+    public long PacketsReceived => Interlocked.Read(ref _packetsReceived);
+
+    /// <summary>SRTP bytes received.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Sequence numbers NACKed by us.</summary>
+    public long NacksSent => Interlocked.Read(ref _nacksSent);
+
+    /// <summary>Sequence numbers NACKed by the peer.</summary>
+    public long NacksReceived => Interlocked.Read(ref _nacksReceived);
+
+    /// <summary>Packets sent again for NACKs.</summary>
+    public long Retransmissions => Interlocked.Read(ref _retransmissions);
+
+    /// <summary>PLIs sent.</summary>
+    public long PlisSent => Interlocked.Read(ref _plisSent);
+
+    /// <summary>PLIs/FIRs received.</summary>
+    public long PlisReceived => Interlocked.Read(ref _plisReceived);
+
+    /// <summary>Frames sent.</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+
+    /// <summary>Frames received complete.</summary>
+    public long FramesReceived => Interlocked.Read(ref _framesReceived);
+
+    /// <summary>Datagrams that failed SRTP authentication or replay checks.</summary>
+    public long DecryptFailures => Interlocked.Read(ref _decryptFailures);
+
+    /// <summary>Frames dropped incomplete by the assembler.</summary>
+    public long FramesDropped { get; internal set; }
+
+    /// <summary>Latest round-trip time from RTCP, if known.</summary>
+    public TimeSpan? RoundTripTime { get; internal set; }
+
+    internal void Sent(int bytes)
+    {
+        Interlocked.Increment(ref _packetsSent);
+        Interlocked.Add(ref _bytesSent, bytes);
+    }
+
+    internal void Received(int bytes)
+    {
+        Interlocked.Increment(ref _packetsReceived);
+        Interlocked.Add(ref _bytesReceived, bytes);
+    }
+
+    internal void NackSent(int n) => Interlocked.Add(ref _nacksSent, n);
+
+    internal void NackReceived(int n) => Interlocked.Add(ref _nacksReceived, n);
+
+    internal void Retransmitted() => Interlocked.Increment(ref _retransmissions);
+
+    internal void PliSent() => Interlocked.Increment(ref _plisSent);
+
+    internal void PliReceived() => Interlocked.Increment(ref _plisReceived);
+
+    internal void FrameSent() => Interlocked.Increment(ref _framesSent);
+
+    internal void FrameReceived() => Interlocked.Increment(ref _framesReceived);
+
+    internal void DecryptFailed() => Interlocked.Increment(ref _decryptFailures);
+}
+
+/// <summary>
+/// One video peer connection: ICE, DTLS-SRTP, RTP/RTCP and VP8/H.264 payloading behind an RTCPeerConnection-like
+/// surface. Offer/answer uses <see cref="SessionDescription"/>; candidates trickle through
+/// <see cref="LocalCandidateGathered"/> and <see cref="AddRemoteCandidateAsync"/>; encoded frames go in through
+/// <see cref="SendFrame"/> and come out of <see cref="FrameReceived"/>. NACKs are answered from a send buffer,
+/// lost frames trigger PLIs, and <see cref="Close"/> releases every socket, thread and timer.
+/// </summary>
+public sealed class PeerConnection : IAsyncDisposable
+{
+    private readonly PeerConnectionOptions _options;
+    private readonly IceAgent _ice;
+    private readonly DtlsCertificate _certificate;
+    private readonly RtpSendBuffer _sendBuffer = new();
+    private readonly NackGenerator _nacks = new();
+    private readonly object _sendLock = new();
+    private readonly object _receiveLock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly uint _ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+    private readonly uint _rtxSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+    private readonly byte[] _sendPayload = new byte[1500];
+    private readonly byte[] _sendPacket = new byte[1600];
+    private DtlsTransport? _dtls;
+    private SrtpSession? _srtp;
+    private FrameAssembler? _assembler;
+    private NegotiatedVideo? _video;
+    private SessionDescription? _localDescription;
+    private ushort _sequence = (ushort)Random.Shared.Next(0, 30000);
+    private ushort _pictureId;
+    private long _lastPliTicks;
+    private Task? _rtcpLoop;
+    private int _state;
+
+    /// <summary>Creates a peer connection.</summary>
+    /// <param name="options">Settings.</param>
+    public PeerConnection(PeerConnectionOptions? options = null)
+    {
+        _options = options ?? new PeerConnectionOptions();
+        _certificate = _options.Certificate ?? DtlsCertificate.Default;
+        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout });
+        _ice.LocalCandidateGathered += c => LocalCandidateGathered?.Invoke(c);
+        _ice.StateChanged += OnIceState;
+    }
+
+    /// <summary>A gathered local candidate to trickle to the peer.</summary>
+    public event Action<IceCandidate>? LocalCandidateGathered;
+
+    /// <summary>State changes.</summary>
+    public event Action<PeerConnectionState>? StateChanged;
+
+    /// <summary>A complete received frame (VP8 frame or H.264 access unit); only valid during the call.</summary>
+    public event AssembledFrameHandler? FrameReceived;
+
+    /// <summary>The peer asked for a keyframe (PLI or FIR).</summary>
+    public event Action? KeyframeRequested;
+
+    /// <summary>The state.</summary>
+    public PeerConnectionState State => (PeerConnectionState)Volatile.Read(ref _state);
+
+    /// <summary>What offer/answer settled for video.</summary>
+    public NegotiatedVideo? Video => _video;
+
+    /// <summary>Counters.</summary>
+    public PeerConnectionStats Stats { get; } = new();
+
+    /// <summary>Our SDP (after <see cref="CreateOfferAsync"/> or <see cref="CreateAnswerAsync"/>).</summary>
+    public SessionDescription? LocalDescription => _localDescription;
+
+    /// <summary>The ICE agent (for its candidates and state).</summary>
+    public IceAgent Ice => _ice;
+
+    /// <summary>Creates our offer (we become the ICE controlling agent) after gathering host candidates.</summary>
+    /// <param name="includeAudioReceive">Add a recvonly audio section, as browsers do.</param>
+    /// <param name="cancellationToken">Cancels gathering.</param>
+    /// <returns>The offer; candidates are also trickled.</returns>
+    public async Task<SessionDescription> CreateOfferAsync(bool includeAudioReceive = false, CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(true, cancellationToken).ConfigureAwait(false);
+        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), _options.SendVideo ? MediaDirection.SendRecv : MediaDirection.RecvOnly, includeAudioReceive);
+        return _localDescription;
+    }
+
+    /// <summary>Applies the peer's description: an answer to our offer, or an offer we will answer.</summary>
+    /// <param name="remote">The description.</param>
+    /// <param name="cancellationToken">Cancels candidate resolution.</param>
+    /// <returns>A task that completes when applied.</returns>
+    /// <exception cref="InvalidOperationException">When the description has no usable video or no ICE credentials.</exception>
+    public async Task SetRemoteDescriptionAsync(SessionDescription remote, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        var media = remote.Media.FirstOrDefault(m => m.Kind == "video" && !m.IsRejected) ?? throw new InvalidOperationException("the remote description has no video section");
+        if (media.IceUfrag is null || media.IcePwd is null || media.Fingerprint is null)
+        {
+            throw new InvalidOperationException("the remote description lacks ICE credentials or a DTLS fingerprint");
+        }
+
+        if (remote.Type == SdpType.Answer)
+        {
+            _video = SdpNegotiation.ReadAnswer(remote) ?? throw new InvalidOperationException("the answer rejected video");
+            _ice.SetRemoteCredentials(media.IceUfrag, media.IcePwd);
+            // The answerer's setup decides the DTLS roles: passive/omitted → we are the client.
+            var role = media.Setup == "active" ? DtlsRole.Server : DtlsRole.Client;
+            StartDtls(role, media.Fingerprint);
+        }
+        else
+        {
+            await EnsureStartedAsync(false, cancellationToken).ConfigureAwait(false);
+            _remoteOffer = remote;
+            _ice.SetRemoteCredentials(media.IceUfrag, media.IcePwd);
+            _remoteFingerprint = media.Fingerprint;
+        }
+
+        foreach (var candidate in remote.Media.SelectMany(m => m.Candidates))
+        {
+            await AddRemoteCandidateAsync(candidate, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private SessionDescription? _remoteOffer;
+    private string? _remoteFingerprint;
+
+    /// <summary>Answers the offer given to <see cref="SetRemoteDescriptionAsync"/>. As the answerer we are the DTLS server (<c>setup:passive</c>).</summary>
+    /// <param name="cancellationToken">Not used beyond argument checks; kept for symmetry.</param>
+    /// <returns>The answer.</returns>
+    public Task<SessionDescription> CreateAnswerAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var offer = _remoteOffer ?? throw new InvalidOperationException("set the remote offer first");
+        _localDescription = SdpNegotiation.CreateAnswer(offer, LocalParameters(), "passive", _options.IceLite, _options.CodecPreference, out var video);
+        _video = video ?? throw new InvalidOperationException("the offer has no video codec we support");
+        StartDtls(DtlsRole.Server, _remoteFingerprint!);
+        return Task.FromResult(_localDescription);
+    }
+
+    /// <summary>Adds a trickled remote candidate (<c>candidate:…</c>); unusable ones are ignored.</summary>
+    /// <param name="candidate">The candidate string.</param>
+    /// <param name="cancellationToken">Cancels mDNS resolution.</param>
+    /// <returns>Whether it was added.</returns>
+    public async Task<bool> AddRemoteCandidateAsync(string candidate, CancellationToken cancellationToken = default) =>
+        IceCandidate.TryParse(candidate, out var parsed) && await _ice.AddRemoteCandidateAsync(parsed!, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Waits until media can flow.</summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when connected.</returns>
+    /// <exception cref="IOException">When ICE or DTLS fails.</exception>
+    public Task ConnectedAsync(CancellationToken cancellationToken = default) => _connected.Task.WaitAsync(cancellationToken);
+
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Packetizes, protects and sends one encoded frame.</summary>
+    /// <param name="frame">A VP8 frame or H.264 Annex B access unit, in the negotiated codec.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz).</param>
+    /// <returns>False when not connected or not sending.</returns>
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    {
+        var video = _video;
+        var srtp = _srtp;
+        if (State != PeerConnectionState.Connected || video is null || srtp is null || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive || frame.IsEmpty)
+        {
+            return false;
+        }
+
+        lock (_sendLock)
+        {
+            int max = _options.MaxPayloadSize;
+            byte pt = (byte)video.PayloadType;
+            if (video.CodecName == "H264")
+            {
+                var packetizer = new H264Packetizer(frame, max);
+                while (packetizer.TryWriteNext(_sendPayload, out int n, out bool last))
+                {
+                    SendRtp(srtp, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
+                }
+            }
+            else
+            {
+                var packetizer = new Vp8Packetizer(frame, max, _pictureId++);
+                while (packetizer.TryWriteNext(_sendPayload, out int n, out bool last))
+                {
+                    SendRtp(srtp, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
+                }
+            }
+        }
+
+        Stats.FrameSent();
+        return true;
+    }
+
+    /// <summary>Asks the peer for a keyframe (RTCP PLI).</summary>
+    public void RequestKeyframe()
+    {
+        var video = _video;
+        if (_srtp is null || video is null)
+        {
+            return;
+        }
+
+        Span<byte> rtcp = stackalloc byte[64];
+        int n = RtcpWriter.WritePli(rtcp, _ssrc, video.RemoteSsrc ?? 0);
+        SendRtcp(rtcp, n);
+        Stats.PliSent();
+    }
+
+    /// <summary>Closes everything: DTLS (close_notify), ICE sockets, the RTCP timer.</summary>
+    /// <returns>A task that completes when closed.</returns>
+    public async Task Close()
+    {
+        if (Interlocked.Exchange(ref _state, (int)PeerConnectionState.Closed) == (int)PeerConnectionState.Closed)
+        {
+            return;
+        }
+
+        StateChanged?.Invoke(PeerConnectionState.Closed);
+        _stop.Cancel();
+        if (_rtcpLoop is not null)
+        {
+            try
+            {
+                await _rtcpLoop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        if (_dtls is not null)
+        {
+            await _dtls.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _ice.DisposeAsync().ConfigureAwait(false);
+        _srtp?.Dispose();
+        _connected.TrySetException(new IOException("peer connection closed"));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Close().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task EnsureStartedAsync(bool controlling, CancellationToken cancellationToken)
+    {
+        if (_ice.LocalCandidates.Count > 0)
+        {
+            return;
+        }
+
+        _ice.SetRole(controlling);
+        await _ice.StartAsync(cancellationToken).ConfigureAwait(false);
+        SetState(PeerConnectionState.Connecting);
+    }
+
+    private LocalMediaParameters LocalParameters() => new()
+    {
+        IceUfrag = _ice.LocalUfrag,
+        IcePwd = _ice.LocalPassword,
+        Fingerprint = _certificate.Fingerprint,
+        Ssrc = _options.SendVideo ? _ssrc : 0,
+        RtxSsrc = 0,
+        Candidates = _ice.LocalCandidates.Select(c => c.ToString()).ToArray(),
+    };
+
+    private void StartDtls(DtlsRole role, string remoteFingerprint)
+    {
+        _assembler = new FrameAssembler(_video!.CodecName == "H264" ? VideoCodecKind.H264 : VideoCodecKind.Vp8);
+        _assembler.KeyframeNeeded += OnKeyframeNeeded;
+        _path = new InterceptedPath(_ice, _options.Interceptor);
+        _dtls = new DtlsTransport(_path, role, remoteFingerprint, _certificate);
+        _dtls.RtpReceived += OnRtp;
+        _dtls.StateChanged += s =>
+        {
+            if (s is DtlsState.Failed or DtlsState.Closed && State == PeerConnectionState.Connected)
+            {
+                SetState(PeerConnectionState.Failed);
+            }
+        };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _ice.ConnectedAsync(_stop.Token).ConfigureAwait(false);
+                var keys = await _dtls.HandshakeAsync(_stop.Token).ConfigureAwait(false);
+                _srtp = new SrtpSession(keys);
+                SetState(PeerConnectionState.Connected);
+                _rtcpLoop = Task.Run(RtcpLoopAsync);
+                _connected.TrySetResult();
+            }
+            catch (Exception ex) when (ex is IOException or DtlsHandshakeException or OperationCanceledException or ObjectDisposedException)
+            {
+                SetState(PeerConnectionState.Failed);
+                _connected.TrySetException(new IOException($"peer connection failed: {ex.Message}", ex));
+            }
+        });
+    }
+
+    private void SendRtp(SrtpSession srtp, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
+    {
+        ushort seq = _sequence++;
+        int length = new RtpWriter(_sendPacket, payloadType, seq, timestamp, _ssrc, marker).WritePayload(payload);
+        _sendBuffer.Store(seq, _sendPacket.AsSpan(0, length));
+        if (srtp.Outbound.ProtectRtp(_sendPacket, length, out int protectedLength) == SrtpError.None)
+        {
+            _path?.Send(_sendPacket.AsSpan(0, protectedLength));
+            Stats.Sent(protectedLength);
+        }
+    }
+
+    private InterceptedPath? _path;
+
+    private void SendRtcp(ReadOnlySpan<byte> packet, int length)
+    {
+        var srtp = _srtp;
+        if (srtp is null)
+        {
+            return;
+        }
+
+        Span<byte> buffer = stackalloc byte[1500];
+        packet[..length].CopyTo(buffer);
+        lock (_sendLock)
+        {
+            if (srtp.Outbound.ProtectRtcp(buffer, length, out int n) == SrtpError.None)
+            {
+                _path?.Send(buffer[..n]);
+            }
+        }
+    }
+
+    private void OnRtp(ReadOnlySpan<byte> datagram)
+    {
+        var srtp = _srtp;
+        if (srtp is null)
+        {
+            return;
+        }
+
+        Span<byte> buffer = stackalloc byte[1600];
+        if (datagram.Length > buffer.Length)
+        {
+            return;
+        }
+
+        datagram.CopyTo(buffer);
+        if (RtpHeader.IsRtcp(datagram))
+        {
+            if (srtp.Inbound.UnprotectRtcp(buffer, datagram.Length, out int n) == SrtpError.None)
+            {
+                HandleRtcp(buffer[..n]);
+            }
+            else
+            {
+                Stats.DecryptFailed();
+            }
+
+            return;
+        }
+
+        lock (_receiveLock)
+        {
+            if (srtp.Inbound.UnprotectRtp(buffer, datagram.Length, out int n) != SrtpError.None || !RtpHeader.TryParse(buffer[..n], out var header, out _))
+            {
+                Stats.DecryptFailed();
+                return;
+            }
+
+            Stats.Received(datagram.Length);
+            if (header.PayloadType != _video?.PayloadType)
+            {
+                return; // RTX and unknown payload types are not decoded (plain retransmission is used)
+            }
+
+            _nacks.OnReceived(header.SequenceNumber);
+            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(buffer[..n]), OnFrame);
+            Stats.FramesDropped = _assembler?.FramesDropped ?? 0;
+        }
+    }
+
+    private void OnFrame(ReadOnlySpan<byte> frame, uint timestamp, bool keyframe)
+    {
+        Stats.FrameReceived();
+        FrameReceived?.Invoke(frame, timestamp, keyframe);
+    }
+
+    private void HandleRtcp(ReadOnlySpan<byte> compound)
+    {
+        var rest = compound;
+        Span<ushort> lost = stackalloc ushort[256];
+        Span<byte> copy = stackalloc byte[1600];
+        while (RtcpPacket.TryReadNext(ref rest, out var packet, out _))
+        {
+            if (packet.IsNack)
+            {
+                int count = packet.GetNackedSequences(lost);
+                Stats.NackReceived(count);
+                var srtp = _srtp;
+                lock (_sendLock)
+                {
+                    for (int i = 0; i < count && srtp is not null; i++)
+                    {
+                        if (_sendBuffer.TryGet(lost[i], out var original))
+                        {
+                            original.CopyTo(copy);
+                            if (srtp.Outbound.ProtectRtp(copy, original.Length, out int p) == SrtpError.None)
+                            {
+                                _path?.Send(copy[..p]);
+                                Stats.Retransmitted();
+                                Stats.Sent(p);
+                            }
+                        }
+                    }
+                }
+            }
+            else if (packet.IsPli || packet.IsFir)
+            {
+                Stats.PliReceived();
+                KeyframeRequested?.Invoke();
+            }
+            else if (packet.Type is RtcpPacketType.ReceiverReport or RtcpPacketType.SenderReport)
+            {
+                for (int i = 0; packet.TryGetReceptionReport(i, out var report); i++)
+                {
+                    if (report.Ssrc == _ssrc)
+                    {
+                        Stats.RoundTripTime = RtcpTiming.RoundTripTime(report, (uint)(RtcpTiming.ToNtp(DateTime.UtcNow) >> 16)) ?? Stats.RoundTripTime;
+                    }
+                }
+            }
+        }
+    }
+
+    private void OnKeyframeNeeded()
+    {
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastPliTicks) >= 300)
+        {
+            Interlocked.Exchange(ref _lastPliTicks, now);
+            RequestKeyframe();
+        }
+    }
+
+    private async Task RtcpLoopAsync()
+    {
+        var seqs = new ushort[128];
+        var buffer = new byte[1500];
+        int tick = 0;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(20, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var video = _video;
+            int count;
+            lock (_receiveLock)
+            {
+                count = _nacks.CollectNacks(seqs);
+            }
+
+            if (count > 0 && video is not null)
+            {
+                int n = RtcpWriter.WriteNack(buffer, _ssrc, video.RemoteSsrc ?? 0, seqs.AsSpan(0, count));
+                SendRtcp(buffer, n);
+                Stats.NackSent(count);
+            }
+
+            if (++tick % 50 == 0)
+            {
+                // Once a second: a sender report (with our stream) or a receiver report, plus CNAME.
+                int n = _options.SendVideo
+                    ? RtcpWriter.WriteSenderReport(buffer, new SenderReportInfo(_ssrc, RtcpTiming.ToNtp(DateTime.UtcNow), 0, (uint)Stats.PacketsSent, (uint)Stats.BytesSent, 0), [])
+                    : RtcpWriter.WriteReceiverReport(buffer, _ssrc, []);
+                n += RtcpWriter.WriteSdesCname(buffer.AsSpan(n), _ssrc, "decart"u8);
+                SendRtcp(buffer, n);
+            }
+        }
+    }
+
+    private void OnIceState(IceState state)
+    {
+        if (state == IceState.Failed)
+        {
+            SetState(PeerConnectionState.Failed);
+            _connected.TrySetException(new IOException("ICE failed"));
+        }
+    }
+
+    private void SetState(PeerConnectionState state)
+    {
+        int previous = Volatile.Read(ref _state);
+        if (previous == (int)state || previous == (int)PeerConnectionState.Closed || (previous == (int)PeerConnectionState.Failed && state != PeerConnectionState.Closed))
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _state, (int)state);
+        StateChanged?.Invoke(state);
+    }
+
+    /// <summary>The ICE path with the impairment hook applied in both directions.</summary>
+    private sealed class InterceptedPath : IDatagramTransport
+    {
+        private readonly IDatagramTransport _inner;
+        private readonly IPacketInterceptor? _interceptor;
+
+        public InterceptedPath(IDatagramTransport inner, IPacketInterceptor? interceptor)
+        {
+            _inner = inner;
+            _interceptor = interceptor;
+            _inner.DatagramReceived += OnReceived;
+        }
+
+        public event DatagramHandler? DatagramReceived;
+
+        public int MaxDatagramSize => _inner.MaxDatagramSize;
+
+        public bool Send(ReadOnlySpan<byte> datagram)
+        {
+            var decision = _interceptor?.Intercept(PacketDirection.Outbound, datagram) ?? InterceptDecision.Pass;
+            if (decision.Drop)
+            {
+                return true;
+            }
+
+            if (decision.Delay > TimeSpan.Zero)
+            {
+                var copy = datagram.ToArray();
+                _ = Task.Delay(decision.Delay).ContinueWith(_ => _inner.Send(copy), TaskScheduler.Default);
+                return true;
+            }
+
+            return _inner.Send(datagram);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _inner.DatagramReceived -= OnReceived;
+            return ValueTask.CompletedTask;
+        }
+
+        private void OnReceived(ReadOnlySpan<byte> datagram)
+        {
+            var decision = _interceptor?.Intercept(PacketDirection.Inbound, datagram) ?? InterceptDecision.Pass;
+            if (decision.Drop)
+            {
+                return;
+            }
+
+            if (decision.Delay > TimeSpan.Zero)
+            {
+                var copy = datagram.ToArray();
+                _ = Task.Delay(decision.Delay).ContinueWith(_ => DatagramReceived?.Invoke(copy), TaskScheduler.Default);
+                return;
+            }
+
+            DatagramReceived?.Invoke(datagram);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+using System.Net;
+using Decart.Rtc.Codecs;
+using Decart.Rtc.Sdp;
+using Decart.Rtc.Tests.Codecs;
+using Decart.Rtc.Transport;
+
+namespace Decart.Rtc.Tests;
+
+public sealed class PeerConnectionTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    private sealed class RandomLoss(double rate, int seed) : IPacketInterceptor
+    {
+        private readonly Random _random = new(seed);
+
+        public int Dropped { get; private set; }
+
+        public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram)
+        {
+            lock (_random)
+            {
+                // Only media (RTP, not RTCP) is dropped so the test measures NACK recovery of video packets.
+                if (direction == PacketDirection.Outbound && datagram.Length > 1 && datagram[1] is < 192 or > 223 && _random.NextDouble() < rate)
+                {
+                    Dropped++;
+                    return InterceptDecision.Discard;
+                }
+            }
+
+            return InterceptDecision.Pass;
+        }
+    }
+
+    private static async Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(Action<SessionDescription>? customizeOffer = null, IPacketInterceptor? clientInterceptor = null)
+    {
+        var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], Interceptor = clientInterceptor });
+        var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
+        var offer = await client.CreateOfferAsync(includeAudioReceive: true);
+        customizeOffer?.Invoke(offer);
+        // Signal through text, as a real signaling channel would.
+        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
+        var answer = await server.CreateAnswerAsync();
+        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
+        return (client, server);
+    }
+
+    private static async Task<List<(byte[] Frame, uint Ts)>> SendAndCollect(PeerConnection from, PeerConnection to, IReadOnlyList<byte[]> frames, int expect)
+    {
+        var got = new List<(byte[] Frame, uint Ts)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AssembledFrameHandler handler = (f, ts, _) =>
+        {
+            lock (got)
+            {
+                got.Add((f.ToArray(), ts));
+                if (got.Count >= expect)
+                {
+                    done.TrySetResult();
+                }
+            }
+        };
+        to.FrameReceived += handler;
+        for (int i = 0; i < frames.Count; i++)
+        {
+            Assert.True(from.SendFrame(frames[i], (uint)(i * 3000)));
+            if (i % 5 == 4)
+            {
+                await Task.Delay(5);
+            }
+        }
+
+        await Task.WhenAny(done.Task, Task.Delay(Bound));
+        to.FrameReceived -= handler;
+        lock (got)
+        {
+            return got.ToList();
+        }
+    }
+
+    [Fact]
+    public async Task Offerer_and_ice_lite_answerer_exchange_vp8_both_ways()
+    {
+        var (client, server) = await ConnectAsync();
+        await using var c = client;
+        await using var s = server;
+        Assert.Equal(("VP8", PeerConnectionState.Connected), (client.Video!.CodecName, client.State));
+        Assert.Equal(0, server.LocalDescription!.Media[1].Port); // the audio section was rejected
+
+        var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
+        var up = await SendAndCollect(client, server, clip, clip.Count);
+        Assert.Equal(clip.Count, up.Count);
+        for (int i = 0; i < clip.Count; i++)
+        {
+            Assert.Equal(clip[i], up[i].Frame);
+            Assert.Equal((uint)(i * 3000), up[i].Ts);
+        }
+
+        var down = await SendAndCollect(server, client, clip.Take(30).ToList(), 30); // the "model" echo direction
+        Assert.Equal(clip.Take(30), down.Select(d => d.Frame));
+        Assert.True(client.Stats.FramesSent >= clip.Count && server.Stats.FramesReceived >= clip.Count);
+    }
+
+    [Fact]
+    public async Task Five_percent_loss_through_the_impairment_hook_is_recovered_by_nack()
+    {
+        var loss = new RandomLoss(0.05, 99);
+        var (client, server) = await ConnectAsync(clientInterceptor: loss);
+        await using var c = client;
+        await using var s = server;
+        var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
+        var frames = Enumerable.Range(0, 310).Select(i => clip[i % clip.Count]).ToList();
+        var got = await SendAndCollect(client, server, frames, 300);
+        Assert.True(got.Count >= 300, $"got {got.Count}, dropped {loss.Dropped}, nacks {server.Stats.NacksSent}, retransmissions {client.Stats.Retransmissions}");
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.Equal(frames[i], got[i].Frame);
+        }
+
+        Assert.True(loss.Dropped > 0);
+        Assert.True(client.Stats.Retransmissions > 0);
+        Assert.True(server.Stats.NacksSent > 0);
+    }
+
+    private static List<byte[]> H264AccessUnits()
+    {
+        var stream = File.ReadAllBytes(Clips.Path("pattern-1088x624-30fps.h264"));
+        var units = new List<byte[]>();
+        var current = new List<byte>();
+        bool hasSlice = false;
+        ReadOnlySpan<byte> rest = stream;
+        while (H264Nal.TryReadNext(ref rest, out var nal))
+        {
+            int type = H264Nal.Type(nal[0]);
+            bool firstSliceOfPicture = type is 1 or 5 && nal.Length > 1 && (nal[1] & 0x80) != 0; // first_mb_in_slice == 0
+            if ((firstSliceOfPicture || type is 7 or 9) && hasSlice)
+            {
+                units.Add(current.ToArray());
+                current.Clear();
+                hasSlice = false;
+            }
+
+            current.AddRange([0, 0, 0, 1]);
+            current.AddRange(nal.ToArray());
+            hasSlice |= type is 1 or 5;
+        }
+
+        if (current.Count > 0)
+        {
+            units.Add(current.ToArray());
+        }
+
+        return units;
+    }
+
+    [Fact]
+    public async Task Customize_offer_can_force_h264_and_h264_flows()
+    {
+        var (client, server) = await ConnectAsync(offer => SdpNegotiation.KeepOnlyCodec(offer, "H264"));
+        await using var c = client;
+        await using var s = server;
+        Assert.Equal("H264", client.Video!.CodecName);
+        Assert.Equal("H264", server.Video!.CodecName);
+        var units = H264AccessUnits();
+        Assert.True(units.Count >= 80, $"{units.Count} access units");
+        var got = await SendAndCollect(client, server, units, units.Count);
+        Assert.Equal(units.Count, got.Count);
+        Assert.Equal(units, got.Select(g => g.Frame));
+        Assert.True(H264Nal.TryReadSize(got[0].Frame, out int w, out int h));
+        Assert.Equal((1088, 624), (w, h));
+    }
+
+    [Fact]
+    public async Task Pli_reaches_the_sender_and_close_releases_everything()
+    {
+        var (client, server) = await ConnectAsync();
+        var asked = new TaskCompletionSource();
+        client.KeyframeRequested += () => asked.TrySetResult();
+        server.RequestKeyframe();
+        await asked.Task.WaitAsync(Bound);
+        Assert.Equal(1, client.Stats.PlisReceived);
+
+        var ports = client.Ice.LocalCandidates.Select(x => x.Port).ToList();
+        var closed = new TaskCompletionSource();
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+        Assert.Equal(PeerConnectionState.Closed, client.State);
+        Assert.False(client.SendFrame([1, 2, 3], 0));
+        foreach (int port in ports)
+        {
+            using var rebind = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            rebind.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        }
+    }
+}
