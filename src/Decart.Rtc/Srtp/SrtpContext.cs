@@ -42,7 +42,11 @@ public sealed class SrtpContext : IDisposable
     /// <summary>Length of the SRTCP E-flag + index trailer.</summary>
     public const int SrtcpIndexLength = 4;
 
-    private const int ReplayWindow = 64;
+    /// <summary>
+    /// Packets of replay history per SSRC. RFC 3711 asks for at least 64; like browsers, we keep 1,024 so that plain
+    /// NACK retransmissions of packets sent a burst ago are not mistaken for replays.
+    /// </summary>
+    public const int ReplayWindow = 1024;
     private const int MaxStreams = 64;
 
     private readonly SrtpProfile _profile;
@@ -525,12 +529,12 @@ public sealed class SrtpContext : IDisposable
         return state;
     }
 
-    /// <summary>Per-SSRC rollover counter, highest index and replay window.</summary>
+    /// <summary>Per-SSRC rollover counter, highest index and replay window (a 1,024-bit ring indexed by packet index).</summary>
     private sealed class StreamState
     {
+        private readonly ulong[] _seen = new ulong[ReplayWindow / 64];
         private bool _started;
         private ulong _highest;
-        private ulong _window;
 
         public long NextSendIndex { get; set; }
 
@@ -567,8 +571,7 @@ public sealed class SrtpContext : IDisposable
                 return false;
             }
 
-            ulong age = _highest - index;
-            return age >= ReplayWindow || (_window & (1UL << (int)age)) != 0;
+            return _highest - index >= ReplayWindow || Get(index);
         }
 
         public void Accept(ulong index)
@@ -577,24 +580,40 @@ public sealed class SrtpContext : IDisposable
             {
                 _started = true;
                 _highest = index;
-                _window = 1;
+                Array.Clear(_seen);
+                Set(index);
                 return;
             }
 
             if (index > _highest)
             {
+                // Forget the indices that slide out of the window.
                 ulong shift = index - _highest;
-                _window = shift >= ReplayWindow ? 1 : (_window << (int)shift) | 1;
+                if (shift >= ReplayWindow)
+                {
+                    Array.Clear(_seen);
+                }
+                else
+                {
+                    for (ulong i = _highest + 1; i <= index; i++)
+                    {
+                        Clear(i);
+                    }
+                }
+
                 _highest = index;
             }
-            else
+
+            if (_highest - index < ReplayWindow)
             {
-                ulong age = _highest - index;
-                if (age < ReplayWindow)
-                {
-                    _window |= 1UL << (int)age;
-                }
+                Set(index);
             }
         }
+
+        private bool Get(ulong index) => (_seen[(index / 64) % (ReplayWindow / 64)] & (1UL << (int)(index % 64))) != 0;
+
+        private void Set(ulong index) => _seen[(index / 64) % (ReplayWindow / 64)] |= 1UL << (int)(index % 64);
+
+        private void Clear(ulong index) => _seen[(index / 64) % (ReplayWindow / 64)] &= ~(1UL << (int)(index % 64));
     }
 }

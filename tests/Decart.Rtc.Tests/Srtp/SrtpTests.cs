@@ -129,7 +129,7 @@ public class SrtpRoundTripTests
         var sent = new List<byte[]>();
         for (int i = 0; i < 300; i++)
         {
-            ushort seq = unchecked((ushort)(65400 + i));
+            ushort seq = unchecked((ushort)(65400 + i)); // crosses the 16-bit wrap: ROC 0 → 1
             var buffer = new byte[1500];
             int n = Rtp(buffer, seq, 0xABCDEF01, 200 + i);
             var plain = buffer[..n];
@@ -189,10 +189,10 @@ public class SrtpRoundTripTests
         var keys = Keys(SrtpProfile.Aes128CmHmacSha1_80, 3);
         using var a = new SrtpSession(keys);
         using var b = new SrtpSession(Mirror(keys));
-        var old = new byte[200];
+        var old = new byte[200]; // sequence 1, delivered only after the window has moved past it
         int n = Rtp(old, 1, 7, 20);
         a.Outbound.ProtectRtp(old, n, out int oldLength);
-        for (ushort seq = 2; seq < 100; seq++)
+        for (ushort seq = 2; seq < SrtpContext.ReplayWindow + 10; seq++)
         {
             var buffer = new byte[200];
             int m = Rtp(buffer, seq, 7, 20);
