@@ -117,7 +117,7 @@ public class ClientOptionsTests
     {
         const string key = "sk_logged_key_7777";
         var lines = new List<string>();
-        using var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingProvider(lines)));
+        using var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new ListLoggerProvider(lines)));
         using var server = WireMock.Server.WireMockServer.Start();
         server.Given(WireMock.RequestBuilders.Request.Create().UsingAnyMethod()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(500).WithBody($"bad key {key}, X-API-KEY: {key}"));
         using var client = new DecartClient(new DecartClientOptions { ApiKey = key, BaseUrl = new Uri(server.Url!) }, loggerFactory: factory);
@@ -126,31 +126,6 @@ public class ClientOptionsTests
         Assert.All(lines, l => Assert.DoesNotContain(key, l, StringComparison.Ordinal));
         Assert.DoesNotContain(key, ex.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(key, ex.ServerMessage!, StringComparison.Ordinal);
-    }
-
-    private sealed class CapturingProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add(formatter(state, exception) + " " + exception);
-                }
-            }
-        }
     }
 }
 

@@ -225,29 +225,4 @@ public class SignalingChannelTests
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add(formatter(state, exception) + exception);
-                }
-            }
-        }
-    }
 }
