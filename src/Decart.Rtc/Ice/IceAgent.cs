@@ -329,6 +329,17 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
+    private void EnsurePair(LocalSocket local, IPEndPoint remote)
+    {
+        lock (_gate)
+        {
+            if (!_pairs.Exists(p => ReferenceEquals(p.Socket, local) && p.Remote.Equals(remote)))
+            {
+                _pairs.Add(new Pair(local, remote));
+            }
+        }
+    }
+
     private async Task ReceiveLoopAsync(LocalSocket local)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(2048, pinned: true);
@@ -458,8 +469,10 @@ public sealed class IceAgent : IDatagramTransport
             return;
         }
 
-        // Peer-reflexive learning: an address we did not know about becomes a remote candidate.
+        // Peer-reflexive learning: an address we did not know about becomes a remote candidate, paired at least with
+        // the socket the check arrived on (that path demonstrably works).
         AddRemoteEndpoint(from);
+        EnsurePair(local, from);
         _validated.TryAdd(from, 0);
         Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
         if (State == IceState.New)
