@@ -104,6 +104,15 @@ public sealed class PeerConnectionStats
     /// <summary>Latest round-trip time from RTCP, if known.</summary>
     public TimeSpan? RoundTripTime { get; internal set; }
 
+    /// <summary>Packets of the remote stream never received (expected minus received, RFC 3550 A.3).</summary>
+    public long PacketsLost { get; internal set; }
+
+    /// <summary>Interarrival jitter of the remote stream (RFC 3550 A.8).</summary>
+    public TimeSpan Jitter { get; internal set; }
+
+    /// <summary>Retransmissions received on the RTX stream.</summary>
+    public long RtxReceived { get; internal set; }
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -161,6 +170,17 @@ public sealed class PeerConnection : IAsyncDisposable
     private SessionDescription? _localDescription;
     private ushort _sequence = (ushort)Random.Shared.Next(0, 30000);
     private ushort _pictureId;
+    private ushort _rtxSequence = (ushort)Random.Shared.Next(0, 30000);
+    private SequenceUnwrapper _unwrapper;
+    private long _baseSequence = -1;
+    private long _highestSequence;
+    private long _receivedCount;
+    private double _jitter;
+    private long _lastTransit;
+    private bool _haveTransit;
+    private uint _remoteMediaSsrc;
+    private uint _lastSrCompact;
+    private long _lastSrArrival;
     private long _lastPliTicks;
     private Task? _rtcpLoop;
     private int _state;
@@ -392,7 +412,7 @@ public sealed class PeerConnection : IAsyncDisposable
         IcePwd = _ice.LocalPassword,
         Fingerprint = _certificate.Fingerprint,
         Ssrc = _options.SendVideo ? _ssrc : 0,
-        RtxSsrc = 0,
+        RtxSsrc = _options.SendVideo ? _rtxSsrc : 0,
         Candidates = _ice.LocalCandidates.Select(c => c.ToString()).ToArray(),
     };
 
@@ -500,15 +520,74 @@ public sealed class PeerConnection : IAsyncDisposable
             }
 
             Stats.Received(datagram.Length);
-            if (header.PayloadType != _video?.PayloadType)
+            var video = _video;
+            var packet = buffer[..n];
+            Span<byte> restored = stackalloc byte[1600];
+            if (video?.RtxPayloadType is { } rtxPt && header.PayloadType == rtxPt)
             {
-                return; // RTX and unknown payload types are not decoded (plain retransmission is used)
+                // RFC 4588: restore the original packet (OSN first in the payload) on the media SSRC.
+                int m = Rtx.Unwrap(restored, packet, (byte)video.PayloadType, _remoteMediaSsrc != 0 ? _remoteMediaSsrc : video.RemoteSsrc ?? 0);
+                if (m == 0 || !RtpHeader.TryParse(restored[..m], out header, out _))
+                {
+                    return;
+                }
+
+                packet = restored[..m];
+                Stats.RtxReceived++;
+            }
+            else if (header.PayloadType != video?.PayloadType)
+            {
+                return; // unknown payload types (e.g. audio we rejected) are ignored
+            }
+            else
+            {
+                _remoteMediaSsrc = header.Ssrc;
+                UpdateReceiveStats(header);
             }
 
             _nacks.OnReceived(header.SequenceNumber);
-            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(buffer[..n]), OnFrame);
+            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), OnFrame);
             Stats.FramesDropped = _assembler?.FramesDropped ?? 0;
         }
+    }
+
+    /// <summary>RFC 3550 A.3 (lost) and A.8 (jitter, in 90 kHz units) on original media packets.</summary>
+    private void UpdateReceiveStats(in RtpHeader header)
+    {
+        long extended = _unwrapper.Unwrap(header.SequenceNumber);
+        if (_baseSequence < 0)
+        {
+            _baseSequence = extended;
+            _highestSequence = extended;
+        }
+
+        _highestSequence = Math.Max(_highestSequence, extended);
+        _receivedCount++;
+        Stats.PacketsLost = Math.Max(0, _highestSequence - _baseSequence + 1 - _receivedCount);
+        long arrival = System.Diagnostics.Stopwatch.GetTimestamp() * 90000 / System.Diagnostics.Stopwatch.Frequency;
+        long transit = arrival - header.Timestamp;
+        if (_haveTransit)
+        {
+            long d = Math.Abs(transit - _lastTransit);
+            _jitter += (d - _jitter) / 16.0;
+            Stats.Jitter = TimeSpan.FromSeconds(_jitter / 90000.0);
+        }
+
+        _lastTransit = transit;
+        _haveTransit = true;
+    }
+
+    private ReceptionReport ReportBlock()
+    {
+        uint dlsr = 0;
+        if (_lastSrArrival != 0)
+        {
+            dlsr = (uint)(System.Diagnostics.Stopwatch.GetElapsedTime(_lastSrArrival).TotalSeconds * 65536);
+        }
+
+        long expected = _highestSequence - _baseSequence + 1;
+        byte fraction = expected > 0 ? (byte)Math.Clamp(Stats.PacketsLost * 256 / expected, 0, 255) : (byte)0;
+        return new ReceptionReport(_remoteMediaSsrc, fraction, (int)Math.Min(Stats.PacketsLost, 0x7FFFFF), (uint)_highestSequence, (uint)_jitter, _lastSrCompact, dlsr);
     }
 
     private void OnFrame(ReadOnlySpan<byte> frame, uint timestamp, bool keyframe)
@@ -535,8 +614,10 @@ public sealed class PeerConnection : IAsyncDisposable
                     {
                         if (_sendBuffer.TryGet(lost[i], out var original))
                         {
-                            original.CopyTo(copy);
-                            if (srtp.Outbound.ProtectRtp(copy, original.Length, out int p) == SrtpError.None)
+                            int length = _video?.RtxPayloadType is { } rtxPt
+                                ? Rtx.Wrap(copy, original, (byte)rtxPt, _rtxSequence++, _rtxSsrc)
+                                : CopyTo(original, copy);
+                            if (length > 0 && srtp.Outbound.ProtectRtp(copy, length, out int p) == SrtpError.None)
                             {
                                 _path?.Send(copy[..p]);
                                 Stats.Retransmitted();
@@ -553,6 +634,12 @@ public sealed class PeerConnection : IAsyncDisposable
             }
             else if (packet.Type is RtcpPacketType.ReceiverReport or RtcpPacketType.SenderReport)
             {
+                if (packet.TryGetSenderReport(out var sr))
+                {
+                    _lastSrCompact = sr.CompactNtp;
+                    _lastSrArrival = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+
                 for (int i = 0; packet.TryGetReceptionReport(i, out var report); i++)
                 {
                     if (report.Ssrc == _ssrc)
@@ -562,6 +649,12 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
             }
         }
+    }
+
+    private static int CopyTo(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        source.CopyTo(destination);
+        return source.Length;
     }
 
     private void OnKeyframeNeeded()
@@ -607,9 +700,15 @@ public sealed class PeerConnection : IAsyncDisposable
             if (++tick % 50 == 0)
             {
                 // Once a second: a sender report (with our stream) or a receiver report, plus CNAME.
+                ReceptionReport[] blocks;
+                lock (_receiveLock)
+                {
+                    blocks = _remoteMediaSsrc != 0 ? [ReportBlock()] : [];
+                }
+
                 int n = _options.SendVideo
-                    ? RtcpWriter.WriteSenderReport(buffer, new SenderReportInfo(_ssrc, RtcpTiming.ToNtp(DateTime.UtcNow), 0, (uint)Stats.PacketsSent, (uint)Stats.BytesSent, 0), [])
-                    : RtcpWriter.WriteReceiverReport(buffer, _ssrc, []);
+                    ? RtcpWriter.WriteSenderReport(buffer, new SenderReportInfo(_ssrc, RtcpTiming.ToNtp(DateTime.UtcNow), 0, (uint)Stats.PacketsSent, (uint)Stats.BytesSent, 0), blocks)
+                    : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks);
                 n += RtcpWriter.WriteSdesCname(buffer.AsSpan(n), _ssrc, "decart"u8);
                 SendRtcp(buffer, n);
             }

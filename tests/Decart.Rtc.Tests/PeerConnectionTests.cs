@@ -100,6 +100,17 @@ public sealed class PeerConnectionTests
         var down = await SendAndCollect(server, client, clip.Take(30).ToList(), 30); // the "model" echo direction
         Assert.Equal(clip.Take(30), down.Select(d => d.Frame));
         Assert.True(client.Stats.FramesSent >= clip.Count && server.Stats.FramesReceived >= clip.Count);
+        Assert.Equal(0, server.Stats.PacketsLost);
+
+        // Sender and receiver reports flow once a second; the report blocks give both sides a round-trip time.
+        for (int i = 0; i < 50 && (client.Stats.RoundTripTime is null || server.Stats.RoundTripTime is null); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.NotNull(client.Stats.RoundTripTime);
+        Assert.NotNull(server.Stats.RoundTripTime);
+        Assert.True(client.Stats.RoundTripTime < TimeSpan.FromSeconds(1)); // a sanity bound on the computation, not a speed assertion
     }
 
     [Fact]
@@ -121,6 +132,7 @@ public sealed class PeerConnectionTests
         Assert.True(loss.Dropped > 0);
         Assert.True(client.Stats.Retransmissions > 0);
         Assert.True(server.Stats.NacksSent > 0);
+        Assert.True(server.Stats.RtxReceived > 0); // RTX was negotiated, so retransmissions travel on it (RFC 4588)
     }
 
     private static List<byte[]> H264AccessUnits()
