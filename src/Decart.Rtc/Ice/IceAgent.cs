@@ -253,6 +253,11 @@ public sealed class IceAgent : IDatagramTransport
             return false;
         }
 
+        if (Silent)
+        {
+            return true; // swallowed by the black hole
+        }
+
         try
         {
             selected.Socket.Socket.SendTo(datagram, SocketFlags.None, selected.Remote);
@@ -264,8 +269,11 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
-    /// <summary>Stops answering checks and consent (to test consent failure on the peer), keeping sockets open.</summary>
-    internal bool Silent { get; set; }
+    /// <summary>
+    /// A black hole for impairment: while set, connectivity checks and consent requests are no longer answered and
+    /// nothing is sent, so the peer's consent freshness fails; sockets stay open. The simulator uses it to drop media.
+    /// </summary>
+    public bool Silent { get; set; }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

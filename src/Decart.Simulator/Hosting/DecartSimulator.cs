@@ -50,6 +50,25 @@ public sealed class DecartSimulator : IAsyncDisposable
     /// <summary>The models served.</summary>
     public ModelCatalog Models => _state.Models;
 
+    /// <summary>Realtime sessions: open and recently ended, with events and waits.</summary>
+    public Realtime.SessionRegistry Sessions => _state.Sessions;
+
+    /// <summary>Faults in force; add and remove them at runtime.</summary>
+    public Faults.FaultSet Faults => _state.Faults;
+
+    /// <summary>Drops a session as a network failure would.</summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="mode">WebSocket close, media black hole, or both (default).</param>
+    /// <param name="cancellationToken">Not used beyond an early check; kept for the async convention.</param>
+    /// <returns>A task that completes when applied.</returns>
+    /// <exception cref="KeyNotFoundException">When there is no such session.</exception>
+    public Task DropAsync(string sessionId, Decart.Simulator.Faults.DropMode mode = Decart.Simulator.Faults.DropMode.Both, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var session = _state.Sessions.Find(sessionId) ?? throw new KeyNotFoundException($"no session {sessionId}");
+        return session.DropAsync(mode);
+    }
+
     /// <summary>The options in force.</summary>
     public SimulatorOptions Options => _state.Options;
 
@@ -80,6 +99,8 @@ public sealed class DecartSimulator : IAsyncDisposable
         var state = new SimulatorState(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Decart.Simulator"));
         app.UseWebSockets();
         RestEndpoints.Map(app, state);
+        Realtime.StreamEndpoint.Map(app, state);
+        Control.ControlEndpoints.Map(app, state);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

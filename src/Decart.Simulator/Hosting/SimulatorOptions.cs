@@ -38,6 +38,42 @@ public sealed class SimulatorOptions
     /// <summary>Minimum log level of ASP.NET Core's own logs. Default Warning.</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Warning;
 
+    /// <summary>Realtime: how long the "model" holds a frame before echoing it. Default 30 ms.</summary>
+    public TimeSpan ProcessingLatency { get; set; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>Realtime: model constraints (frame size, fps) end the session with an <c>error</c> instead of a counted warning. Default false (lenient).</summary>
+    public bool StrictConstraints { get; set; }
+
+    /// <summary>Realtime: largest accepted WebSocket message, bytes. Default 10 MiB.</summary>
+    public int MaxMessageBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Realtime: largest accepted <c>set_image</c> image after base64 decoding, bytes. Default 5 MiB.</summary>
+    public int MaxImageBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Realtime: <c>prompt</c>/<c>set_image</c> messages accepted per second per session; more are refused with <c>success:false</c>. Default 20.</summary>
+    public int MaxUpdatesPerSecond { get; set; } = 20;
+
+    /// <summary>Realtime: interval of <c>generation_tick</c>. Default 1 s.</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Realtime: keep what each session received as an IVF file in memory (<c>SimulatedSession.Recording</c>). Default false.</summary>
+    public bool RecordSessions { get; set; }
+
+    /// <summary>Realtime: also write each session's recording to this folder as <c>{sessionId}.ivf</c>. Implies <see cref="RecordSessions"/>.</summary>
+    public string? RecordDirectory { get; set; }
+
+    /// <summary>Realtime: server-side ICE consent timeout. Default 30 s.</summary>
+    public TimeSpan ConsentTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Realtime: how many ended sessions stay listed for inspection. Default 100.</summary>
+    public int KeepEndedSessions { get; set; } = 100;
+
+    /// <summary>Realtime: the server sends its own SDP <c>offer</c> right after accepting a session (the client answers), instead of waiting for the client's. Default false.</summary>
+    public bool ServerOffers { get; set; }
+
+    /// <summary>Faults in force from the start (a scenario file's <c>faults</c>).</summary>
+    public List<Faults.Fault> Faults { get; set; } = [];
+
     /// <summary>The keys in force: <see cref="ApiKeys"/>, or the development key when none.</summary>
     internal IReadOnlyList<string> EffectiveKeys => ApiKeys.Count > 0 ? ApiKeys : [DevelopmentKey];
 }

@@ -14,7 +14,27 @@ internal sealed class SimulatorState
         Models = new ModelCatalog(options.Models);
         Tokens = new TokenStore(options.EffectiveKeys, options.TimeProvider);
         Jobs = new JobStore(options.TimeProvider, options.JobPendingFor, options.JobProcessingFor);
+        Sessions = new Realtime.SessionRegistry(options.KeepEndedSessions);
+        Faults = new Faults.FaultSet();
+        Faults.Added += fault =>
+        {
+            if (fault.IsAction && fault.AfterSeconds is null && fault.AfterFrames is null)
+            {
+                foreach (var session in Sessions.Open)
+                {
+                    session.Act(fault);
+                }
+            }
+        };
+        foreach (var fault in options.Faults)
+        {
+            Faults.Add(fault);
+        }
     }
+
+    public Realtime.SessionRegistry Sessions { get; }
+
+    public Faults.FaultSet Faults { get; }
 
     public SimulatorOptions Options { get; }
 

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using Decart.Rtc.Codecs;
+
+namespace Decart.Simulator.Constraints;
+
+/// <summary>
+/// Checks received video against a model: the frame size read from each VP8 keyframe or H.264 SPS, and the frame
+/// rate measured from arrival times over a two-second window (15 % tolerance for network jitter). Each distinct
+/// violation is reported once. Not thread-safe: called from one receive loop.
+/// </summary>
+internal sealed class MediaConstraints
+{
+    private const double FpsTolerance = 1.15;
+    private static readonly long Window = 2 * Stopwatch.Frequency;
+    private readonly SimulatedModel _model;
+    private readonly Queue<long> _arrivals = new();
+    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+    private long _firstArrival = -1;
+
+    public MediaConstraints(SimulatedModel model) => _model = model;
+
+    /// <summary>The last size read from a keyframe.</summary>
+    public (int Width, int Height)? FrameSize { get; private set; }
+
+    /// <summary>The last measured frame rate (after two seconds of video).</summary>
+    public double? MeasuredFps { get; private set; }
+
+    /// <summary>Observes one received frame.</summary>
+    /// <param name="frame">The frame.</param>
+    /// <param name="codec"><c>VP8</c> or <c>H264</c>.</param>
+    /// <param name="isKeyframe">Whether it is a keyframe.</param>
+    /// <param name="arrival">Its <see cref="Stopwatch"/> timestamp.</param>
+    /// <returns>A new violation to report, or null.</returns>
+    public string? Observe(ReadOnlySpan<byte> frame, string codec, bool isKeyframe, long arrival)
+    {
+        string? violation = null;
+        if (isKeyframe)
+        {
+            bool read = codec == "H264" ? H264Nal.TryReadSize(frame, out int w, out int h) : Vp8Bitstream.TryReadKeyframeSize(frame, out w, out h);
+            if (read)
+            {
+                FrameSize = (w, h);
+                if (w != _model.Width || h != _model.Height)
+                {
+                    violation = Report(string.Create(CultureInfo.InvariantCulture, $"Frame size {w}x{h} does not match model {_model.Name} ({_model.Width}x{_model.Height})"));
+                }
+            }
+        }
+
+        if (_firstArrival < 0)
+        {
+            _firstArrival = arrival;
+        }
+
+        _arrivals.Enqueue(arrival);
+        while (_arrivals.Count > 0 && arrival - _arrivals.Peek() > Window)
+        {
+            _arrivals.Dequeue();
+        }
+
+        if (arrival - _firstArrival >= Window && _arrivals.Count >= 10)
+        {
+            double span = (arrival - _arrivals.Peek()) / (double)Stopwatch.Frequency;
+            if (span > 0)
+            {
+                double fps = (_arrivals.Count - 1) / span;
+                MeasuredFps = fps;
+                if (_model.MaxFps > 0 && fps > _model.MaxFps * FpsTolerance)
+                {
+                    violation ??= Report(string.Create(CultureInfo.InvariantCulture, $"Frame rate {fps:F1} fps exceeds model {_model.Name}'s maximum of {_model.MaxFps} fps"));
+                }
+            }
+        }
+
+        return violation;
+    }
+
+    private string? Report(string message)
+    {
+        // Report each kind once (a size per distinct size; the rate once).
+        string key = message.StartsWith("Frame rate", StringComparison.Ordinal) ? "fps" : message;
+        return _reported.Add(key) ? message : null;
+    }
+}

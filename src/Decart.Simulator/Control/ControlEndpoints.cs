@@ -1,0 +1,112 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Decart.Simulator.Faults;
+using Decart.Simulator.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Decart.Simulator.Control;
+
+/// <summary>
+/// The control API under <c>/_sim</c>, for test code in any language: list sessions, drop one, add and remove
+/// faults. Answers loopback clients only (403 otherwise), even when the simulator binds a wider address.
+/// </summary>
+internal static class ControlEndpoints
+{
+    /// <summary>How faults and sessions are written and read: camelCase, enums in snake case, unknown fields refused.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void Map(IEndpointRouteBuilder app, SimulatorState state)
+    {
+        var group = app.MapGroup("/_sim").AddEndpointFilter(async (context, next) =>
+            IsLoopback(context.HttpContext) ? await next(context).ConfigureAwait(false) : Results.Json(new { error = "The control API answers loopback clients only." }, statusCode: 403));
+        group.MapGet("/sessions", () => Results.Json(state.Sessions.Select(s => s.Describe()).ToArray(), Json));
+        group.MapGet("/sessions/{id}", (string id) => state.Sessions.Find(id) is { } s ? Results.Json(s.Describe(), Json) : NotFound(id));
+        group.MapPost("/sessions/{id}/drop", (HttpContext context, string id) => DropAsync(context, state, id));
+        group.MapGet("/faults", () => Results.Json(state.Faults.All, Json));
+        group.MapPost("/faults", (Delegate)((HttpContext context) => AddFaultAsync(context, state, null)));
+        group.MapPost("/sessions/{id}/faults", (HttpContext context, string id) => AddFaultAsync(context, state, id));
+        group.MapDelete("/faults/{id}", (string id) => state.Faults.Remove(id) ? Results.NoContent() : Results.Json(new { error = $"No fault {id}." }, statusCode: 404));
+        group.MapDelete("/faults", () =>
+        {
+            state.Faults.Clear();
+            return Results.NoContent();
+        });
+    }
+
+    private static bool IsLoopback(HttpContext context) => context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
+
+    private static IResult NotFound(string id) => Results.Json(new { error = $"No session {id}." }, statusCode: 404);
+
+    private static async Task<IResult> DropAsync(HttpContext context, SimulatorState state, string id)
+    {
+        var session = state.Sessions.Find(id);
+        if (session is null)
+        {
+            return NotFound(id);
+        }
+
+        var mode = DropMode.Both;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            try
+            {
+                var body = await JsonSerializer.DeserializeAsync<DropRequest>(context.Request.Body, Json, context.RequestAborted).ConfigureAwait(false);
+                mode = body?.Mode ?? DropMode.Both;
+            }
+            catch (JsonException ex)
+            {
+                return Results.Json(new { error = $"Invalid drop request: {ex.Message}" }, statusCode: 400);
+            }
+        }
+
+        await session.DropAsync(mode).ConfigureAwait(false);
+        return Results.Json(new { dropped = id, mode }, Json);
+    }
+
+    private static async Task<IResult> AddFaultAsync(HttpContext context, SimulatorState state, string? sessionId)
+    {
+        if (sessionId is not null && state.Sessions.Find(sessionId) is null)
+        {
+            return NotFound(sessionId);
+        }
+
+        Fault? fault;
+        try
+        {
+            fault = await JsonSerializer.DeserializeAsync<Fault>(context.Request.Body, Json, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            return Results.Json(new { error = $"Invalid fault: {ex.Message}" }, statusCode: 400);
+        }
+
+        if (fault is null)
+        {
+            return Results.Json(new { error = "Invalid fault: empty body" }, statusCode: 400);
+        }
+
+        if (sessionId is not null)
+        {
+            fault = fault with { SessionId = sessionId };
+        }
+
+        try
+        {
+            var stored = state.Faults.Add(fault);
+            return Results.Json(stored, Json, statusCode: 201);
+        }
+        catch (InvalidFaultException ex)
+        {
+            return Results.Json(new { error = $"Invalid fault: {ex.Message}" }, statusCode: 400);
+        }
+    }
+
+    private sealed record DropRequest(DropMode? Mode);
+}

@@ -1,0 +1,1222 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Decart.Rtc;
+using Decart.Rtc.Sdp;
+using Decart.Simulator.Constraints;
+using Decart.Simulator.Faults;
+using Decart.Simulator.Hosting;
+using Decart.Simulator.Rest;
+using Microsoft.Extensions.Logging;
+
+namespace Decart.Simulator.Realtime;
+
+/// <summary>
+/// One realtime session on the simulator: the server side of PROTOCOL.md over one WebSocket and one ICE-lite
+/// peer connection. It acknowledges prompts and images, answers the offer, echoes the received video as the
+/// "model" output (after the processing latency, capped at the model's fps), ticks the billing clock, checks the
+/// model's constraints and applies faults. Inspect it from tests; it stays listed after it ends.
+/// </summary>
+public sealed class SimulatedSession
+{
+    private const int MaxPromptLength = 1000;
+    private const int EchoQueueFrames = 32;
+    private readonly SimulatorState _sim;
+    private readonly SimulatedModel _model;
+    private readonly WebSocket _ws;
+    private readonly IssuedToken? _token;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _life = new();
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<EchoFrame> _echo = Channel.CreateBounded<EchoFrame>(new BoundedChannelOptions(EchoQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly FaultInterceptor _interceptor;
+    private readonly MediaConstraints _constraints;
+    private readonly IvfRecorder? _recorder;
+    private readonly object _frameLock = new();
+    private readonly object _stateLock = new();
+    private readonly List<AppliedState> _history = [];
+    private readonly List<string> _warnings = [];
+    private readonly HashSet<string> _actedFaults = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _faultFirstSeen = new(StringComparer.Ordinal);
+    private readonly Queue<long> _recentUpdates = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _startTimestamp;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PeerConnection? _pc;
+    private Task _writer = Task.CompletedTask;
+    private bool _serverOffered;
+    private int _phase;
+    private long _framesIn;
+    private long _framesOut;
+    private long _framesDropped;
+    private long _ignored;
+    private long _malformed;
+    private long _rejected;
+    private long _generationSeconds;
+    private bool _awaitingKeyframe;
+    private int _frameWaiters;
+    private int _ending;
+    private string? _prompt;
+    private bool _enhance = true;
+    private string? _imageHash;
+
+    internal SimulatedSession(SimulatorState sim, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent)
+    {
+        _sim = sim;
+        _model = model;
+        _ws = ws;
+        _token = token;
+        Id = Guid.NewGuid().ToString("N");
+        Origin = origin;
+        UserAgent = userAgent;
+        StartedAt = sim.Options.TimeProvider.GetUtcNow();
+        _startTimestamp = sim.Options.TimeProvider.GetTimestamp();
+        _logger = sim.Logger;
+        _interceptor = new FaultInterceptor(sim.Faults, Id);
+        _constraints = new MediaConstraints(model);
+        if (sim.Options.RecordSessions || sim.Options.RecordDirectory is not null)
+        {
+            _recorder = new IvfRecorder();
+        }
+    }
+
+    /// <summary>The session id (also sent in <c>session_id</c>).</summary>
+    public string Id { get; }
+
+    /// <summary>The model name the client asked for.</summary>
+    public string Model => _model.Name;
+
+    /// <summary>The WebSocket <c>Origin</c> header, if any.</summary>
+    public string? Origin { get; }
+
+    /// <summary>The client's <c>user_agent</c> query parameter, if any.</summary>
+    public string? UserAgent { get; }
+
+    /// <summary>When the session was accepted.</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>When it ended.</summary>
+    public DateTimeOffset? EndedAt { get; private set; }
+
+    /// <summary>Why it ended (<c>client closed</c>, <c>dropped</c>, <c>session_time_limit</c>, …).</summary>
+    public string? EndReason { get; private set; }
+
+    /// <summary>The phase.</summary>
+    public SessionPhase State => (SessionPhase)Volatile.Read(ref _phase);
+
+    /// <summary>The current prompt (null: none).</summary>
+    public string? Prompt
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _prompt;
+            }
+        }
+    }
+
+    /// <summary>Whether prompt enhancement is on.</summary>
+    public bool Enhance
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _enhance;
+            }
+        }
+    }
+
+    /// <summary>SHA-256 (hex) of the current reference image, or null.</summary>
+    public string? ImageHash
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _imageHash;
+            }
+        }
+    }
+
+    /// <summary>Every state applied, in order (the initial state first).</summary>
+    public IReadOnlyList<AppliedState> History
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _history.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Constraint warnings recorded (lenient mode).</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _warnings.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) once the offer is answered.</summary>
+    public string? Codec => _pc?.Video?.CodecName;
+
+    /// <summary>Frames received from the client.</summary>
+    public long FramesIn => Interlocked.Read(ref _framesIn);
+
+    /// <summary>Frames echoed back.</summary>
+    public long FramesOut => Interlocked.Read(ref _framesOut);
+
+    /// <summary>Frames not echoed (echo queue overflow; waiting for a keyframe after one).</summary>
+    public long FramesDropped => Interlocked.Read(ref _framesDropped);
+
+    /// <summary>Unknown or out-of-order messages ignored.</summary>
+    public long IgnoredMessages => Interlocked.Read(ref _ignored);
+
+    /// <summary>Messages that were not JSON objects with a string <c>type</c>.</summary>
+    public long MalformedMessages => Interlocked.Read(ref _malformed);
+
+    /// <summary>Updates answered with <c>success:false</c>.</summary>
+    public long RejectedUpdates => Interlocked.Read(ref _rejected);
+
+    /// <summary>Generation seconds ticked.</summary>
+    public long GenerationSeconds => Interlocked.Read(ref _generationSeconds);
+
+    /// <summary>Media datagrams dropped by faults.</summary>
+    public long PacketsDroppedByFaults => _interceptor.Dropped;
+
+    /// <summary>Datagrams the ICE agent discarded (garbage, unknown senders).</summary>
+    public long DatagramsDiscarded => _pc?.Ice.DroppedDatagrams ?? 0;
+
+    /// <summary>The media port the session listens on (after the offer), for tests that poke it.</summary>
+    public int? MediaPort => _pc?.Ice.LocalCandidates.FirstOrDefault()?.Port;
+
+    /// <summary>The received video as an IVF file (when recording is on), else null.</summary>
+    public byte[]? Recording => _recorder?.ToArray();
+
+    /// <summary>Completes when the session has ended.</summary>
+    public Task Ended => _ended.Task;
+
+    /// <summary>Raised after a state was applied and acknowledged.</summary>
+    public event Action<SimulatedSession, AppliedState>? StateApplied;
+
+    /// <summary>A snapshot for the control API.</summary>
+    /// <returns>The snapshot.</returns>
+    public SessionInfo Describe()
+    {
+        var size = _constraints.FrameSize;
+        lock (_stateLock)
+        {
+            return new SessionInfo(
+                Id, Model, State, StartedAt, EndedAt, EndReason, Codec, FramesIn, FramesOut, FramesDropped, _prompt, _enhance, _imageHash,
+                GenerationSeconds, size?.Width, size?.Height, _constraints.MeasuredFps, _warnings.ToArray(), IgnoredMessages, MalformedMessages,
+                RejectedUpdates, _sim.Faults.For(Id));
+        }
+    }
+
+    /// <summary>Waits until a condition on the session holds (checked on every state, phase and frame change).</summary>
+    /// <param name="condition">The condition.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when it holds.</returns>
+    public async Task WaitUntilAsync(Func<SimulatedSession, bool> condition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        Interlocked.Increment(ref _frameWaiters);
+        try
+        {
+            while (true)
+            {
+                var changed = Volatile.Read(ref _changed).Task;
+                if (condition(this))
+                {
+                    return;
+                }
+
+                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _frameWaiters);
+        }
+    }
+
+    /// <summary>Waits until a state with this prompt has been applied (now or before).</summary>
+    /// <param name="prompt">The prompt.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The applied state.</returns>
+    public async Task<AppliedState> WaitForPromptAsync(string prompt, CancellationToken cancellationToken = default)
+    {
+        AppliedState? found = null;
+        await WaitUntilAsync(s => (found = s.History.LastOrDefault(h => h.Prompt == prompt)) is not null, cancellationToken).ConfigureAwait(false);
+        return found!;
+    }
+
+    /// <summary>Drops the session as a network failure would.</summary>
+    /// <param name="mode">WebSocket close, media black hole (the client's consent freshness fails), or both.</param>
+    /// <returns>A task that completes when applied.</returns>
+    public Task DropAsync(DropMode mode = DropMode.Both)
+    {
+        _logger.LogInformation("session {Session}: drop ({Mode})", Id, mode);
+        if (mode is DropMode.Media or DropMode.Both)
+        {
+            _interceptor.BlackHole = true;
+            if (_pc is { } pc)
+            {
+                pc.Ice.Silent = true;
+            }
+        }
+
+        if (mode is DropMode.WebSocket or DropMode.Both)
+        {
+            _ws.Abort();
+            return EndAsync("dropped");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Sends a server <c>error</c> message (the session stays open).</summary>
+    /// <param name="error">The text.</param>
+    public void SendError(string error) => Send(new JsonObject { ["type"] = "error", ["error"] = error });
+
+    /// <summary>Ends generation: <c>generation_ended</c> with the reason, then closes the session.</summary>
+    /// <param name="reason">The reason, e.g. <c>insufficient_credits</c>.</param>
+    /// <returns>A task that completes when the close is under way.</returns>
+    public Task EndGenerationAsync(string reason)
+    {
+        Send(new JsonObject { ["type"] = "generation_ended", ["seconds"] = GenerationSeconds, ["reason"] = reason });
+        return CloseAsync(reason);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"SimulatedSession {{ Id = {Id}, Model = {Model}, State = {State} }}";
+
+    /// <summary>Runs the session until the WebSocket closes.</summary>
+    internal async Task RunAsync(CancellationToken aborted)
+    {
+        using var link = aborted.Register(() => _life.Cancel());
+        var writer = _writer = Task.Run(WriteLoopAsync);
+        var ticker = Task.Run(TickLoopAsync);
+        var echo = Task.Run(EchoLoopAsync);
+        try
+        {
+            if (_sim.Options.ServerOffers)
+            {
+                await SendServerOfferAsync().ConfigureAwait(false);
+            }
+
+            await ReceiveLoopAsync().ConfigureAwait(false);
+            await EndAsync(EndReason ?? "client closed").ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            await EndAsync(EndReason ?? "connection lost").ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "session {Session}: unexpected failure", Id);
+            await EndAsync("internal error").ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(writer, ticker, echo).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies an immediate action (from a just-added fault).</summary>
+    internal void Act(Fault fault)
+    {
+        if (!FaultSet.Matches(fault, Id) || State == SessionPhase.Ended || !FaultSet.Roll(fault))
+        {
+            return;
+        }
+
+        lock (_stateLock)
+        {
+            if (!_actedFaults.Add(fault.Id!))
+            {
+                return;
+            }
+        }
+
+        _logger.LogInformation("session {Session}: fault {Fault} ({Type})", Id, fault.Id, fault.Type);
+        switch (fault.Type)
+        {
+            case FaultType.Drop:
+                _ = DropAsync(fault.Mode);
+                break;
+            case FaultType.Stall:
+                _interceptor.StallFor(TimeSpan.FromSeconds(fault.StallSeconds));
+                break;
+            case FaultType.ServerError:
+                SendError(fault.Error ?? "Internal server error");
+                break;
+            case FaultType.EndGeneration:
+                _ = EndGenerationAsync(fault.Reason ?? "insufficient_credits");
+                break;
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        int cap = _sim.Options.MaxMessageBytes;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (_ws.State == WebSocketState.Open)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result = default;
+                bool tooLarge = false;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= cap)
+                        {
+                            tooLarge = true;
+                            break;
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    result = await _ws.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), _life.Token).ConfigureAwait(false);
+                    length += result.Count;
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                if (tooLarge || length > cap)
+                {
+                    Interlocked.Increment(ref _malformed);
+                    _logger.LogWarning("session {Session}: message over {Cap} bytes, closing", Id, cap);
+                    SendError($"Message too large (limit {cap} bytes)");
+                    await CloseAsync("message too large", WebSocketCloseStatus.MessageTooBig).ConfigureAwait(false);
+                    return;
+                }
+
+                if (result.MessageType != WebSocketMessageType.Text)
+                {
+                    Interlocked.Increment(ref _ignored);
+                    continue;
+                }
+
+                await DelaySignalingAsync(toClient: false).ConfigureAwait(false);
+                await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task HandleMessageAsync(ReadOnlyMemory<byte> utf8)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException)
+        {
+            Interlocked.Increment(ref _malformed);
+            _logger.LogWarning("session {Session}: malformed JSON ignored", Id);
+            SendError("Invalid message: not valid JSON");
+            return;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+            {
+                Interlocked.Increment(ref _malformed);
+                _logger.LogWarning("session {Session}: message without a type ignored", Id);
+                SendError("Invalid message: expected a JSON object with a string \"type\"");
+                return;
+            }
+
+            string type = typeElement.GetString()!;
+            switch (type)
+            {
+                case "prompt":
+                    HandlePrompt(root);
+                    break;
+                case "set_image":
+                    HandleSetImage(root);
+                    break;
+                case "offer":
+                    await HandleOfferAsync(root).ConfigureAwait(false);
+                    break;
+                case "answer":
+                    await HandleAnswerAsync(root).ConfigureAwait(false);
+                    break;
+                case "ice-candidate":
+                    await HandleCandidateAsync(root).ConfigureAwait(false);
+                    break;
+                default:
+                    Interlocked.Increment(ref _ignored);
+                    _logger.LogInformation("session {Session}: unknown message type '{Type}' ignored", Id, type.Length > 40 ? type[..40] : type);
+                    break;
+            }
+        }
+    }
+
+    private void HandlePrompt(JsonElement root)
+    {
+        string? prompt = root.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+        bool enhance = !root.TryGetProperty("enhance_prompt", out var e) || e.ValueKind != JsonValueKind.False;
+        string? error = prompt is null ? "prompt must be a string"
+            : prompt.Length is < 1 or > MaxPromptLength ? $"prompt must be 1-{MaxPromptLength} characters"
+            : RateLimited() ? "Too many updates: debounce prompt changes" : null;
+        if (error is null)
+        {
+            Apply(prompt, enhance, keepImage: true, imageHash: null, "prompt");
+        }
+        else
+        {
+            Interlocked.Increment(ref _rejected);
+        }
+
+        SendAck(new JsonObject { ["type"] = "prompt_ack", ["prompt"] = prompt ?? string.Empty, ["success"] = error is null, ["error"] = error });
+    }
+
+    private void HandleSetImage(JsonElement root)
+    {
+        string? error = null;
+        string? hash = null;
+        if (!root.TryGetProperty("image_data", out var image) || image.ValueKind == JsonValueKind.Null)
+        {
+            hash = null;
+        }
+        else if (image.ValueKind != JsonValueKind.String)
+        {
+            error = "image_data must be a base64 string or null";
+        }
+        else
+        {
+            error = CheckImage(image.GetString()!, out hash);
+        }
+
+        bool hasPrompt = root.TryGetProperty("prompt", out var p);
+        string? prompt = null;
+        if (error is null && hasPrompt)
+        {
+            if (p.ValueKind == JsonValueKind.String)
+            {
+                prompt = p.GetString();
+                if (prompt!.Length is < 1 or > MaxPromptLength)
+                {
+                    error = $"prompt must be 1-{MaxPromptLength} characters";
+                }
+            }
+            else if (p.ValueKind != JsonValueKind.Null)
+            {
+                error = "prompt must be a string or null";
+            }
+        }
+
+        if (error is null && RateLimited())
+        {
+            error = "Too many updates: debounce prompt changes";
+        }
+
+        if (error is null)
+        {
+            bool? enhance = root.TryGetProperty("enhance_prompt", out var e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : null;
+            lock (_stateLock)
+            {
+                string? newPrompt = hasPrompt ? prompt : _prompt;
+                Apply(newPrompt, enhance ?? (hasPrompt || _enhance), keepImage: false, hash, "set_image");
+            }
+        }
+        else
+        {
+            Interlocked.Increment(ref _rejected);
+        }
+
+        SendAck(new JsonObject { ["type"] = "set_image_ack", ["success"] = error is null, ["error"] = error });
+    }
+
+    private string? CheckImage(string base64, out string? hash)
+    {
+        hash = null;
+        long decodedMax = (long)base64.Length * 3 / 4;
+        if (decodedMax > _sim.Options.MaxImageBytes + 3)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"Image too large (about {decodedMax} bytes; limit {_sim.Options.MaxImageBytes})");
+        }
+
+        byte[] bytes = ArrayPool<byte>.Shared.Rent((int)decodedMax + 4);
+        try
+        {
+            if (!Convert.TryFromBase64String(base64, bytes, out int n))
+            {
+                return "image_data is not valid base64";
+            }
+
+            var data = bytes.AsSpan(0, n);
+            if (n > _sim.Options.MaxImageBytes)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"Image too large ({n} bytes; limit {_sim.Options.MaxImageBytes})");
+            }
+
+            bool png = data.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+            bool jpeg = data.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]);
+            bool webp = n >= 12 && data.StartsWith("RIFF"u8) && data.Slice(8, 4).SequenceEqual("WEBP"u8);
+            if (!png && !jpeg && !webp)
+            {
+                return "Unsupported image format: expected PNG, JPEG or WebP";
+            }
+
+            hash = Convert.ToHexStringLower(SHA256.HashData(data));
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private bool RateLimited()
+    {
+        long now = Stopwatch.GetTimestamp();
+        lock (_recentUpdates)
+        {
+            while (_recentUpdates.Count > 0 && now - _recentUpdates.Peek() > Stopwatch.Frequency)
+            {
+                _recentUpdates.Dequeue();
+            }
+
+            if (_recentUpdates.Count >= _sim.Options.MaxUpdatesPerSecond)
+            {
+                return true;
+            }
+
+            _recentUpdates.Enqueue(now);
+            return false;
+        }
+    }
+
+    private void Apply(string? prompt, bool enhance, bool keepImage, string? imageHash, string via)
+    {
+        AppliedState applied;
+        lock (_stateLock)
+        {
+            _prompt = prompt;
+            _enhance = enhance;
+            if (!keepImage)
+            {
+                _imageHash = imageHash;
+            }
+
+            applied = new AppliedState(_prompt, _enhance, _imageHash, via, _sim.Options.TimeProvider.GetUtcNow());
+            _history.Add(applied);
+        }
+
+        _logger.LogInformation("session {Session}: {Via} applied", Id, via);
+        StateApplied?.Invoke(this, applied);
+        _sim.Sessions.OnStateApplied(this, applied);
+        Signal();
+    }
+
+    private async Task HandleOfferAsync(JsonElement root)
+    {
+        if (_pc is not null)
+        {
+            Interlocked.Increment(ref _ignored);
+            if (!_serverOffered)
+            {
+                SendError("Renegotiation is not supported");
+            }
+
+            return;
+        }
+
+        string? sdp = root.TryGetProperty("sdp", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        if (!SessionDescription.TryParse(sdp, SdpType.Offer, out var offer, out var parseError, out int line))
+        {
+            Interlocked.Increment(ref _malformed);
+            SendError(string.Create(CultureInfo.InvariantCulture, $"Invalid SDP offer: {parseError} (line {line})"));
+            return;
+        }
+
+        if (!offer!.Media.Any(m => m.Kind == "video" && !m.IsRejected))
+        {
+            SendError("SDP offer has no video section");
+            await CloseAsync("offer without video").ConfigureAwait(false);
+            return;
+        }
+
+        var pc = CreatePeerConnection(iceLite: true);
+        try
+        {
+            await pc.SetRemoteDescriptionAsync(offer, _life.Token).ConfigureAwait(false);
+            var answer = await pc.CreateAnswerAsync(_life.Token).ConfigureAwait(false);
+            Send(new JsonObject { ["type"] = "answer", ["sdp"] = answer.ToString() });
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or SdpException or ArgumentException)
+        {
+            _logger.LogWarning("session {Session}: offer rejected: {Reason}", Id, ex.Message);
+            SendError($"Cannot answer the offer: {ex.Message}");
+            await CloseAsync("offer rejected").ConfigureAwait(false);
+            return;
+        }
+
+        AfterNegotiation(pc, offer);
+    }
+
+    private async Task SendServerOfferAsync()
+    {
+        var pc = CreatePeerConnection(iceLite: false);
+        _serverOffered = true;
+        var offer = await pc.CreateOfferAsync(false, _life.Token).ConfigureAwait(false);
+        Send(new JsonObject { ["type"] = "offer", ["sdp"] = offer.ToString() });
+    }
+
+    private async Task HandleAnswerAsync(JsonElement root)
+    {
+        var pc = _pc;
+        string? sdp = root.TryGetProperty("sdp", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        if (pc is null || !_serverOffered || pc.Video is not null)
+        {
+            Interlocked.Increment(ref _ignored);
+            return;
+        }
+
+        if (!SessionDescription.TryParse(sdp, SdpType.Answer, out var answer, out var parseError, out int line))
+        {
+            Interlocked.Increment(ref _malformed);
+            SendError(string.Create(CultureInfo.InvariantCulture, $"Invalid SDP answer: {parseError} (line {line})"));
+            return;
+        }
+
+        try
+        {
+            await pc.SetRemoteDescriptionAsync(answer!, _life.Token).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            SendError($"Cannot apply the answer: {ex.Message}");
+            await CloseAsync("answer rejected").ConfigureAwait(false);
+            return;
+        }
+
+        AfterNegotiation(pc, answer!);
+    }
+
+    private PeerConnection CreatePeerConnection(bool iceLite)
+    {
+        var pc = new PeerConnection(new PeerConnectionOptions
+        {
+            IceLite = iceLite,
+            ConsentTimeout = _sim.Options.ConsentTimeout,
+            Interceptor = _interceptor,
+            CodecPreference = ["VP8", "H264"],
+        });
+        pc.FrameReceived += OnFrame;
+        pc.KeyframeRequested += () => pc.RequestKeyframe(); // the viewer's PLI goes on to the sender
+        pc.StateChanged += state =>
+        {
+            if (state == PeerConnectionState.Connected)
+            {
+                SetPhase(SessionPhase.Connected);
+                _logger.LogInformation("session {Session}: media connected ({Codec})", Id, pc.Video?.CodecName);
+            }
+            else if (state == PeerConnectionState.Failed)
+            {
+                _logger.LogInformation("session {Session}: media failed", Id);
+            }
+        };
+        if (_interceptor.BlackHole)
+        {
+            pc.Ice.Silent = true;
+        }
+
+        _pc = pc;
+        return pc;
+    }
+
+    private void AfterNegotiation(PeerConnection pc, SessionDescription remote)
+    {
+        var video = pc.Video!;
+        int index = remote.Media.ToList().FindIndex(m => m.Mid == video.Mid);
+        var local = pc.Ice.LocalCandidates;
+        foreach (var candidate in local)
+        {
+            Send(new JsonObject
+            {
+                ["type"] = "ice-candidate",
+                ["candidate"] = new JsonObject { ["candidate"] = "candidate:" + candidate, ["sdpMid"] = video.Mid, ["sdpMLineIndex"] = Math.Max(0, index) },
+            });
+        }
+
+        Send(new JsonObject { ["type"] = "ice-candidate", ["candidate"] = null });
+        var announced = local.FirstOrDefault(c => c.EndPoint?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? local.FirstOrDefault();
+        Send(new JsonObject
+        {
+            ["type"] = "session_id",
+            ["session_id"] = Id,
+            ["server_ip"] = announced?.Address ?? "127.0.0.1",
+            ["server_port"] = announced?.Port ?? 0,
+        });
+    }
+
+    private async Task HandleCandidateAsync(JsonElement root)
+    {
+        var pc = _pc;
+        if (!root.TryGetProperty("candidate", out var c) || c.ValueKind == JsonValueKind.Null)
+        {
+            return; // end of candidates
+        }
+
+        string? text = c.ValueKind == JsonValueKind.Object && c.TryGetProperty("candidate", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
+            : c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        if (pc is null || text is null)
+        {
+            Interlocked.Increment(ref _ignored);
+            return;
+        }
+
+        if (text.Length == 0)
+        {
+            return; // the browser's end-of-candidates marker
+        }
+
+        if (text.StartsWith("candidate:", StringComparison.Ordinal))
+        {
+            text = text["candidate:".Length..];
+        }
+
+        if (!await pc.AddRemoteCandidateAsync(text, _life.Token).ConfigureAwait(false))
+        {
+            Interlocked.Increment(ref _ignored);
+        }
+    }
+
+    private void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe)
+    {
+        var pc = _pc;
+        if (pc?.Video is not { } video || State == SessionPhase.Ended)
+        {
+            return;
+        }
+
+        long arrival = Stopwatch.GetTimestamp();
+        long count = Interlocked.Increment(ref _framesIn);
+        string? violation;
+        lock (_frameLock)
+        {
+            violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival);
+            _recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
+            if (_awaitingKeyframe && !isKeyframe)
+            {
+                Interlocked.Increment(ref _framesDropped);
+            }
+            else
+            {
+                _awaitingKeyframe = false;
+                var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+                frame.CopyTo(copy);
+                if (!_echo.Writer.TryWrite(new EchoFrame(copy, frame.Length, rtpTimestamp, arrival)))
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                    Interlocked.Increment(ref _framesDropped);
+                    _awaitingKeyframe = true;
+                    pc.RequestKeyframe();
+                }
+            }
+        }
+
+        if (violation is not null)
+        {
+            OnViolation(violation);
+        }
+
+        CheckFrameFaults(count);
+        if (Volatile.Read(ref _frameWaiters) > 0)
+        {
+            Signal();
+        }
+    }
+
+    private void OnViolation(string violation)
+    {
+        if (_sim.Options.StrictConstraints)
+        {
+            _logger.LogWarning("session {Session}: {Violation}; closing (strict)", Id, violation);
+            SendError(violation);
+            _ = CloseAsync("constraint violated");
+            return;
+        }
+
+        _logger.LogWarning("session {Session}: {Violation}", Id, violation);
+        lock (_stateLock)
+        {
+            _warnings.Add(violation);
+        }
+
+        Signal();
+    }
+
+    private void CheckFrameFaults(long framesIn)
+    {
+        foreach (var fault in _sim.Faults.Snapshot)
+        {
+            if (fault.IsAction && fault.AfterFrames is { } n && framesIn >= n && FaultSet.Matches(fault, Id))
+            {
+                bool first;
+                lock (_stateLock)
+                {
+                    first = !_actedFaults.Contains(fault.Id!);
+                }
+
+                if (first)
+                {
+                    Act(fault);
+                }
+            }
+        }
+    }
+
+    private void CheckTimedFaults()
+    {
+        var time = _sim.Options.TimeProvider;
+        long now = time.GetTimestamp();
+        foreach (var fault in _sim.Faults.Snapshot)
+        {
+            if (!fault.IsAction || fault.AfterSeconds is not { } seconds || !FaultSet.Matches(fault, Id))
+            {
+                continue;
+            }
+
+            long since;
+            lock (_stateLock)
+            {
+                if (_actedFaults.Contains(fault.Id!))
+                {
+                    continue;
+                }
+
+                if (!_faultFirstSeen.TryGetValue(fault.Id!, out since))
+                {
+                    since = now;
+                    _faultFirstSeen[fault.Id!] = now;
+                }
+            }
+
+            // "after N seconds" counts from the session's start, or from when the fault appeared if later.
+            long from = Math.Max(since, _startTimestamp);
+            if (time.GetElapsedTime(from, now).TotalSeconds >= seconds && (fault.AfterFrames is null || FramesIn >= fault.AfterFrames))
+            {
+                Act(fault);
+            }
+        }
+    }
+
+    private async Task EchoLoopAsync()
+    {
+        double rate = _model.MaxFps;
+        double tokens = 2;
+        long last = Stopwatch.GetTimestamp();
+        var latency = _sim.Options.ProcessingLatency;
+        try
+        {
+            await foreach (var frame in _echo.Reader.ReadAllAsync(_life.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    var wait = latency - Stopwatch.GetElapsedTime(frame.Arrival);
+                    if (wait > TimeSpan.FromMilliseconds(1))
+                    {
+                        await Task.Delay(wait, _life.Token).ConfigureAwait(false);
+                    }
+
+                    if (rate > 0)
+                    {
+                        long now = Stopwatch.GetTimestamp();
+                        tokens = Math.Min(2, tokens + (Stopwatch.GetElapsedTime(last, now).TotalSeconds * rate));
+                        last = now;
+                        if (tokens < 1)
+                        {
+                            await Task.Delay(TimeSpan.FromSeconds((1 - tokens) / rate), _life.Token).ConfigureAwait(false);
+                            tokens = 1;
+                            last = Stopwatch.GetTimestamp();
+                        }
+
+                        tokens -= 1;
+                    }
+
+                    if (_pc is { } pc && pc.SendFrame(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp))
+                    {
+                        if (Interlocked.Increment(ref _framesOut) == 1)
+                        {
+                            SetPhase(SessionPhase.Generating);
+                            Send(new JsonObject { ["type"] = "generation_started" });
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(frame.Buffer);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            while (_echo.Reader.TryRead(out var left))
+            {
+                ArrayPool<byte>.Shared.Return(left.Buffer);
+            }
+        }
+    }
+
+    private async Task TickLoopAsync()
+    {
+        var time = _sim.Options.TimeProvider;
+        var check = TimeSpan.FromMilliseconds(100);
+        var tickEvery = _sim.Options.TickInterval;
+        long nextTick = 0;
+        long generatingSince = -1;
+        try
+        {
+            while (!_life.IsCancellationRequested)
+            {
+                await Task.Delay(check, time, _life.Token).ConfigureAwait(false);
+                long now = time.GetTimestamp();
+                CheckTimedFaults();
+                if (_token?.MaxSessionDuration is { } max && time.GetElapsedTime(_startTimestamp, now) >= max)
+                {
+                    await EndGenerationAsync("session_time_limit").ConfigureAwait(false);
+                    return;
+                }
+
+                if (State != SessionPhase.Generating)
+                {
+                    continue;
+                }
+
+                if (generatingSince < 0)
+                {
+                    generatingSince = now;
+                    nextTick = 1;
+                }
+
+                if (time.GetElapsedTime(generatingSince, now) >= tickEvery * nextTick)
+                {
+                    long seconds = (long)Math.Round((tickEvery * nextTick).TotalSeconds);
+                    Interlocked.Exchange(ref _generationSeconds, seconds);
+                    nextTick++;
+                    Send(new JsonObject { ["type"] = "generation_tick", ["seconds"] = seconds });
+                    Signal();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void SendAck(JsonObject message)
+    {
+        var delay = TimeSpan.Zero;
+        foreach (var fault in _sim.Faults.Snapshot)
+        {
+            if (fault.Type == FaultType.DelayAcks && FaultSet.Matches(fault, Id) && FaultSet.Roll(fault))
+            {
+                delay += TimeSpan.FromMilliseconds(fault.DelayMs);
+            }
+        }
+
+        if (delay <= TimeSpan.Zero)
+        {
+            Send(message);
+            return;
+        }
+
+        _ = Task.Delay(delay, _life.Token).ContinueWith(t => Send(message), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    }
+
+    /// <summary>Queues a message for the writer (after any signaling latency fault toward the client).</summary>
+    private void Send(JsonObject message)
+    {
+        var delay = SignalingLatency(toClient: true);
+        long due = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+        _outgoing.Writer.TryWrite(new Outgoing(message.ToJsonString(), due, null));
+    }
+
+    private TimeSpan SignalingLatency(bool toClient)
+    {
+        var delay = TimeSpan.Zero;
+        foreach (var fault in _sim.Faults.Snapshot)
+        {
+            if (fault.Type == FaultType.Latency && fault.Target != FaultTarget.Media && FaultSet.Matches(fault, Id) && FaultSet.Matches(fault, toClient) && FaultSet.Roll(fault))
+            {
+                delay += FaultSet.DrawLatency(fault);
+            }
+        }
+
+        return delay;
+    }
+
+    private async Task DelaySignalingAsync(bool toClient)
+    {
+        var delay = SignalingLatency(toClient);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, _life.Token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            await foreach (var item in _outgoing.Reader.ReadAllAsync(_life.Token).ConfigureAwait(false))
+            {
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), item.Due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _life.Token).ConfigureAwait(false);
+                }
+
+                if (item.Close is { } status)
+                {
+                    using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await _ws.CloseOutputAsync(status, item.Text, bound.Token).ConfigureAwait(false);
+                    return;
+                }
+
+                if (_ws.State != WebSocketState.Open)
+                {
+                    return;
+                }
+
+                await _ws.SendAsync(Encoding.UTF8.GetBytes(item.Text), WebSocketMessageType.Text, true, _life.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+    }
+
+    /// <summary>Closes gracefully after the queued messages (the client sees them, then the close).</summary>
+    private Task CloseAsync(string reason, WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure)
+    {
+        EndReason ??= reason;
+        _outgoing.Writer.TryWrite(new Outgoing(reason.Length > 100 ? reason[..100] : reason, Stopwatch.GetTimestamp(), status));
+        _ = AbortLaterAsync();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Gives the client a moment to answer a close; then cuts the connection.</summary>
+    private async Task AbortLaterAsync()
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3), _life.Token).ConfigureAwait(false);
+            _ws.Abort();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task EndAsync(string reason)
+    {
+        if (Interlocked.Exchange(ref _ending, 1) == 1)
+        {
+            await _ended.Task.ConfigureAwait(false);
+            return;
+        }
+
+        EndReason ??= reason;
+        _logger.LogInformation("session {Session}: ended ({Reason})", Id, EndReason);
+        SetPhase(SessionPhase.Ended);
+        EndedAt = _sim.Options.TimeProvider.GetUtcNow();
+        _outgoing.Writer.TryComplete();
+        try
+        {
+            // Flush what is queued (an error, generation_ended, a close) before cutting the connection.
+            await _writer.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        _echo.Writer.TryComplete();
+        _life.Cancel();
+        if (_ws.State is not (WebSocketState.Closed or WebSocketState.Aborted))
+        {
+            _ws.Abort();
+        }
+
+        if (_pc is { } pc)
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_sim.Options.RecordDirectory is { } dir && _recorder is { Frames: > 0 })
+        {
+            try
+            {
+                Directory.CreateDirectory(dir);
+                await File.WriteAllBytesAsync(Path.Combine(dir, Id + ".ivf"), _recorder.ToArray()).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                _logger.LogWarning("session {Session}: recording not written: {Reason}", Id, ex.Message);
+            }
+        }
+
+        _sim.Sessions.OnEnded(this);
+        _ended.TrySetResult();
+        Signal();
+    }
+
+    private void SetPhase(SessionPhase phase)
+    {
+        while (true)
+        {
+            int current = Volatile.Read(ref _phase);
+            if (current == (int)SessionPhase.Ended || current == (int)phase || (phase == SessionPhase.Connected && current == (int)SessionPhase.Generating))
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _phase, (int)phase, current) == current)
+            {
+                Signal();
+                return;
+            }
+        }
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private readonly record struct Outgoing(string Text, long Due, WebSocketCloseStatus? Close);
+
+    private readonly record struct EchoFrame(byte[] Buffer, int Length, uint RtpTimestamp, long Arrival);
+}
