@@ -46,6 +46,7 @@ public sealed class DecartClient : IDisposable
         Process = new ProcessClient(http);
         Queue = new QueueClient(http);
         Tokens = new TokensClient(http);
+        Realtime = new Realtime.RealtimeApi(this);
     }
 
     /// <summary>The REST base URL in use.</summary>
@@ -59,6 +60,9 @@ public sealed class DecartClient : IDisposable
 
     /// <summary>Queued jobs (video models).</summary>
     public QueueClient Queue { get; }
+
+    /// <summary>Realtime sessions (streaming video to a realtime model).</summary>
+    public Realtime.RealtimeApi Realtime { get; }
 
     /// <summary>Short-lived client tokens.</summary>
     public TokensClient Tokens { get; }

@@ -203,6 +203,9 @@ public sealed class SimulatedSession
     /// <summary>The media port the session listens on (after the offer), for tests that poke it.</summary>
     public int? MediaPort => _pc?.Ice.LocalCandidates.FirstOrDefault()?.Port;
 
+    /// <summary>The client's SDP offer as received (after its <c>CustomizeOffer</c>), or null.</summary>
+    public string? RemoteOffer { get; private set; }
+
     /// <summary>The received video as an IVF file (when recording is on), else null.</summary>
     public byte[]? Recording => _recorder?.ToArray();
 
@@ -667,7 +670,11 @@ public sealed class SimulatedSession
             return;
         }
 
-        var pc = CreatePeerConnection(iceLite: true);
+        // Like a browser answerer, honour the offerer's codec order among the codecs we handle.
+        var offered = offer.Media.First(m => m.Kind == "video" && !m.IsRejected).Codecs
+            .Select(c => c.Name.ToUpperInvariant()).Where(n => n is "VP8" or "H264").Distinct().ToArray();
+        RemoteOffer = sdp;
+        var pc = CreatePeerConnection(iceLite: true, offered.Length > 0 ? offered : null);
         try
         {
             await pc.SetRemoteDescriptionAsync(offer, _life.Token).ConfigureAwait(false);
@@ -724,14 +731,14 @@ public sealed class SimulatedSession
         AfterNegotiation(pc, answer!);
     }
 
-    private PeerConnection CreatePeerConnection(bool iceLite)
+    private PeerConnection CreatePeerConnection(bool iceLite, IReadOnlyList<string>? codecs = null)
     {
         var pc = new PeerConnection(new PeerConnectionOptions
         {
             IceLite = iceLite,
             ConsentTimeout = _sim.Options.ConsentTimeout,
             Interceptor = _interceptor,
-            CodecPreference = ["VP8", "H264"],
+            CodecPreference = codecs ?? ["VP8", "H264"],
         });
         pc.FrameReceived += OnFrame;
         pc.KeyframeRequested += () => pc.RequestKeyframe(); // the viewer's PLI goes on to the sender
@@ -766,7 +773,7 @@ public sealed class SimulatedSession
             Send(new JsonObject
             {
                 ["type"] = "ice-candidate",
-                ["candidate"] = new JsonObject { ["candidate"] = "candidate:" + candidate, ["sdpMid"] = video.Mid, ["sdpMLineIndex"] = Math.Max(0, index) },
+                ["candidate"] = new JsonObject { ["candidate"] = candidate.ToString(), ["sdpMid"] = video.Mid, ["sdpMLineIndex"] = Math.Max(0, index) },
             });
         }
 

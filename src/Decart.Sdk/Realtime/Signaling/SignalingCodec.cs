@@ -7,6 +7,7 @@ namespace Decart.Sdk.Realtime.Signaling;
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(PromptSignal))]
 [JsonSerializable(typeof(SetImageSignal))]
+[JsonSerializable(typeof(SetStateSignal))]
 [JsonSerializable(typeof(SdpSignal))]
 [JsonSerializable(typeof(IceCandidateSignal))]
 [JsonSerializable(typeof(IceCandidateInit))]
@@ -36,6 +37,7 @@ internal static class SignalingCodec
     {
         PromptSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.PromptSignal),
         SetImageSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetImageSignal),
+        SetStateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetStateSignal),
         SdpSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SdpSignal),
         IceCandidateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.IceCandidateSignal),
         _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name, "not a signaling message"),

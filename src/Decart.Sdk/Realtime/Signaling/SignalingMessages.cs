@@ -27,6 +27,20 @@ internal sealed record SetImageSignal(
     public string Type => "set_image";
 }
 
+/// <summary><c>set_image</c> that replaces the whole state: <c>prompt</c> is always written (null clears it).</summary>
+/// <param name="ImageData">Base64 of the image, or null to clear it.</param>
+/// <param name="Prompt">The prompt, or null to clear it.</param>
+/// <param name="EnhancePrompt">Prompt enhancement.</param>
+internal sealed record SetStateSignal(
+    [property: JsonPropertyName("image_data")] string? ImageData,
+    [property: JsonPropertyName("prompt")] string? Prompt,
+    [property: JsonPropertyName("enhance_prompt")] bool EnhancePrompt) : OutgoingSignal
+{
+    /// <summary>The message type.</summary>
+    [JsonPropertyName("type")]
+    public string Type => "set_image";
+}
+
 /// <summary><c>{"type":"offer"|"answer","sdp":…}</c> in either direction.</summary>
 internal sealed record SdpSignal(
     [property: JsonPropertyName("type")] string Type,

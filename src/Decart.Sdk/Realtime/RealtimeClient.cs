@@ -1,0 +1,686 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Decart.Sdk.Http;
+using Decart.Sdk.Media;
+using Decart.Sdk.Realtime.Signaling;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace Decart.Sdk.Realtime;
+
+/// <summary>Starts realtime sessions: <c>client.Realtime.ConnectAsync(source, options)</c>.</summary>
+public sealed class RealtimeApi
+{
+    private readonly DecartClient _client;
+
+    internal RealtimeApi(DecartClient client) => _client = client;
+
+    /// <summary>
+    /// Connects a video source to a realtime model: opens the signaling WebSocket, sends the initial state and waits
+    /// for its ack, negotiates the peer connection, and starts streaming. Transient failures are retried per
+    /// <see cref="RealtimeConnectOptions.Reconnect"/>; permanent ones (a rejected key, an unknown model) are not.
+    /// </summary>
+    /// <param name="source">Encoded video to send (not disposed unless <see cref="RealtimeConnectOptions.OwnsSource"/>).</param>
+    /// <param name="options">Model, state, hooks and policies.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <returns>The connected client; dispose it (or call <see cref="RealtimeClient.DisconnectAsync"/>) to stop.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidApiKey"/>, <see cref="DecartErrorCode.ModelNotFound"/>,
+    /// <see cref="DecartErrorCode.InvalidOptions"/>, <see cref="DecartErrorCode.InvalidInput"/> or <see cref="DecartErrorCode.WebRtcError"/>.</exception>
+    public Task<RealtimeClient> ConnectAsync(IVideoSource source, RealtimeConnectOptions options, CancellationToken cancellationToken = default) =>
+        RealtimeClient.ConnectAsync(_client, source, options, cancellationToken);
+
+    /// <inheritdoc />
+    public override string ToString() => "RealtimeApi";
+}
+
+/// <summary>
+/// A live realtime session: the source's video goes to the model, the transformed video comes back. Change the
+/// style with <see cref="SetPromptAsync"/>, <see cref="SetImageAsync"/> or the atomic <see cref="SetAsync"/> (no
+/// reconnecting). Drops are reconnected automatically and the last acknowledged state is restored. Always
+/// dispose it.
+/// </summary>
+public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
+{
+    private const int MaxPromptLength = 1000;
+    private readonly IVideoSource _source;
+    private readonly RealtimeConnectOptions _options;
+    private readonly ILogger _logger;
+    private readonly Uri _url;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly CancellationTokenSource _life = new();
+    private readonly object _lock = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<string> _warnings = [];
+    private RealtimeSession? _session;
+    private RealtimeSession? _connecting;
+    private AckedState _acked;
+    private ConnectionState _state = ConnectionState.Connecting;
+    private Channel<EncodedVideoFrame>? _frames;
+    private Task _supervisor = Task.CompletedTask;
+    private Task _pump = Task.CompletedTask;
+    private long _framesSent;
+    private long _framesReceived;
+    private long _firstRtp = -1;
+    private int _reconnects;
+    private int _closing;
+    private bool _eventsStopped;
+
+    private RealtimeClient(IVideoSource source, RealtimeConnectOptions options, ILogger logger, Uri url)
+    {
+        _source = source;
+        _options = options;
+        _logger = logger;
+        _url = url;
+        _acked = options.InitialState is { } s ? new AckedState(s.Prompt, s.Enhance, s.Image) : AckedState.Passthrough;
+        _pipeline = options.Reconnect.BuildPipeline(options.TimeProvider, (retry, delay, error) =>
+        {
+            var failure = error as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, SecretRedactor.Redact(error?.Message) ?? "connection failed");
+            _logger.LogInformation("Realtime connection attempt failed ({Code}); retry {Retry} in {Delay}.", failure.CodeString, retry, delay);
+            options.OnRetry?.Invoke(retry, delay, failure);
+        });
+    }
+
+    /// <summary>The connection state.</summary>
+    public ConnectionState State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The server's session id (changes after a reconnect).</summary>
+    public string? SessionId => _session?.SessionId;
+
+    /// <summary>The model.</summary>
+    public Models.RealtimeModel Model => _options.Model;
+
+    /// <summary>Frames sent to the model.</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+
+    /// <summary>Transformed frames received.</summary>
+    public long FramesReceived => Interlocked.Read(ref _framesReceived);
+
+    /// <summary>Successful automatic reconnects so far.</summary>
+    public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>Warnings raised at connect (e.g. a frame size that differs from the model's).</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _warnings];
+            }
+        }
+    }
+
+    /// <summary>The state last acknowledged by the server (what a reconnect restores).</summary>
+    public RealtimeState AcknowledgedState
+    {
+        get
+        {
+            var a = Volatile.Read(ref _acked);
+            return new RealtimeState { Prompt = a.Prompt, Enhance = a.Enhance, Image = a.Image };
+        }
+    }
+
+    /// <summary>Signaling messages ignored in the current session (malformed or of unknown type).</summary>
+    public int IgnoredMessages => _session?.IgnoredMessages ?? 0;
+
+    /// <summary>Raised on every state change (from the media or signaling thread).</summary>
+    public event EventHandler<ConnectionState>? ConnectionChanged;
+
+    /// <summary>Raised for server errors, failed reconnects and source failures.</summary>
+    public event EventHandler<DecartException>? Error;
+
+    /// <summary>The billing clock: seconds of generation so far, about once a second.</summary>
+    public event EventHandler<GenerationTick>? GenerationTick;
+
+    /// <summary>The server ended generation (credits, time limit); the client then disconnects.</summary>
+    public event EventHandler<GenerationEnded>? GenerationEnded;
+
+    /// <summary>
+    /// Sets the whole state at once — prompt, enhancement and image — in one atomic <c>set_image</c> message, and
+    /// waits for its ack. A null prompt or image clears it.
+    /// </summary>
+    /// <param name="state">The new state.</param>
+    /// <param name="cancellationToken">Stops waiting for the ack.</param>
+    /// <returns>A task that completes when the server acknowledged.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> when rejected; <see cref="DecartErrorCode.WebRtcError"/> when not connected or no ack came.</exception>
+    public async Task SetAsync(RealtimeState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Prompt is not null)
+        {
+            CheckPrompt(state.Prompt);
+        }
+
+        var session = RequireConnected();
+        await session.SendAndAwaitAckAsync(new SetStateSignal(state.Image?.ToBase64(), state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _acked, new AckedState(state.Prompt, state.Enhance, state.Image));
+    }
+
+    /// <summary>Changes the prompt (keeping the image) and waits for its ack. Debounce typing (~300 ms) before calling.</summary>
+    /// <param name="prompt">1–1000 characters.</param>
+    /// <param name="enhance">Let the server enhance the prompt (recommended unless you need exact control).</param>
+    /// <param name="cancellationToken">Stops waiting for the ack.</param>
+    /// <returns>A task that completes when the server acknowledged.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> for a bad or rejected prompt; <see cref="DecartErrorCode.WebRtcError"/> when not connected or no ack came.</exception>
+    public async Task SetPromptAsync(string prompt, bool enhance = true, CancellationToken cancellationToken = default)
+    {
+        CheckPrompt(prompt);
+        var session = RequireConnected();
+        await session.SendAndAwaitAckAsync(new PromptSignal(prompt, enhance), prompt, _options.PromptTimeout, cancellationToken).ConfigureAwait(false);
+        var before = Volatile.Read(ref _acked);
+        Volatile.Write(ref _acked, before with { Prompt = prompt, Enhance = enhance });
+    }
+
+    /// <summary>Sets or clears (null) the reference image, optionally with a prompt in the same message, and waits for its ack.</summary>
+    /// <param name="image">The image (<see cref="ImageInput"/>: bytes, stream, file, data URL), or null to clear it.</param>
+    /// <param name="options">A prompt to send along, and its enhancement.</param>
+    /// <param name="cancellationToken">Stops waiting for the ack.</param>
+    /// <returns>A task that completes when the server acknowledged.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> when rejected; <see cref="DecartErrorCode.WebRtcError"/> when not connected or no ack came.</exception>
+    public async Task SetImageAsync(ImageInput? image, SetImageOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (options?.Prompt is { } p)
+        {
+            CheckPrompt(p);
+        }
+
+        var session = RequireConnected();
+        await session.SendAndAwaitAckAsync(new SetImageSignal(image?.ToBase64(), options?.Prompt, options?.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
+        var before = Volatile.Read(ref _acked);
+        Volatile.Write(ref _acked, new AckedState(options?.Prompt ?? before.Prompt, options?.Enhance ?? (options?.Prompt is not null || before.Enhance), image));
+    }
+
+    /// <summary>The transformed frames as they arrive (copies; the oldest are dropped when you fall 64 frames behind). Ends on disconnect.</summary>
+    /// <param name="cancellationToken">Stops the enumeration.</param>
+    /// <returns>The frames.</returns>
+    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Volatile.Read(ref _frames);
+        if (channel is null)
+        {
+            var created = Channel.CreateBounded<EncodedVideoFrame>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = false });
+            channel = Interlocked.CompareExchange(ref _frames, created, null) ?? created;
+            if (Volatile.Read(ref _closing) == 1)
+            {
+                channel.Writer.TryComplete();
+            }
+        }
+
+        await foreach (var frame in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return frame;
+        }
+    }
+
+    /// <summary>Disconnects: cancels any reconnect, closes the WebSocket and the peer connection, stops the media pump. Idempotent.</summary>
+    /// <param name="cancellationToken">Not used to abandon the cleanup (which is bounded); kept for the async convention.</param>
+    /// <returns>A task that completes when everything is closed.</returns>
+    public async Task DisconnectAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
+        {
+            await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        _logger.LogDebug("Realtime client disconnecting.");
+        _life.Cancel();
+        RealtimeSession? session;
+        RealtimeSession? connecting;
+        lock (_lock)
+        {
+            session = _session;
+            connecting = _connecting;
+            _session = null;
+            _connecting = null;
+        }
+
+        if (session is not null)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (connecting is not null)
+        {
+            await connecting.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await IgnoreFailures(_supervisor).ConfigureAwait(false);
+        await IgnoreFailures(_pump).ConfigureAwait(false);
+        Volatile.Read(ref _frames)?.Writer.TryComplete();
+        SetState(ConnectionState.Disconnected);
+        lock (_lock)
+        {
+            _eventsStopped = true;
+        }
+
+        if (_options.OwnsSource)
+        {
+            if (_source is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            }
+            else if (_source is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
+
+        _life.Dispose();
+        _closed.TrySetResult();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await DisconnectAsync().ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public override string ToString() => $"RealtimeClient {{ Model = {_options.Model.Name}, State = {State}, SessionId = {SessionId ?? "none"} }}";
+
+    void IRealtimeSessionHost.OnGenerationStarted(RealtimeSession session)
+    {
+        if (IsCurrent(session))
+        {
+            SetState(ConnectionState.Generating);
+        }
+    }
+
+    void IRealtimeSessionHost.OnGenerationTick(RealtimeSession session, double seconds)
+    {
+        if (IsCurrent(session) || session == _connecting)
+        {
+            Raise(() => GenerationTick?.Invoke(this, new GenerationTick(seconds)));
+        }
+    }
+
+    void IRealtimeSessionHost.OnGenerationEnded(RealtimeSession session, double seconds, string? reason)
+    {
+        _logger.LogInformation("Realtime generation ended after {Seconds} s ({Reason}).", seconds, reason);
+        Raise(() => GenerationEnded?.Invoke(this, new GenerationEnded(seconds, reason)));
+    }
+
+    void IRealtimeSessionHost.OnServerError(RealtimeSession session, DecartException error) => RaiseError(error);
+
+    void IRealtimeSessionHost.OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec)
+    {
+        Interlocked.Increment(ref _framesReceived);
+        long first = Interlocked.Read(ref _firstRtp);
+        if (first < 0)
+        {
+            Interlocked.CompareExchange(ref _firstRtp, rtpTimestamp, -1);
+            first = Interlocked.Read(ref _firstRtp);
+        }
+
+        var timestamp = TimeSpan.FromTicks((long)unchecked(rtpTimestamp - (uint)first) * 1000 / 9);
+        if (_options.OnFrame is { } onFrame)
+        {
+            try
+            {
+                onFrame(new ReceivedVideoFrame(frame, rtpTimestamp, timestamp, isKeyframe, codec));
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "The OnFrame callback threw; the frame is skipped.");
+            }
+        }
+
+        Volatile.Read(ref _frames)?.Writer.TryWrite(new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec));
+    }
+
+    void IRealtimeSessionHost.OnKeyframeRequested() => _source.RequestKeyframe();
+
+    internal static async Task<RealtimeClient> ConnectAsync(DecartClient api, IVideoSource source, RealtimeConnectOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Model is null)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, "Model is required.");
+        }
+
+        options.Model.Validate();
+        options.Reconnect.Validate();
+        if (options.PromptTimeout <= TimeSpan.Zero || options.StateTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ConsentTimeout <= TimeSpan.Zero)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, "timeouts must be positive.");
+        }
+
+        if (options.Mirror == MirrorMode.On || (options.Mirror == MirrorMode.Auto && source.Facing == FacingMode.User))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {options.Mirror} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; flip before encoding or use Mirror = Off.");
+        }
+
+        if (options.InitialState?.Prompt is { } initialPrompt)
+        {
+            CheckPrompt(initialPrompt);
+        }
+
+        var logger = (options.LoggerFactory ?? api.LoggerFactory).CreateLogger("Decart.Sdk.Realtime");
+        var client = new RealtimeClient(source, options, logger, BuildUrl(api, options.Model));
+        client.CheckFormat();
+        try
+        {
+            var session = await client.ConnectWithRetriesAsync(client._acked, cancellationToken).ConfigureAwait(false);
+            client.Install(session);
+            client._pump = Task.Run(client.PumpAsync, CancellationToken.None);
+            client._supervisor = Task.Run(client.SuperviseAsync, CancellationToken.None);
+            return client;
+        }
+        catch
+        {
+            await client.DisconnectAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static void CheckPrompt(string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (prompt.Length is < 1 or > MaxPromptLength)
+        {
+            throw new DecartException(DecartErrorCode.InvalidInput, $"prompt must be 1-{MaxPromptLength} characters (got {prompt.Length}).");
+        }
+    }
+
+    private static Uri BuildUrl(DecartClient api, Models.RealtimeModel model)
+    {
+        var builder = new UriBuilder(api.RealtimeBaseUrl);
+        builder.Scheme = builder.Scheme switch { "http" => "ws", "https" => "wss", var s => s };
+        builder.Port = api.RealtimeBaseUrl.IsDefaultPort ? -1 : api.RealtimeBaseUrl.Port;
+        builder.Path = builder.Path.TrimEnd('/') + model.UrlPath;
+        builder.Query = $"api_key={Uri.EscapeDataString(api.ApiKey)}&model={Uri.EscapeDataString(model.Name)}&user_agent={Uri.EscapeDataString(UserAgent.Build(api.Integration))}";
+        return builder.Uri;
+    }
+
+    private void CheckFormat()
+    {
+        var format = _source.Format;
+        var model = _options.Model;
+        if (format.Width > 0 && format.Height > 0 && (format.Width != model.Width || format.Height != model.Height))
+        {
+            var message = $"the source produces {format.Width}x{format.Height} frames but {model.Name} expects {model.Width}x{model.Height}; capture at the model's size.";
+            if (_options.StrictFormat)
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, message);
+            }
+
+            Warn(message);
+        }
+
+        if (format.Fps > 0 && model.MaxFps > 0 && format.Fps > model.MaxFps)
+        {
+            var message = $"the source produces {format.Fps} fps but {model.Name} accepts at most {model.MaxFps}; capture at the model's fps ({model.Fps}).";
+            if (_options.StrictFormat)
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, message);
+            }
+
+            Warn(message);
+        }
+    }
+
+    private void Warn(string message)
+    {
+        _logger.LogWarning("{Warning}", message);
+        lock (_lock)
+        {
+            _warnings.Add(message);
+        }
+
+        try
+        {
+            _options.OnWarning?.Invoke(message);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "The OnWarning callback threw.");
+        }
+    }
+
+    private async Task<RealtimeSession> ConnectWithRetriesAsync(AckedState state, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _life.Token);
+        return await _pipeline.ExecuteAsync(
+            async token =>
+            {
+                var session = new RealtimeSession(this, _options, _source.Codec, _logger);
+                lock (_lock)
+                {
+                    if (_closing == 1)
+                    {
+                        throw new OperationCanceledException("the client is disconnecting.");
+                    }
+
+                    _connecting = session;
+                }
+
+                using var attempt = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(token, attempt.Token);
+                try
+                {
+                    await session.ConnectAsync(_url, state, both.Token).ConfigureAwait(false);
+                    return session;
+                }
+                catch (Exception ex)
+                {
+                    await session.DisposeAsync().ConfigureAwait(false);
+                    if (ex is OperationCanceledException && attempt.IsCancellationRequested && !token.IsCancellationRequested)
+                    {
+                        throw new DecartException(DecartErrorCode.WebRtcError, $"connecting took longer than {_options.ConnectTimeout}.", ex);
+                    }
+
+                    throw;
+                }
+                finally
+                {
+                    lock (_lock)
+                    {
+                        if (_connecting == session)
+                        {
+                            _connecting = null;
+                        }
+                    }
+                }
+            },
+            linked.Token).ConfigureAwait(false);
+    }
+
+    private void Install(RealtimeSession session)
+    {
+        lock (_lock)
+        {
+            _session = session;
+        }
+
+        _logger.LogInformation("Realtime session {Session} connected.", session.SessionId);
+        SetState(session.GenerationStarted ? ConnectionState.Generating : ConnectionState.Connected);
+        _source.RequestKeyframe();
+    }
+
+    private async Task SuperviseAsync()
+    {
+        var token = _life.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var session = _session;
+            if (session is null)
+            {
+                return;
+            }
+
+            DecartException reason;
+            try
+            {
+                reason = await session.Lost.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                _session = null;
+            }
+
+            await session.DisposeAsync().ConfigureAwait(false);
+            if (session.GenerationEnded)
+            {
+                SetState(ConnectionState.Disconnected);
+                return;
+            }
+
+            if (_options.Reconnect.MaxRetries == 0 || ReconnectPolicy.IsPermanent(reason))
+            {
+                _logger.LogWarning("Realtime connection lost ({Reason}); not reconnecting.", reason.Message);
+                SetState(ConnectionState.Disconnected);
+                RaiseError(reason);
+                return;
+            }
+
+            _logger.LogInformation("Realtime connection lost ({Reason}); reconnecting.", reason.Message);
+            SetState(ConnectionState.Reconnecting);
+            try
+            {
+                var next = await ConnectWithRetriesAsync(Volatile.Read(ref _acked), token).ConfigureAwait(false);
+                if (token.IsCancellationRequested)
+                {
+                    await next.DisposeAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                Interlocked.Increment(ref _reconnects);
+                Install(next);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                var error = ex as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, $"reconnecting failed: {SecretRedactor.Redact(ex.Message)}", ex);
+                _logger.LogWarning("Realtime reconnect gave up: {Reason}", error.Message);
+                SetState(ConnectionState.Disconnected);
+                RaiseError(error);
+                return;
+            }
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        var token = _life.Token;
+        try
+        {
+            await foreach (var frame in _source.ReadFramesAsync(token).ConfigureAwait(false))
+            {
+                var session = _session;
+                if (session is null)
+                {
+                    continue; // reconnecting: frames are dropped, not queued
+                }
+
+                uint rtp = unchecked((uint)(frame.Timestamp.Ticks * 9 / 1000));
+                if (session.SendFrame(frame.Data.Span, rtp))
+                {
+                    Interlocked.Increment(ref _framesSent);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            RaiseError(new DecartException(DecartErrorCode.WebRtcError, $"the video source failed: {SecretRedactor.Redact(ex.Message)}", ex));
+        }
+    }
+
+    private RealtimeSession RequireConnected()
+    {
+        lock (_lock)
+        {
+            if (_session is { } session && _state is ConnectionState.Connected or ConnectionState.Generating)
+            {
+                return session;
+            }
+
+            throw new DecartException(DecartErrorCode.WebRtcError, $"not connected (state {_state}); wait for Connected/Generating.");
+        }
+    }
+
+    private bool IsCurrent(RealtimeSession session)
+    {
+        lock (_lock)
+        {
+            return _session == session;
+        }
+    }
+
+    private void SetState(ConnectionState state)
+    {
+        lock (_lock)
+        {
+            if (_state == state || _eventsStopped)
+            {
+                return;
+            }
+
+            _state = state;
+        }
+
+        _logger.LogDebug("Realtime state {State}.", state);
+        Raise(() => ConnectionChanged?.Invoke(this, state));
+    }
+
+    private void RaiseError(DecartException error)
+    {
+        Raise(() => Error?.Invoke(this, error));
+        Raise(() => _options.OnError?.Invoke(error));
+    }
+
+    private void Raise(Action raise)
+    {
+        lock (_lock)
+        {
+            if (_eventsStopped)
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            raise();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "A realtime event handler threw.");
+        }
+    }
+
+    private static async Task IgnoreFailures(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Already reported through the Error event.
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using Decart.Rtc.Sdp;
+using Decart.Sdk.Media;
+using Decart.Sdk.Models;
+using Microsoft.Extensions.Logging;
+
+namespace Decart.Sdk.Realtime;
+
+/// <summary>One frame of the transformed stream, valid only during the callback (zero-copy).</summary>
+public readonly ref struct ReceivedVideoFrame
+{
+    /// <summary>Creates a frame view.</summary>
+    /// <param name="data">The encoded frame.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz).</param>
+    /// <param name="timestamp">Its time since the first received frame.</param>
+    /// <param name="isKeyframe">Whether it is a keyframe.</param>
+    /// <param name="codec">Its codec.</param>
+    public ReceivedVideoFrame(ReadOnlySpan<byte> data, uint rtpTimestamp, TimeSpan timestamp, bool isKeyframe, VideoCodec codec)
+    {
+        Data = data;
+        RtpTimestamp = rtpTimestamp;
+        Timestamp = timestamp;
+        IsKeyframe = isKeyframe;
+        Codec = codec;
+    }
+
+    /// <summary>The encoded frame (VP8 frame or H.264 Annex B access unit).</summary>
+    public ReadOnlySpan<byte> Data { get; }
+
+    /// <summary>The RTP timestamp (90 kHz), as the server sent it.</summary>
+    public uint RtpTimestamp { get; }
+
+    /// <summary>Time since the first received frame, from the RTP clock.</summary>
+    public TimeSpan Timestamp { get; }
+
+    /// <summary>Whether it is a keyframe.</summary>
+    public bool IsKeyframe { get; }
+
+    /// <summary>The codec.</summary>
+    public VideoCodec Codec { get; }
+}
+
+/// <summary>Receives each frame of the transformed stream on the media thread; copy what you keep, return quickly.</summary>
+/// <param name="frame">The frame (valid during the call).</param>
+public delegate void RealtimeFrameHandler(ReceivedVideoFrame frame);
+
+/// <summary>Options of <see cref="RealtimeClient.SetImageAsync"/>.</summary>
+public sealed record SetImageOptions
+{
+    /// <summary>A prompt sent with the image in the same message (null: the prompt in force is kept).</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Prompt enhancement for <see cref="Prompt"/> (null: the server's default).</summary>
+    public bool? Enhance { get; init; }
+}
+
+/// <summary>How <see cref="RealtimeApi.ConnectAsync"/> connects and behaves.</summary>
+public sealed class RealtimeConnectOptions
+{
+    /// <summary>The realtime model (<see cref="RealtimeModels"/> or a custom <see cref="RealtimeModel"/>).</summary>
+    public required RealtimeModel Model { get; init; }
+
+    /// <summary>Mirror the sent frames: off, on, or only for front ("user") cameras. Encoded sources cannot be flipped: <c>On</c> (or <c>Auto</c> with a front camera) is <see cref="DecartErrorCode.InvalidOptions"/>.</summary>
+    public MirrorMode Mirror { get; init; }
+
+    /// <summary>The state sent and acknowledged before the offer: prompt (+ enhance), image, or passthrough (null or <see cref="RealtimeState.Passthrough"/>).</summary>
+    public RealtimeState? InitialState { get; init; }
+
+    /// <summary>Rewrites the SDP offer before it is sent (e.g. <see cref="SdpNegotiation.KeepOnlyCodec"/>); return the description to send.</summary>
+    public Func<SessionDescription, CancellationToken, ValueTask<SessionDescription>>? CustomizeOffer { get; init; }
+
+    /// <summary>Automatic reconnection (default: 5 retries, 1 s, ×2, 10 s cap). <see cref="ReconnectPolicy.None"/> turns it off.</summary>
+    public ReconnectPolicy Reconnect { get; init; } = ReconnectPolicy.Default;
+
+    /// <summary>Called for every error, like the <see cref="RealtimeClient.Error"/> event (which needs a client to subscribe to).</summary>
+    public Action<DecartException>? OnError { get; init; }
+
+    /// <summary>Called for every warning (e.g. the source's frame size differs from the model's).</summary>
+    public Action<string>? OnWarning { get; init; }
+
+    /// <summary>Called for every received frame on the media thread (zero-copy). <see cref="RealtimeClient.ReadFramesAsync"/> is the pull alternative.</summary>
+    public RealtimeFrameHandler? OnFrame { get; init; }
+
+    /// <summary>Where to log (default: the <see cref="DecartClient"/>'s). The key is never logged.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>How long a prompt waits for its ack. Default 15 s.</summary>
+    public TimeSpan PromptTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long an image/state update waits for its ack. Default 30 s.</summary>
+    public TimeSpan StateTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one connection attempt may take, signaling to media. Default 5 min (the reference client's).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long the peer may stay silent before the connection counts as lost (ICE consent, RFC 7675). Default 30 s.</summary>
+    public TimeSpan ConsentTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A source whose frame size differs from the model's fails with <see cref="DecartErrorCode.InvalidOptions"/> instead of a warning.</summary>
+    public bool StrictFormat { get; init; }
+
+    /// <summary>Dispose the source when the client is disposed. Default false: the source stays yours.</summary>
+    public bool OwnsSource { get; init; }
+
+    /// <summary>The clock for reconnect backoff and ack timeouts (tests pass a fake one).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Called before each retry with the retry number (1-based), the delay before it and the failure that caused it.</summary>
+    public Action<int, TimeSpan, DecartException>? OnRetry { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"RealtimeConnectOptions {{ Model = {Model}, Mirror = {Mirror}, InitialState = {InitialState}, Reconnect = {Reconnect} }}";
+}

@@ -1,0 +1,457 @@
+using Decart.Rtc;
+using Decart.Rtc.Sdp;
+using Decart.Sdk.Media;
+using Decart.Sdk.Realtime.Signaling;
+using Microsoft.Extensions.Logging;
+
+namespace Decart.Sdk.Realtime;
+
+/// <summary>What a session reports to its client.</summary>
+internal interface IRealtimeSessionHost
+{
+    void OnGenerationStarted(RealtimeSession session);
+
+    void OnGenerationTick(RealtimeSession session, double seconds);
+
+    void OnGenerationEnded(RealtimeSession session, double seconds, string? reason);
+
+    void OnServerError(RealtimeSession session, DecartException error);
+
+    void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec);
+
+    void OnKeyframeRequested();
+}
+
+/// <summary>The state the server last acknowledged (restored after a reconnect).</summary>
+/// <param name="Prompt">The prompt, or null.</param>
+/// <param name="Enhance">Prompt enhancement.</param>
+/// <param name="Image">The image, or null.</param>
+internal sealed record AckedState(string? Prompt, bool Enhance, ImageInput? Image)
+{
+    public static AckedState Passthrough { get; } = new(null, true, null);
+}
+
+/// <summary>
+/// One connection attempt and, when it succeeds, one live session: the signaling WebSocket, the peer connection,
+/// the dispatch of server messages and the ack waiters. A reconnect makes a new one. <see cref="Lost"/> completes
+/// when the session ends without being asked to.
+/// </summary>
+internal sealed class RealtimeSession : IAsyncDisposable
+{
+    private readonly IRealtimeSessionHost _host;
+    private readonly RealtimeConnectOptions _options;
+    private readonly VideoCodec _codec;
+    private readonly ILogger _logger;
+    private readonly object _lock = new();
+    private readonly List<AckWaiter> _waiters = [];
+    private readonly List<string> _earlyCandidates = [];
+    private readonly TaskCompletionSource<DecartException> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _serverOffer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private SignalingChannel? _signaling;
+    private PeerConnection? _pc;
+    private Task _dispatch = Task.CompletedTask;
+    private bool _connected;
+    private int _disposed;
+
+    public RealtimeSession(IRealtimeSessionHost host, RealtimeConnectOptions options, VideoCodec codec, ILogger logger)
+    {
+        _host = host;
+        _options = options;
+        _codec = codec;
+        _logger = logger;
+    }
+
+    /// <summary>Completes (with the reason) when the connection is lost: WebSocket closed, ICE/consent or DTLS failure.</summary>
+    public Task<DecartException> Lost => _failure.Task;
+
+    /// <summary>The peer connection once created.</summary>
+    public PeerConnection? PeerConnection => _pc;
+
+    /// <summary>The server's session id.</summary>
+    public string? SessionId { get; private set; }
+
+    /// <summary>The server sent <c>generation_started</c>.</summary>
+    public bool GenerationStarted { get; private set; }
+
+    /// <summary>The server ended generation (no reconnect after that).</summary>
+    public bool GenerationEnded { get; private set; }
+
+    /// <summary>Signaling messages ignored (malformed or unknown).</summary>
+    public int IgnoredMessages => _signaling?.IgnoredMessages ?? 0;
+
+    /// <summary>Connects: WebSocket, initial state and its ack, offer/answer, ICE and DTLS.</summary>
+    /// <exception cref="DecartException">The server's error when it sent one (a rejected key, an unknown model), else what failed.</exception>
+    public async Task ConnectAsync(Uri url, AckedState initial, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ConnectCoreAsync(url, initial, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DecartException or IOException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // A refusal arrives as an error message followed by a close; whichever the connect tripped over first,
+            // report the server's reason.
+            await Task.WhenAny(_failure.Task, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+            if (_failure.Task.IsCompleted && _failure.Task.Result != ex && _failure.Task.Result.ServerMessage is not null)
+            {
+                throw _failure.Task.Result;
+            }
+
+            if (ex is DecartException)
+            {
+                throw;
+            }
+
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the realtime connection failed: {SecretRedactor.Redact(ex.Message)}", ex);
+        }
+    }
+
+    private async Task ConnectCoreAsync(Uri url, AckedState initial, CancellationToken cancellationToken)
+    {
+        _signaling = await SignalingChannel.ConnectAsync(url, _logger, SignalingChannel.DefaultMaxMessageBytes, cancellationToken).ConfigureAwait(false);
+        _dispatch = Task.Run(DispatchLoopAsync, CancellationToken.None);
+
+        await SendStateAsync(initial, cancellationToken).ConfigureAwait(false);
+
+        var pc = new PeerConnection(new PeerConnectionOptions { SendVideo = true, ConsentTimeout = _options.ConsentTimeout });
+        pc.FrameReceived += (frame, ts, key) => _host.OnFrame(frame, ts, key, CodecOf(pc));
+        pc.KeyframeRequested += _host.OnKeyframeRequested;
+        pc.StateChanged += state =>
+        {
+            if (_connected && state is PeerConnectionState.Failed or PeerConnectionState.Closed && Volatile.Read(ref _disposed) == 0)
+            {
+                Fail(new DecartException(DecartErrorCode.WebRtcError, $"the media connection was lost ({state}: ICE consent, DTLS close or failure)."));
+            }
+        };
+        lock (_lock)
+        {
+            _pc = pc;
+        }
+
+        string mid;
+        if (_serverOffer.Task.IsCompleted)
+        {
+            // The server offered first: answer it.
+            var offer = ParseSdp(await _serverOffer.Task.ConfigureAwait(false), SdpType.Offer);
+            await pc.SetRemoteDescriptionAsync(offer, cancellationToken).ConfigureAwait(false);
+            var answer = await pc.CreateAnswerAsync(cancellationToken).ConfigureAwait(false);
+            await _signaling.SendAsync(new SdpSignal("answer", answer.ToString()), cancellationToken).ConfigureAwait(false);
+            mid = answer.Media.FirstOrDefault(m => m.Kind == "video" && !m.IsRejected)?.Mid ?? "0";
+        }
+        else
+        {
+            var offer = await pc.CreateOfferAsync(false, cancellationToken).ConfigureAwait(false);
+            SdpNegotiation.PreferCodec(offer, CodecName(_codec));
+            if (_options.CustomizeOffer is { } customize)
+            {
+                offer = await customize(offer, cancellationToken).ConfigureAwait(false)
+                    ?? throw new DecartException(DecartErrorCode.InvalidOptions, "CustomizeOffer returned null.");
+            }
+
+            mid = offer.Media.FirstOrDefault(m => m.Kind == "video")?.Mid ?? "0";
+            await _signaling.SendAsync(new SdpSignal("offer", offer.ToString()), cancellationToken).ConfigureAwait(false);
+            var answerText = await RaceAsync(_answer.Task, cancellationToken).ConfigureAwait(false);
+            await pc.SetRemoteDescriptionAsync(ParseSdp(answerText, SdpType.Answer), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var candidate in pc.Ice.LocalCandidates)
+        {
+            await _signaling.SendAsync(new IceCandidateSignal(new IceCandidateInit(candidate.ToString(), mid, 0)), cancellationToken).ConfigureAwait(false);
+        }
+
+        await _signaling.SendAsync(new IceCandidateSignal(null), cancellationToken).ConfigureAwait(false);
+        string[] early;
+        lock (_lock)
+        {
+            early = [.. _earlyCandidates];
+            _earlyCandidates.Clear();
+        }
+
+        foreach (var candidate in early)
+        {
+            await pc.AddRemoteCandidateAsync(candidate, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (pc.Video is { } video && video.CodecName != CodecName(_codec))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"the server chose {video.CodecName} but the source produces {CodecName(_codec)} frames; offer only {CodecName(_codec)} (CustomizeOffer) or use a {video.CodecName} source.");
+        }
+
+        try
+        {
+            await RaceAsync(pc.ConnectedAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the media connection could not be established: {ex.Message}", ex);
+        }
+
+        _connected = true;
+        if (pc.State != PeerConnectionState.Connected)
+        {
+            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting."));
+        }
+    }
+
+    /// <summary>Sends a whole state (initial or restored): <c>prompt</c> alone, or one atomic <c>set_image</c>.</summary>
+    public Task SendStateAsync(AckedState state, CancellationToken cancellationToken) =>
+        state.Image is null && state.Prompt is not null
+            ? SendAndAwaitAckAsync(new PromptSignal(state.Prompt, state.Enhance), state.Prompt, _options.PromptTimeout, cancellationToken)
+            : SendAndAwaitAckAsync(new SetStateSignal(state.Image?.ToBase64(), state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken);
+
+    /// <summary>Sends a prompt or image message and waits for its ack.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="prompt">For a <c>prompt</c>: its text (acks match by it); null for <c>set_image</c>.</param>
+    /// <param name="timeout">How long to wait.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async Task SendAndAwaitAckAsync(OutgoingSignal message, string? prompt, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var signaling = _signaling ?? throw new DecartException(DecartErrorCode.WebRtcError, "not connected.");
+        bool isPrompt = message is PromptSignal;
+        var waiter = new AckWaiter(isPrompt, prompt);
+        lock (_lock)
+        {
+            _waiters.Add(waiter);
+        }
+
+        try
+        {
+            await signaling.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            using var timeoutCts = new CancellationTokenSource(timeout, _options.TimeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+            try
+            {
+                var error = await waiter.Done.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+                if (error is not null)
+                {
+                    throw new DecartException(DecartErrorCode.InvalidInput, $"the server rejected the {(isPrompt ? "prompt" : "image/state update")}: {error}", null, error);
+                }
+            }
+            catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new DecartException(DecartErrorCode.WebRtcError, $"no {(isPrompt ? "prompt_ack" : "set_image_ack")} within {timeout.TotalSeconds:0.#} s.");
+            }
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    /// <summary>Sends one encoded frame if the media connection is up.</summary>
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp) => _connected && _pc is { } pc && pc.SendFrame(frame, rtpTimestamp);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        Fail(new DecartException(DecartErrorCode.WebRtcError, "the session was closed."));
+        if (_signaling is { } signaling)
+        {
+            await signaling.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_pc is { } pc)
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _dispatch.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    private static string CodecName(VideoCodec codec) => codec == VideoCodec.H264 ? "H264" : "VP8";
+
+    private static VideoCodec CodecOf(PeerConnection pc) => pc.Video?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
+
+    private static SessionDescription ParseSdp(string text, SdpType type) =>
+        SessionDescription.TryParse(text, type, out var description, out var error, out int line)
+            ? description!
+            : throw new DecartException(DecartErrorCode.WebRtcError, $"the server's SDP {type.ToString().ToLowerInvariant()} is invalid: {error} at line {line}.");
+
+    /// <summary>Awaits a task, failing early when the session fails (server error, WebSocket closed).</summary>
+    private async Task<T> RaceAsync<T>(Task<T> task, CancellationToken cancellationToken)
+    {
+        var done = await Task.WhenAny(task, _failure.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (done == task)
+        {
+            return await task.ConfigureAwait(false);
+        }
+
+        throw await _failure.Task.ConfigureAwait(false);
+    }
+
+    private async Task RaceAsync(Task task, CancellationToken cancellationToken)
+    {
+        var done = await Task.WhenAny(task, _failure.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (done == task)
+        {
+            await task.ConfigureAwait(false);
+            return;
+        }
+
+        throw await _failure.Task.ConfigureAwait(false);
+    }
+
+    private void Fail(DecartException reason)
+    {
+        if (!_failure.TrySetResult(reason))
+        {
+            return;
+        }
+
+        AckWaiter[] pending;
+        lock (_lock)
+        {
+            pending = [.. _waiters];
+        }
+
+        foreach (var waiter in pending)
+        {
+            waiter.Done.TrySetException(reason);
+        }
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        var signaling = _signaling!;
+        try
+        {
+            await foreach (var signal in signaling.Incoming.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await HandleAsync(signal).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Whatever the server sends, the loop goes on.
+                    _logger.LogWarning("Realtime message {Type} could not be handled: {Reason}", signal.GetType().Name, SecretRedactor.Redact(ex.Message));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        var closed = await signaling.Closed.ConfigureAwait(false);
+        Fail(new DecartException(DecartErrorCode.WebRtcError, closed.Failure is not null
+            ? $"the realtime WebSocket failed: {SecretRedactor.Redact(closed.Failure.Message)}"
+            : $"the realtime WebSocket was closed ({closed.Status?.ToString() ?? "no status"}{(string.IsNullOrEmpty(closed.Description) ? string.Empty : ": " + SecretRedactor.Redact(closed.Description))})."));
+    }
+
+    private async Task HandleAsync(IncomingSignal signal)
+    {
+        switch (signal)
+        {
+            case ErrorSignal error:
+                var mapped = ServerErrors.Map(error.Error);
+                _logger.LogWarning("Realtime server error: {Error}", mapped.ServerMessage);
+                if (_connected)
+                {
+                    _host.OnServerError(this, mapped);
+                }
+                else
+                {
+                    Fail(mapped);
+                }
+
+                break;
+            case SetImageAckSignal ack:
+                Complete(w => !w.IsPrompt, ack.Success ? null : ack.Error ?? "Failed to set image");
+                break;
+            case PromptAckSignal ack:
+                Complete(w => w.IsPrompt && (ack.Prompt is null || w.Prompt == ack.Prompt), ack.Success ? null : ack.Error ?? "Failed to send prompt");
+                break;
+            case SessionIdSignal id:
+                SessionId = id.SessionId;
+                break;
+            case GenerationStartedSignal:
+                GenerationStarted = true;
+                _host.OnGenerationStarted(this);
+                break;
+            case GenerationTickSignal tick:
+                _host.OnGenerationTick(this, tick.Seconds);
+                break;
+            case GenerationEndedSignal ended:
+                GenerationEnded = true;
+                _host.OnGenerationEnded(this, ended.Seconds, ended.Reason);
+                break;
+            case RemoteSdpSignal { Type: "answer" } answer:
+                if (!_answer.TrySetResult(answer.Sdp))
+                {
+                    _logger.LogWarning("Ignored a second SDP answer.");
+                }
+
+                break;
+            case RemoteSdpSignal offer:
+                if (_pc is not null || !_serverOffer.TrySetResult(offer.Sdp))
+                {
+                    _logger.LogWarning("Ignored a server offer after negotiation (renegotiation is not supported).");
+                }
+
+                break;
+            case RemoteCandidateSignal { Candidate: { } candidate }:
+                PeerConnection? pc;
+                lock (_lock)
+                {
+                    pc = _pc?.Video is not null ? _pc : null;
+                    if (pc is null)
+                    {
+                        _earlyCandidates.Add(candidate.Candidate);
+                    }
+                }
+
+                if (pc is not null && !await pc.AddRemoteCandidateAsync(candidate.Candidate, _stop.Token).ConfigureAwait(false))
+                {
+                    _logger.LogDebug("Ignored an unusable remote candidate.");
+                }
+
+                break;
+        }
+    }
+
+    private void Complete(Func<AckWaiter, bool> match, string? error)
+    {
+        AckWaiter? waiter;
+        lock (_lock)
+        {
+            waiter = _waiters.FirstOrDefault(w => match(w) && !w.Done.Task.IsCompleted);
+        }
+
+        if (waiter is null)
+        {
+            _logger.LogDebug("Ignored an ack nobody waits for.");
+            return;
+        }
+
+        waiter.Done.TrySetResult(error);
+    }
+
+    private sealed class AckWaiter(bool isPrompt, string? prompt)
+    {
+        public bool IsPrompt { get; } = isPrompt;
+
+        public string? Prompt { get; } = prompt;
+
+        /// <summary>Null on success, else the server's reason.</summary>
+        public TaskCompletionSource<string?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
