@@ -54,7 +54,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private RealtimeSession? _session;
     private RealtimeSession? _connecting;
     private AckedState _acked;
-    private ConnectionState _state = ConnectionState.Connecting;
+    private ConnectionState _state = ConnectionState.Disconnected;
     private Channel<EncodedVideoFrame>? _frames;
     private Task _supervisor = Task.CompletedTask;
     private Task _pump = Task.CompletedTask;
@@ -366,6 +366,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         var logger = (options.LoggerFactory ?? api.LoggerFactory).CreateLogger("Decart.Sdk.Realtime");
         var client = new RealtimeClient(source, options, logger, BuildUrl(api, options.Model));
         client.CheckFormat();
+        client.SetState(ConnectionState.Connecting);
         try
         {
             var session = await client.ConnectWithRetriesAsync(client._acked, cancellationToken).ConfigureAwait(false);
@@ -643,6 +644,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         _logger.LogDebug("Realtime state {State}.", state);
+        Raise(() => _options.OnConnectionChanged?.Invoke(state));
         Raise(() => ConnectionChanged?.Invoke(this, state));
     }
 

@@ -74,6 +74,9 @@ public sealed class RealtimeConnectOptions
     /// <summary>Called for every error, like the <see cref="RealtimeClient.Error"/> event (which needs a client to subscribe to).</summary>
     public Action<DecartException>? OnError { get; init; }
 
+    /// <summary>Called on every state change from the first (<c>Connecting</c>) on, like <see cref="RealtimeClient.ConnectionChanged"/> (which can only be subscribed once the client exists).</summary>
+    public Action<ConnectionState>? OnConnectionChanged { get; init; }
+
     /// <summary>Called for every warning (e.g. the source's frame size differs from the model's).</summary>
     public Action<string>? OnWarning { get; init; }
 

@@ -33,6 +33,11 @@ public sealed class SessionRegistry : IReadOnlyCollection<SimulatedSession>
     /// <summary>Sessions accepted since start.</summary>
     public long TotalStarted => Interlocked.Read(ref _started);
 
+    /// <summary>Connection attempts refused (bad key, unknown model, refuse faults, …) since start.</summary>
+    public long TotalRefused => Interlocked.Read(ref _refused);
+
+    private long _refused;
+
     /// <inheritdoc />
     public int Count => _open.Count + _ended.Count;
 
@@ -102,6 +107,8 @@ public sealed class SessionRegistry : IReadOnlyCollection<SimulatedSession>
             tcs.TrySetResult(session);
         }
     }
+
+    internal void OnRefused() => Interlocked.Increment(ref _refused);
 
     internal void OnEnded(SimulatedSession session)
     {

@@ -295,6 +295,14 @@ public sealed class SimulatedSession
     /// <param name="error">The text.</param>
     public void SendError(string error) => Send(new JsonObject { ["type"] = "error", ["error"] = error });
 
+    /// <summary>Sends any text as a WebSocket message, unchecked: for testing how a client copes with malformed or unknown messages.</summary>
+    /// <param name="text">The message.</param>
+    public void SendRaw(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        _outgoing.Writer.TryWrite(new Outgoing(text, Stopwatch.GetTimestamp(), null));
+    }
+
     /// <summary>Ends generation: <c>generation_ended</c> with the reason, then closes the session.</summary>
     /// <param name="reason">The reason, e.g. <c>insufficient_credits</c>.</param>
     /// <returns>A task that completes when the close is under way.</returns>
@@ -1033,8 +1041,9 @@ public sealed class SimulatedSession
 
                 if (time.GetElapsedTime(generatingSince, now) >= tickEvery * nextTick)
                 {
-                    long seconds = (long)Math.Round((tickEvery * nextTick).TotalSeconds);
-                    Interlocked.Exchange(ref _generationSeconds, seconds);
+                    // Whole seconds with the default 1 s interval; fractions when a test ticks faster.
+                    double seconds = Math.Round((tickEvery * nextTick).TotalSeconds, 3);
+                    Interlocked.Exchange(ref _generationSeconds, (long)seconds);
                     nextTick++;
                     Send(new JsonObject { ["type"] = "generation_tick", ["seconds"] = seconds });
                     Signal();

@@ -65,6 +65,7 @@ internal static class StreamEndpoint
         }
 
         state.Logger.LogInformation("realtime connection refused: {Reason}", refusal);
+        state.Sessions.OnRefused();
         await RefuseAsync(ws, refusal, context.RequestAborted).ConfigureAwait(false);
     }
 
