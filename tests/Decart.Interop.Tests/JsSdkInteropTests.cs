@@ -1,0 +1,133 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Decart.Simulator.Hosting;
+using Decart.Simulator.Realtime;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Decart.Interop.Tests;
+
+/// <summary>
+/// Decart's own JavaScript SDK, <c>@decartai/sdk@0.0.46</c> from npm, unmodified (bundled with esbuild by the test
+/// command), in headless Debian Chromium with a fake camera, against the simulator over real sockets.
+/// </summary>
+public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private DecartSimulator _sim = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sim = await DecartSimulator.StartAsync(new SimulatorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
+        var bundle = Path.Combine(RepoRoot(), "tests", "Decart.Interop.Tests", "js", "dist", "decart-sdk.js");
+        Assert.True(File.Exists(bundle), $"{bundle} is missing: ./test.sh installs @decartai/sdk@0.0.46 from npm and bundles it (npm ci && node build.mjs in tests/Decart.Interop.Tests/js)");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+            ],
+        });
+        var context = await _browser.NewContextAsync();
+        await context.GrantPermissionsAsync(["camera"]);
+        _page = await context.NewPageAsync();
+        _page.Console += (_, m) => output.WriteLine($"[browser {m.Type}] {m.Text}");
+        await _page.RouteAsync("http://localhost:8765/**", route => route.Request.Url.EndsWith("/decart-sdk.js", StringComparison.Ordinal)
+            ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(bundle) })
+            : route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/html", Body = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "js", "sdk-page.html")) }));
+        await _page.GotoAsync("http://localhost:8765/");
+        await _page.EvaluateAsync("base => window.configureSimulator(base)", _sim.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.CloseAsync();
+        _playwright.Dispose();
+        await _sim.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_JS_SDK_connects_renders_the_echo_sets_prompt_and_image_and_comes_back_after_a_drop_through_its_own_reconnect()
+    {
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { _sim.DefaultApiKey, "mirage", "a lighthouse at dusk" });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        Assert.Contains(connected.GetProperty("state").GetString(), new[] { "connected", "generating" });
+        var sessionId = connected.GetProperty("sessionId").GetString();
+        Assert.False(string.IsNullOrEmpty(sessionId));
+        var session = _sim.Sessions.Find(sessionId!);
+        Assert.NotNull(session);
+        Assert.Equal("mirage", session!.Model);
+        Assert.StartsWith("decart-js-sdk", session.UserAgent ?? string.Empty, StringComparison.OrdinalIgnoreCase);
+        await session.WaitForPromptAsync("a lighthouse at dusk").WaitAsync(Bound); // sent after connect, as 0.0.46 does
+
+        // The echoed stream renders in the <video>.
+        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 rendered echo frames");
+        var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
+        Assert.True(size[0] > 0 && size[1] > 0, $"video size {size[0]}x{size[1]}");
+        Assert.True(session.FramesIn >= 30 && session.FramesOut >= 30, $"{session.FramesIn} in, {session.FramesOut} out");
+
+        // setPrompt and set({prompt, image}) resolve, and the simulator applied them.
+        Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.rt.setPrompt('foggy harbour', { enhance: false }))"));
+        Assert.Equal(("foggy harbour", false), (session.Prompt, session.Enhance));
+        const string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+        Assert.Equal("ok", await _page.EvaluateAsync<string>($"() => window.call(() => window.rt.set({{ prompt: 'neon harbour', image: 'data:image/png;base64,{png}' }}))"));
+        Assert.Equal("neon harbour", session.Prompt);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(png))), session.ImageHash);
+
+        // A drop through the control API: the JS SDK's own reconnect brings it back on a new session.
+        var next = _sim.Sessions.NextSessionAsync();
+        using var http = new HttpClient { BaseAddress = _sim.BaseUrl };
+        var drop = await http.PostAsJsonAsync($"/_sim/sessions/{sessionId}/drop", new { mode = "websocket" });
+        Assert.True(drop.IsSuccessStatusCode, await drop.Content.ReadAsStringAsync());
+        var second = await next.WaitAsync(Bound);
+        await WaitForAsync(async () => (await _page.EvaluateAsync<string[]>("() => window.states")).Contains("reconnecting"), "the JS client to report reconnecting");
+        await second.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        int rendered = await _page.EvaluateAsync<int>("() => window.framesRendered()");
+        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect");
+        var states = await _page.EvaluateAsync<string[]>("() => window.states");
+        output.WriteLine($"JS states: {string.Join(" > ", states)}");
+        Assert.Contains(states[^1], new[] { "connected", "generating" });
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+        await session.Ended.WaitAsync(Bound);
+        await second.Ended.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task The_JS_SDK_rejects_connect_with_an_invalid_key()
+    {
+        var result = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { "not-a-key", "mirage", "x" });
+        Assert.False(result.GetProperty("ok").GetBoolean());
+        Assert.Contains("invalid api key", result.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, _sim.Sessions.TotalStarted);
+        Assert.Equal(1, _sim.Sessions.TotalRefused); // permanent: the JS client did not retry
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir!.FullName;
+    }
+}
