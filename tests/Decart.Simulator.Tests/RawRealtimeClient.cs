@@ -31,6 +31,9 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
 
     public Task Closed => _receive;
 
+    /// <summary>Why the receive loop stopped, when it failed.</summary>
+    public Exception? ReceiveFailure { get; private set; }
+
     /// <summary>Every message received so far.</summary>
     public IReadOnlyList<JsonObject> All
     {
@@ -107,7 +110,7 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {
-            throw new Xunit.Sdk.XunitException($"no '{type}' message within {seconds} s; got: {string.Join(", ", All.Select(m => (string?)m["type"]))}");
+            throw new Xunit.Sdk.XunitException($"no '{type}' message within {seconds} s (socket {_ws.State}, close {_ws.CloseStatus}, failure {ReceiveFailure?.Message}); got: {string.Join(", ", All.Select(m => (string?)m["type"]))}");
         }
     }
 
@@ -220,6 +223,7 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or JsonException)
         {
+            ReceiveFailure = ex;
         }
         finally
         {

@@ -284,6 +284,7 @@ public sealed class SimulatedSession
 
         if (mode is DropMode.WebSocket or DropMode.Both)
         {
+            EndReason ??= "dropped";
             _ws.Abort();
             return EndAsync("dropped");
         }
@@ -392,9 +393,9 @@ public sealed class SimulatedSession
                 bool tooLarge = false;
                 do
                 {
-                    if (length == buffer.Length)
+                    if (length >= Math.Min(buffer.Length, cap))
                     {
-                        if (buffer.Length >= cap)
+                        if (length >= cap)
                         {
                             tooLarge = true;
                             break;
@@ -417,6 +418,19 @@ public sealed class SimulatedSession
 
                 if (tooLarge || length > cap)
                 {
+                    // Read the rest of the message away (bounded) so the close is not turned into a reset that
+                    // would swallow the error we are about to send.
+                    long drained = 0;
+                    using (var drain = CancellationTokenSource.CreateLinkedTokenSource(_life.Token))
+                    {
+                        drain.CancelAfter(TimeSpan.FromSeconds(5));
+                        while (!result.EndOfMessage && drained < 16L * cap)
+                        {
+                            result = await _ws.ReceiveAsync(buffer.AsMemory(), drain.Token).ConfigureAwait(false);
+                            drained += result.Count;
+                        }
+                    }
+
                     Interlocked.Increment(ref _malformed);
                     _logger.LogWarning("session {Session}: message over {Cap} bytes, closing", Id, cap);
                     SendError($"Message too large (limit {cap} bytes)");
@@ -1182,6 +1196,7 @@ public sealed class SimulatedSession
         {
         }
 
+        await AwaitCloseReplyAsync().ConfigureAwait(false);
         _echo.Writer.TryComplete();
         _life.Cancel();
         if (_ws.State is not (WebSocketState.Closed or WebSocketState.Aborted))
@@ -1210,6 +1225,39 @@ public sealed class SimulatedSession
         _sim.Sessions.OnEnded(this);
         _ended.TrySetResult();
         Signal();
+    }
+
+    /// <summary>
+    /// When we sent a close and nobody reads any more, read until the client's close arrives (bounded): aborting with
+    /// unread bytes would make the kernel send a reset, and the client would lose the messages before the close.
+    /// </summary>
+    private async Task AwaitCloseReplyAsync()
+    {
+        if (_ws.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        var scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            while (_ws.State == WebSocketState.CloseSent)
+            {
+                var result = await _ws.ReceiveAsync(scratch.AsMemory(), bound.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     private void SetPhase(SessionPhase phase)
