@@ -34,6 +34,10 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                 "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+
+                // The test page is served by Playwright's router, the simulator listens on loopback: without this,
+                // Chromium's Local Network Access checks block the page's WebSocket to 127.0.0.1.
+                "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",
             ],
         });
         var context = await _browser.NewContextAsync();
