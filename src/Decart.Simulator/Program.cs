@@ -11,13 +11,22 @@ public static class Program
     private const string Usage = """
         Decart simulator: a local fake Decart server for integration tests.
 
-        Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--verbose]
+        Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
+                                [--strict] [--latency MS] [--record DIR] [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
           --api-key KEY     an API key to accept (repeatable; default: sim_dev_key)
+          --scenario FILE   keys, faults, model overrides and strictness from a JSON file
+                            (format: docs/simulator-scenarios.md)
+          --strict          close realtime sessions whose video breaks the model's size/fps
+          --latency MS      the model's processing latency (default 30)
+          --record DIR      write what each realtime session received to DIR/{session}.ivf
           --verbose         log requests and sessions
           --help            this text
+
+        Control API (loopback only): GET /_sim/sessions, POST /_sim/sessions/{id}/drop,
+        POST|GET|DELETE /_sim/faults, POST /_sim/sessions/{id}/faults, DELETE /_sim/faults/{id}.
         """;
 
     /// <summary>Runs the simulator until Ctrl+C or SIGTERM.</summary>
@@ -61,6 +70,44 @@ public static class Program
 
                     options.ApiKeys.Add(key);
                     break;
+                case "--scenario":
+                    var file = Value();
+                    if (string.IsNullOrWhiteSpace(file))
+                    {
+                        return BadArguments("--scenario needs a file.");
+                    }
+
+                    try
+                    {
+                        Scenario.Load(file).ApplyTo(options);
+                    }
+                    catch (ScenarioException ex)
+                    {
+                        Console.Error.WriteLine($"error: invalid scenario: {ex.Message}");
+                        return 2;
+                    }
+
+                    break;
+                case "--strict":
+                    options.StrictConstraints = true;
+                    break;
+                case "--latency":
+                    if (!int.TryParse(Value(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int latency) || latency > 60_000)
+                    {
+                        return BadArguments("--latency needs milliseconds from 0 to 60000.");
+                    }
+
+                    options.ProcessingLatency = TimeSpan.FromMilliseconds(latency);
+                    break;
+                case "--record":
+                    var dir = Value();
+                    if (string.IsNullOrWhiteSpace(dir))
+                    {
+                        return BadArguments("--record needs a folder.");
+                    }
+
+                    options.RecordDirectory = dir;
+                    break;
                 case "--verbose":
                     options.LogLevel = Microsoft.Extensions.Logging.LogLevel.Information;
                     break;
@@ -97,6 +144,11 @@ public static class Program
             Console.WriteLine($"Decart simulator listening on {simulator.BaseUrl.GetLeftPart(UriPartial.Authority)}");
             Console.WriteLine($"Realtime: {simulator.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority)}/v1/stream");
             Console.WriteLine($"API key: {string.Join(", ", simulator.ApiKeys)}");
+            if (simulator.Faults.All.Count > 0)
+            {
+                Console.WriteLine($"Faults: {string.Join(", ", simulator.Faults.All.Select(f => $"{f.Id} {f.Type}"))}");
+            }
+
             Console.WriteLine("Press Ctrl+C to stop.");
             try
             {
