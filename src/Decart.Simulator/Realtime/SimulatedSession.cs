@@ -27,6 +27,7 @@ public sealed class SimulatedSession
 {
     private const int MaxPromptLength = 1000;
     private const int EchoQueueFrames = 32;
+    private const double EchoBurstFrames = 4;
     private readonly SimulatorState _sim;
     private readonly SimulatedModel _model;
     private readonly WebSocket _ws;
@@ -982,14 +983,19 @@ public sealed class SimulatedSession
 
                     if (rate > 0)
                     {
-                        long now = Stopwatch.GetTimestamp();
-                        tokens = Math.Min(2, tokens + (Stopwatch.GetElapsedTime(last, now).TotalSeconds * rate));
-                        last = now;
-                        if (tokens < 1)
+                        // Token bucket at the model's max fps with a burst of a few frames: the long-run rate never
+                        // exceeds the cap, and time lost to timer slack is refilled instead of accumulating as queue.
+                        while (true)
                         {
+                            long now = Stopwatch.GetTimestamp();
+                            tokens = Math.Min(EchoBurstFrames, tokens + (Stopwatch.GetElapsedTime(last, now).TotalSeconds * rate));
+                            last = now;
+                            if (tokens >= 1)
+                            {
+                                break;
+                            }
+
                             await Task.Delay(TimeSpan.FromSeconds((1 - tokens) / rate), _life.Token).ConfigureAwait(false);
-                            tokens = 1;
-                            last = Stopwatch.GetTimestamp();
                         }
 
                         tokens -= 1;

@@ -397,6 +397,48 @@ public class RealtimeClientTests(ITestOutputHelper output)
         Assert.True(rt.FramesReceived > 0 || session.FramesOut > 0);
     }
 
+    /// <summary>
+    /// Plays the fake clock through each retry delay the policy announces, until <paramref name="done"/>: advance by
+    /// the announced delay, then wait for the next connection attempt to reach the simulator (advancing again only if
+    /// the backoff timer was armed after the first nudge).
+    /// </summary>
+    private static async Task<List<(int Retry, TimeSpan Delay)>> DriveRetriesAsync(FakeTimeProvider time, ChannelReader<(int Retry, TimeSpan Delay)> retries, Task done, Func<long> attempts)
+    {
+        var schedule = new List<(int, TimeSpan)>();
+        var deadline = Stopwatch.StartNew();
+        while (!done.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            if (!retries.TryRead(out var retry))
+            {
+                await Task.WhenAny(done, Task.Delay(20));
+                continue;
+            }
+
+            schedule.Add(retry);
+            long before = attempts();
+            while (attempts() == before && !done.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                time.Advance(retry.Delay);
+                var nudge = Stopwatch.StartNew();
+                while (attempts() == before && !done.IsCompleted && nudge.Elapsed < TimeSpan.FromSeconds(1))
+                {
+                    await Task.Delay(10);
+                }
+            }
+        }
+
+        return schedule;
+    }
+}
+
+/// <summary>Runs alone (no other test class in parallel), so process-wide counts of sockets, descriptors and threads mean something.</summary>
+[CollectionDefinition(nameof(ResourceLeakTests), DisableParallelization = true)]
+public sealed class ResourceLeakCollection;
+
+/// <summary>Connect/disconnect cycles must not leak sockets, descriptors or threads.</summary>
+[Collection(nameof(ResourceLeakTests))]
+public class ResourceLeakTests(ITestOutputHelper output)
+{
     [Fact]
     public async Task Two_hundred_connect_disconnect_cycles_leave_no_growth_in_sockets_threads_or_handles()
     {
@@ -456,38 +498,5 @@ public class RealtimeClientTests(ITestOutputHelper output)
             });
             return (sockets, fds.Length, Process.GetCurrentProcess().Threads.Count);
         }
-    }
-
-    /// <summary>
-    /// Plays the fake clock through each retry delay the policy announces, until <paramref name="done"/>: advance by
-    /// the announced delay, then wait for the next connection attempt to reach the simulator (advancing again only if
-    /// the backoff timer was armed after the first nudge).
-    /// </summary>
-    private static async Task<List<(int Retry, TimeSpan Delay)>> DriveRetriesAsync(FakeTimeProvider time, ChannelReader<(int Retry, TimeSpan Delay)> retries, Task done, Func<long> attempts)
-    {
-        var schedule = new List<(int, TimeSpan)>();
-        var deadline = Stopwatch.StartNew();
-        while (!done.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            if (!retries.TryRead(out var retry))
-            {
-                await Task.WhenAny(done, Task.Delay(20));
-                continue;
-            }
-
-            schedule.Add(retry);
-            long before = attempts();
-            while (attempts() == before && !done.IsCompleted && deadline.Elapsed < TimeSpan.FromSeconds(90))
-            {
-                time.Advance(retry.Delay);
-                var nudge = Stopwatch.StartNew();
-                while (attempts() == before && !done.IsCompleted && nudge.Elapsed < TimeSpan.FromSeconds(1))
-                {
-                    await Task.Delay(10);
-                }
-            }
-        }
-
-        return schedule;
     }
 }

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Decart.Sdk;
+using Decart.Sdk.Media;
+using Decart.Sdk.Models;
+using Decart.Sdk.Realtime;
+
+// Usage:
+//   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30]
+//   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20]
+// The simulator runs as its own process (the built Decart.Simulator.dll), as in CI or on a developer machine;
+// the clients (the SDK, an IVF clip at 30 fps) run here.
+string mode = args.Length > 0 ? args[0] : "sessions";
+string root = FindRoot();
+string clip = Path.Combine(root, "assets", "clips", "pattern-1088x624-30fps.ivf");
+using var sim = SimulatorProcess.Start();
+Console.WriteLine($"simulator pid {sim.Process.Id} at {sim.Url}");
+using var client = new DecartClient(new DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri(sim.Url), RealtimeBaseUrl = new Uri(sim.Url) });
+
+if (mode == "connect")
+{
+    int runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+    var times = new List<double>();
+    for (int i = 0; i < runs + 2; i++)
+    {
+        await using var source = await IvfFileSource.OpenAsync(clip, 30);
+        var generating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = Stopwatch.StartNew();
+        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
+        {
+            Model = RealtimeModels.Lucy21,
+            InitialState = new RealtimeState { Prompt = "load test" },
+            OnConnectionChanged = s => { if (s == ConnectionState.Generating) generating.TrySetResult(); },
+        });
+        double connected = watch.Elapsed.TotalMilliseconds;
+        await generating.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        double total = watch.Elapsed.TotalMilliseconds;
+        if (i >= 2)
+        {
+            times.Add(total); // the first two warm the JIT and are not counted
+        }
+
+        Console.WriteLine($"run {i}: connected {connected:F0} ms, generating {total:F0} ms");
+    }
+
+    times.Sort();
+    Console.WriteLine($"connect-to-generating over {runs} runs on loopback: median {times[times.Count / 2]:F0} ms, min {times[0]:F0} ms, max {times[^1]:F0} ms");
+    return 0;
+}
+
+int sessions = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
+int seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
+var clients = new List<(RealtimeClient Client, TimedSource Source, Counter Echo)>();
+var latencies = new ConcurrentBag<double>();
+for (int i = 0; i < sessions; i++)
+{
+    var source = new TimedSource(await IvfFileSource.OpenAsync(clip, 30));
+    var echo = new Counter();
+    var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
+    {
+        Model = RealtimeModels.Lucy21,
+        OnFrame = f =>
+        {
+            Interlocked.Increment(ref echo.Value);
+            if (source.TryTakeSendTime(f.RtpTimestamp, out long sent) && echo.Measuring)
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+        },
+    });
+    clients.Add((rt, source, echo));
+}
+
+Console.WriteLine($"{sessions} sessions connected; warming up 5 s");
+await Task.Delay(5000);
+long sent0 = clients.Sum(c => c.Client.FramesSent);
+long echo0 = clients.Sum(c => Interlocked.Read(ref c.Echo.Value));
+foreach (var c in clients)
+{
+    c.Echo.Measuring = true;
+}
+
+var cpu0 = sim.CpuTime();
+var self0 = Process.GetCurrentProcess().TotalProcessorTime;
+var wall = Stopwatch.StartNew();
+await Task.Delay(TimeSpan.FromSeconds(seconds));
+var cpu1 = sim.CpuTime();
+var self1 = Process.GetCurrentProcess().TotalProcessorTime;
+double elapsed = wall.Elapsed.TotalSeconds;
+foreach (var c in clients)
+{
+    c.Echo.Measuring = false;
+}
+
+long sent1 = clients.Sum(c => c.Client.FramesSent);
+long echo1 = clients.Sum(c => Interlocked.Read(ref c.Echo.Value));
+using var http = new HttpClient { BaseAddress = new Uri(sim.Url) };
+using var list = JsonDocument.Parse(await http.GetStringAsync("/_sim/sessions"));
+long simDropped = list.RootElement.EnumerateArray().Sum(s => s.GetProperty("framesDropped").GetInt64());
+var sorted = latencies.OrderBy(x => x).ToArray();
+double sent = sent1 - sent0;
+double echoed = echo1 - echo0;
+Console.WriteLine($"sessions {sessions}, {elapsed:F0} s measured, {Environment.ProcessorCount} cores");
+Console.WriteLine($"frames sent {sent:F0} ({sent / elapsed / sessions:F1} fps per session), echoed back {echoed:F0}; lost {Math.Max(0, 1 - echoed / sent) * 100:F2} %; simulator dropped {simDropped}");
+Console.WriteLine($"simulator CPU {(cpu1 - cpu0).TotalSeconds / elapsed * 100:F0} % of one core ({(cpu1 - cpu0).TotalSeconds / elapsed / Environment.ProcessorCount * 100:F0} % of the machine)");
+Console.WriteLine($"load program (the {sessions} SDK clients) CPU {(self1 - self0).TotalSeconds / elapsed * 100:F0} % of one core");
+if (sorted.Length > 0)
+{
+    Console.WriteLine($"echo latency (send → echoed frame assembled, includes the 30 ms model latency): p50 {sorted[sorted.Length / 2]:F1} ms, p99 {sorted[(int)(sorted.Length * 0.99)]:F1} ms, {sorted.Length} samples");
+}
+
+foreach (var c in clients)
+{
+    await c.Client.DisposeAsync();
+    await c.Source.DisposeAsync();
+}
+
+return 0;
+
+static string FindRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
+    {
+        dir = dir.Parent;
+    }
+
+    return dir?.FullName ?? throw new InvalidOperationException("run from inside the repository");
+}
+
+/// <summary>A counter with a measuring flag.</summary>
+internal sealed class Counter
+{
+    public long Value;
+    public volatile bool Measuring;
+}
+
+/// <summary>Wraps a source and remembers when each frame was handed to the SDK (by its RTP timestamp).</summary>
+internal sealed class TimedSource(IvfFileSource inner) : IVideoSource, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<uint, long> _sent = new();
+
+    public VideoFormat Format => inner.Format;
+
+    public VideoCodec Codec => inner.Codec;
+
+    public FacingMode Facing => inner.Facing;
+
+    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var frame in inner.ReadFramesAsync(cancellationToken))
+        {
+            uint rtp = unchecked((uint)(frame.Timestamp.Ticks * 9 / 1000));
+            _sent[rtp] = Stopwatch.GetTimestamp();
+            if (_sent.Count > 300)
+            {
+                foreach (var old in _sent.Keys.Where(k => unchecked(rtp - k) > 90000 * 5).ToList())
+                {
+                    _sent.TryRemove(old, out _);
+                }
+            }
+
+            yield return frame;
+        }
+    }
+
+    public bool TryTakeSendTime(uint rtp, out long sent) => _sent.TryRemove(rtp, out sent);
+
+    public void RequestKeyframe() => inner.RequestKeyframe();
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
+
+/// <summary>The simulator as a child process on a free port.</summary>
+internal sealed class SimulatorProcess : IDisposable
+{
+    private SimulatorProcess(Process process, string url)
+    {
+        Process = process;
+        Url = url;
+    }
+
+    public Process Process { get; }
+
+    public string Url { get; }
+
+    public static SimulatorProcess Start()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Decart.Simulator.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        info.ArgumentList.Add("--port");
+        info.ArgumentList.Add("0");
+        var process = Process.Start(info)!;
+        var first = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the simulator did not start");
+        _ = Task.Run(() => process.StandardOutput.ReadToEnd());
+        return new SimulatorProcess(process, first["Decart simulator listening on ".Length..]);
+    }
+
+    /// <summary>User + system CPU time of the simulator process, from /proc.</summary>
+    public TimeSpan CpuTime()
+    {
+        Process.Refresh();
+        return Process.TotalProcessorTime;
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            Process.WaitForExit();
+        }
+
+        Process.Dispose();
+    }
+}
