@@ -319,6 +319,76 @@ public class RealtimeClientTests(ITestOutputHelper output)
         lock (lines)
         {
             Assert.Contains(lines, l => l.Contains("Ignored", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains("api_key=***", StringComparison.Ordinal)); // the URL is logged, redacted
+            Assert.DoesNotContain(lines, l => l.Contains(sim.DefaultApiKey, StringComparison.Ordinal));
+        }
+
+        Assert.DoesNotContain(sim.DefaultApiKey, rt.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_rejected_update_and_a_missing_ack_fail_with_typed_errors_and_the_session_goes_on()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var log = new StateLog();
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = log.Add, PromptTimeout = TimeSpan.FromMilliseconds(400) };
+        await using var rt = await client.Realtime.ConnectAsync(source, options);
+        await log.WaitForAsync(ConnectionState.Generating);
+
+        // success:false (a GIF is not an accepted image) → INVALID_INPUT with the server's reason; state unchanged.
+        byte[] gif = Convert.FromBase64String("R0lGODlhAQABAAAAACw=");
+        var rejected = await Assert.ThrowsAsync<DecartException>(() => rt.SetImageAsync(ImageInput.FromBytes(gif)));
+        Assert.Equal(DecartErrorCode.InvalidInput, rejected.Code);
+        Assert.Contains("PNG, JPEG or WebP", rejected.ServerMessage, StringComparison.Ordinal);
+        Assert.Null(rt.AcknowledgedState.Image);
+
+        // No ack in time → WEB_RTC_ERROR naming the ack; the client stays usable.
+        var session = sim.Sessions.Find(rt.SessionId!)!;
+        var delay = sim.Faults.Add(new Fault { Type = FaultType.DelayAcks, DelayMs = 3000, SessionId = session.Id });
+        var late = await Assert.ThrowsAsync<DecartException>(() => rt.SetPromptAsync("too slow"));
+        Assert.Equal(DecartErrorCode.WebRtcError, late.Code);
+        Assert.Contains("prompt_ack", late.Message, StringComparison.Ordinal);
+        sim.Faults.Remove(delay.Id!);
+        await rt.SetPromptAsync("in time");
+        Assert.Equal("in time", rt.AcknowledgedState.Prompt);
+
+        // Bad input on our side never reaches the wire.
+        var empty = await Assert.ThrowsAsync<DecartException>(() => rt.SetPromptAsync(string.Empty));
+        Assert.Equal(DecartErrorCode.InvalidInput, empty.Code);
+    }
+
+    [Fact]
+    public async Task Disconnecting_during_a_reconnect_cancels_it_without_an_error()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var log = new StateLog();
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, TimeProvider = time, OnConnectionChanged = log.Add, OnError = log.AddError };
+        var rt = await client.Realtime.ConnectAsync(source, options);
+        await log.WaitForAsync(ConnectionState.Generating);
+        sim.Faults.Add(new Fault { Type = FaultType.Refuse, Count = 100 });
+        await sim.DropAsync(rt.SessionId!, DropMode.WebSocket);
+        await log.WaitForAsync(ConnectionState.Reconnecting);
+        await WaitUntilAsync(() => sim.Sessions.TotalRefused >= 1, TimeSpan.FromSeconds(10), "the first reconnect attempt");
+
+        await rt.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        long attempts = sim.Sessions.TotalRefused;
+        time.Advance(TimeSpan.FromMinutes(5)); // every backoff timer would have fired by now
+        await Task.Delay(300);
+        Assert.Equal(attempts, sim.Sessions.TotalRefused);
+        Assert.Equal(ConnectionState.Disconnected, rt.State);
+        Assert.Equal(ConnectionState.Disconnected, log.States[^1]);
+        Assert.Empty(log.Errors);
+
+        // The source was lent, not given: it still works.
+        await foreach (var frame in source.ReadFramesAsync(CancellationToken.None))
+        {
+            Assert.True(frame.Data.Length > 0);
+            break;
         }
     }
 
