@@ -9,6 +9,26 @@ using Microsoft.Playwright;
 
 namespace Decart.Interop.Tests;
 
+/// <summary>Launches Debian's Chromium (<c>/usr/bin/chromium</c>, never a downloaded browser), headless, with a fake camera.</summary>
+internal static class DebianChromium
+{
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args =
+        [
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+
+            // Test pages are served by Playwright's router and the servers listen on 127.0.0.1: without this,
+            // Chromium's Local Network Access checks block a page's WebSocket to loopback.
+            "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",
+        ],
+    });
+}
+
 /// <summary>Debian's Chromium, headless with a fake camera, driven by Playwright (never a downloaded browser).</summary>
 internal sealed class BrowserPeer : IAsyncDisposable
 {
@@ -23,17 +43,7 @@ internal sealed class BrowserPeer : IAsyncDisposable
     {
         var peer = new BrowserPeer();
         peer._playwright = await Playwright.CreateAsync();
-        peer._browser = await peer._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-            ],
-        });
+        peer._browser = await DebianChromium.LaunchAsync(peer._playwright);
         var context = await peer._browser.NewContextAsync();
         await context.GrantPermissionsAsync(["camera"]);
         peer.Page = await context.NewPageAsync();
@@ -200,29 +210,7 @@ public sealed class ChromiumH264Tests
             dir = dir.Parent;
         }
 
-        var stream = File.ReadAllBytes(Path.Combine(dir!.FullName, "assets", "clips", "pattern-1088x624-30fps.h264"));
-        var units = new List<byte[]>();
-        var current = new List<byte>();
-        bool hasSlice = false;
-        ReadOnlySpan<byte> rest = stream;
-        while (H264Nal.TryReadNext(ref rest, out var nal))
-        {
-            int type = H264Nal.Type(nal[0]);
-            bool firstSlice = type is 1 or 5 && nal.Length > 1 && (nal[1] & 0x80) != 0;
-            if ((firstSlice || type is 7 or 9) && hasSlice)
-            {
-                units.Add(current.ToArray());
-                current.Clear();
-                hasSlice = false;
-            }
-
-            current.AddRange([0, 0, 0, 1]);
-            current.AddRange(nal.ToArray());
-            hasSlice |= type is 1 or 5;
-        }
-
-        units.Add(current.ToArray());
-        return units;
+        return H264Nal.SplitAccessUnits(File.ReadAllBytes(Path.Combine(dir!.FullName, "assets", "clips", "pattern-1088x624-30fps.h264")));
     }
 
     [Fact]

@@ -25,21 +25,7 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         var bundle = Path.Combine(RepoRoot(), "tests", "Decart.Interop.Tests", "js", "dist", "decart-sdk.js");
         Assert.True(File.Exists(bundle), $"{bundle} is missing: ./test.sh installs @decartai/sdk@0.0.46 from npm and bundles it (npm ci && node build.mjs in tests/Decart.Interop.Tests/js)");
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-
-                // The test page is served by Playwright's router, the simulator listens on loopback: without this,
-                // Chromium's Local Network Access checks block the page's WebSocket to 127.0.0.1.
-                "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",
-            ],
-        });
+        _browser = await DebianChromium.LaunchAsync(_playwright);
         var context = await _browser.NewContextAsync();
         await context.GrantPermissionsAsync(["camera"]);
         _page = await context.NewPageAsync();

@@ -135,36 +135,7 @@ public sealed class PeerConnectionTests
         Assert.True(server.Stats.RtxReceived > 0); // RTX was negotiated, so retransmissions travel on it (RFC 4588)
     }
 
-    private static List<byte[]> H264AccessUnits()
-    {
-        var stream = File.ReadAllBytes(Clips.Path("pattern-1088x624-30fps.h264"));
-        var units = new List<byte[]>();
-        var current = new List<byte>();
-        bool hasSlice = false;
-        ReadOnlySpan<byte> rest = stream;
-        while (H264Nal.TryReadNext(ref rest, out var nal))
-        {
-            int type = H264Nal.Type(nal[0]);
-            bool firstSliceOfPicture = type is 1 or 5 && nal.Length > 1 && (nal[1] & 0x80) != 0; // first_mb_in_slice == 0
-            if ((firstSliceOfPicture || type is 7 or 9) && hasSlice)
-            {
-                units.Add(current.ToArray());
-                current.Clear();
-                hasSlice = false;
-            }
-
-            current.AddRange([0, 0, 0, 1]);
-            current.AddRange(nal.ToArray());
-            hasSlice |= type is 1 or 5;
-        }
-
-        if (current.Count > 0)
-        {
-            units.Add(current.ToArray());
-        }
-
-        return units;
-    }
+    private static List<byte[]> H264AccessUnits() => H264Nal.SplitAccessUnits(File.ReadAllBytes(Clips.Path("pattern-1088x624-30fps.h264")));
 
     [Fact]
     public async Task Customize_offer_can_force_h264_and_h264_flows()

@@ -44,6 +44,43 @@ public static class H264Nal
         return true;
     }
 
+    /// <summary>
+    /// Splits an Annex B byte stream (an <c>.h264</c> file) into access units: a new unit starts at an access unit
+    /// delimiter, an SPS, or the first slice of a picture (<c>first_mb_in_slice</c> = 0) once the current unit has
+    /// a slice. Each unit is rewritten with 4-byte start codes, ready for <see cref="H264Packetizer"/>.
+    /// </summary>
+    /// <param name="stream">The byte stream.</param>
+    /// <returns>The access units in order.</returns>
+    public static List<byte[]> SplitAccessUnits(ReadOnlySpan<byte> stream)
+    {
+        var units = new List<byte[]>();
+        var current = new List<byte>();
+        bool hasSlice = false;
+        var rest = stream;
+        while (TryReadNext(ref rest, out var nal))
+        {
+            int type = Type(nal[0]);
+            bool firstSliceOfPicture = type is 1 or 5 && nal.Length > 1 && (nal[1] & 0x80) != 0;
+            if ((firstSliceOfPicture || type is 7 or 9) && hasSlice)
+            {
+                units.Add([.. current]);
+                current.Clear();
+                hasSlice = false;
+            }
+
+            current.AddRange((ReadOnlySpan<byte>)[0, 0, 0, 1]);
+            current.AddRange(nal);
+            hasSlice |= type is 1 or 5;
+        }
+
+        if (current.Count > 0)
+        {
+            units.Add([.. current]);
+        }
+
+        return units;
+    }
+
     /// <summary>Whether an Annex B access unit contains an IDR slice (type 5) or an SPS (type 7).</summary>
     /// <param name="accessUnit">The access unit.</param>
     /// <returns>True for a keyframe.</returns>

@@ -92,7 +92,7 @@ internal static class RealtimeTestKit
 
         public H264ClipSource()
         {
-            _units = AccessUnits(File.ReadAllBytes(Clip("pattern-1088x624-30fps.h264")));
+            _units = H264Nal.SplitAccessUnits(File.ReadAllBytes(Clip("pattern-1088x624-30fps.h264")));
         }
 
         public VideoFormat Format => new(1088, 624, 30);
@@ -115,36 +115,6 @@ internal static class RealtimeTestKit
 
         public void RequestKeyframe()
         {
-        }
-
-        private static List<byte[]> AccessUnits(byte[] stream)
-        {
-            var units = new List<byte[]>();
-            var current = new List<byte>();
-            bool hasSlice = false;
-            ReadOnlySpan<byte> rest = stream;
-            while (H264Nal.TryReadNext(ref rest, out var nal))
-            {
-                int type = H264Nal.Type(nal[0]);
-                bool firstSlice = type is 1 or 5 && nal.Length > 1 && (nal[1] & 0x80) != 0;
-                if ((firstSlice || type is 7 or 9) && hasSlice)
-                {
-                    units.Add([.. current]);
-                    current.Clear();
-                    hasSlice = false;
-                }
-
-                current.AddRange([0, 0, 0, 1]);
-                current.AddRange(nal.ToArray());
-                hasSlice |= type is 1 or 5;
-            }
-
-            if (current.Count > 0)
-            {
-                units.Add([.. current]);
-            }
-
-            return units;
         }
     }
 }
