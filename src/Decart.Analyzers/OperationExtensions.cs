@@ -1,0 +1,117 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers;
+
+/// <summary>Small IOperation helpers shared by the rules.</summary>
+internal static class OperationExtensions
+{
+    /// <summary>Strips conversions and parentheses.</summary>
+    public static IOperation Unwrap(this IOperation operation)
+    {
+        while (true)
+        {
+            switch (operation)
+            {
+                case IConversionOperation conversion:
+                    operation = conversion.Operand;
+                    break;
+                case IParenthesizedOperation parenthesized:
+                    operation = parenthesized.Operand;
+                    break;
+                default:
+                    return operation;
+            }
+        }
+    }
+
+    /// <summary>The symbol an expression names when it is a local, parameter, field or property (the receiver of a call).</summary>
+    public static ISymbol? ReferencedSymbol(this IOperation? operation) => operation?.Unwrap() switch
+    {
+        ILocalReferenceOperation local => local.Local,
+        IParameterReferenceOperation parameter => parameter.Parameter,
+        IFieldReferenceOperation field => field.Field,
+        IPropertyReferenceOperation property => property.Property,
+        _ => null,
+    };
+
+    /// <summary>For a statement <c>await x.M(…)</c> or <c>await x.M(…).ConfigureAwait(…)</c>: the call <c>x.M(…)</c>.</summary>
+    public static IInvocationOperation? AwaitedCall(this IOperation statement)
+    {
+        var operation = statement is IExpressionStatementOperation expression ? expression.Operation : statement;
+        if (operation.Unwrap() is not IAwaitOperation awaited)
+        {
+            return null;
+        }
+
+        var call = awaited.Operation.Unwrap() as IInvocationOperation;
+        if (call is { TargetMethod.Name: "ConfigureAwait", Instance: { } inner } && inner.Unwrap() is IInvocationOperation configured)
+        {
+            call = configured;
+        }
+
+        return call;
+    }
+
+    /// <summary>The argument bound to a parameter, if it was given explicitly.</summary>
+    public static IArgumentOperation? Argument(this IInvocationOperation call, string parameter)
+    {
+        foreach (var argument in call.Arguments)
+        {
+            if (argument.Parameter?.Name == parameter && argument.ArgumentKind != ArgumentKind.DefaultValue)
+            {
+                return argument;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The root of the executable code an operation is in (method body, lambda, local function).</summary>
+    public static IOperation Root(this IOperation operation)
+    {
+        while (operation.Parent is not null)
+        {
+            operation = operation.Parent;
+        }
+
+        return operation;
+    }
+
+    /// <summary>Whether the operation sits in the finally clause of a try.</summary>
+    public static bool IsInFinally(this IOperation operation)
+    {
+        for (var child = operation; child.Parent is not null; child = child.Parent)
+        {
+            if (child.Parent is ITryOperation tryOperation && tryOperation.Finally == child)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The initializer members of an object creation (<c>new T { A = …, B = … }</c>) by property name.</summary>
+    public static IOperation? InitializerValue(this IObjectCreationOperation creation, string property)
+    {
+        if (creation.Initializer is null)
+        {
+            return null;
+        }
+
+        foreach (var initializer in creation.Initializer.Initializers)
+        {
+            if (initializer is ISimpleAssignmentOperation { Target: IPropertyReferenceOperation target } assignment && target.Property.Name == property)
+            {
+                return assignment.Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A constant string value, if the expression has one.</summary>
+    public static string? ConstantString(this IOperation? operation) =>
+        operation is not null && operation.ConstantValue.HasValue && operation.ConstantValue.Value is string s ? s : null;
+}

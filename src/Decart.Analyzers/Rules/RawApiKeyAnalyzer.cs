@@ -1,0 +1,136 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers.Rules;
+
+/// <summary>
+/// DECART002: a literal API key (a literal, a const, concatenation or interpolation of literals, or a local
+/// initialized with one and never reassigned) flowing into <c>DecartClientOptions.ApiKey</c> or an SDK parameter
+/// named <c>apiKey</c>. An error in projects that run on the user's device.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class RawApiKeyAnalyzer : DiagnosticAnalyzer
+{
+    /// <summary>Property key marking a diagnostic whose value is a literal the fix can replace.</summary>
+    public const string ReplaceableKey = "Replaceable";
+
+    private const string DeviceHint = "; this project runs on the user's device, where a permanent key must never ship: have your server mint a short-lived client token (client.Tokens.CreateAsync) and use that";
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.RawApiKey);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(start =>
+        {
+            if (DecartSymbols.TryCreate(start.Compilation) is not { ClientOptions: { } options })
+            {
+                return;
+            }
+
+            var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
+            start.RegisterOperationAction(
+                c =>
+                {
+                    var assignment = (ISimpleAssignmentOperation)c.Operation;
+                    if (assignment.Target is IPropertyReferenceOperation target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
+                    {
+                        Check(c, assignment.Value, "DecartClientOptions.ApiKey");
+                    }
+                },
+                OperationKind.SimpleAssignment);
+            start.RegisterOperationAction(
+                c =>
+                {
+                    var argument = (IArgumentOperation)c.Operation;
+                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase)
+                        && parameter.ContainingType?.ContainingNamespace?.ToDisplayString().StartsWith("Decart.Sdk", StringComparison.Ordinal) == true)
+                    {
+                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {parameter.ContainingSymbol.Name}");
+                    }
+                },
+                OperationKind.Argument);
+        });
+    }
+
+    private static void Check(OperationAnalysisContext context, IOperation value, string sink)
+    {
+        var unwrapped = value.Unwrap();
+        string? literal = unwrapped.ConstantString() ?? LiteralLocal(unwrapped, context.CancellationToken);
+        if (string.IsNullOrWhiteSpace(literal))
+        {
+            return;
+        }
+
+        bool device = RunsOnDevice(context.Options.AnalyzerConfigOptionsProvider, value.Syntax.SyntaxTree);
+        var properties = ImmutableDictionary<string, string?>.Empty;
+        if (unwrapped.Syntax is LiteralExpressionSyntax or InterpolatedStringExpressionSyntax or BinaryExpressionSyntax)
+        {
+            properties = properties.Add(ReplaceableKey, "true");
+        }
+
+        context.ReportDiagnostic(Diagnostic.Create(
+            Descriptors.RawApiKey,
+            value.Syntax.GetLocation(),
+            device ? DiagnosticSeverity.Error : Descriptors.RawApiKey.DefaultSeverity,
+            additionalLocations: null,
+            properties,
+            sink,
+            device ? DeviceHint : string.Empty));
+    }
+
+    /// <summary>The literal a local was initialized with, when it is never assigned again.</summary>
+    private static string? LiteralLocal(IOperation operation, System.Threading.CancellationToken cancellationToken)
+    {
+        if (operation is not ILocalReferenceOperation { Local: var local } || operation.SemanticModel is not { } model)
+        {
+            return null;
+        }
+
+        if (local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is not VariableDeclaratorSyntax { Initializer.Value: { } initializer } declarator)
+        {
+            return null;
+        }
+
+        if (model.GetConstantValue(initializer, cancellationToken) is not { HasValue: true, Value: string text })
+        {
+            return null;
+        }
+
+        var scope = declarator.FirstAncestorOrSelf<BlockSyntax>() ?? (SyntaxNode?)declarator.FirstAncestorOrSelf<MemberDeclarationSyntax>();
+        bool reassigned = scope?.DescendantNodes().Any(n =>
+            (n is AssignmentExpressionSyntax assignment && IsLocal(assignment.Left)) ||
+            (n is ArgumentSyntax { RefKindKeyword.RawKind: not 0 } argument && IsLocal(argument.Expression))) == true;
+        return reassigned ? null : text;
+
+        bool IsLocal(ExpressionSyntax expression) =>
+            expression is IdentifierNameSyntax name && name.Identifier.ValueText == local.Name
+            && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, cancellationToken).Symbol, local);
+    }
+
+    /// <summary>Blazor WebAssembly, MAUI/mobile targets, or an explicit opt-in (MSBuild <c>DecartClientSide</c> or .editorconfig <c>decart_client_side</c>).</summary>
+    private static bool RunsOnDevice(AnalyzerConfigOptionsProvider provider, SyntaxTree tree)
+    {
+        var global = provider.GlobalOptions;
+        var local = provider.GetOptions(tree);
+        bool Is(string key) =>
+            (global.TryGetValue(key, out var v) || local.TryGetValue(key, out v)) && string.Equals(v?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+
+        if (Is("build_property.DecartClientSide") || Is("decart_client_side") || Is("build_property.UseMaui") || Is("build_property.UsingMicrosoftNETSdkBlazorWebAssembly"))
+        {
+            return true;
+        }
+
+        return global.TryGetValue("build_property.TargetPlatformIdentifier", out var platform)
+            && platform?.Trim().ToLowerInvariant() is "android" or "ios" or "maccatalyst" or "browser" or "tizen";
+    }
+}

@@ -1,0 +1,178 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers.Rules;
+
+/// <summary>
+/// The state-update rules of one client: DECART003 (SetPromptAsync and SetImageAsync in a row → one SetAsync),
+/// DECART007 (SetAsync without an image after an image was set), DECART008 (enhancement off for a short literal
+/// prompt) and DECART009 (SetPromptAsync in a loop, undebounced).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
+{
+    private const int ShortPromptWords = 6;
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics =>
+        ImmutableArray.Create(Descriptors.SeparatePromptAndImage, Descriptors.SetClearsImage, Descriptors.EnhanceOffForShortPrompt, Descriptors.UndebouncedPrompt);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(start =>
+        {
+            var symbols = DecartSymbols.TryCreate(start.Compilation);
+            if (symbols is null)
+            {
+                return;
+            }
+
+            start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
+            start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
+            start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
+            start.RegisterOperationBlockAction(c => AnalyzeImageClears(c, symbols));
+        });
+    }
+
+    /// <summary>DECART003: consecutive prompt and image updates on one client.</summary>
+    private static void AnalyzeBlock(OperationAnalysisContext context, DecartSymbols symbols)
+    {
+        var statements = ((IBlockOperation)context.Operation).Operations;
+        for (int i = 0; i < statements.Length; i++)
+        {
+            var first = Update(statements[i], symbols, out var receiver);
+            if (first is null || receiver is null)
+            {
+                continue;
+            }
+
+            for (int j = i + 1; j < statements.Length; j++)
+            {
+                var second = Update(statements[j], symbols, out var otherReceiver);
+                if (second is not null && SymbolEqualityComparer.Default.Equals(receiver, otherReceiver) && second != first)
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(
+                        Descriptors.SeparatePromptAndImage,
+                        statements[j].Syntax.GetLocation(),
+                        additionalLocations: new[] { statements[i].Syntax.GetLocation() },
+                        receiver.Name));
+                    i = j;
+                    break;
+                }
+
+                if (Mentions(statements[j], receiver))
+                {
+                    break; // something else happens on the client in between
+                }
+            }
+        }
+    }
+
+    /// <summary>"prompt" or "image" when the statement awaits SetPromptAsync/SetImageAsync on a named client.</summary>
+    private static string? Update(IOperation statement, DecartSymbols symbols, out ISymbol? receiver)
+    {
+        receiver = null;
+        var call = statement.AwaitedCall();
+        if (call is null || !symbols.IsClient(call.TargetMethod.ContainingType))
+        {
+            return null;
+        }
+
+        receiver = call.Instance.ReferencedSymbol();
+        return call.TargetMethod.Name switch
+        {
+            "SetPromptAsync" => "prompt",
+            "SetImageAsync" => "image",
+            _ => null,
+        };
+    }
+
+    private static bool Mentions(IOperation operation, ISymbol symbol) =>
+        operation.Descendants().Any(o => SymbolEqualityComparer.Default.Equals(o.ReferencedSymbol(), symbol) && o.Parent is not IMemberReferenceOperation);
+
+    /// <summary>DECART008 for SetPromptAsync(literal, enhance: false); DECART009 for SetPromptAsync in a loop.</summary>
+    private static void AnalyzeCall(OperationAnalysisContext context, DecartSymbols symbols)
+    {
+        var call = (IInvocationOperation)context.Operation;
+        if (!symbols.IsClientMethod(call.TargetMethod, "SetPromptAsync"))
+        {
+            return;
+        }
+
+        var enhance = call.Argument("enhance");
+        if (enhance?.Value.ConstantValue is { HasValue: true, Value: false } && call.Argument("prompt")?.Value.ConstantString() is { } prompt && Words(prompt) < ShortPromptWords)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.EnhanceOffForShortPrompt, enhance.Syntax.GetLocation(), Words(prompt)));
+        }
+
+        for (var o = call.Parent; o is not null; o = o.Parent)
+        {
+            if (o is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                break;
+            }
+
+            if (o is ILoopOperation)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndebouncedPrompt, call.Syntax.GetLocation()));
+                break;
+            }
+        }
+    }
+
+    /// <summary>DECART008 for <c>new RealtimeState { Prompt = literal, Enhance = false }</c>.</summary>
+    private static void AnalyzeStateCreation(OperationAnalysisContext context, DecartSymbols symbols)
+    {
+        var creation = (IObjectCreationOperation)context.Operation;
+        if (!SymbolEqualityComparer.Default.Equals(creation.Type, symbols.RealtimeState))
+        {
+            return;
+        }
+
+        var enhance = creation.InitializerValue("Enhance");
+        if (enhance?.ConstantValue is { HasValue: true, Value: false } && creation.InitializerValue("Prompt").ConstantString() is { } prompt && Words(prompt) < ShortPromptWords)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.EnhanceOffForShortPrompt, enhance.Parent!.Syntax.GetLocation(), Words(prompt)));
+        }
+    }
+
+    /// <summary>DECART007: in one method, SetAsync without an image on a client whose image was set before.</summary>
+    private static void AnalyzeImageClears(OperationBlockAnalysisContext context, DecartSymbols symbols)
+    {
+        var calls = context.OperationBlocks
+            .SelectMany(b => b.DescendantsAndSelf())
+            .OfType<IInvocationOperation>()
+            .Where(c => symbols.IsClient(c.TargetMethod.ContainingType) && c.Instance.ReferencedSymbol() is not null)
+            .OrderBy(c => c.Syntax.SpanStart);
+        var imageSet = new Dictionary<ISymbol, bool>(SymbolEqualityComparer.Default);
+        foreach (var call in calls)
+        {
+            var receiver = call.Instance.ReferencedSymbol()!;
+            switch (call.TargetMethod.Name)
+            {
+                case "SetImageAsync":
+                    imageSet[receiver] = call.Argument("image")?.Value.Unwrap() is { } image && !(image.ConstantValue.HasValue && image.ConstantValue.Value is null);
+                    break;
+                case "SetAsync":
+                    bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
+                        || creation.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
+                    if (!hasImage && imageSet.TryGetValue(receiver, out bool set) && set)
+                    {
+                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.SetClearsImage, call.Syntax.GetLocation(), receiver.Name));
+                    }
+
+                    imageSet[receiver] = hasImage;
+                    break;
+            }
+        }
+    }
+
+    private static int Words(string text) => text.Split(new[] { ' ', '\t', '\n', '\r' }, System.StringSplitOptions.RemoveEmptyEntries).Length;
+}

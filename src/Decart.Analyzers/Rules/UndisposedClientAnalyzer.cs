@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers.Rules;
+
+/// <summary>
+/// DECART001: a realtime client from <c>ConnectAsync</c> must be disposed on every path (a using, or a finally),
+/// or handed on (returned, stored in a field or property, passed to a method); a field holding one must be
+/// disposed somewhere in its type.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class UndisposedClientAnalyzer : DiagnosticAnalyzer
+{
+    private static readonly ImmutableHashSet<string> DisposeNames = ImmutableHashSet.Create("DisposeAsync", "DisconnectAsync", "Dispose");
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UndisposedClient);
+
+    /// <inheritdoc />
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(start =>
+        {
+            var symbols = DecartSymbols.TryCreate(start.Compilation);
+            if (symbols is null)
+            {
+                return;
+            }
+
+            start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
+            start.RegisterSymbolStartAction(s => AnalyzeType(s, symbols), SymbolKind.NamedType);
+        });
+    }
+
+    private static void AnalyzeConnect(OperationAnalysisContext context, DecartSymbols symbols)
+    {
+        var call = (IInvocationOperation)context.Operation;
+        if (!symbols.IsConnect(call.TargetMethod))
+        {
+            return;
+        }
+
+        // Climb from the call to whoever takes the client.
+        IOperation current = call;
+        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        {
+            current = current.Parent;
+        }
+
+        switch (current.Parent)
+        {
+            case IExpressionStatementOperation statement:
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, statement.Syntax.GetLocation(), "the client"));
+                return;
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
+                if (IsUsingDeclaration(declarator) || IsHandledLocal(declarator.Symbol, declarator.Root()))
+                {
+                    return;
+                }
+
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, declarator.Syntax.GetLocation(), declarator.Symbol.Name));
+                return;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment:
+                if (!IsHandledLocal(local.Local, assignment.Root()))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, assignment.Syntax.GetLocation(), local.Local.Name));
+                }
+
+                return;
+            default:
+                return; // returned, passed on, stored in a field or property (the field rule takes over), or used in an expression
+        }
+    }
+
+    private static bool IsUsingDeclaration(IVariableDeclaratorOperation declarator)
+    {
+        for (IOperation? o = declarator.Parent; o is not null; o = o.Parent)
+        {
+            switch (o)
+            {
+                case IUsingDeclarationOperation:
+                case IUsingOperation:
+                    return true;
+                case IVariableDeclarationOperation:
+                case IVariableDeclarationGroupOperation:
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a local holding a client is disposed in a using or finally, or escapes.</summary>
+    private static bool IsHandledLocal(ILocalSymbol local, IOperation root)
+    {
+        foreach (var reference in root.Descendants().OfType<ILocalReferenceOperation>())
+        {
+            if (!SymbolEqualityComparer.Default.Equals(reference.Local, local))
+            {
+                continue;
+            }
+
+            IOperation use = reference;
+            while (use.Parent is IConversionOperation or IParenthesizedOperation)
+            {
+                use = use.Parent;
+            }
+
+            switch (use.Parent)
+            {
+                case IInvocationOperation invocation when invocation.Instance == use && DisposeNames.Contains(invocation.TargetMethod.Name):
+                    if (invocation.IsInFinally())
+                    {
+                        return true;
+                    }
+
+                    break;
+                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.WhenNotNull.Unwrap() is IInvocationOperation inner && DisposeNames.Contains(inner.TargetMethod.Name):
+                    if (conditional.IsInFinally())
+                    {
+                        return true;
+                    }
+
+                    break;
+                case IUsingOperation:
+                case IArgumentOperation:
+                case IReturnOperation:
+                case IVariableInitializerOperation:
+                    return true; // using (client), handed to a method, returned, or copied to another holder
+                case ISimpleAssignmentOperation assignment when assignment.Value == use:
+                    return true; // stored somewhere else
+            }
+        }
+
+        return false;
+    }
+
+    private static void AnalyzeType(SymbolStartAnalysisContext context, DecartSymbols symbols)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        var fields = type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsImplicitlyDeclared && symbols.IsClient(f.Type)).ToImmutableArray();
+        if (fields.IsEmpty)
+        {
+            return;
+        }
+
+        var disposed = new ConcurrentDictionary<IFieldSymbol, bool>(SymbolEqualityComparer.Default);
+        context.RegisterOperationAction(
+            c =>
+            {
+                var call = (IInvocationOperation)c.Operation;
+                if (!DisposeNames.Contains(call.TargetMethod.Name) || call.Instance is null)
+                {
+                    return;
+                }
+
+                var receiver = call.Instance.Unwrap();
+                if (receiver is IConditionalAccessInstanceOperation)
+                {
+                    for (var o = call.Parent; o is not null; o = o.Parent)
+                    {
+                        if (o is IConditionalAccessOperation conditional)
+                        {
+                            receiver = conditional.Operation.Unwrap();
+                            break;
+                        }
+                    }
+                }
+
+                if (receiver is IFieldReferenceOperation field && fields.Contains(field.Field, SymbolEqualityComparer.Default))
+                {
+                    disposed[field.Field] = true;
+                }
+            },
+            OperationKind.Invocation);
+        context.RegisterSymbolEndAction(c =>
+        {
+            foreach (var field in fields)
+            {
+                if (!disposed.ContainsKey(field))
+                {
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, field.Locations[0], field.Name));
+                }
+            }
+        });
+    }
+}
