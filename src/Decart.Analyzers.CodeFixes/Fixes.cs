@@ -76,9 +76,11 @@ public sealed class KeyFromEnvironmentFix : CodeFixProvider
             context.RegisterCodeFix(
                 CodeAction.Create("Read the key from DECART_API_KEY", async ct =>
                 {
-                    var replacement = ParseExpression("global::System.Environment.GetEnvironmentVariable(\"DECART_API_KEY\")")
-                        .WithTriviaFrom(literal)
-                        .WithAdditionalAnnotations(Simplifier.Annotation);
+                    var environment = ParseExpression("global::System.Environment").WithAdditionalAnnotations(Simplifier.Annotation);
+                    var replacement = InvocationExpression(
+                            MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, environment, IdentifierName("GetEnvironmentVariable")),
+                            ArgumentList(SingletonSeparatedList(Argument(LiteralExpression(SyntaxKind.StringLiteralExpression, Literal("DECART_API_KEY"))))))
+                        .WithTriviaFrom(literal);
                     var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
                     return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(literal, replacement));
                 }, nameof(KeyFromEnvironmentFix)),
@@ -203,7 +205,10 @@ public sealed class KeepEnhancementFix : CodeFixProvider
     {
         var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         var node = root?.FindNode(context.Span, getInnermostNodeForTie: true);
-        SyntaxNode? target = node?.FirstAncestorOrSelf<ArgumentSyntax>() as SyntaxNode ?? node?.FirstAncestorOrSelf<AssignmentExpressionSyntax>();
+        // The nearest of the two: `enhance: false` as an argument, or `Enhance = false` in an initializer.
+        SyntaxNode? argument = node?.FirstAncestorOrSelf<ArgumentSyntax>();
+        SyntaxNode? assignment = node?.FirstAncestorOrSelf<AssignmentExpressionSyntax>();
+        var target = argument is null ? assignment : assignment is null ? argument : argument.Span.Length <= assignment.Span.Length ? argument : assignment;
         if (target is null)
         {
             return;
@@ -213,7 +218,9 @@ public sealed class KeepEnhancementFix : CodeFixProvider
             CodeAction.Create("Keep prompt enhancement on", async ct =>
             {
                 var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
-                return context.Document.WithSyntaxRoot(currentRoot!.RemoveNode(target, SyntaxRemoveOptions.KeepNoTrivia)!);
+                var parent = target.Parent!;
+                var updated = parent.RemoveNode(target, SyntaxRemoveOptions.KeepNoTrivia)!.WithAdditionalAnnotations(Formatter.Annotation);
+                return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(parent, updated));
             }, nameof(KeepEnhancementFix)),
             context.Diagnostics);
     }

@@ -95,7 +95,8 @@ public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
     }
 
     private static bool Mentions(IOperation operation, ISymbol symbol) =>
-        operation.Descendants().Any(o => SymbolEqualityComparer.Default.Equals(o.ReferencedSymbol(), symbol) && o.Parent is not IMemberReferenceOperation);
+        operation.DescendantsAndSelf().Any(o => o is ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation or IPropertyReferenceOperation
+            && SymbolEqualityComparer.Default.Equals(o.ReferencedSymbol(), symbol));
 
     /// <summary>DECART008 for SetPromptAsync(literal, enhance: false); DECART009 for SetPromptAsync in a loop.</summary>
     private static void AnalyzeCall(OperationAnalysisContext context, DecartSymbols symbols)

@@ -1,0 +1,98 @@
+using Decart.Analyzers.CodeFixes;
+using Decart.Analyzers.Rules;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Decart.Analyzers.Tests;
+
+public class ApiKeyTests
+{
+    [Fact]
+    public Task Literal_keys_are_flagged_through_every_flow() => Verify.AnalyzerAsync<RawApiKeyAnalyzer>("""
+        public class Keys
+        {
+            private const string Key = "sk_live_abcdef";
+            private const string Prefix = "sk_live_";
+
+            public void Literal() => _ = new DecartClientOptions { ApiKey = {|DECART002:"sk_live_abcdef"|} };
+
+            public void ViaConst() => _ = new DecartClientOptions { ApiKey = {|DECART002:Key|} };
+
+            public void Concatenated() => _ = new DecartClientOptions { ApiKey = {|DECART002:Prefix + "abcdef"|} };
+
+            public void Interpolated() => _ = new DecartClientOptions { ApiKey = {|DECART002:$"{Prefix}abcdef"|} };
+
+            public void ViaLocal()
+            {
+                var key = "sk_live_abcdef";
+                _ = new DecartClientOptions { ApiKey = {|DECART002:key|} };
+            }
+
+            public void Assigned()
+            {
+                var options = new DecartClientOptions();
+                options.ApiKey = {|DECART002:"sk_live_abcdef"|};
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Keys_from_configuration_or_a_reassigned_local_are_fine() => Verify.AnalyzerAsync<RawApiKeyAnalyzer>("""
+        public class Keys
+        {
+            public void Environment() => _ = new DecartClientOptions { ApiKey = System.Environment.GetEnvironmentVariable("DECART_API_KEY") };
+
+            public void Parameter(string key) => _ = new DecartClientOptions { ApiKey = key };
+
+            public void Reassigned(Func<string> read)
+            {
+                var key = "placeholder";
+                key = read();
+                _ = new DecartClientOptions { ApiKey = key };
+            }
+
+            public void Empty() => _ = new DecartClientOptions { ApiKey = "" };
+
+            public void Null() => _ = new DecartClientOptions { ApiKey = null };
+        }
+        """);
+
+    [Theory]
+    [InlineData("build_property.TargetPlatformIdentifier = browser")]
+    [InlineData("build_property.UseMaui = true")]
+    [InlineData("build_property.DecartClientSide = true")]
+    public Task On_the_users_device_a_literal_key_is_an_error(string property) => Verify.AnalyzerWithConfigAsync<RawApiKeyAnalyzer>(
+        """
+        public class Keys
+        {
+            public void Literal() => _ = new DecartClientOptions { ApiKey = {|#0:"sk_live_abcdef"|} };
+        }
+        """,
+        "is_global = true\n" + property + "\n",
+        new DiagnosticResult("DECART002", DiagnosticSeverity.Error).WithLocation(0).WithArguments("DecartClientOptions.ApiKey", "; this project runs on the user's device, where a permanent key must never ship: have your server mint a short-lived client token (client.Tokens.CreateAsync) and use that"));
+
+    [Fact]
+    public Task The_fix_reads_the_key_from_the_environment() => Verify.FixAsync<RawApiKeyAnalyzer, KeyFromEnvironmentFix>(
+        """
+        public class Keys
+        {
+            public DecartClientOptions A() => new() { ApiKey = {|DECART002:"sk_live_a"|} };
+
+            public DecartClientOptions B() => new() { ApiKey = {|DECART002:"sk_live_" + "b"|} };
+        }
+        """,
+        """
+        public class Keys
+        {
+            public DecartClientOptions A() => new() { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") };
+
+            public DecartClientOptions B() => new() { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") };
+        }
+        """);
+
+    [Fact]
+    public Task Nothing_is_reported_without_the_SDK() => Verify.WithoutSdkAsync<RawApiKeyAnalyzer>("""
+        public class DecartClientOptions { public string? ApiKey { get; set; } }
+        public class C { public object M() => new DecartClientOptions { ApiKey = "sk_live_abcdef" }; }
+        """);
+}
