@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Decart.Analyzers.Tests;
+
+/// <summary>
+/// What a user gets: the SDK packed into a local feed, a fresh console project referencing the package (not the
+/// project), a build that reports DECART001–003 at the right lines, and a clean build once the code is fixed.
+/// </summary>
+public class PackageEndToEndTests
+{
+    private const string Broken = """
+        using Decart.Sdk;
+        using Decart.Sdk.Media;
+        using Decart.Sdk.Models;
+        using Decart.Sdk.Realtime;
+
+        using var client = new DecartClient(new DecartClientOptions { ApiKey = "sk_live_1234567890" });
+        IVideoSource source = await IvfFileSource.OpenAsync("clip.ivf");
+        var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) });
+        await rt.SetPromptAsync("a neon city at night in the rain");
+        await rt.SetImageAsync(ImageInput.FromBytes(File.ReadAllBytes("ref.png")));
+        """;
+
+    private const string Fixed = """
+        using Decart.Sdk;
+        using Decart.Sdk.Media;
+        using Decart.Sdk.Models;
+        using Decart.Sdk.Realtime;
+
+        using var client = new DecartClient(new DecartClientOptions { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") });
+        IVideoSource source = await IvfFileSource.OpenAsync("clip.ivf");
+        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) });
+        await rt.SetAsync(new RealtimeState { Prompt = "a neon city at night in the rain", Image = ImageInput.FromBytes(File.ReadAllBytes("ref.png")) });
+        """;
+
+    [Fact]
+    public async Task The_packed_SDK_carries_the_analyzers_into_a_fresh_project()
+    {
+        string root = RepoRoot();
+        var work = Directory.CreateTempSubdirectory("decart-e2e");
+        try
+        {
+            string feed = Path.Combine(work.FullName, "feed");
+            string version = "0.1.0-e2e" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var project in new[] { "src/Decart.Rtc", "src/Decart.Sdk" })
+            {
+                var (code, output) = await RunAsync(root, "pack", project, "-c", "Release", "-o", feed, $"-p:PackageVersion={version}", "-nologo");
+                Assert.True(code == 0, output);
+            }
+
+            var nupkg = Path.Combine(feed, $"Decart.Sdk.{version}.nupkg");
+            using (var zip = System.IO.Compression.ZipFile.OpenRead(nupkg))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains("analyzers/dotnet/cs/Decart.Analyzers.dll", entries);
+                Assert.Contains("analyzers/dotnet/cs/Decart.Analyzers.CodeFixes.dll", entries);
+                Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Analyzers", StringComparison.Ordinal));
+            }
+
+            string app = Path.Combine(work.FullName, "app");
+            Directory.CreateDirectory(app);
+            await File.WriteAllTextAsync(Path.Combine(app, "App.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="Decart.Sdk" Version="{version}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="e2e-local" value="{feed}" />
+                  </packageSources>
+                </configuration>
+                """);
+            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), Broken);
+
+            var (brokenCode, brokenOutput) = await RunAsync(app, "build", "-nologo", "-clp:NoSummary");
+            Assert.True(brokenCode == 0, brokenOutput); // warnings, not errors, on a console app
+            var found = Regex.Matches(brokenOutput, @"Program\.cs\((\d+),\d+\): warning (DECART\d{3})")
+                .Select(m => (Line: int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Id: m.Groups[2].Value))
+                .Distinct()
+                .OrderBy(x => x.Line)
+                .ToList();
+            Assert.Equal([(6, "DECART002"), (8, "DECART001"), (10, "DECART003")], found);
+
+            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), Fixed);
+            var (fixedCode, fixedOutput) = await RunAsync(app, "build", "-nologo", "-clp:NoSummary");
+            Assert.True(fixedCode == 0, fixedOutput);
+            Assert.DoesNotContain("DECART", fixedOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string directory, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir!.FullName;
+    }
+}
