@@ -533,7 +533,16 @@ public class ResourceLeakTests(ITestOutputHelper output)
         }
 
         watch.Stop();
-        await WaitUntilAsync(() => sim.Sessions.Open.Count == 0, TimeSpan.FromSeconds(20), "the simulator to close every session");
+        var closing = Stopwatch.StartNew();
+        try
+        {
+            await WaitUntilAsync(() => sim.Sessions.Open.Count == 0, TimeSpan.FromSeconds(60), "the simulator to close every session");
+        }
+        finally
+        {
+            output.WriteLine($"simulator sessions closed {closing.Elapsed.TotalSeconds:F1} s after the last disconnect; still open: {string.Join("; ", sim.Sessions.Open.Select(o => $"{o.Id} {o.State} in={o.FramesIn} started={o.StartedAt:O}"))}");
+        }
+
         await Settle();
         var (sockets1, fds1, threads1) = Measure();
         output.WriteLine($"200 cycles in {watch.Elapsed.TotalSeconds:F1} s ({watch.Elapsed.TotalMilliseconds / 200:F0} ms each); sockets {sockets0} -> {sockets1}, fds {fds0} -> {fds1}, threads {threads0} -> {threads1}");

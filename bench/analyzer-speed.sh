@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Analyzer cost on a large project: generates N files that use the realtime SDK (each a realistic session method,
+# some breaking rules), builds it with -p:ReportAnalyzer=true, and reports the Decart analyzers' time against the
+# whole compile (the Csc task). Usage: bench/analyzer-speed.sh [files=1000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+files=${1:-1000}
+dotnet build src/Decart.Sdk -c Release -nologo -v q -clp:ErrorsOnly >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/gen"
+cat > "$work/gen/Gen.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <NoWarn>\$(NoWarn);CS1998</NoWarn>
+  </PropertyGroup>
+  <ItemGroup>
+    <Reference Include="Decart.Sdk" HintPath="$root/src/Decart.Sdk/bin/Release/net10.0/Decart.Sdk.dll" />
+    <Reference Include="Decart.Rtc" HintPath="$root/src/Decart.Rtc/bin/Release/net10.0/Decart.Rtc.dll" />
+    <Analyzer Include="$root/src/Decart.Analyzers/bin/Release/netstandard2.0/Decart.Analyzers.dll" />
+  </ItemGroup>
+</Project>
+XML
+for i in $(seq 1 "$files"); do
+  cat > "$work/gen/File$i.cs" <<CS
+using Decart.Sdk;
+using Decart.Sdk.Media;
+using Decart.Sdk.Models;
+using Decart.Sdk.Realtime;
+
+namespace Gen;
+
+public sealed class Session$i
+{
+    private readonly DecartClient _client = new(new DecartClientOptions { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") });
+
+    public async Task RunAsync(IVideoSource camera, string[] prompts, byte[] image, CancellationToken ct)
+    {
+        await using var rt = await _client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) }, ct);
+        foreach (var prompt in prompts)
+        {
+            if (prompt.Length > 3)
+            {
+                await rt.SetAsync(new RealtimeState { Prompt = prompt, Image = ImageInput.FromBytes(image) }, ct);
+            }
+        }
+
+        await rt.SetPromptAsync("a lighthouse at dusk, oil on canvas", true, ct);
+        var total = prompts.Sum(p => p.Length) + $i;
+        Console.WriteLine(total);
+    }
+}
+CS
+done
+out=$(dotnet build "$work/gen/Gen.csproj" -c Release -nologo -p:ReportAnalyzer=true -v:d -clp:PerformanceSummary 2>&1)
+echo "$out" | grep -E "Decart\.Analyzers|Total analyzer execution time" | sed 's/^ *//' | head -12
+csc=$(echo "$out" | grep -E "^\s+[0-9]+ ms\s+Csc\s" | awk '{print $1}' | head -1)
+decart=$(echo "$out" | grep -E "^\s*[0-9.]+\s+[0-9]+\s+Decart\.Analyzers" | awk '{s+=$1} END {print s+0}')
+echo "files: $files; Csc task: ${csc} ms; Decart analyzers: ${decart} s"
+if [ -n "$csc" ] && [ "$csc" -gt 0 ]; then
+  awk -v d="$decart" -v c="$csc" 'BEGIN { printf "Decart analyzers = %.2f %% of the compile\n", d * 1000 / c * 100 }'
+fi
