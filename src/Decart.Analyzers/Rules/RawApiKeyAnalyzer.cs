@@ -32,34 +32,81 @@ public sealed class RawApiKeyAnalyzer : DiagnosticAnalyzer
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.RegisterCompilationStartAction(start =>
         {
-            if (DecartSymbols.TryCreate(start.Compilation) is not { ClientOptions: { } options })
+            if (DecartSymbols.TryCreate(start.Compilation) is not { ClientOptions: { } options } symbols)
             {
                 return;
             }
+
+            var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
 
             var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
             start.RegisterOperationAction(
                 c =>
                 {
                     var assignment = (ISimpleAssignmentOperation)c.Operation;
-                    if (assignment.Target is IPropertyReferenceOperation target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
+                    if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
                     {
                         Check(c, assignment.Value, "DecartClientOptions.ApiKey");
                     }
                 },
                 OperationKind.SimpleAssignment);
+            if (keyMethods.IsEmpty)
+            {
+                return;
+            }
+
             start.RegisterOperationAction(
                 c =>
                 {
-                    var argument = (IArgumentOperation)c.Operation;
-                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase)
-                        && parameter.ContainingType?.ContainingNamespace?.ToDisplayString().StartsWith("Decart.Sdk", StringComparison.Ordinal) == true)
+                    // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
+                    var (method, arguments) = c.Operation switch
                     {
-                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {parameter.ContainingSymbol.Name}");
+                        IInvocationOperation call => (call.TargetMethod, call.Arguments),
+                        IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
+                        _ => (null, ImmutableArray<IArgumentOperation>.Empty),
+                    };
+                    if (method is null || !keyMethods.Contains(method.OriginalDefinition))
+                    {
+                        return;
+                    }
+
+                    foreach (var argument in arguments)
+                    {
+                        if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
+                        {
+                            Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
+                        }
                     }
                 },
-                OperationKind.Argument);
+                OperationKind.Invocation,
+                OperationKind.ObjectCreation);
         });
+    }
+
+    /// <summary>The SDK's public methods and constructors with a parameter named <c>apiKey</c>.</summary>
+    private static ImmutableHashSet<IMethodSymbol> MethodsTakingAKey(INamespaceSymbol root)
+    {
+        var found = ImmutableHashSet.CreateBuilder<IMethodSymbol>(SymbolEqualityComparer.Default);
+        var pending = new System.Collections.Generic.Stack<INamespaceOrTypeSymbol>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            foreach (var member in pending.Pop().GetMembers())
+            {
+                switch (member)
+                {
+                    case INamespaceOrTypeSymbol container:
+                        pending.Push(container);
+                        break;
+                    case IMethodSymbol method when method.DeclaredAccessibility == Accessibility.Public
+                        && method.Parameters.Any(p => string.Equals(p.Name, "apiKey", StringComparison.OrdinalIgnoreCase)):
+                        found.Add(method);
+                        break;
+                }
+            }
+        }
+
+        return found.ToImmutable();
     }
 
     private static void Check(OperationAnalysisContext context, IOperation value, string sink)

@@ -37,7 +37,31 @@ public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
             start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
             start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
             start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
-            start.RegisterOperationBlockAction(c => AnalyzeImageClears(c, symbols));
+            start.RegisterOperationBlockStartAction(block =>
+            {
+                // Collect the client calls the driver hands us anyway; only methods that have some are examined.
+                var calls = new List<IInvocationOperation>();
+                block.RegisterOperationAction(
+                    c =>
+                    {
+                        var call = (IInvocationOperation)c.Operation;
+                        if (symbols.IsClient(call.TargetMethod.ContainingType) && call.TargetMethod.Name is "SetImageAsync" or "SetAsync")
+                        {
+                            lock (calls)
+                            {
+                                calls.Add(call);
+                            }
+                        }
+                    },
+                    OperationKind.Invocation);
+                block.RegisterOperationBlockEndAction(c =>
+                {
+                    if (calls.Count > 1)
+                    {
+                        AnalyzeImageClears(c, calls);
+                    }
+                });
+            });
         });
     }
 
@@ -145,13 +169,9 @@ public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
     }
 
     /// <summary>DECART007: in one method, SetAsync without an image on a client whose image was set before.</summary>
-    private static void AnalyzeImageClears(OperationBlockAnalysisContext context, DecartSymbols symbols)
+    private static void AnalyzeImageClears(OperationBlockAnalysisContext context, List<IInvocationOperation> found)
     {
-        var calls = context.OperationBlocks
-            .SelectMany(b => b.DescendantsAndSelf())
-            .OfType<IInvocationOperation>()
-            .Where(c => symbols.IsClient(c.TargetMethod.ContainingType) && c.Instance.ReferencedSymbol() is not null)
-            .OrderBy(c => c.Syntax.SpanStart);
+        var calls = found.Where(c => c.Instance.ReferencedSymbol() is not null).OrderBy(c => c.Syntax.SpanStart);
         var imageSet = new Dictionary<ISymbol, bool>(SymbolEqualityComparer.Default);
         foreach (var call in calls)
         {
