@@ -15,7 +15,7 @@ namespace Decart.Analyzers.Rules;
 /// named <c>apiKey</c>. An error in projects that run on the user's device.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class RawApiKeyAnalyzer : DiagnosticAnalyzer
+public sealed class RawApiKeyAnalyzer : DecartAnalyzer
 {
     /// <summary>Property key marking a diagnostic whose value is a literal the fix can replace.</summary>
     public const string ReplaceableKey = "Replaceable";
@@ -26,61 +26,56 @@ public sealed class RawApiKeyAnalyzer : DiagnosticAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.RawApiKey);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
+        if (symbols.ClientOptions is not { } options)
         {
-            if (DecartSymbols.TryCreate(start.Compilation) is not { ClientOptions: { } options } symbols)
+            return;
+        }
+
+        var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
+
+        var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
+        start.RegisterOperationAction(
+            c =>
             {
-                return;
-            }
-
-            var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
-
-            var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
-            start.RegisterOperationAction(
-                c =>
+                var assignment = (ISimpleAssignmentOperation)c.Operation;
+                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
                 {
-                    var assignment = (ISimpleAssignmentOperation)c.Operation;
-                    if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
-                    {
-                        Check(c, assignment.Value, "DecartClientOptions.ApiKey");
-                    }
-                },
-                OperationKind.SimpleAssignment);
-            if (keyMethods.IsEmpty)
+                    Check(c, assignment.Value, "DecartClientOptions.ApiKey");
+                }
+            },
+            OperationKind.SimpleAssignment);
+        if (keyMethods.IsEmpty)
+        {
+            return;
+        }
+
+        start.RegisterOperationAction(
+            c =>
             {
-                return;
-            }
-
-            start.RegisterOperationAction(
-                c =>
+                // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
+                var (method, arguments) = c.Operation switch
                 {
-                    // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
-                    var (method, arguments) = c.Operation switch
-                    {
-                        IInvocationOperation call => (call.TargetMethod, call.Arguments),
-                        IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
-                        _ => (null, ImmutableArray<IArgumentOperation>.Empty),
-                    };
-                    if (method is null || !keyMethods.Contains(method.OriginalDefinition))
-                    {
-                        return;
-                    }
+                    IInvocationOperation call => (call.TargetMethod, call.Arguments),
+                    IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
+                    _ => (null, ImmutableArray<IArgumentOperation>.Empty),
+                };
+                if (method is null || !keyMethods.Contains(method.OriginalDefinition))
+                {
+                    return;
+                }
 
-                    foreach (var argument in arguments)
+                foreach (var argument in arguments)
+                {
+                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
                     {
-                        if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
-                        {
-                            Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
-                        }
+                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
                     }
-                },
-                OperationKind.Invocation,
-                OperationKind.ObjectCreation);
-        });
+                }
+            },
+            OperationKind.Invocation,
+            OperationKind.ObjectCreation);
     }
 
     /// <summary>The SDK's public methods and constructors with a parameter named <c>apiKey</c>.</summary>

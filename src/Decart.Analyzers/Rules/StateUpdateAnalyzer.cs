@@ -13,7 +13,7 @@ namespace Decart.Analyzers.Rules;
 /// prompt) and DECART009 (SetPromptAsync in a loop, undebounced).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
+public sealed class StateUpdateAnalyzer : DecartAnalyzer
 {
     private const int ShortPromptWords = 6;
 
@@ -22,45 +22,34 @@ public sealed class StateUpdateAnalyzer : DiagnosticAnalyzer
         ImmutableArray.Create(Descriptors.SeparatePromptAndImage, Descriptors.SetClearsImage, Descriptors.EnhanceOffForShortPrompt, Descriptors.UndebouncedPrompt);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
+        start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
+        start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
+        start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
+        start.RegisterOperationBlockStartAction(block =>
         {
-            var symbols = DecartSymbols.TryCreate(start.Compilation);
-            if (symbols is null)
-            {
-                return;
-            }
-
-            start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
-            start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
-            start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
-            start.RegisterOperationBlockStartAction(block =>
-            {
-                // Collect the client calls the driver hands us anyway; only methods that have some are examined.
-                var calls = new List<IInvocationOperation>();
-                block.RegisterOperationAction(
-                    c =>
-                    {
-                        var call = (IInvocationOperation)c.Operation;
-                        if (symbols.IsClient(call.TargetMethod.ContainingType) && call.TargetMethod.Name is "SetImageAsync" or "SetAsync")
-                        {
-                            lock (calls)
-                            {
-                                calls.Add(call);
-                            }
-                        }
-                    },
-                    OperationKind.Invocation);
-                block.RegisterOperationBlockEndAction(c =>
+            // Collect the client calls the driver hands us anyway; only methods that have some are examined.
+            var calls = new List<IInvocationOperation>();
+            block.RegisterOperationAction(
+                c =>
                 {
-                    if (calls.Count > 1)
+                    var call = (IInvocationOperation)c.Operation;
+                    if (symbols.IsClient(call.TargetMethod.ContainingType) && call.TargetMethod.Name is "SetImageAsync" or "SetAsync")
                     {
-                        AnalyzeImageClears(c, calls);
+                        lock (calls)
+                        {
+                            calls.Add(call);
+                        }
                     }
-                });
+                },
+                OperationKind.Invocation);
+            block.RegisterOperationBlockEndAction(c =>
+            {
+                if (calls.Count > 1)
+                {
+                    AnalyzeImageClears(c, calls);
+                }
             });
         });
     }

@@ -13,7 +13,7 @@ namespace Decart.Analyzers.Rules;
 /// disposed somewhere in its type.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class UndisposedClientAnalyzer : DiagnosticAnalyzer
+public sealed class UndisposedClientAnalyzer : DecartAnalyzer
 {
     private static readonly ImmutableHashSet<string> DisposeNames = ImmutableHashSet.Create("DisposeAsync", "DisconnectAsync", "Dispose");
 
@@ -21,21 +21,10 @@ public sealed class UndisposedClientAnalyzer : DiagnosticAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UndisposedClient);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
-        {
-            var symbols = DecartSymbols.TryCreate(start.Compilation);
-            if (symbols is null)
-            {
-                return;
-            }
-
-            start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
-            start.RegisterSymbolStartAction(s => AnalyzeType(s, symbols), SymbolKind.NamedType);
-        });
+        start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
+        start.RegisterSymbolStartAction(s => AnalyzeType(s, symbols), SymbolKind.NamedType);
     }
 
     private static void AnalyzeConnect(OperationAnalysisContext context, DecartSymbols symbols)

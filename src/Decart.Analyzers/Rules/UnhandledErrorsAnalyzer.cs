@@ -11,61 +11,48 @@ namespace Decart.Analyzers.Rules;
 /// subscribes to a realtime client's <c>Error</c> event.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class UnhandledErrorsAnalyzer : DiagnosticAnalyzer
+public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UnhandledErrors);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-#pragma warning disable RS1012 // the symbol-start action below is this start action's registration
-        context.RegisterCompilationStartAction(start =>
-        {
-            var symbols = DecartSymbols.TryCreate(start.Compilation);
-            if (symbols is null)
+        start.RegisterSymbolStartAction(
+            type =>
             {
-                return;
-            }
-
-            start.RegisterSymbolStartAction(
-                type =>
-                {
-                    var candidates = new ConcurrentBag<Location>();
-                    int subscribed = 0;
-                    type.RegisterOperationAction(
-                        c =>
-                        {
-                            if (c.Operation is IEventAssignmentOperation { Adds: true, EventReference: IEventReferenceOperation reference } && reference.Event.Name == "Error" && symbols.IsClient(reference.Event.ContainingType))
-                            {
-                                System.Threading.Interlocked.Exchange(ref subscribed, 1);
-                            }
-                            else if (c.Operation is IInvocationOperation call && symbols.IsConnect(call.TargetMethod)
-                                && call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
-                                && options.InitializerValue("OnError") is null)
-                            {
-                                candidates.Add(options.Syntax.GetLocation());
-                            }
-                        },
-                        OperationKind.EventAssignment,
-                        OperationKind.Invocation);
-                    type.RegisterSymbolEndAction(c =>
+                var candidates = new ConcurrentBag<Location>();
+                int subscribed = 0;
+                type.RegisterOperationAction(
+                    c =>
                     {
-                        if (System.Threading.Volatile.Read(ref subscribed) == 1)
+                        if (c.Operation is IEventAssignmentOperation { Adds: true, EventReference: IEventReferenceOperation reference } && reference.Event.Name == "Error" && symbols.IsClient(reference.Event.ContainingType))
                         {
-                            return;
+                            System.Threading.Interlocked.Exchange(ref subscribed, 1);
                         }
+                        else if (c.Operation is IInvocationOperation call && symbols.IsConnect(call.TargetMethod)
+                            && call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
+                            && options.InitializerValue("OnError") is null)
+                        {
+                            candidates.Add(options.Syntax.GetLocation());
+                        }
+                    },
+                    OperationKind.EventAssignment,
+                    OperationKind.Invocation);
+                type.RegisterSymbolEndAction(c =>
+                {
+                    if (System.Threading.Volatile.Read(ref subscribed) == 1)
+                    {
+                        return;
+                    }
 
-                        foreach (var location in candidates)
-                        {
-                            c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnhandledErrors, location));
-                        }
-                    });
-                },
-                SymbolKind.NamedType);
-        });
-#pragma warning restore RS1012
+                    foreach (var location in candidates)
+                    {
+                        c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnhandledErrors, location));
+                    }
+                });
+            },
+            SymbolKind.NamedType);
     }
 }
