@@ -353,9 +353,14 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             throw new DecartException(DecartErrorCode.InvalidOptions, "timeouts must be positive.");
         }
 
-        if (options.Mirror == MirrorMode.On || (options.Mirror == MirrorMode.Auto && source.Facing == FacingMode.User))
+        bool mirror = options.Mirror == MirrorMode.On || (options.Mirror == MirrorMode.Auto && source.Facing == FacingMode.User);
+        if (source is IMirrorableVideoSource mirrorable)
         {
-            throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {options.Mirror} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; flip before encoding or use Mirror = Off.");
+            mirrorable.Mirror = mirror; // flips the sent frames before encoding; the caller's preview is untouched
+        }
+        else if (mirror)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {options.Mirror} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; use a RawVideoSource, flip before encoding, or use Mirror = Off.");
         }
 
         if (options.InitialState?.Prompt is { } initialPrompt)

@@ -9,7 +9,7 @@ public class Vp8CodecTests
     private const int Width = 1088;
     private const int Height = 624;
 
-    private static double PsnrY(I420Frame a, I420Frame b)
+    internal static double PsnrY(I420Frame a, I420Frame b)
     {
         double sse = 0;
         for (int y = 0; y < a.Height; y++)

@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+using Decart.Sdk;
+using Decart.Sdk.Media;
+using Decart.Sdk.Media.Vpx;
+using Decart.Sdk.Models;
+using Decart.Sdk.Realtime;
+using Decart.Simulator.Faults;
+using Decart.Simulator.Hosting;
+
+// The Decart .NET toolkit in one command. With no arguments: an embedded simulator, a synthetic front camera
+// (mirror auto) streaming to lucy-latest, a prompt, an atomic prompt+image change, a dropped connection that the
+// SDK reconnects on its own, snapshots of a sent and a received frame, and a summary.
+//   dotnet run --project samples/Quickstart [-- --short] [--out DIR] [--live]
+// --live streams to the real service with DECART_API_KEY instead of the simulator.
+bool live = args.Contains("--live");
+bool quick = args.Contains("--short");
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine("Usage: Quickstart [--short] [--out DIR] [--live]");
+    return 0;
+}
+
+int outAt = Array.IndexOf(args, "--out");
+string outDir = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "quickstart-output";
+var phase = quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
+var model = RealtimeModels.LucyLatest;
+
+await using var sim = live ? null : await DecartSimulator.StartAsync(new SimulatorOptions());
+DecartClient client;
+try
+{
+    client = live
+        ? new DecartClient(new DecartClientOptions())
+        : new DecartClient(new DecartClientOptions { ApiKey = sim!.DefaultApiKey, BaseUrl = sim.BaseUrl, RealtimeBaseUrl = sim.RealtimeBaseUrl });
+}
+catch (DecartException ex)
+{
+    Console.Error.WriteLine($"{ex.CodeString}: {ex.Message}");
+    return 2;
+}
+
+using var _ = client;
+Console.WriteLine(live ? "Streaming to the real Decart service." : $"Embedded Decart simulator at {sim!.BaseUrl} (no key needed).");
+
+await using var camera = new SyntheticVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.User);
+var stats = new Stats();
+var received = Channel.CreateUnbounded<(byte[] Data, long At)>(new UnboundedChannelOptions { SingleReader = true });
+using var decoder = new Vp8Decoder();
+var decoding = Task.Run(() => DecodeLoopAsync(received.Reader, decoder, camera, stats));
+var states = new List<string>();
+var generating = new SemaphoreSlim(0);
+var reconnecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+var options = new RealtimeConnectOptions
+{
+    Model = model,
+    Mirror = MirrorMode.Auto,                                      // a front camera: the sent frames are flipped
+    InitialState = new RealtimeState { Prompt = "a watercolor lighthouse at dusk" },
+    OnConnectionChanged = state =>
+    {
+        lock (states)
+        {
+            states.Add(state.ToString());
+        }
+
+        stats.State = state;
+        if (state == ConnectionState.Generating)
+        {
+            generating.Release();
+        }
+        else if (state == ConnectionState.Reconnecting)
+        {
+            reconnecting.TrySetResult();
+        }
+    },
+    OnError = error => Console.WriteLine($"\nerror {error.CodeString}: {error.Message}"),
+    OnFrame = frame =>
+    {
+        Interlocked.Increment(ref stats.Received);
+        received.Writer.TryWrite((frame.Data.ToArray(), Stopwatch.GetTimestamp()));
+    },
+};
+
+using var status = new CancellationTokenSource();
+var statusLine = Task.Run(() => StatusLoopAsync(stats, camera, status.Token));
+await using (var rt = await client.Realtime.ConnectAsync(camera, options))
+{
+    rt.GenerationTick += (_, tick) => stats.GenerationSeconds = tick.Seconds;
+    await Step("connected; waiting for the first transformed frame", generating.WaitAsync(TimeSpan.FromSeconds(30)));
+    await Task.Delay(phase);
+
+    using (var reference = camera.CopyLastSentFrame())
+    {
+        var image = reference is null ? null : ImageInput.FromBytes(PngWriter.Encode(reference));
+        await Step("changing prompt and reference image atomically (SetAsync)", rt.SetAsync(new RealtimeState { Prompt = "the same lighthouse as a neon cyberpunk tower", Image = image }));
+    }
+
+    await Task.Delay(phase);
+    if (sim is not null)
+    {
+        await Step("asking the simulator to drop the connection", sim.DropAsync(rt.SessionId!, DropMode.WebSocket));
+        await Step("the SDK reconnects on its own", reconnecting.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Step("…and resumes generating with the same prompt and image", generating.WaitAsync(TimeSpan.FromSeconds(30)));
+        stats.MarkReconnected();
+        await Task.Delay(phase);
+    }
+
+    stats.Reconnects = rt.Reconnects;
+    stats.Sent = rt.FramesSent;
+}
+
+status.Cancel();
+await statusLine;
+received.Writer.TryComplete();
+await decoding;
+
+Directory.CreateDirectory(outDir);
+string sentPng = Path.Combine(outDir, "sent.png");
+string receivedPng = Path.Combine(outDir, "received.png");
+using (var sentFrame = camera.CopyLastSentFrame())
+{
+    if (sentFrame is not null)
+    {
+        await PngWriter.WriteAsync(sentFrame, sentPng);
+    }
+}
+
+using (var last = stats.TakeLastDecoded())
+{
+    if (last is not null)
+    {
+        await PngWriter.WriteAsync(last, receivedPng);
+    }
+}
+
+var latencies = stats.Latencies();
+Console.WriteLine();
+Console.WriteLine("Summary");
+Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model.Fps} fps), mirror: auto (front camera)");
+Console.WriteLine($"  states: {string.Join(" > ", states)}");
+Console.WriteLine($"  frames sent: {stats.Sent}, received: {stats.Received}, received after reconnect: {stats.ReceivedAfterReconnect}");
+Console.WriteLine($"  reconnects: {stats.Reconnects}");
+Console.WriteLine(latencies.Length > 0
+    ? $"  glass-to-glass latency: p50 {Percentile(latencies, 0.5):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms ({latencies.Length} frames)"
+    : "  glass-to-glass latency: no readable frames");
+Console.WriteLine($"  generation seconds: {stats.GenerationSeconds:0.#}");
+Console.WriteLine($"  snapshots: {sentPng}, {receivedPng}");
+bool ok = stats.Received > 0 && (live || (stats.Reconnects >= 1 && stats.ReceivedAfterReconnect > 0));
+Console.WriteLine(ok ? "  result: ok" : "  result: FAILED");
+return ok ? 0 : 1;
+
+static async Task Step(string what, Task task)
+{
+    Console.WriteLine($"\n> {what}");
+    await task;
+}
+
+static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];
+
+static async Task DecodeLoopAsync(ChannelReader<(byte[] Data, long At)> frames, Vp8Decoder decoder, SyntheticVideoSource camera, Stats stats)
+{
+    long n = 0;
+    await foreach (var (data, at) in frames.ReadAllAsync())
+    {
+        I420Frame? picture;
+        try
+        {
+            picture = decoder.Decode(data);
+        }
+        catch (DecartException)
+        {
+            continue; // a frame lost to the drop: the next keyframe resumes
+        }
+
+        if (picture is null)
+        {
+            continue;
+        }
+
+        using (picture)
+        {
+            if (++n % 10 == 0)
+            {
+                stats.KeepDecoded(picture.Clone()); // the snapshot shows what arrived (mirrored, like the sent frame)
+            }
+
+            // The echo shows the mirrored picture; flip it back to read the frame counter for the latency.
+            if (camera.Mirror)
+            {
+                FrameMirror.MirrorHorizontalInPlace(picture);
+            }
+
+            long counter = TestPattern.ReadCounter(picture);
+            if (counter >= 0 && camera.TryGetSendTime(counter, out long sent))
+            {
+                stats.AddLatency(Stopwatch.GetElapsedTime(sent, at).TotalMilliseconds);
+            }
+        }
+    }
+}
+
+static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, CancellationToken cancellationToken)
+{
+    bool terminal = !Console.IsOutputRedirected;
+    long lastSent = 0, lastReceived = 0;
+    var every = terminal ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(1);
+    try
+    {
+        while (true)
+        {
+            await Task.Delay(every, cancellationToken);
+            long sent = camera.FramesRendered, got = Interlocked.Read(ref stats.Received);
+            double outFps = (sent - lastSent) / every.TotalSeconds, inFps = (got - lastReceived) / every.TotalSeconds;
+            (lastSent, lastReceived) = (sent, got);
+            var l = stats.Latencies();
+            string line = string.Create(CultureInfo.InvariantCulture, $"{stats.State,-12} out {outFps,5:F1} fps  in {inFps,5:F1} fps  latency p50 {(l.Length > 0 ? Percentile(l, 0.5) : 0),6:F1} ms  generation {stats.GenerationSeconds,4:0} s");
+            Console.Write(terminal ? "\r" + line : line + Environment.NewLine);
+        }
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}
+
+/// <summary>What the run counts (updated from the media and decode threads).</summary>
+internal sealed class Stats
+{
+    private readonly List<double> _latencies = [];
+    private I420Frame? _lastDecoded;
+    private long _receivedAtReconnect = -1;
+    public long Received;
+
+    public volatile ConnectionState State;
+
+    public double GenerationSeconds { get; set; }
+
+    public long Sent { get; set; }
+
+    public int Reconnects { get; set; }
+
+    public long ReceivedAfterReconnect => _receivedAtReconnect < 0 ? 0 : Interlocked.Read(ref Received) - _receivedAtReconnect;
+
+    public void MarkReconnected() => _receivedAtReconnect = Interlocked.Read(ref Received);
+
+    public void AddLatency(double ms)
+    {
+        lock (_latencies)
+        {
+            _latencies.Add(ms);
+        }
+    }
+
+    public double[] Latencies()
+    {
+        lock (_latencies)
+        {
+            var copy = _latencies.ToArray();
+            Array.Sort(copy);
+            return copy;
+        }
+    }
+
+    public void KeepDecoded(I420Frame frame) => Interlocked.Exchange(ref _lastDecoded, frame)?.Dispose();
+
+    public I420Frame? TakeLastDecoded() => Interlocked.Exchange(ref _lastDecoded, null);
+}

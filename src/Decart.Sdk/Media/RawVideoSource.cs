@@ -1,0 +1,276 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Decart.Sdk.Media.Vpx;
+
+namespace Decart.Sdk.Media;
+
+/// <summary>A source whose frames the SDK can flip before encoding (<c>Mirror</c>); the realtime client sets it.</summary>
+public interface IMirrorableVideoSource : IVideoSource
+{
+    /// <summary>Flip each frame horizontally before it is encoded (never the caller's own frame or preview).</summary>
+    bool Mirror { get; set; }
+}
+
+/// <summary>
+/// Raw video in: push I420 frames (a camera through your capture library, a game, a decoder) and the source mirrors
+/// them when asked, encodes them with VP8 (libvpx, realtime settings, a keyframe on request) and hands them to the
+/// realtime client. <see cref="PushAsync"/> waits while the encoder is behind (back-pressure, two frames queued).
+/// </summary>
+public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
+{
+    private readonly Channel<I420Frame> _queue = Channel.CreateBounded<I420Frame>(new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Vp8EncoderOptions _encoderOptions;
+    private readonly object _lastLock = new();
+    private I420Frame? _lastSent;
+    private Vp8Encoder? _encoder;
+    private int _keyframeRequested;
+    private long _framesEncoded;
+
+    /// <summary>Creates a source for frames of one size and rate.</summary>
+    /// <param name="format">The frames' size and rate (use the model's: <c>new VideoFormat(model.Width, model.Height, model.Fps)</c>).</param>
+    /// <param name="facing">Which way the camera faces (mirror <c>Auto</c> flips only <see cref="FacingMode.User"/>).</param>
+    /// <param name="targetBitrateKbps">Encoder bitrate target.</param>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for a bad format.</exception>
+    public RawVideoSource(VideoFormat format, FacingMode facing = FacingMode.Unknown, int targetBitrateKbps = 1500)
+    {
+        if (format.Width <= 0 || format.Height <= 0 || format.Width % 2 != 0 || format.Height % 2 != 0 || format.Fps <= 0 || targetBitrateKbps <= 0)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"raw source format {format} must have positive even width and height and a positive fps.");
+        }
+
+        Format = format;
+        Facing = facing;
+        _encoderOptions = new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps };
+    }
+
+    /// <inheritdoc />
+    public VideoFormat Format { get; }
+
+    /// <inheritdoc />
+    public VideoCodec Codec => VideoCodec.Vp8;
+
+    /// <inheritdoc />
+    public FacingMode Facing { get; }
+
+    /// <inheritdoc />
+    public bool Mirror { get; set; }
+
+    /// <summary>Frames encoded so far.</summary>
+    public long FramesEncoded => Interlocked.Read(ref _framesEncoded);
+
+    /// <summary>Queues a frame for encoding; waits while two are already queued. The source takes ownership of the frame (it is disposed after encoding).</summary>
+    /// <param name="frame">An I420 frame of <see cref="Format"/>'s size with its capture <see cref="I420Frame.Timestamp"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the frame is queued.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> for a frame of another size.</exception>
+    public async ValueTask PushAsync(I420Frame frame, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (frame.Width != Format.Width || frame.Height != Format.Height)
+        {
+            frame.Dispose();
+            throw new DecartException(DecartErrorCode.InvalidInput, $"frame is {frame.Width}x{frame.Height}, the source is {Format.Width}x{Format.Height}.");
+        }
+
+        try
+        {
+            await _queue.Writer.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            frame.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ends the stream: <see cref="ReadFramesAsync"/> finishes after the queued frames.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    /// <summary>A copy of the last frame as it was encoded (mirrored if mirroring is on), for snapshots; null before the first.</summary>
+    /// <returns>A frame the caller disposes.</returns>
+    public I420Frame? CopyLastSentFrame()
+    {
+        lock (_lastLock)
+        {
+            return _lastSent?.Clone();
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _encoder ??= new Vp8Encoder(_encoderOptions);
+        var output = new byte[_encoder.MaxEncodedSize];
+        I420Frame? mirrored = null;
+        try
+        {
+            await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                int n;
+                bool key;
+                var timestamp = frame.Timestamp;
+                try
+                {
+                    var toEncode = frame;
+                    if (Mirror)
+                    {
+                        mirrored ??= I420Frame.Rent(frame.Width, frame.Height);
+                        FrameMirror.MirrorHorizontal(frame, mirrored);
+                        toEncode = mirrored;
+                    }
+
+                    if (Interlocked.Exchange(ref _keyframeRequested, 0) == 1)
+                    {
+                        _encoder.RequestKeyframe();
+                    }
+
+                    n = _encoder.Encode(toEncode, output, out key);
+                    lock (_lastLock)
+                    {
+                        _lastSent ??= I420Frame.Rent(frame.Width, frame.Height);
+                        toEncode.Data.CopyTo(_lastSent.Data);
+                    }
+                }
+                finally
+                {
+                    frame.Dispose();
+                }
+
+                if (n > 0)
+                {
+                    Interlocked.Increment(ref _framesEncoded);
+                    yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, VideoCodec.Vp8);
+                }
+            }
+        }
+        finally
+        {
+            mirrored?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void RequestKeyframe() => Interlocked.Exchange(ref _keyframeRequested, 1);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var left))
+        {
+            left.Dispose();
+        }
+
+        _encoder?.Dispose();
+        lock (_lastLock)
+        {
+            _lastSent?.Dispose();
+            _lastSent = null;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"RawVideoSource {{ {Format}, Facing = {Facing}, Mirror = {Mirror} }}";
+}
+
+/// <summary>
+/// A synthetic camera: the SDK's moving test pattern with a visible frame counter, at a fixed size and rate, encoded
+/// like a <see cref="RawVideoSource"/>. The counter can be read back from decoded output (<see cref="TestPattern.ReadCounter"/>)
+/// to measure glass-to-glass latency.
+/// </summary>
+public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable
+{
+    private readonly RawVideoSource _raw;
+    private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _sentAt = new();
+
+    /// <summary>Creates a synthetic camera.</summary>
+    /// <param name="format">Size and rate (the model's).</param>
+    /// <param name="facing">Pretend facing (for mirror <c>Auto</c>).</param>
+    /// <param name="timeProvider">Clock for pacing (default system).</param>
+    public SyntheticVideoSource(VideoFormat format, FacingMode facing = FacingMode.User, TimeProvider? timeProvider = null)
+    {
+        _raw = new RawVideoSource(format, facing);
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public VideoFormat Format => _raw.Format;
+
+    /// <inheritdoc />
+    public VideoCodec Codec => VideoCodec.Vp8;
+
+    /// <inheritdoc />
+    public FacingMode Facing => _raw.Facing;
+
+    /// <inheritdoc />
+    public bool Mirror
+    {
+        get => _raw.Mirror;
+        set => _raw.Mirror = value;
+    }
+
+    /// <summary>Frames rendered so far.</summary>
+    public long FramesRendered => Interlocked.Read(ref _rendered);
+
+    private long _rendered;
+
+    /// <summary>When frame <paramref name="counter"/> was handed to the encoder (a <see cref="TimeProvider"/> timestamp), for latency.</summary>
+    /// <param name="counter">The frame counter drawn in the picture.</param>
+    /// <param name="timestamp">The timestamp.</param>
+    /// <returns>Whether it is known (recent frames only).</returns>
+    public bool TryGetSendTime(long counter, out long timestamp) => _sentAt.TryGetValue(counter, out timestamp);
+
+    /// <summary>A copy of the last frame as sent, for snapshots.</summary>
+    /// <returns>A frame the caller disposes, or null.</returns>
+    public I420Frame? CopyLastSentFrame() => _raw.CopyLastSentFrame();
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
+        try
+        {
+            await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return frame;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void RequestKeyframe() => _raw.RequestKeyframe();
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _raw.DisposeAsync();
+
+    private async Task ProduceAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / Format.Fps), _time);
+        long index = Interlocked.Read(ref _rendered);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var frame = I420Frame.Rent(Format.Width, Format.Height);
+            TestPattern.Render(frame, index);
+            frame.Timestamp = TimeSpan.FromSeconds(index / (double)Format.Fps);
+            _sentAt[index] = _time.GetTimestamp();
+            _sentAt.TryRemove(index - (Format.Fps * 10), out _);
+            await _raw.PushAsync(frame, cancellationToken).ConfigureAwait(false);
+            index = Interlocked.Increment(ref _rendered);
+        }
+    }
+}
