@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Threading.Channels;
 using Decart.Sdk;
 using Decart.Sdk.Media;
-using Decart.Sdk.Media.Vpx;
 using Decart.Sdk.Models;
 using Decart.Sdk.Realtime;
 using Decart.Simulator.Faults;
@@ -46,9 +44,6 @@ Console.WriteLine(live ? "Streaming to the real Decart service." : $"Embedded De
 
 await using var camera = new SyntheticVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.User);
 var stats = new Stats();
-var received = Channel.CreateUnbounded<(byte[] Data, long At)>(new UnboundedChannelOptions { SingleReader = true });
-using var decoder = new Vp8Decoder();
-var decoding = Task.Run(() => DecodeLoopAsync(received.Reader, decoder, camera, stats));
 var states = new List<string>();
 var generating = new SemaphoreSlim(0);
 var reconnecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,11 +71,8 @@ var options = new RealtimeConnectOptions
         }
     },
     OnError = error => Console.WriteLine($"\nerror {error.CodeString}: {error.Message}"),
-    OnFrame = frame =>
-    {
-        Interlocked.Increment(ref stats.Received);
-        received.Writer.TryWrite((frame.Data.ToArray(), Stopwatch.GetTimestamp()));
-    },
+    OnFrame = _ => Interlocked.Increment(ref stats.Received),   // encoded frames as they arrive (zero-copy)
+    DecodedSink = new MeasuringSink(camera, stats),             // decoded pictures (the SDK decodes on its own worker)
 };
 
 using var status = new CancellationTokenSource();
@@ -113,8 +105,6 @@ await using (var rt = await client.Realtime.ConnectAsync(camera, options))
 
 status.Cancel();
 await statusLine;
-received.Writer.TryComplete();
-await decoding;
 
 Directory.CreateDirectory(outDir);
 string sentPng = Path.Combine(outDir, "sent.png");
@@ -145,7 +135,7 @@ Console.WriteLine($"  reconnects: {stats.Reconnects}");
 Console.WriteLine(latencies.Length > 0
     ? $"  glass-to-glass latency: p50 {Percentile(latencies, 0.5):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms ({latencies.Length} frames)"
     : "  glass-to-glass latency: no readable frames");
-Console.WriteLine($"  generation seconds: {stats.GenerationSeconds:0.#}");
+Console.WriteLine($"  generation seconds (current session): {stats.GenerationSeconds:0.#}");
 Console.WriteLine($"  snapshots: {sentPng}, {receivedPng}");
 bool ok = stats.Received > 0 && (live || (stats.Reconnects >= 1 && stats.ReceivedAfterReconnect > 0));
 Console.WriteLine(ok ? "  result: ok" : "  result: FAILED");
@@ -158,48 +148,6 @@ static async Task Step(string what, Task task)
 }
 
 static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];
-
-static async Task DecodeLoopAsync(ChannelReader<(byte[] Data, long At)> frames, Vp8Decoder decoder, SyntheticVideoSource camera, Stats stats)
-{
-    long n = 0;
-    await foreach (var (data, at) in frames.ReadAllAsync())
-    {
-        I420Frame? picture;
-        try
-        {
-            picture = decoder.Decode(data);
-        }
-        catch (DecartException)
-        {
-            continue; // a frame lost to the drop: the next keyframe resumes
-        }
-
-        if (picture is null)
-        {
-            continue;
-        }
-
-        using (picture)
-        {
-            if (++n % 10 == 0)
-            {
-                stats.KeepDecoded(picture.Clone()); // the snapshot shows what arrived (mirrored, like the sent frame)
-            }
-
-            // The echo shows the mirrored picture; flip it back to read the frame counter for the latency.
-            if (camera.Mirror)
-            {
-                FrameMirror.MirrorHorizontalInPlace(picture);
-            }
-
-            long counter = TestPattern.ReadCounter(picture);
-            if (counter >= 0 && camera.TryGetSendTime(counter, out long sent))
-            {
-                stats.AddLatency(Stopwatch.GetElapsedTime(sent, at).TotalMilliseconds);
-            }
-        }
-    }
-}
 
 static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, CancellationToken cancellationToken)
 {
@@ -221,6 +169,36 @@ static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, Canc
     }
     catch (OperationCanceledException)
     {
+    }
+}
+
+/// <summary>Reads the frame counter back from each decoded picture to time it against when it was rendered.</summary>
+internal sealed class MeasuringSink(SyntheticVideoSource camera, Stats stats) : IVideoSink
+{
+    private long _count;
+
+    public void OnFrame(I420Frame picture)
+    {
+        long now = Stopwatch.GetTimestamp();
+        using (picture)
+        {
+            if (++_count % 10 == 0)
+            {
+                stats.KeepDecoded(picture.Clone()); // the snapshot shows what arrived (mirrored, like the sent frame)
+            }
+
+            // The echo shows the mirrored picture; flip it back to read the counter.
+            if (camera.Mirror)
+            {
+                FrameMirror.MirrorHorizontalInPlace(picture);
+            }
+
+            long counter = TestPattern.ReadCounter(picture);
+            if (counter >= 0 && camera.TryGetSendTime(counter, out long sent))
+            {
+                stats.AddLatency(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
+            }
+        }
     }
 }
 

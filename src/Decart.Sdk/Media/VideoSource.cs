@@ -63,3 +63,14 @@ public interface IVideoSource
     /// <summary>Asks the source for a keyframe as soon as it can (the receiver lost one). Sources that cannot, ignore it.</summary>
     void RequestKeyframe();
 }
+
+/// <summary>
+/// Receives decoded pictures of the transformed stream (set <c>RealtimeConnectOptions.DecodedSink</c>): the SDK
+/// decodes VP8 with libvpx on its own worker, so a slow sink never stalls the media thread.
+/// </summary>
+public interface IVideoSink
+{
+    /// <summary>One decoded picture; the sink owns it and disposes it (it comes from a pool).</summary>
+    /// <param name="frame">The picture, with <see cref="I420Frame.Timestamp"/> set from the RTP clock.</param>
+    void OnFrame(I420Frame frame);
+}

@@ -56,6 +56,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private AckedState _acked;
     private ConnectionState _state = ConnectionState.Disconnected;
     private Channel<EncodedVideoFrame>? _frames;
+    private readonly Channel<EncodedVideoFrame>? _toDecode;
+    private Task _decoder = Task.CompletedTask;
     private Task _supervisor = Task.CompletedTask;
     private Task _pump = Task.CompletedTask;
     private long _framesSent;
@@ -72,6 +74,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         _logger = logger;
         _url = url;
         _acked = options.InitialState is { } s ? new AckedState(s.Prompt, s.Enhance, s.Image) : AckedState.Passthrough;
+        if (options.DecodedSink is not null)
+        {
+            _toDecode = Channel.CreateUnbounded<EncodedVideoFrame>(new UnboundedChannelOptions { SingleReader = true });
+        }
         _pipeline = options.Reconnect.BuildPipeline(options.TimeProvider, (retry, delay, error) =>
         {
             var failure = error as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, SecretRedactor.Redact(error?.Message) ?? "connection failed");
@@ -257,6 +263,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         await IgnoreFailures(_supervisor).ConfigureAwait(false);
         await IgnoreFailures(_pump).ConfigureAwait(false);
         Volatile.Read(ref _frames)?.Writer.TryComplete();
+        _toDecode?.Writer.TryComplete();
+        await IgnoreFailures(_decoder).ConfigureAwait(false);
         SetState(ConnectionState.Disconnected);
         lock (_lock)
         {
@@ -333,6 +341,43 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         Volatile.Read(ref _frames)?.Writer.TryWrite(new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec));
+        if (codec == VideoCodec.Vp8)
+        {
+            _toDecode?.Writer.TryWrite(new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec));
+        }
+    }
+
+    private async Task DecodeLoopAsync(IVideoSink sink)
+    {
+        using var decoder = new Media.Vpx.Vp8Decoder();
+        await foreach (var frame in _toDecode!.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            I420Frame? picture;
+            try
+            {
+                picture = decoder.Decode(frame.Data.Span);
+            }
+            catch (DecartException ex)
+            {
+                _logger.LogDebug("A received frame could not be decoded ({Reason}); the next keyframe resumes.", ex.Message);
+                continue;
+            }
+
+            if (picture is null)
+            {
+                continue;
+            }
+
+            picture.Timestamp = frame.Timestamp;
+            try
+            {
+                sink.OnFrame(picture);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "The video sink threw; the frame is skipped.");
+            }
+        }
     }
 
     void IRealtimeSessionHost.OnKeyframeRequested() => _source.RequestKeyframe();
@@ -377,6 +422,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             var session = await client.ConnectWithRetriesAsync(client._acked, cancellationToken).ConfigureAwait(false);
             client.Install(session);
             client._pump = Task.Run(client.PumpAsync, CancellationToken.None);
+            if (options.DecodedSink is { } sink)
+            {
+                client._decoder = Task.Run(() => client.DecodeLoopAsync(sink), CancellationToken.None);
+            }
+
             client._supervisor = Task.Run(client.SuperviseAsync, CancellationToken.None);
             return client;
         }

@@ -83,6 +83,9 @@ public sealed class RealtimeConnectOptions
     /// <summary>Called for every received frame on the media thread (zero-copy). <see cref="RealtimeClient.ReadFramesAsync"/> is the pull alternative.</summary>
     public RealtimeFrameHandler? OnFrame { get; init; }
 
+    /// <summary>Decoded output: each received VP8 frame is decoded (libvpx) on a worker and handed over as I420. Frames wait in an unbounded queue so none is skipped (a skipped VP8 frame breaks the ones after it).</summary>
+    public IVideoSink? DecodedSink { get; init; }
+
     /// <summary>Where to log (default: the <see cref="DecartClient"/>'s). The key is never logged.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
