@@ -225,3 +225,37 @@ public sealed class KeepEnhancementFix : CodeFixProvider
             context.Diagnostics);
     }
 }
+
+/// <summary>DECART006: a literal size or rate → the model's own (<c>RealtimeModels.Lucy21.Width</c>).</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UseModelFormatFix)), Shared]
+public sealed class UseModelFormatFix : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART006");
+
+    /// <inheritdoc />
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (!diagnostic.Properties.TryGetValue("Model", out var model) || !diagnostic.Properties.TryGetValue("Member", out var member) || model is null || member is null
+                || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax literal)
+            {
+                continue;
+            }
+
+            context.RegisterCodeFix(
+                CodeAction.Create($"Use {model}.{member}", async ct =>
+                {
+                    var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+                    var replacement = ParseExpression($"{model}.{member}").WithTriviaFrom(literal);
+                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(literal, replacement));
+                }, nameof(UseModelFormatFix)),
+                diagnostic);
+        }
+    }
+}

@@ -31,6 +31,22 @@ internal static class Descriptors
         DiagnosticSeverity.Warning,
         "Two messages apply one after the other; the frames between them use the new prompt with the old image (or the reverse). set_image with both is atomic.");
 
+    public static readonly DiagnosticDescriptor ReconnectToChangePrompt = Create(
+        "DECART004",
+        "Change the prompt instead of reconnecting",
+        "'{0}' is disconnected and a new session with the same model is connected in the same method: keep the session and call SetPromptAsync/SetAsync",
+        "Performance",
+        DiagnosticSeverity.Warning,
+        "A reconnect costs a WebSocket, ICE, DTLS and a new generation start; a prompt change is one message.");
+
+    public static readonly DiagnosticDescriptor FormatDiffersFromModel = Create(
+        "DECART006",
+        "Capture at the model's size and frame rate",
+        "{0} {1} differs from {2}'s {3}: use {2}.{0}",
+        "Usage",
+        DiagnosticSeverity.Warning,
+        "The model works at its own size and frame rate; other sizes are rescaled on the server and higher rates are dropped.");
+
     public static readonly DiagnosticDescriptor UnhandledErrors = Create(
         "DECART005",
         "Handle realtime errors",

@@ -1,0 +1,209 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers.Rules;
+
+/// <summary>
+/// How a method shapes its sessions: DECART004 (a client disconnected, then a new one connected with the same
+/// model — change the prompt instead) and DECART006 (literal capture size or fps that differ from the catalog
+/// model the method connects to).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class SessionShapeAnalyzer : DecartAnalyzer
+{
+    /// <summary>Diagnostic property: the model expression to use in the fix (e.g. <c>RealtimeModels.Lucy21</c>).</summary>
+    public const string ModelKey = "Model";
+
+    /// <summary>Diagnostic property: the model member to use (<c>Width</c>, <c>Height</c>, <c>Fps</c>).</summary>
+    public const string MemberKey = "Member";
+
+    /// <summary>The SDK catalog's realtime models by property name: fps, width, height (from PROTOCOL.md).</summary>
+    private static readonly ImmutableDictionary<string, (int Fps, int Width, int Height)> Catalog = new Dictionary<string, (int, int, int)>
+    {
+        ["Lucy21"] = (30, 1088, 624), ["Lucy25"] = (30, 1280, 720), ["LucyVton2"] = (30, 1088, 624), ["LucyVton3"] = (30, 1088, 624),
+        ["Lucy21Vton2"] = (30, 1088, 624), ["LucyRestyle2"] = (30, 1280, 704), ["LucyLatest"] = (30, 1088, 624),
+        ["LucyVtonLatest"] = (30, 1088, 624), ["LucyRestyleLatest"] = (30, 1280, 704), ["Mirage"] = (25, 1280, 704),
+        ["MirageV2"] = (22, 1280, 704), ["LucyV2v720pRt"] = (25, 1280, 704), ["Lucy2Rt"] = (20, 1280, 720), ["LiveAvatar"] = (25, 1280, 720),
+    }.ToImmutableDictionary();
+
+    private static readonly ImmutableHashSet<string> DisposeNames = ImmutableHashSet.Create("DisposeAsync", "DisconnectAsync", "Dispose");
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.FormatDiffersFromModel);
+
+    /// <inheritdoc />
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
+    {
+        start.RegisterOperationBlockStartAction(block =>
+        {
+            var connects = new List<IInvocationOperation>();
+            var disposals = new List<IInvocationOperation>();
+            var formats = new List<IOperation>();
+            block.RegisterOperationAction(
+                c =>
+                {
+                    switch (c.Operation)
+                    {
+                        case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
+                            lock (connects)
+                            {
+                                connects.Add(call);
+                            }
+
+                            break;
+                        case IInvocationOperation call when DisposeNames.Contains(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
+                            lock (disposals)
+                            {
+                                disposals.Add(call);
+                            }
+
+                            break;
+                        case IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" } call:
+                        case IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" } creation:
+                            lock (formats)
+                            {
+                                formats.Add(c.Operation);
+                            }
+
+                            break;
+                    }
+                },
+                OperationKind.Invocation,
+                OperationKind.ObjectCreation);
+            block.RegisterOperationBlockEndAction(c =>
+            {
+                if (connects.Count == 0)
+                {
+                    return;
+                }
+
+                CheckReconnects(c, connects, disposals);
+                CheckFormats(c, connects, formats);
+            });
+        });
+    }
+
+    /// <summary>DECART004.</summary>
+    private static void CheckReconnects(OperationBlockAnalysisContext context, List<IInvocationOperation> connects, List<IInvocationOperation> disposals)
+    {
+        var ordered = connects.OrderBy(c => c.Syntax.SpanStart).ToList();
+        for (int i = 1; i < ordered.Count; i++)
+        {
+            var second = ordered[i];
+            var secondModel = ModelOf(second);
+            if (secondModel is null)
+            {
+                continue;
+            }
+
+            for (int j = 0; j < i; j++)
+            {
+                var first = ordered[j];
+                if (!SymbolEqualityComparer.Default.Equals(ModelOf(first), secondModel) || ClientLocal(first) is not { } client)
+                {
+                    continue;
+                }
+
+                bool disconnected = disposals.Any(d =>
+                    SymbolEqualityComparer.Default.Equals(d.Instance.ReferencedSymbol(), client)
+                    && d.Syntax.SpanStart > first.Syntax.SpanStart && d.Syntax.SpanStart < second.Syntax.SpanStart);
+                if (disconnected)
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), client.Name));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>DECART006.</summary>
+    private static void CheckFormats(OperationBlockAnalysisContext context, List<IInvocationOperation> connects, List<IOperation> formats)
+    {
+        var models = connects.Select(CatalogModel).Where(m => m is not null).Select(m => m!.Value).Distinct().ToList();
+        if (models.Count != 1 || formats.Count == 0)
+        {
+            return; // no catalog model, or several: nothing to compare against
+        }
+
+        var (name, expression) = models[0];
+        var expected = Catalog[name];
+        foreach (var operation in formats)
+        {
+            foreach (var (member, value) in Literals(operation))
+            {
+                int want = member switch { "Width" => expected.Width, "Height" => expected.Height, _ => expected.Fps };
+                if (value.ConstantValue is { HasValue: true, Value: int got } && got != want)
+                {
+                    var properties = ImmutableDictionary<string, string?>.Empty.Add(ModelKey, expression).Add(MemberKey, member);
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.FormatDiffersFromModel, value.Syntax.GetLocation(), properties, member, got, expression, want));
+                }
+            }
+        }
+    }
+
+    /// <summary>The literal width/height/fps values a format-setting operation carries.</summary>
+    private static IEnumerable<(string Member, IOperation Value)> Literals(IOperation operation)
+    {
+        switch (operation)
+        {
+            case IObjectCreationOperation { Type.Name: "VideoFormat" } format:
+                foreach (var argument in format.Arguments)
+                {
+                    if (argument.Parameter?.Name is "Width" or "Height" or "Fps" && argument.ArgumentKind != ArgumentKind.DefaultValue)
+                    {
+                        yield return (argument.Parameter.Name, argument.Value);
+                    }
+                }
+
+                break;
+            case IObjectCreationOperation encoder:
+                foreach (var member in new[] { "Width", "Height", "Fps" })
+                {
+                    if (encoder.InitializerValue(member) is { } value)
+                    {
+                        yield return (member, value);
+                    }
+                }
+
+                break;
+            case IInvocationOperation open when open.Argument("fps")?.Value.Unwrap() is { } fps && !(fps.ConstantValue.HasValue && fps.ConstantValue.Value is null):
+                yield return ("Fps", fps);
+                break;
+        }
+    }
+
+    /// <summary>The catalog property a connect's options name (<c>Model = RealtimeModels.X</c>), with its source text.</summary>
+    private static (string Name, string Expression)? CatalogModel(IInvocationOperation connect) =>
+        ModelOperation(connect) is IPropertyReferenceOperation { Property: { IsStatic: true, ContainingType.Name: "RealtimeModels" } property } reference
+        && Catalog.ContainsKey(property.Name)
+            ? (property.Name, reference.Syntax.ToString())
+            : null;
+
+    private static IOperation? ModelOperation(IInvocationOperation connect) =>
+        connect.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options ? options.InitializerValue("Model")?.Unwrap() : null;
+
+    /// <summary>What identifies the model of a connect: the model member or local it names, or the options local reused.</summary>
+    private static ISymbol? ModelOf(IInvocationOperation connect) =>
+        ModelOperation(connect).ReferencedSymbol() ?? connect.Argument("options")?.Value.ReferencedSymbol();
+
+    /// <summary>The local a connect's client is stored in.</summary>
+    private static ILocalSymbol? ClientLocal(IInvocationOperation connect)
+    {
+        IOperation current = connect;
+        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        {
+            current = current.Parent;
+        }
+
+        return current.Parent switch
+        {
+            IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+            ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } => local.Local,
+            _ => null,
+        };
+    }
+}

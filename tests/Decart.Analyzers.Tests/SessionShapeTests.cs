@@ -1,0 +1,89 @@
+using Decart.Analyzers.CodeFixes;
+using Decart.Analyzers.Rules;
+
+namespace Decart.Analyzers.Tests;
+
+public class SessionShapeTests
+{
+    [Fact]
+    public Task Reconnecting_with_the_same_model_to_change_the_prompt_is_flagged() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class Restarts
+        {
+            public async Task ChangeStyle(DecartClient api, IVideoSource camera)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, InitialState = new RealtimeState { Prompt = "anime" } });
+                await first.DisconnectAsync();
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, InitialState = new RealtimeState { Prompt = "watercolor" } })|};
+            }
+
+            public async Task SameOptions(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, options);
+                await first.DisposeAsync();
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, options)|};
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Another_model_or_no_disconnect_in_between_is_fine() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class Fine
+        {
+            public async Task SwitchModel(DecartClient api, IVideoSource camera)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+                await first.DisconnectAsync();
+                await using var second = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.LucyRestyle2 });
+            }
+
+            public async Task TwoAtOnce(DecartClient api, IVideoSource a, IVideoSource b)
+            {
+                await using var first = await api.Realtime.ConnectAsync(a, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+                await using var second = await api.Realtime.ConnectAsync(b, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Literal_sizes_and_rates_that_differ_from_the_catalog_model_are_flagged_and_fixed() => Verify.FixAsync<SessionShapeAnalyzer, UseModelFormatFix>(
+        """
+        public class Capture
+        {
+            public async Task Run(DecartClient api)
+            {
+                await using var camera = new RawVideoSource(new VideoFormat({|DECART006:1280|}, {|DECART006:720|}, 30));
+                await using var clip = await IvfFileSource.OpenAsync("clip.ivf", fps: {|DECART006:60|});
+                await using var rt = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+            }
+        }
+        """,
+        """
+        public class Capture
+        {
+            public async Task Run(DecartClient api)
+            {
+                await using var camera = new RawVideoSource(new VideoFormat(RealtimeModels.Lucy21.Width, RealtimeModels.Lucy21.Height, 30));
+                await using var clip = await IvfFileSource.OpenAsync("clip.ivf", fps: RealtimeModels.Lucy21.Fps);
+                await using var rt = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Matching_formats_unknown_models_and_two_models_are_not_judged() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class Capture
+        {
+            public async Task Matching(DecartClient api)
+            {
+                await using var camera = new RawVideoSource(new VideoFormat(1088, 624, 30));
+                await using var rt = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+            }
+
+            public async Task Custom(DecartClient api, RealtimeModel model)
+            {
+                await using var camera = new RawVideoSource(new VideoFormat(640, 480, 30));
+                await using var rt = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model });
+            }
+        }
+        """);
+}
