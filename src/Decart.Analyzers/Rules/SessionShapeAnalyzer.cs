@@ -40,55 +40,55 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     {
         start.RegisterOperationBlockStartAction(block =>
         {
-            var connects = new List<IInvocationOperation>();
-            var disposals = new List<IInvocationOperation>();
-            var formats = new List<IOperation>();
+            // Methods that connect are rare: note a ConnectAsync, and only then look at the whole method.
+            int connects = 0;
             block.RegisterOperationAction(
                 c =>
                 {
-                    switch (c.Operation)
+                    if (symbols.IsConnect(((IInvocationOperation)c.Operation).TargetMethod))
                     {
-                        case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
-                            lock (connects)
-                            {
-                                connects.Add(call);
-                            }
-
-                            break;
-                        case IInvocationOperation call when DisposeNames.Contains(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
-                            lock (disposals)
-                            {
-                                disposals.Add(call);
-                            }
-
-                            break;
-                        case IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" } call:
-                        case IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" } creation:
-                            lock (formats)
-                            {
-                                formats.Add(c.Operation);
-                            }
-
-                            break;
+                        System.Threading.Interlocked.Exchange(ref connects, 1);
                     }
                 },
-                OperationKind.Invocation,
-                OperationKind.ObjectCreation);
+                OperationKind.Invocation);
             block.RegisterOperationBlockEndAction(c =>
             {
-                if (connects.Count == 0)
+                if (System.Threading.Volatile.Read(ref connects) == 1)
                 {
-                    return;
+                    Analyze(c, symbols);
                 }
-
-                CheckReconnects(c, connects, disposals);
-                CheckFormats(c, connects, formats);
             });
         });
     }
 
+    private static void Analyze(OperationBlockAnalysisContext context, DecartSymbols symbols)
+    {
+        var connects = new List<IInvocationOperation>();
+        var disposals = new List<IInvocationOperation>();
+        var formats = new List<IOperation>();
+        foreach (var operation in context.OperationBlocks.SelectMany(b => b.DescendantsAndSelf()))
+        {
+            switch (operation)
+            {
+                case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
+                    connects.Add(call);
+                    break;
+                case IInvocationOperation call when DisposeNames.Contains(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
+                    disposals.Add(call);
+                    break;
+                case IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" }:
+                case IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" }:
+                    formats.Add(operation);
+                    break;
+            }
+        }
+
+        CheckReconnects(context.ReportDiagnostic, connects, disposals);
+        CheckFormats(context.ReportDiagnostic, connects, formats);
+    }
+
     /// <summary>DECART004.</summary>
-    private static void CheckReconnects(OperationBlockAnalysisContext context, List<IInvocationOperation> connects, List<IInvocationOperation> disposals)
+    private static void CheckReconnects(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<IInvocationOperation> disposals)
     {
         var ordered = connects.OrderBy(c => c.Syntax.SpanStart).ToList();
         for (int i = 1; i < ordered.Count; i++)
@@ -113,7 +113,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                     && d.Syntax.SpanStart > first.Syntax.SpanStart && d.Syntax.SpanStart < second.Syntax.SpanStart);
                 if (disconnected)
                 {
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), client.Name));
+                    report(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), client.Name));
                     break;
                 }
             }
@@ -121,7 +121,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     }
 
     /// <summary>DECART006.</summary>
-    private static void CheckFormats(OperationBlockAnalysisContext context, List<IInvocationOperation> connects, List<IOperation> formats)
+    private static void CheckFormats(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<IOperation> formats)
     {
         var models = connects.Select(CatalogModel).Where(m => m is not null).Select(m => m!.Value).Distinct().ToList();
         if (models.Count != 1 || formats.Count == 0)
@@ -139,7 +139,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 if (value.ConstantValue is { HasValue: true, Value: int got } && got != want)
                 {
                     var properties = ImmutableDictionary<string, string?>.Empty.Add(ModelKey, expression).Add(MemberKey, member);
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.FormatDiffersFromModel, value.Syntax.GetLocation(), properties, member, got, expression, want));
+                    report(Diagnostic.Create(Descriptors.FormatDiffersFromModel, value.Syntax.GetLocation(), properties, member, got, expression, want));
                 }
             }
         }
