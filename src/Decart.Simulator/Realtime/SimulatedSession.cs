@@ -1210,27 +1210,30 @@ public sealed class SimulatedSession
             _ws.Abort();
         }
 
-        if (_pc is { } pc)
+        try
         {
-            await pc.DisposeAsync().ConfigureAwait(false);
-        }
+            if (_pc is { } pc)
+            {
+                await pc.DisposeAsync().ConfigureAwait(false);
+            }
 
-        if (_sim.Options.RecordDirectory is { } dir && _recorder is { Frames: > 0 })
-        {
-            try
+            if (_sim.Options.RecordDirectory is { } dir && _recorder is { Frames: > 0 })
             {
                 Directory.CreateDirectory(dir);
                 await File.WriteAllBytesAsync(Path.Combine(dir, Id + ".ivf"), _recorder.ToArray()).ConfigureAwait(false);
             }
-            catch (IOException ex)
-            {
-                _logger.LogWarning("session {Session}: recording not written: {Reason}", Id, ex.Message);
-            }
         }
-
-        _sim.Sessions.OnEnded(this);
-        _ended.TrySetResult();
-        Signal();
+        catch (Exception ex)
+        {
+            // Whatever failed while tearing down, the session must still end and leave the open list.
+            _logger.LogWarning("session {Session}: teardown: {Reason}", Id, ex.Message);
+        }
+        finally
+        {
+            _sim.Sessions.OnEnded(this);
+            _ended.TrySetResult();
+            Signal();
+        }
     }
 
     /// <summary>
