@@ -52,40 +52,59 @@ public sealed class AwaitUsingFix : CodeFixProvider
     }
 }
 
-/// <summary>DECART002: a literal key → <c>Environment.GetEnvironmentVariable("DECART_API_KEY")</c>.</summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(KeyFromEnvironmentFix)), Shared]
-public sealed class KeyFromEnvironmentFix : CodeFixProvider
+/// <summary>The shape of the fixes that replace the flagged expression with another (DECART002, DECART006).</summary>
+public abstract class ReplaceExpressionFix : CodeFixProvider
 {
     /// <inheritdoc />
-    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART002");
+    public sealed override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
     /// <inheritdoc />
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    /// <inheritdoc />
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public sealed override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         foreach (var diagnostic in context.Diagnostics)
         {
-            if (!diagnostic.Properties.ContainsKey("Replaceable") || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax literal)
+            if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax flagged
+                || Replacement(diagnostic) is not { } replacement)
             {
                 continue;
             }
 
             context.RegisterCodeFix(
-                CodeAction.Create("Read the key from DECART_API_KEY", async ct =>
+                CodeAction.Create(replacement.Title, async ct =>
                 {
-                    var environment = ParseExpression("global::System.Environment").WithAdditionalAnnotations(Simplifier.Annotation);
-                    var replacement = InvocationExpression(
-                            MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, environment, IdentifierName("GetEnvironmentVariable")),
-                            ArgumentList(SingletonSeparatedList(Argument(LiteralExpression(SyntaxKind.StringLiteralExpression, Literal("DECART_API_KEY"))))))
-                        .WithTriviaFrom(literal);
                     var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
-                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(literal, replacement));
-                }, nameof(KeyFromEnvironmentFix)),
+                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(flagged, replacement.Expression.WithTriviaFrom(flagged)));
+                }, GetType().Name),
                 diagnostic);
         }
+    }
+
+    /// <summary>What replaces the flagged expression, with the fix's title; null when this diagnostic cannot be fixed.</summary>
+    /// <param name="diagnostic">The diagnostic.</param>
+    /// <returns>The replacement, or null.</returns>
+    private protected abstract (string Title, ExpressionSyntax Expression)? Replacement(Diagnostic diagnostic);
+}
+
+/// <summary>DECART002: a literal key → <c>Environment.GetEnvironmentVariable("DECART_API_KEY")</c>.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(KeyFromEnvironmentFix)), Shared]
+public sealed class KeyFromEnvironmentFix : ReplaceExpressionFix
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART002");
+
+    /// <inheritdoc />
+    private protected override (string Title, ExpressionSyntax Expression)? Replacement(Diagnostic diagnostic)
+    {
+        if (!diagnostic.Properties.ContainsKey("Replaceable"))
+        {
+            return null;
+        }
+
+        var environment = ParseExpression("global::System.Environment").WithAdditionalAnnotations(Simplifier.Annotation);
+        return ("Read the key from DECART_API_KEY", InvocationExpression(
+            MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, environment, IdentifierName("GetEnvironmentVariable")),
+            ArgumentList(SingletonSeparatedList(Argument(LiteralExpression(SyntaxKind.StringLiteralExpression, Literal("DECART_API_KEY")))))));
     }
 }
 
@@ -228,34 +247,14 @@ public sealed class KeepEnhancementFix : CodeFixProvider
 
 /// <summary>DECART006: a literal size or rate → the model's own (<c>RealtimeModels.Lucy21.Width</c>).</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UseModelFormatFix)), Shared]
-public sealed class UseModelFormatFix : CodeFixProvider
+public sealed class UseModelFormatFix : ReplaceExpressionFix
 {
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART006");
 
     /// <inheritdoc />
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    /// <inheritdoc />
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
-    {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (!diagnostic.Properties.TryGetValue("Model", out var model) || !diagnostic.Properties.TryGetValue("Member", out var member) || model is null || member is null
-                || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax literal)
-            {
-                continue;
-            }
-
-            context.RegisterCodeFix(
-                CodeAction.Create($"Use {model}.{member}", async ct =>
-                {
-                    var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
-                    var replacement = ParseExpression($"{model}.{member}").WithTriviaFrom(literal);
-                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(literal, replacement));
-                }, nameof(UseModelFormatFix)),
-                diagnostic);
-        }
-    }
+    private protected override (string Title, ExpressionSyntax Expression)? Replacement(Diagnostic diagnostic) =>
+        diagnostic.Properties.TryGetValue("Model", out var model) && diagnostic.Properties.TryGetValue("Member", out var member) && model is not null && member is not null
+            ? ($"Use {model}.{member}", ParseExpression($"{model}.{member}"))
+            : null;
 }
