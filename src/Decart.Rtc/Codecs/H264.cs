@@ -248,26 +248,23 @@ public static class H264Nal
 
     private static int FindStartCode(ReadOnlySpan<byte> data, int from, out int length)
     {
-        for (int i = from; i + 2 < data.Length; i++)
+        // A vectorized search for 00 00 01; a zero just before it (within the searched range) makes it 00 00 00 01.
+        int found = from < data.Length ? data[from..].IndexOf((ReadOnlySpan<byte>)[0, 0, 1]) : -1;
+        if (found < 0)
         {
-            if (data[i] == 0 && data[i + 1] == 0)
-            {
-                if (data[i + 2] == 1)
-                {
-                    length = 3;
-                    return i;
-                }
-
-                if (i + 3 < data.Length && data[i + 2] == 0 && data[i + 3] == 1)
-                {
-                    length = 4;
-                    return i;
-                }
-            }
+            length = 0;
+            return -1;
         }
 
-        length = 0;
-        return -1;
+        int at = from + found;
+        if (at > from && data[at - 1] == 0)
+        {
+            length = 4;
+            return at - 1;
+        }
+
+        length = 3;
+        return at;
     }
 
     private ref struct BitReader
