@@ -122,13 +122,7 @@ return 0;
 
 static string FindRoot()
 {
-    var dir = new DirectoryInfo(AppContext.BaseDirectory);
-    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-    {
-        dir = dir.Parent;
-    }
-
-    return dir?.FullName ?? throw new InvalidOperationException("run from inside the repository");
+    return Decart.Testing.RepositoryPaths.Root;
 }
 
 /// <summary>A counter with a measuring flag.</summary>

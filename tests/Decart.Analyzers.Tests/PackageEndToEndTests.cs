@@ -123,12 +123,6 @@ public class PackageEndToEndTests
 
     private static string RepoRoot()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
+        return Decart.Testing.RepositoryPaths.Root;
     }
 }

@@ -80,13 +80,7 @@ public sealed class ChromiumInteropTests
 
     private static string Clip(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, "assets", "clips", name);
+        return Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 
     private static async Task<List<byte[]>> ClipFrames()
@@ -204,13 +198,7 @@ public sealed class ChromiumH264Tests
 
     private static List<byte[]> H264AccessUnits()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return H264Nal.SplitAccessUnits(File.ReadAllBytes(Path.Combine(dir!.FullName, "assets", "clips", "pattern-1088x624-30fps.h264")));
+        return H264Nal.SplitAccessUnits(File.ReadAllBytes(Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", "pattern-1088x624-30fps.h264")));
     }
 
     [Fact]

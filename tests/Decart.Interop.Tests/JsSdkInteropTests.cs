@@ -112,12 +112,6 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static string RepoRoot()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
+        return Decart.Testing.RepositoryPaths.Root;
     }
 }

@@ -9,14 +9,8 @@ public class QuickstartTests
     [Fact]
     public async Task The_quickstart_streams_changes_state_survives_a_drop_and_writes_snapshots()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        string dll = Path.Combine(dir!.FullName, "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
+        string dll = Path.Combine(Decart.Testing.RepositoryPaths.Root, "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build the solution");
         var output = Directory.CreateTempSubdirectory("quickstart");
         try

@@ -48,13 +48,7 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
 
     public static string Clip(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, "assets", "clips", name);
+        return Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 
     /// <summary>The frames of an IVF clip.</summary>

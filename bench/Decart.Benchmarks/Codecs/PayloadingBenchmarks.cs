@@ -168,12 +168,6 @@ public class PayloadingBenchmarks
 
     private static string Clip(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("run from inside the repository"), "assets", "clips", name);
+        return Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 }

@@ -9,13 +9,7 @@ internal static class Clips
 {
     public static string Path(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return System.IO.Path.Combine(dir!.FullName, "assets", "clips", name);
+        return System.IO.Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 
     /// <summary>The frames of an IVF file (a 32-byte header, then 12-byte frame headers).</summary>

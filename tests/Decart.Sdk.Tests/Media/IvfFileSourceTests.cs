@@ -7,13 +7,7 @@ public class IvfFileSourceTests
 {
     private static string Clip(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, "assets", "clips", name);
+        return Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 
     [Fact]

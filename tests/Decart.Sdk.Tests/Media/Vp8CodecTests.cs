@@ -159,14 +159,7 @@ public class ShippedClipTests
 {
     private static string ClipPath(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return Path.Combine(dir.FullName, "assets", "clips", name);
+        return Decart.Testing.RepositoryPaths.Clip(name);
     }
 
     [Theory]

@@ -19,13 +19,7 @@ internal static class RealtimeTestKit
 
     public static string Clip(string name)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Decart.Toolkit.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, "assets", "clips", name);
+        return Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
     }
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
