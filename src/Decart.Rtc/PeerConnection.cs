@@ -191,9 +191,7 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         _options = options ?? new PeerConnectionOptions();
         _certificate = _options.Certificate ?? DtlsCertificate.Default;
-        // Consent checks every 5 s (RFC 7675), but at least four per timeout so a short timeout never expires between checks.
-        var consentInterval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _options.ConsentTimeout.Ticks / 4));
-        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, ConsentInterval = consentInterval });
+        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout });
         _ice.LocalCandidateGathered += c => LocalCandidateGathered?.Invoke(c);
         _ice.StateChanged += OnIceState;
     }

@@ -49,7 +49,7 @@ public sealed record IceOptions
     /// <summary>Give up when no pair succeeds within this. Default 15 s.</summary>
     public TimeSpan CheckTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Consent check interval (RFC 7675; randomized ×0.8–1.2). Default 5 s.</summary>
+    /// <summary>Consent check interval (RFC 7675; randomized ×0.8–1.2), at most a quarter of <see cref="ConsentTimeout"/>. Default 5 s.</summary>
     public TimeSpan ConsentInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>No consent for this long → <see cref="IceState.Failed"/>. Default 30 s; tests use ~2 s.</summary>
@@ -687,7 +687,10 @@ public sealed class IceAgent : IDatagramTransport
     private void ScheduleConsent(long now)
     {
         double factor = 0.8 + (Random.Shared.NextDouble() * 0.4);
-        _nextConsentTicks = now + (long)(_options.ConsentInterval.TotalSeconds * factor * _options.TimeProvider.TimestampFrequency);
+        // Every ConsentInterval (RFC 7675: 5 s), but at least four checks per ConsentTimeout, so a short timeout
+        // (tests use ~2 s) never expires between two checks.
+        double interval = Math.Min(_options.ConsentInterval.TotalSeconds, _options.ConsentTimeout.TotalSeconds / 4);
+        _nextConsentTicks = now + (long)(interval * factor * _options.TimeProvider.TimestampFrequency);
     }
 
     private void Fail()
