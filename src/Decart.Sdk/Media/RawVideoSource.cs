@@ -23,7 +23,6 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
     private readonly object _lastLock = new();
     private I420Frame? _lastSent;
     private Vp8Encoder? _encoder;
-    private int _keyframeRequested;
     private long _framesEncoded;
 
     /// <summary>Creates a source for frames of one size and rate.</summary>
@@ -99,58 +98,51 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        _encoder ??= new Vp8Encoder(_encoderOptions);
-        var output = new byte[_encoder.MaxEncodedSize];
-        I420Frame? mirrored = null;
-        try
+        var encoder = _encoder ??= new Vp8Encoder(_encoderOptions);
+        var output = new byte[encoder.MaxEncodedSize];
+        await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            int n;
+            bool key;
+            var timestamp = frame.Timestamp;
+            var sent = frame;
+            try
             {
-                int n;
-                bool key;
-                var timestamp = frame.Timestamp;
-                try
+                if (Mirror)
                 {
-                    var toEncode = frame;
-                    if (Mirror)
-                    {
-                        mirrored ??= I420Frame.Rent(frame.Width, frame.Height);
-                        FrameMirror.MirrorHorizontal(frame, mirrored);
-                        toEncode = mirrored;
-                    }
-
-                    if (Interlocked.Exchange(ref _keyframeRequested, 0) == 1)
-                    {
-                        _encoder.RequestKeyframe();
-                    }
-
-                    n = _encoder.Encode(toEncode, output, out key);
-                    lock (_lastLock)
-                    {
-                        _lastSent ??= I420Frame.Rent(frame.Width, frame.Height);
-                        toEncode.Data.CopyTo(_lastSent.Data);
-                    }
-                }
-                finally
-                {
+                    sent = I420Frame.Rent(frame.Width, frame.Height);
+                    FrameMirror.MirrorHorizontal(frame, sent);
                     frame.Dispose();
                 }
 
-                if (n > 0)
-                {
-                    Interlocked.Increment(ref _framesEncoded);
-                    yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, VideoCodec.Vp8);
-                }
+                n = encoder.Encode(sent, output, out key);
             }
-        }
-        finally
-        {
-            mirrored?.Dispose();
+            catch
+            {
+                sent.Dispose();
+                frame.Dispose();
+                throw;
+            }
+
+            // The encoded frame itself becomes the snapshot (no copy); the previous one goes back to the pool.
+            I420Frame? previous;
+            lock (_lastLock)
+            {
+                previous = _lastSent;
+                _lastSent = sent;
+            }
+
+            previous?.Dispose();
+            if (n > 0)
+            {
+                Interlocked.Increment(ref _framesEncoded);
+                yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, VideoCodec.Vp8);
+            }
         }
     }
 
     /// <inheritdoc />
-    public void RequestKeyframe() => Interlocked.Exchange(ref _keyframeRequested, 1);
+    public void RequestKeyframe() => Volatile.Read(ref _encoder)?.RequestKeyframe(); // before the first frame there is nothing to ask: it is a keyframe anyway
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
