@@ -340,10 +340,14 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
         }
 
-        Volatile.Read(ref _frames)?.Writer.TryWrite(new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec));
-        if (codec == VideoCodec.Vp8)
+        // One copy serves both consumers (the frame record is immutable); none when nobody reads.
+        var pull = Volatile.Read(ref _frames);
+        var decode = codec == VideoCodec.Vp8 ? _toDecode : null;
+        if (pull is not null || decode is not null)
         {
-            _toDecode?.Writer.TryWrite(new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec));
+            var copy = new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec);
+            pull?.Writer.TryWrite(copy);
+            decode?.Writer.TryWrite(copy);
         }
     }
 
