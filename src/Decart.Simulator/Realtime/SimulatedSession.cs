@@ -912,18 +912,9 @@ public sealed class SimulatedSession
     {
         foreach (var fault in _sim.Faults.Snapshot)
         {
-            if (fault.IsAction && fault.AfterFrames is { } n && framesIn >= n && FaultSet.Matches(fault, Id))
+            if (fault.IsAction && fault.AfterFrames is { } n && framesIn >= n)
             {
-                bool first;
-                lock (_stateLock)
-                {
-                    first = !_actedFaults.Contains(fault.Id!);
-                }
-
-                if (first)
-                {
-                    Act(fault);
-                }
+                Act(fault); // checks the scope and acts once per session
             }
         }
     }
