@@ -46,6 +46,9 @@ internal sealed class DecartSymbols
     /// <summary>Whether a method is a <c>RealtimeClient</c> method of that name.</summary>
     public bool IsClientMethod(IMethodSymbol method, string name) => method.Name == name && SymbolEqualityComparer.Default.Equals(method.ContainingType, RealtimeClient);
 
+    /// <summary>The calls that end a client's session.</summary>
+    public static bool IsDisposeName(string name) => name is "DisposeAsync" or "DisconnectAsync" or "Dispose";
+
     /// <summary>Whether a type is the realtime client.</summary>
     public bool IsClient(ITypeSymbol? type) => SymbolEqualityComparer.Default.Equals(type, RealtimeClient);
 }

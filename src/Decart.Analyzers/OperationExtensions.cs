@@ -53,6 +53,18 @@ internal static class OperationExtensions
         return call;
     }
 
+    /// <summary>Who receives the client of a <c>ConnectAsync</c> call: the parent above its await, conversions and <c>ConfigureAwait</c>.</summary>
+    public static IOperation? ConnectResultConsumer(this IInvocationOperation connect)
+    {
+        IOperation current = connect;
+        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        {
+            current = current.Parent;
+        }
+
+        return current.Parent;
+    }
+
     /// <summary>The argument bound to a parameter, if it was given explicitly.</summary>
     public static IArgumentOperation? Argument(this IInvocationOperation call, string parameter)
     {

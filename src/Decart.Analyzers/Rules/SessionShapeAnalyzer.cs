@@ -30,8 +30,6 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         ["MirageV2"] = (22, 1280, 704), ["LucyV2v720pRt"] = (25, 1280, 704), ["Lucy2Rt"] = (20, 1280, 720), ["LiveAvatar"] = (25, 1280, 720),
     }.ToImmutableDictionary();
 
-    private static readonly ImmutableHashSet<string> DisposeNames = ImmutableHashSet.Create("DisposeAsync", "DisconnectAsync", "Dispose");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.FormatDiffersFromModel);
 
@@ -73,7 +71,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
                     connects.Add(call);
                     break;
-                case IInvocationOperation call when DisposeNames.Contains(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
+                case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
                     disposals.Add(call);
                     break;
                 case IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" }:
@@ -191,19 +189,10 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         ModelOperation(connect).ReferencedSymbol() ?? connect.Argument("options")?.Value.ReferencedSymbol();
 
     /// <summary>The local a connect's client is stored in.</summary>
-    private static ILocalSymbol? ClientLocal(IInvocationOperation connect)
+    private static ILocalSymbol? ClientLocal(IInvocationOperation connect) => connect.ConnectResultConsumer() switch
     {
-        IOperation current = connect;
-        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
-        {
-            current = current.Parent;
-        }
-
-        return current.Parent switch
-        {
-            IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
-            ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } => local.Local,
-            _ => null,
-        };
-    }
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+        ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } => local.Local,
+        _ => null,
+    };
 }

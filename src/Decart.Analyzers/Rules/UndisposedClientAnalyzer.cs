@@ -15,8 +15,6 @@ namespace Decart.Analyzers.Rules;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UndisposedClientAnalyzer : DecartAnalyzer
 {
-    private static readonly ImmutableHashSet<string> DisposeNames = ImmutableHashSet.Create("DisposeAsync", "DisconnectAsync", "Dispose");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UndisposedClient);
 
@@ -35,14 +33,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
             return;
         }
 
-        // Climb from the call to whoever takes the client.
-        IOperation current = call;
-        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
-        {
-            current = current.Parent;
-        }
-
-        switch (current.Parent)
+        switch (call.ConnectResultConsumer())
         {
             case IExpressionStatementOperation statement:
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, statement.Syntax.GetLocation(), "the client"));
@@ -105,14 +96,14 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
 
             switch (use.Parent)
             {
-                case IInvocationOperation invocation when invocation.Instance == use && DisposeNames.Contains(invocation.TargetMethod.Name):
+                case IInvocationOperation invocation when invocation.Instance == use && DecartSymbols.IsDisposeName(invocation.TargetMethod.Name):
                     if (invocation.IsInFinally())
                     {
                         return true;
                     }
 
                     break;
-                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.WhenNotNull.Unwrap() is IInvocationOperation inner && DisposeNames.Contains(inner.TargetMethod.Name):
+                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.WhenNotNull.Unwrap() is IInvocationOperation inner && DecartSymbols.IsDisposeName(inner.TargetMethod.Name):
                     if (conditional.IsInFinally())
                     {
                         return true;
@@ -146,7 +137,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
             c =>
             {
                 var call = (IInvocationOperation)c.Operation;
-                if (!DisposeNames.Contains(call.TargetMethod.Name) || call.Instance is null)
+                if (!DecartSymbols.IsDisposeName(call.TargetMethod.Name) || call.Instance is null)
                 {
                     return;
                 }
