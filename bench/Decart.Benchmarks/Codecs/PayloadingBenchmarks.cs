@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Decart.Benchmarks.Infrastructure;
 using Decart.Rtc.Codecs;
 
 namespace Decart.Benchmarks.Codecs;
@@ -33,7 +34,7 @@ public class PayloadingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var frames = IsH264 ? H264Nal.SplitAccessUnits(File.ReadAllBytes(Clip("pattern-1088x624-30fps.h264"))) : IvfFrames(Clip("pattern-1088x624-30fps.ivf"));
+        var frames = IsH264 ? H264Nal.SplitAccessUnits(File.ReadAllBytes(Clip("pattern-1088x624-30fps.h264"))) : Clips.IvfFrames("pattern-1088x624-30fps.ivf");
         _frame = Frame.EndsWith("key", StringComparison.Ordinal) ? frames[0] : frames[1];
         var packets = new List<byte[]>();
         var markers = new List<bool>();
@@ -151,19 +152,6 @@ public class PayloadingBenchmarks
         }
 
         return result;
-    }
-
-    private static List<byte[]> IvfFrames(string path)
-    {
-        // The SDK's own IVF reader (the benchmark setup is not measured).
-        using var reader = Decart.Sdk.Media.IvfReader.OpenAsync(path).GetAwaiter().GetResult();
-        var frames = new List<byte[]>();
-        while (reader.ReadFrameAsync().AsTask().GetAwaiter().GetResult() is { } frame)
-        {
-            frames.Add(frame.Data.ToArray());
-        }
-
-        return frames;
     }
 
     private static string Clip(string name)

@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Decart.Benchmarks.FramePath;
+
+/// <summary>
+/// The baselines of suites 5 and 6: the same datagrams (count and sizes) over plain UDP sockets on loopback, with the
+/// receiving side built like the stack's own (one task looping on <see cref="Socket.ReceiveFromAsync(Memory{byte}, SocketFlags, EndPoint, CancellationToken)"/>,
+/// copying each datagram's bytes into a frame buffer). With <c>echo</c>, a third socket sends every datagram straight
+/// back, as a bare UDP echo server would. A frame is complete when all its datagrams have arrived.
+/// </summary>
+public sealed class PlainUdpPath : IAsyncDisposable
+{
+    private readonly Socket _sender = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly Socket _receiver = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    private readonly Socket? _echo;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _frameDone = new(0);
+    private readonly byte[] _datagram = new byte[1500];
+    private readonly byte[] _frame = new byte[4 * 1024 * 1024];
+    private readonly EndPoint _target;
+    private readonly List<Task> _loops = [];
+    private int _expected;
+    private int _received;
+    private int _offset;
+
+    /// <summary>Binds the sockets and starts the receive (and echo) loops.</summary>
+    /// <param name="echo">Send to an echo socket and receive its echo, instead of sending straight to the receiver.</param>
+    public PlainUdpPath(bool echo)
+    {
+        var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+        _receiver.Bind(loopback);
+        if (echo)
+        {
+            // The sender's own socket receives the echo (a client talking to an echo server).
+            _sender.Bind(loopback);
+            _echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            _echo.Bind(loopback);
+            _target = _echo.LocalEndPoint!;
+            _loops.Add(Task.Run(() => EchoLoopAsync(_echo)));
+            _loops.Add(Task.Run(() => ReceiveLoopAsync(_sender)));
+        }
+        else
+        {
+            _target = _receiver.LocalEndPoint!;
+            _loops.Add(Task.Run(() => ReceiveLoopAsync(_receiver)));
+        }
+    }
+
+    /// <summary>Sends datagrams of the given sizes and waits until all have arrived.</summary>
+    /// <param name="sizes">Datagram sizes (≤ 1,500).</param>
+    /// <param name="timeout">How long to wait.</param>
+    /// <returns>False on a timeout (a lost datagram).</returns>
+    public bool SendFrameAndWait(ReadOnlySpan<int> sizes, TimeSpan timeout)
+    {
+        Volatile.Write(ref _received, 0);
+        Volatile.Write(ref _expected, sizes.Length);
+        foreach (int size in sizes)
+        {
+            _sender.SendTo(_datagram.AsSpan(0, size), SocketFlags.None, _target);
+        }
+
+        if (_frameDone.Wait(timeout))
+        {
+            return true;
+        }
+
+        Volatile.Write(ref _expected, int.MaxValue); // late datagrams of this frame must not complete the next one
+        return false;
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket)
+    {
+        var buffer = new byte[2048];
+        var any = new IPEndPoint(IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+
+            int n = result.ReceivedBytes;
+            if (_offset + n > _frame.Length)
+            {
+                _offset = 0;
+            }
+
+            buffer.AsSpan(0, n).CopyTo(_frame.AsSpan(_offset));
+            _offset += n;
+            if (++_received == Volatile.Read(ref _expected))
+            {
+                _offset = 0;
+                _frameDone.Release();
+            }
+        }
+    }
+
+    private async Task EchoLoopAsync(Socket socket)
+    {
+        var buffer = new byte[2048];
+        var any = new IPEndPoint(IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                socket.SendTo(buffer.AsSpan(0, result.ReceivedBytes), SocketFlags.None, result.RemoteEndPoint);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _sender.Dispose();
+        _receiver.Dispose();
+        _echo?.Dispose();
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _stop.Dispose();
+        _frameDone.Dispose();
+    }
+}
