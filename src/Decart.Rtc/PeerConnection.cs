@@ -158,6 +158,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly NackGenerator _nacks = new();
     private readonly object _sendLock = new();
     private readonly object _receiveLock = new();
+    private AssembledFrameHandler? _onAssembled; // one delegate for every packet (a method group would allocate per call)
     private readonly CancellationTokenSource _stop = new();
     private readonly uint _ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
     private readonly uint _rtxSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -546,7 +547,7 @@ public sealed class PeerConnection : IAsyncDisposable
             }
 
             _nacks.OnReceived(header.SequenceNumber);
-            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), OnFrame);
+            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), _onAssembled ??= OnFrame);
             Stats.FramesDropped = _assembler?.FramesDropped ?? 0;
         }
     }
@@ -763,13 +764,20 @@ public sealed class PeerConnection : IAsyncDisposable
 
             if (decision.Delay > TimeSpan.Zero)
             {
-                var copy = datagram.ToArray();
-                _ = Task.Delay(decision.Delay).ContinueWith(_ => _inner.Send(copy), TaskScheduler.Default);
+                SendLater(datagram.ToArray(), decision.Delay);
                 return true;
             }
 
             return _inner.Send(datagram);
         }
+
+        // The delayed paths live in their own methods: a lambda in Send/OnReceived would make the compiler allocate
+        // its closure on every packet, delayed or not.
+        private void SendLater(byte[] copy, TimeSpan delay) =>
+            _ = Task.Delay(delay).ContinueWith(_ => _inner.Send(copy), TaskScheduler.Default);
+
+        private void ReceiveLater(byte[] copy, TimeSpan delay) =>
+            _ = Task.Delay(delay).ContinueWith(_ => DatagramReceived?.Invoke(copy), TaskScheduler.Default);
 
         public ValueTask DisposeAsync()
         {
@@ -787,8 +795,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
             if (decision.Delay > TimeSpan.Zero)
             {
-                var copy = datagram.ToArray();
-                _ = Task.Delay(decision.Delay).ContinueWith(_ => DatagramReceived?.Invoke(copy), TaskScheduler.Default);
+                ReceiveLater(datagram.ToArray(), decision.Delay);
                 return;
             }
 

@@ -5,7 +5,7 @@ namespace Decart.Benchmarks.FramePath;
 
 /// <summary>
 /// The baselines of suites 5 and 6: the same datagrams (count and sizes) over plain UDP sockets on loopback, with the
-/// receiving side built like the stack's own (one task looping on <see cref="Socket.ReceiveFromAsync(Memory{byte}, SocketFlags, EndPoint, CancellationToken)"/>,
+/// receiving side built like the stack's own (one task looping on the allocation-free <see cref="Socket.ReceiveFromAsync(Memory{byte}, SocketFlags, SocketAddress, CancellationToken)"/>,
 /// copying each datagram's bytes into a frame buffer). With <c>echo</c>, a third socket sends every datagram straight
 /// back, as a bare UDP echo server would. A frame is complete when all its datagrams have arrived.
 /// </summary>
@@ -18,7 +18,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
     private readonly SemaphoreSlim _frameDone = new(0);
     private readonly byte[] _datagram = new byte[1500];
     private readonly byte[] _frame = new byte[4 * 1024 * 1024];
-    private readonly EndPoint _target;
+    private readonly SocketAddress _target;
     private readonly List<Task> _loops = [];
     private int _expected;
     private int _received;
@@ -36,13 +36,13 @@ public sealed class PlainUdpPath : IAsyncDisposable
             _sender.Bind(loopback);
             _echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             _echo.Bind(loopback);
-            _target = _echo.LocalEndPoint!;
+            _target = _echo.LocalEndPoint!.Serialize();
             _loops.Add(Task.Run(() => EchoLoopAsync(_echo)));
             _loops.Add(Task.Run(() => ReceiveLoopAsync(_sender)));
         }
         else
         {
-            _target = _receiver.LocalEndPoint!;
+            _target = _receiver.LocalEndPoint!.Serialize();
             _loops.Add(Task.Run(() => ReceiveLoopAsync(_receiver)));
         }
     }
@@ -72,13 +72,13 @@ public sealed class PlainUdpPath : IAsyncDisposable
     private async Task ReceiveLoopAsync(Socket socket)
     {
         var buffer = new byte[2048];
-        var any = new IPEndPoint(IPAddress.Any, 0);
+        var from = new SocketAddress(AddressFamily.InterNetwork);
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult result;
+            int n;
             try
             {
-                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                n = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -89,7 +89,6 @@ public sealed class PlainUdpPath : IAsyncDisposable
                 continue;
             }
 
-            int n = result.ReceivedBytes;
             if (_offset + n > _frame.Length)
             {
                 _offset = 0;
@@ -108,13 +107,13 @@ public sealed class PlainUdpPath : IAsyncDisposable
     private async Task EchoLoopAsync(Socket socket)
     {
         var buffer = new byte[2048];
-        var any = new IPEndPoint(IPAddress.Any, 0);
+        var from = new SocketAddress(AddressFamily.InterNetwork);
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
-                socket.SendTo(buffer.AsSpan(0, result.ReceivedBytes), SocketFlags.None, result.RemoteEndPoint);
+                int n = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
+                socket.SendTo(buffer.AsSpan(0, n), SocketFlags.None, from);
             }
             catch (OperationCanceledException)
             {

@@ -8,7 +8,7 @@ namespace Decart.Benchmarks.Infrastructure;
 /// <summary>
 /// The job of the per-frame suites (5 and 6): one frame per invocation and one invocation per iteration, so every
 /// measurement BenchmarkDotNet records is one frame's latency and its statistics are per-frame percentiles (p50, p95,
-/// p99 columns). Overhead evaluation is off: an empty call costs nothing next to a frame on a socket. In smoke mode
+/// p99 columns). Outliers are kept — a slow frame is the tail being measured, not noise. Overhead evaluation is off: an empty call costs nothing next to a frame on a socket. In smoke mode
 /// the class adds no job and the global dry job applies.
 /// </summary>
 public class PerFrameConfig : ManualConfig
@@ -29,6 +29,7 @@ public class PerFrameConfig : ManualConfig
                 .WithInvocationCount(1)
                 .WithUnrollFactor(1)
                 .WithEvaluateOverhead(false)
+                .WithOutlierMode(Perfolizer.Mathematics.OutlierDetection.OutlierMode.DontRemove)
                 .WithId("PerFrame"));
         }
     }

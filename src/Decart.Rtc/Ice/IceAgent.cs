@@ -74,6 +74,10 @@ public sealed class IceAgent : IDatagramTransport
     private readonly List<Pair> _pairs = [];
     private readonly ConcurrentDictionary<UInt128, Pair> _transactions = new();
     private readonly ConcurrentDictionary<IPEndPoint, byte> _validated = new();
+
+    // The validated remotes again, serialized: the media path compares the receive's SocketAddress with these, so a
+    // packet from a known peer allocates nothing (no IPEndPoint per datagram).
+    private readonly ConcurrentDictionary<SocketAddress, byte> _validatedAddresses = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
@@ -260,7 +264,7 @@ public sealed class IceAgent : IDatagramTransport
 
         try
         {
-            selected.Socket.Socket.SendTo(datagram, SocketFlags.None, selected.Remote);
+            selected.Socket.Socket.SendTo(datagram, SocketFlags.None, selected.RemoteAddress);
             return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
@@ -351,13 +355,16 @@ public sealed class IceAgent : IDatagramTransport
     private async Task ReceiveLoopAsync(LocalSocket local)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(2048, pinned: true);
-        EndPoint any = new IPEndPoint(local.Local.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        var family = local.Local.AddressFamily;
+        var any = new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        var address = new SocketAddress(family);
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult result;
+            int received;
             try
             {
-                result = await local.Socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                // The SocketAddress overload reuses one address and one awaitable: no allocation per datagram.
+                received = await local.Socket.ReceiveFromAsync(buffer, SocketFlags.None, address, _stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
@@ -370,12 +377,28 @@ public sealed class IceAgent : IDatagramTransport
 
             try
             {
-                Handle(local, (IPEndPoint)result.RemoteEndPoint, buffer.AsSpan(0, result.ReceivedBytes));
+                var datagram = buffer.AsSpan(0, received);
+                if (!StunMessage.IsStun(datagram) && _validatedAddresses.ContainsKey(address))
+                {
+                    DatagramReceived?.Invoke(datagram); // media from a validated peer: the hot path
+                }
+                else
+                {
+                    Handle(local, (IPEndPoint)any.Create(address), datagram);
+                }
             }
             catch (Exception)
             {
                 Interlocked.Increment(ref _dropped); // nothing a peer sends may end the loop
             }
+        }
+    }
+
+    private void Validate(IPEndPoint from)
+    {
+        if (_validated.TryAdd(from, 0))
+        {
+            _validatedAddresses.TryAdd(from.Serialize(), 0);
         }
     }
 
@@ -481,7 +504,7 @@ public sealed class IceAgent : IDatagramTransport
         // the socket the check arrived on (that path demonstrably works).
         AddRemoteEndpoint(from);
         EnsurePair(local, from);
-        _validated.TryAdd(from, 0);
+        Validate(from);
         Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
         if (State == IceState.New)
         {
@@ -530,7 +553,7 @@ public sealed class IceAgent : IDatagramTransport
         }
 
         pair.Succeeded = true;
-        _validated.TryAdd(from, 0);
+        Validate(from);
         Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
         if (_controlling && _selected is null && pair.Nominating)
         {
@@ -759,5 +782,9 @@ public sealed class IceAgent : IDatagramTransport
         public long NextCheckTicks { get; set; }
     }
 
-    private sealed record Selected(LocalSocket Socket, IPEndPoint Remote);
+    private sealed record Selected(LocalSocket Socket, IPEndPoint Remote)
+    {
+        /// <summary>The remote serialized once, for the allocation-free send overload.</summary>
+        public SocketAddress RemoteAddress { get; } = Remote.Serialize();
+    }
 }

@@ -13,6 +13,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private IPEndPoint _remote;
+    private SocketAddress _remoteAddress; // _remote serialized once, for the allocation-free SendTo overload
     private int _disposed;
 
     /// <summary>Binds a socket and starts receiving.</summary>
@@ -24,6 +25,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
         _socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(local);
         _remote = remote ?? new IPEndPoint(local.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        _remoteAddress = _remote.Serialize();
         _loop = Task.Run(ReceiveLoopAsync);
     }
 
@@ -43,20 +45,33 @@ public sealed class UdpDatagramTransport : IDatagramTransport
 
     /// <summary>Sets the peer.</summary>
     /// <param name="remote">The peer's endpoint.</param>
-    public void Connect(IPEndPoint remote) => Volatile.Write(ref _remote, remote);
+    public void Connect(IPEndPoint remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        lock (_socket)
+        {
+            _remoteAddress = remote.Serialize();
+            Volatile.Write(ref _remote, remote);
+        }
+    }
 
     /// <inheritdoc />
     public bool Send(ReadOnlySpan<byte> datagram)
     {
-        var remote = Volatile.Read(ref _remote);
-        if (remote.Port == 0 || _disposed != 0 || datagram.Length > MaxDatagramSize)
+        SocketAddress address;
+        lock (_socket)
         {
-            return false;
+            if (_remote.Port == 0 || _disposed != 0 || datagram.Length > MaxDatagramSize)
+            {
+                return false;
+            }
+
+            address = _remoteAddress;
         }
 
         try
         {
-            _socket.SendTo(datagram, SocketFlags.None, remote);
+            _socket.SendTo(datagram, SocketFlags.None, address);
             return true;
         }
         catch (SocketException)
@@ -93,13 +108,16 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     private async Task ReceiveLoopAsync()
     {
         var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
-        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        var address = new SocketAddress(_socket.AddressFamily);
+        IPEndPoint? expected = null;
+        SocketAddress? expectedAddress = null;
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult result;
+            int received;
             try
             {
-                result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+                // One reused SocketAddress: no allocation per datagram.
+                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, address, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -116,8 +134,13 @@ public sealed class UdpDatagramTransport : IDatagramTransport
             }
 
             var remote = Volatile.Read(ref _remote);
-            var from = (IPEndPoint)result.RemoteEndPoint;
-            if (remote.Port != 0 && !from.Equals(remote))
+            if (!ReferenceEquals(remote, expected))
+            {
+                expected = remote;
+                expectedAddress = remote.Serialize();
+            }
+
+            if (remote.Port != 0 && !address.Equals(expectedAddress))
             {
                 Interlocked.Increment(ref _dropped);
                 continue;
@@ -125,7 +148,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
 
             try
             {
-                DatagramReceived?.Invoke(buffer.AsSpan(0, result.ReceivedBytes));
+                DatagramReceived?.Invoke(buffer.AsSpan(0, received));
             }
             catch (Exception)
             {
