@@ -113,6 +113,9 @@ public sealed class PeerConnectionStats
     /// <summary>Retransmissions received on the RTX stream.</summary>
     public long RtxReceived { get; internal set; }
 
+    /// <summary>SRTP packets that arrived before this side's keys were ready and were processed once they were.</summary>
+    public long EarlyPacketsReplayed { get; internal set; }
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -158,6 +161,11 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly NackGenerator _nacks = new();
     private readonly object _sendLock = new();
     private readonly object _receiveLock = new();
+    // SRTP packets that arrive before this side has derived its keys — the peer finished its handshake first (the DTLS
+    // server is done one flight before the client) and started sending — are kept and processed once the keys are in
+    // place. Dropping them would lose the stream's first keyframe and stall it until the sender's next one.
+    private const int EarlyPacketLimit = 256;
+    private readonly Queue<byte[]> _early = new();
     private AssembledFrameHandler? _onAssembled; // one delegate for every packet (a method group would allocate per call)
     private readonly CancellationTokenSource _stop = new();
     private readonly uint _ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -437,7 +445,19 @@ public sealed class PeerConnection : IAsyncDisposable
             {
                 await _ice.ConnectedAsync(_stop.Token).ConfigureAwait(false);
                 var keys = await _dtls.HandshakeAsync(_stop.Token).ConfigureAwait(false);
-                _srtp = new SrtpSession(keys);
+                byte[][] early;
+                lock (_early)
+                {
+                    _srtp = new SrtpSession(keys);
+                    early = [.. _early];
+                    _early.Clear();
+                }
+
+                Stats.EarlyPacketsReplayed = early.Length;
+                foreach (var packet in early)
+                {
+                    OnRtp(packet);
+                }
                 SetState(PeerConnectionState.Connected);
                 _rtcpLoop = Task.Run(RtcpLoopAsync);
                 _connected.TrySetResult();
@@ -488,7 +508,19 @@ public sealed class PeerConnection : IAsyncDisposable
         var srtp = _srtp;
         if (srtp is null)
         {
-            return;
+            lock (_early)
+            {
+                srtp = _srtp;
+                if (srtp is null)
+                {
+                    if (_early.Count < EarlyPacketLimit)
+                    {
+                        _early.Enqueue(datagram.ToArray());
+                    }
+
+                    return;
+                }
+            }
         }
 
         Span<byte> buffer = stackalloc byte[1600];

@@ -32,6 +32,13 @@ public sealed class PeerConnectionTests
         }
     }
 
+    /// <summary>Holds back every inbound DTLS record (first byte 20–63), so this side's handshake finishes late.</summary>
+    private sealed class SlowDtlsInbound(TimeSpan delay) : IPacketInterceptor
+    {
+        public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram) =>
+            direction == PacketDirection.Inbound && datagram.Length > 0 && datagram[0] is >= 20 and <= 63 ? new InterceptDecision(false, delay) : InterceptDecision.Pass;
+    }
+
     private static async Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(Action<SessionDescription>? customizeOffer = null, IPacketInterceptor? clientInterceptor = null)
     {
         var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], Interceptor = clientInterceptor });
@@ -77,6 +84,40 @@ public sealed class PeerConnectionTests
         {
             return got.ToList();
         }
+    }
+
+    [Fact]
+    public async Task Media_sent_before_the_peer_has_its_keys_is_kept_and_delivered_once_it_has()
+    {
+        // The answerer is the DTLS server and is done one flight before the offerer; with the offerer's inbound DTLS
+        // held back 300 ms, the answerer sends a keyframe while the offerer cannot decrypt yet (as when the simulator
+        // offers, or when the other side's key installation simply runs first). Dropped, that keyframe would stall the
+        // stream until the sender's next one; kept, it is delivered once the keys are in place.
+        var (client, server) = await ConnectWithSlowOffererAsync();
+        await using var c = client;
+        await using var s = server;
+        var got = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.FrameReceived += (f, _, _) => got.TrySetResult(f.ToArray());
+
+        var frame = Clips.IvfFrames("pattern-1088x624-30fps.ivf")[0];
+        await server.ConnectedAsync().WaitAsync(Bound);
+        Assert.NotEqual(PeerConnectionState.Connected, client.State); // still waiting for its held-back records
+        Assert.True(server.SendFrame(frame, 3000));
+
+        Assert.Equal(frame, await got.Task.WaitAsync(Bound));
+        Assert.True(client.Stats.EarlyPacketsReplayed > 0);
+        Assert.Equal(0, client.Stats.DecryptFailures);
+    }
+
+    private static async Task<(PeerConnection Client, PeerConnection Server)> ConnectWithSlowOffererAsync()
+    {
+        var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], Interceptor = new SlowDtlsInbound(TimeSpan.FromMilliseconds(300)) });
+        var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
+        var offer = await client.CreateOfferAsync();
+        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
+        var answer = await server.CreateAnswerAsync();
+        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        return (client, server);
     }
 
     [Fact]
