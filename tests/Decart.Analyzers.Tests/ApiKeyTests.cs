@@ -37,6 +37,18 @@ public class ApiKeyTests
         """);
 
     [Fact]
+    public Task The_syntactic_gate_passes_code_that_names_ApiKey_and_only_that() => Verify.AnalyzerAsync<RawApiKeyAnalyzer>("""
+        public class Keys
+        {
+            // A helper that only names the property: still looked into.
+            public static void Configure(DecartClientOptions options) => options.ApiKey = {|DECART002:"sk_live_abcdef"|};
+
+            // ApiKey in a string and a comment, no SDK code: the gate keeps the rule out (and there is nothing to find).
+            public string Help() => "set ApiKey = sk_live_... in your options";
+        }
+        """);
+
+    [Fact]
     public Task Keys_from_configuration_or_a_reassigned_local_are_fine() => Verify.AnalyzerAsync<RawApiKeyAnalyzer>("""
         public class Keys
         {

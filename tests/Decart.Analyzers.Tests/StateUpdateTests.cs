@@ -120,6 +120,16 @@ public class StateUpdateTests
         """);
 
     [Fact]
+    public Task The_syntactic_gate_still_sees_a_target_typed_state_and_skips_names_in_comments_and_strings() => Verify.AnalyzerAsync<StateUpdateAnalyzer>(Prelude + """
+            // The helper's body never spells RealtimeState: the target-typed new must still open the gate.
+            public static RealtimeState Cartoon() => new() { Prompt = "cartoon", {|DECART008:Enhance = false|} };
+
+            // "SetPromptAsync" only in a comment and a string: nothing of the SDK is called, nothing to report.
+            public string Describe() => "call SetPromptAsync then SetImageAsync";
+        }
+        """);
+
+    [Fact]
     public Task SetPromptAsync_in_a_loop_is_flagged_but_not_in_a_debounced_lambda() => Verify.AnalyzerAsync<StateUpdateAnalyzer>(Prelude + """
             public async Task Typing(RealtimeClient rt, string[] keystrokes)
             {

@@ -36,46 +36,57 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
         var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
 
         var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
-        start.RegisterOperationAction(
-            c =>
-            {
-                var assignment = (ISimpleAssignmentOperation)c.Operation;
-                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
-                {
-                    Check(c, assignment.Value, "DecartClientOptions.ApiKey");
-                }
-            },
-            OperationKind.SimpleAssignment);
-        if (keyMethods.IsEmpty)
+
+        // Code that names neither ApiKey nor an SDK method or type taking a key is never looked into (see Mentions).
+        var names = ImmutableHashSet.Create("ApiKey").Union(keyMethods.Select(m => m.MethodKind == MethodKind.Constructor ? m.ContainingType.Name : m.Name));
+        start.RegisterOperationBlockStartAction(block =>
         {
-            return;
-        }
-
-        start.RegisterOperationAction(
-            c =>
+            if (!Mentions(block.OperationBlocks, names, orImplicitNew: !keyMethods.IsEmpty))
             {
-                // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
-                var (method, arguments) = c.Operation switch
-                {
-                    IInvocationOperation call => (call.TargetMethod, call.Arguments),
-                    IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
-                    _ => (null, ImmutableArray<IArgumentOperation>.Empty),
-                };
-                if (method is null || !keyMethods.Contains(method.OriginalDefinition))
-                {
-                    return;
-                }
+                return;
+            }
 
-                foreach (var argument in arguments)
+            block.RegisterOperationAction(
+                c =>
                 {
-                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
+                    var assignment = (ISimpleAssignmentOperation)c.Operation;
+                    if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
                     {
-                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
+                        Check(c, assignment.Value, "DecartClientOptions.ApiKey");
                     }
-                }
-            },
-            OperationKind.Invocation,
-            OperationKind.ObjectCreation);
+                },
+                OperationKind.SimpleAssignment);
+            if (keyMethods.IsEmpty)
+            {
+                return;
+            }
+
+            block.RegisterOperationAction(
+                c =>
+                {
+                    // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
+                    var (method, arguments) = c.Operation switch
+                    {
+                        IInvocationOperation call => (call.TargetMethod, call.Arguments),
+                        IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
+                        _ => (null, ImmutableArray<IArgumentOperation>.Empty),
+                    };
+                    if (method is null || !keyMethods.Contains(method.OriginalDefinition))
+                    {
+                        return;
+                    }
+
+                    foreach (var argument in arguments)
+                    {
+                        if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
+                        {
+                            Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
+                        }
+                    }
+                },
+                OperationKind.Invocation,
+                OperationKind.ObjectCreation);
+        });
     }
 
     /// <summary>The SDK's public methods and constructors with a parameter named <c>apiKey</c>.</summary>
