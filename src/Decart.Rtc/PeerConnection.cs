@@ -532,13 +532,18 @@ public sealed class PeerConnection : IAsyncDisposable
         datagram.CopyTo(buffer);
         if (RtpHeader.IsRtcp(datagram))
         {
-            if (srtp.Inbound.UnprotectRtcp(buffer, datagram.Length, out int n) == SrtpError.None)
+            // Under the receive lock like RTP: the inbound context (its SRTCP replay window and HMAC state) is used
+            // by one thread at a time, also while packets kept before the keys were ready are replayed.
+            lock (_receiveLock)
             {
-                HandleRtcp(buffer[..n]);
-            }
-            else
-            {
-                Stats.DecryptFailed();
+                if (srtp.Inbound.UnprotectRtcp(buffer, datagram.Length, out int n) == SrtpError.None)
+                {
+                    HandleRtcp(buffer[..n]);
+                }
+                else
+                {
+                    Stats.DecryptFailed();
+                }
             }
 
             return;

@@ -10,6 +10,7 @@ namespace Decart.Benchmarks.Codecs;
 /// baseline of each (codec, frame) row: the ratio shows what reassembly costs on top.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(MicroConfig))]
 public class PayloadingBenchmarks
 {
     private const int MaxPayload = 1100;

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Decart.Benchmarks.Infrastructure;
 using Decart.Sdk.Media;
 
 namespace Decart.Benchmarks.Media;
@@ -8,6 +9,7 @@ namespace Decart.Benchmarks.Media;
 /// vectorized path against the plain per-byte loop in the same run.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(MicroConfig))]
 public class MirrorBenchmarks
 {
     private I420Frame _source = null!;

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Decart.Benchmarks.Infrastructure;
 using Decart.Benchmarks.Baselines;
 using Decart.Rtc.Rtp;
 using Decart.Rtc.Srtp;
@@ -13,6 +14,7 @@ namespace Decart.Benchmarks.Rtp;
 /// same bytes for the same packet and that each unprotects the other's output, so the two rows do the same work.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(MicroConfig))]
 [GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory, BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
 public unsafe class SrtpBenchmarks
@@ -148,6 +150,7 @@ public unsafe class SrtpBenchmarks
 
 /// <summary>Suite 2 (part): RTP header parse and write with header extensions, and the NACK send-buffer lookup.</summary>
 [MemoryDiagnoser]
+[Config(typeof(MicroConfig))]
 public class RtpBenchmarks
 {
     private readonly byte[] _packet = new byte[1500];

@@ -56,6 +56,12 @@ public sealed class SrtpContext : IDisposable
     private readonly ICryptoTransform? _rtcpEcb;
     private readonly byte[] _rtpAuthKey = [];
     private readonly byte[] _rtcpAuthKey = [];
+
+    // Keyed HMAC-SHA1 states kept for the context's life: GetHashAndReset re-arms the inner and outer pads instead of
+    // re-deriving them from the key on every packet, as a one-shot HMACSHA1.HashData does. A context is used by one
+    // thread at a time (the peer connection's send lock or its receive loop), like its replay windows.
+    private readonly IncrementalHash? _rtpHmac;
+    private readonly IncrementalHash? _rtcpHmac;
     private readonly AesGcm? _rtpGcm;
     private readonly AesGcm? _rtcpGcm;
     private readonly byte[] _rtpSalt;
@@ -90,6 +96,8 @@ public sealed class SrtpContext : IDisposable
             _rtcpEcb = _rtcpCipher.CreateEncryptor(_rtcpCipher.Key, null);
             _rtpAuthKey = rtpAuthKey.ToArray();
             _rtcpAuthKey = rtcpAuthKey.ToArray();
+            _rtpHmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, _rtpAuthKey);
+            _rtcpHmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, _rtcpAuthKey);
         }
     }
 
@@ -294,7 +302,7 @@ public sealed class SrtpContext : IDisposable
         XorKeystream(_rtcpEcb!, iv, buffer[8..length]);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], eIndex);
         Span<byte> mac = stackalloc byte[20];
-        HMACSHA1.HashData(_rtcpAuthKey, buffer[..(length + SrtcpIndexLength)], mac);
+        Mac(_rtcpHmac!, buffer[..(length + SrtcpIndexLength)], mac);
         mac[..HmacTagLength].CopyTo(buffer[(length + SrtcpIndexLength)..]);
         protectedLength = length + SrtcpIndexLength + HmacTagLength;
         return SrtpError.None;
@@ -357,7 +365,7 @@ public sealed class SrtpContext : IDisposable
         else
         {
             Span<byte> mac = stackalloc byte[20];
-            HMACSHA1.HashData(_rtcpAuthKey, buffer[..(bodyEnd + SrtcpIndexLength)], mac);
+            Mac(_rtcpHmac!, buffer[..(bodyEnd + SrtcpIndexLength)], mac);
             if (!CryptographicOperations.FixedTimeEquals(mac[..HmacTagLength], buffer.Slice(bodyEnd + SrtcpIndexLength, HmacTagLength)))
             {
                 return SrtpError.AuthenticationFailed;
@@ -385,6 +393,8 @@ public sealed class SrtpContext : IDisposable
         _rtcpGcm?.Dispose();
         _rtpEcb?.Dispose();
         _rtcpEcb?.Dispose();
+        _rtpHmac?.Dispose();
+        _rtcpHmac?.Dispose();
         CryptographicOperations.ZeroMemory(_rtpAuthKey);
         CryptographicOperations.ZeroMemory(_rtcpAuthKey);
         CryptographicOperations.ZeroMemory(_rtpSalt);
@@ -485,12 +495,18 @@ public sealed class SrtpContext : IDisposable
         }
     }
 
+    private static void Mac(IncrementalHash hmac, ReadOnlySpan<byte> data, Span<byte> mac)
+    {
+        hmac.AppendData(data);
+        hmac.GetHashAndReset(mac);
+    }
+
     /// <summary>HMAC-SHA1-80 over <c>packet || ROC</c>; the ROC is written into the (spare) bytes after the packet.</summary>
     private void RtpTag(Span<byte> buffer, int length, uint roc, Span<byte> tag)
     {
         BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], roc);
         Span<byte> mac = stackalloc byte[20];
-        HMACSHA1.HashData(_rtpAuthKey, buffer[..(length + 4)], mac);
+        Mac(_rtpHmac!, buffer[..(length + 4)], mac);
         mac[..HmacTagLength].CopyTo(tag);
     }
 
