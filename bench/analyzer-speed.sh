@@ -93,7 +93,7 @@ CS
 done
 dotnet build "$work/gen/Gen.csproj" -c Release -nologo -v q -clp:ErrorsOnly >/dev/null   # restore, build the SDK, warm up
 touch "$work"/gen/*.cs
-out=$(dotnet build "$work/gen/Gen.csproj" -c Release -nologo --no-dependencies -p:ReportAnalyzer=true -v:d -clp:PerformanceSummary 2>&1 || true)
+out=$(dotnet build "$work/gen/Gen.csproj" -c Release -nologo --no-dependencies ${ANALYZER_SPEED_BUILD_ARGS:-} -p:ReportAnalyzer=true -v:d -clp:PerformanceSummary 2>&1 || true)
 echo "$out" > /tmp/analyzer-speed.log
 echo "$out" | grep -E "Total analyzer execution time|^\s+[0-9.]+\s+[<0-9]+\s+Decart\.Analyzers" | sed 's/^ *//' || true
 csc=$(echo "$out" | grep -E "^\s+[0-9]+ ms\s+Csc\s" | awk '{print $1}' | sed -n 1p || true)

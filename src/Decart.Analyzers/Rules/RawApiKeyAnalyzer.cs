@@ -36,57 +36,48 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
         var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
 
         var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
-
-        // Code that names neither ApiKey nor an SDK method or type taking a key is never looked into (see Mentions).
-        var names = ImmutableHashSet.Create("ApiKey").Union(keyMethods.Select(m => m.MethodKind == MethodKind.Constructor ? m.ContainingType.Name : m.Name));
-        start.RegisterOperationBlockStartAction(block =>
+        start.RegisterOperationAction(
+            c =>
+            {
+                var assignment = (ISimpleAssignmentOperation)c.Operation;
+                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
+                {
+                    Check(c, assignment.Value, "DecartClientOptions.ApiKey");
+                }
+            },
+            OperationKind.SimpleAssignment);
+        if (keyMethods.IsEmpty)
         {
-            if (!Mentions(block.OperationBlocks, names, orImplicitNew: !keyMethods.IsEmpty))
+            return;
+        }
+
+        start.RegisterOperationAction(
+            c =>
             {
-                return;
-            }
-
-            block.RegisterOperationAction(
-                c =>
+                // Only SDK methods with an apiKey parameter (found once per compilation) are looked into; the
+                // arguments, which the operation tree builds lazily, are touched only for those.
+                var method = c.Operation switch
                 {
-                    var assignment = (ISimpleAssignmentOperation)c.Operation;
-                    if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
-                    {
-                        Check(c, assignment.Value, "DecartClientOptions.ApiKey");
-                    }
-                },
-                OperationKind.SimpleAssignment);
-            if (keyMethods.IsEmpty)
-            {
-                return;
-            }
-
-            block.RegisterOperationAction(
-                c =>
+                    IInvocationOperation call => call.TargetMethod,
+                    IObjectCreationOperation creation => creation.Constructor,
+                    _ => null,
+                };
+                if (method is null || !keyMethods.Contains(method.OriginalDefinition))
                 {
-                    // Only SDK methods with an apiKey parameter (found once per compilation) are looked into.
-                    var (method, arguments) = c.Operation switch
-                    {
-                        IInvocationOperation call => (call.TargetMethod, call.Arguments),
-                        IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
-                        _ => (null, ImmutableArray<IArgumentOperation>.Empty),
-                    };
-                    if (method is null || !keyMethods.Contains(method.OriginalDefinition))
-                    {
-                        return;
-                    }
+                    return;
+                }
 
-                    foreach (var argument in arguments)
+                var arguments = c.Operation is IInvocationOperation invocation ? invocation.Arguments : ((IObjectCreationOperation)c.Operation).Arguments;
+                foreach (var argument in arguments)
+                {
+                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
                     {
-                        if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
-                        {
-                            Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
-                        }
+                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
                     }
-                },
-                OperationKind.Invocation,
-                OperationKind.ObjectCreation);
-        });
+                }
+            },
+            OperationKind.Invocation,
+            OperationKind.ObjectCreation);
     }
 
     /// <summary>The SDK's public methods and constructors with a parameter named <c>apiKey</c>.</summary>

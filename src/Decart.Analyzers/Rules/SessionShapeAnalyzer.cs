@@ -30,8 +30,6 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         ["MirageV2"] = (22, 1280, 704), ["LucyV2v720pRt"] = (25, 1280, 704), ["Lucy2Rt"] = (20, 1280, 720), ["LiveAvatar"] = (25, 1280, 720),
     }.ToImmutableDictionary();
 
-    private static readonly ImmutableHashSet<string> ConnectName = ImmutableHashSet.Create("ConnectAsync");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.FormatDiffersFromModel);
 
@@ -40,13 +38,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     {
         start.RegisterOperationBlockStartAction(block =>
         {
-            // Methods that connect are rare: only a method naming ConnectAsync is looked at, and only when the call
-            // really is the SDK's is the whole method analyzed.
-            if (!Mentions(block.OperationBlocks, ConnectName))
-            {
-                return;
-            }
-
+            // Methods that connect are rare: note a ConnectAsync, and only then look at the whole method.
             int connects = 0;
             block.RegisterOperationAction(
                 c =>

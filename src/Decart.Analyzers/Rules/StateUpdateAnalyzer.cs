@@ -17,8 +17,6 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
 {
     private const int ShortPromptWords = 6;
 
-    private static readonly ImmutableHashSet<string> Names = ImmutableHashSet.Create("SetPromptAsync", "SetImageAsync", "SetAsync", "RealtimeState");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics =>
         ImmutableArray.Create(Descriptors.SeparatePromptAndImage, Descriptors.SetClearsImage, Descriptors.EnhanceOffForShortPrompt, Descriptors.UndebouncedPrompt);
@@ -26,18 +24,11 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
     /// <inheritdoc />
     private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
+        start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
+        start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
+        start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
         start.RegisterOperationBlockStartAction(block =>
         {
-            // Only code that names a state update or the state type (or creates something target-typed) is analyzed.
-            if (!Mentions(block.OperationBlocks, Names, orImplicitNew: true))
-            {
-                return;
-            }
-
-            block.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
-            block.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
-            block.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
-
             // Collect the client calls the driver hands us anyway; only methods that have some are examined.
             var calls = new List<IInvocationOperation>();
             block.RegisterOperationAction(

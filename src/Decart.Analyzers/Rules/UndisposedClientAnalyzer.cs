@@ -15,21 +15,13 @@ namespace Decart.Analyzers.Rules;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UndisposedClientAnalyzer : DecartAnalyzer
 {
-    private static readonly ImmutableHashSet<string> ConnectName = ImmutableHashSet.Create("ConnectAsync");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UndisposedClient);
 
     /// <inheritdoc />
     private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
     {
-        start.RegisterOperationBlockStartAction(block =>
-        {
-            if (Mentions(block.OperationBlocks, ConnectName))
-            {
-                block.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
-            }
-        });
+        start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
         start.RegisterSymbolStartAction(s => AnalyzeType(s, symbols), SymbolKind.NamedType);
     }
 

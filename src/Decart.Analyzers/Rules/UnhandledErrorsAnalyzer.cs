@@ -13,8 +13,6 @@ namespace Decart.Analyzers.Rules;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
 {
-    private static readonly ImmutableHashSet<string> Names = ImmutableHashSet.Create("ConnectAsync", "Error");
-
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UnhandledErrors);
 
@@ -26,30 +24,22 @@ public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
             {
                 var candidates = new ConcurrentBag<Location>();
                 int subscribed = 0;
-                type.RegisterOperationBlockStartAction(block =>
-                {
-                    if (!Mentions(block.OperationBlocks, Names))
+                type.RegisterOperationAction(
+                    c =>
                     {
-                        return; // neither connects nor subscribes to an event called Error
-                    }
-
-                    block.RegisterOperationAction(
-                        c =>
+                        if (c.Operation is IEventAssignmentOperation { Adds: true, EventReference: IEventReferenceOperation reference } && reference.Event.Name == "Error" && symbols.IsClient(reference.Event.ContainingType))
                         {
-                            if (c.Operation is IEventAssignmentOperation { Adds: true, EventReference: IEventReferenceOperation reference } && reference.Event.Name == "Error" && symbols.IsClient(reference.Event.ContainingType))
-                            {
-                                System.Threading.Interlocked.Exchange(ref subscribed, 1);
-                            }
-                            else if (c.Operation is IInvocationOperation call && symbols.IsConnect(call.TargetMethod)
-                                && call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
-                                && options.InitializerValue("OnError") is null)
-                            {
-                                candidates.Add(options.Syntax.GetLocation());
-                            }
-                        },
-                        OperationKind.EventAssignment,
-                        OperationKind.Invocation);
-                });
+                            System.Threading.Interlocked.Exchange(ref subscribed, 1);
+                        }
+                        else if (c.Operation is IInvocationOperation call && symbols.IsConnect(call.TargetMethod)
+                            && call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
+                            && options.InitializerValue("OnError") is null)
+                        {
+                            candidates.Add(options.Syntax.GetLocation());
+                        }
+                    },
+                    OperationKind.EventAssignment,
+                    OperationKind.Invocation);
                 type.RegisterSymbolEndAction(c =>
                 {
                     if (System.Threading.Volatile.Read(ref subscribed) == 1)
