@@ -124,7 +124,7 @@ public static class Program
                 .Select(m => m.Nanoseconds / m.Operations / 1000.0)
                 .ToArray();
             string parameters = string.Join(", ", benchmarkCase.Parameters.Items.Select(p => $"{p.Name}={p.Value}"));
-            series.Add((benchmarkCase.Descriptor.WorkloadMethodDisplayInfo + (parameters.Length > 0 ? $" ({parameters})" : string.Empty), frames));
+            series.Add((benchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\'') + (parameters.Length > 0 ? $" ({parameters})" : string.Empty), frames));
         }
 
         var attribute = (LatencyPlotAttribute)Attribute.GetCustomAttribute(type, typeof(LatencyPlotAttribute))!;
