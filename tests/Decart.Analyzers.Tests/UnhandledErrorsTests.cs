@@ -13,6 +13,17 @@ public class UnhandledErrorsTests
                 await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 }|});
             }
         }
+
+        public class SomeOtherErrorEvent
+        {
+            public event EventHandler? Error;
+
+            public async Task RunAsync(DecartClient api, IVideoSource source)
+            {
+                Error += (_, _) => { }; // an event called Error, but not the realtime client's
+                await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 }|});
+            }
+        }
         """);
 
     [Fact]

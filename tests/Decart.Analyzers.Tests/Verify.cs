@@ -37,6 +37,28 @@ internal static class Verify
         Configure(test.TestState, test);
         test.ExpectedDiagnostics.AddRange(expected);
         await test.RunAsync();
+        await ThroughDecartRulesAsync<TAnalyzer>(Usings + source, null, expected);
+    }
+
+    /// <summary>
+    /// The same check through <see cref="DecartRules"/>, the analyzer the package ships (all rules, one shared
+    /// registration), with the other rules' diagnostics disabled: the shipped analyzer must find exactly what the rule
+    /// finds on its own.
+    /// </summary>
+    private static async Task ThroughDecartRulesAsync<TAnalyzer>(string code, string? globalConfig, DiagnosticResult[] expected)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var mine = new TAnalyzer().SupportedDiagnostics.Select(d => d.Id).ToHashSet();
+        var test = new CSharpAnalyzerTest<DecartRules, DefaultVerifier> { TestCode = code };
+        Configure(test.TestState, test);
+        if (globalConfig is not null)
+        {
+            test.TestState.AnalyzerConfigFiles.Add(("/.globalconfig", globalConfig));
+        }
+
+        test.DisabledDiagnostics.AddRange(new DecartRules().SupportedDiagnostics.Select(d => d.Id).Where(id => !mine.Contains(id)));
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
     }
 
     /// <summary>Runs an analyzer on code that does not reference the SDK at all (it must stay silent).</summary>
@@ -56,6 +78,7 @@ internal static class Verify
         test.TestState.AnalyzerConfigFiles.Add(("/.globalconfig", globalConfig));
         test.ExpectedDiagnostics.AddRange(expected);
         await test.RunAsync();
+        await ThroughDecartRulesAsync<TAnalyzer>(Usings + source, globalConfig, expected);
     }
 
     public static async Task FixAsync<TAnalyzer, TFix>(string source, string fixedSource, params DiagnosticResult[] expected)

@@ -14,7 +14,6 @@ namespace Decart.Analyzers.Rules;
 /// initialized with one and never reassigned) flowing into <c>DecartClientOptions.ApiKey</c> or an SDK parameter
 /// named <c>apiKey</c>. An error in projects that run on the user's device.
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class RawApiKeyAnalyzer : DecartAnalyzer
 {
     /// <summary>Property key marking a diagnostic whose value is a literal the fix can replace.</summary>
@@ -26,7 +25,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.RawApiKey);
 
     /// <inheritdoc />
-    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
+    private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
         if (symbols.ClientOptions is not { } options)
         {

@@ -12,7 +12,6 @@ namespace Decart.Analyzers.Rules;
 /// model — change the prompt instead) and DECART006 (literal capture size or fps that differ from the catalog
 /// model the method connects to).
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class SessionShapeAnalyzer : DecartAnalyzer
 {
     /// <summary>Diagnostic property: the model expression to use in the fix (e.g. <c>RealtimeModels.Lucy21</c>).</summary>
@@ -34,39 +33,63 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.FormatDiffersFromModel);
 
     /// <inheritdoc />
-    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
+    private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        start.RegisterOperationBlockStartAction(block =>
-        {
-            // Methods that connect are rare: note a ConnectAsync, and only then look at the whole method.
-            int connects = 0;
-            block.RegisterOperationAction(
-                c =>
-                {
-                    if (symbols.IsConnect(((IInvocationOperation)c.Operation).TargetMethod))
-                    {
-                        System.Threading.Interlocked.Exchange(ref connects, 1);
-                    }
-                },
-                OperationKind.Invocation);
-            block.RegisterOperationBlockEndAction(c =>
+        // Driver-wide actions, each reporting only inside its own operation: a connect reports DECART004 on itself, a
+        // format-setting operation reports DECART006 on its own literals. Both look at their method only when they
+        // are one of those (rare) operations.
+        start.RegisterOperationAction(
+            c =>
             {
-                if (System.Threading.Volatile.Read(ref connects) == 1)
+                var call = (IInvocationOperation)c.Operation;
+                if (symbols.IsConnect(call.TargetMethod))
                 {
-                    Analyze(c, symbols);
+                    var (connects, disposals, _) = Collect(call, symbols);
+                    CheckReconnects(d => ReportIfInside(c, d), connects, disposals);
                 }
-            });
-        });
+                else if (IsFormat(call))
+                {
+                    CheckFormats(c.ReportDiagnostic, Collect(call, symbols).Connects, [call]);
+                }
+            },
+            OperationKind.Invocation);
+        start.RegisterOperationAction(
+            c =>
+            {
+                if (IsFormat(c.Operation))
+                {
+                    CheckFormats(c.ReportDiagnostic, Collect(c.Operation, symbols).Connects, [c.Operation]);
+                }
+            },
+            OperationKind.ObjectCreation);
     }
 
-    private static void Analyze(OperationBlockAnalysisContext context, DecartSymbols symbols)
+    private static bool IsFormat(IOperation operation) => operation is
+        IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" }
+        or IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" };
+
+    private static void ReportIfInside(OperationAnalysisContext context, Diagnostic diagnostic)
     {
+        if (context.Operation.Syntax.Span.Contains(diagnostic.Location.SourceSpan))
+        {
+            context.ReportDiagnostic(diagnostic);
+        }
+    }
+
+    /// <summary>The connects and client disposals of the method (or lambda-holding body) an operation belongs to.</summary>
+    private static (List<IInvocationOperation> Connects, List<IInvocationOperation> Disposals, IOperation Root) Collect(IOperation operation, DecartSymbols symbols)
+    {
+        var root = operation;
+        while (root.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
         var connects = new List<IInvocationOperation>();
         var disposals = new List<IInvocationOperation>();
-        var formats = new List<IOperation>();
-        foreach (var operation in context.OperationBlocks.SelectMany(b => b.DescendantsAndSelf()))
+        foreach (var descendant in root.DescendantsAndSelf())
         {
-            switch (operation)
+            switch (descendant)
             {
                 case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
                     connects.Add(call);
@@ -74,15 +97,10 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
                     disposals.Add(call);
                     break;
-                case IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" }:
-                case IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" }:
-                    formats.Add(operation);
-                    break;
             }
         }
 
-        CheckReconnects(context.ReportDiagnostic, connects, disposals);
-        CheckFormats(context.ReportDiagnostic, connects, formats);
+        return (connects, disposals, root);
     }
 
     /// <summary>DECART004.</summary>
@@ -119,7 +137,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     }
 
     /// <summary>DECART006.</summary>
-    private static void CheckFormats(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<IOperation> formats)
+    private static void CheckFormats(System.Action<Diagnostic> report, List<IInvocationOperation> connects, IReadOnlyList<IOperation> formats)
     {
         var models = connects.Select(CatalogModel).Where(m => m is not null).Select(m => m!.Value).Distinct().ToList();
         if (models.Count != 1 || formats.Count == 0)

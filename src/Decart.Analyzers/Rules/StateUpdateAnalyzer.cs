@@ -12,7 +12,6 @@ namespace Decart.Analyzers.Rules;
 /// DECART007 (SetAsync without an image after an image was set), DECART008 (enhancement off for a short literal
 /// prompt) and DECART009 (SetPromptAsync in a loop, undebounced).
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class StateUpdateAnalyzer : DecartAnalyzer
 {
     private const int ShortPromptWords = 6;
@@ -22,36 +21,22 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
         ImmutableArray.Create(Descriptors.SeparatePromptAndImage, Descriptors.SetClearsImage, Descriptors.EnhanceOffForShortPrompt, Descriptors.UndebouncedPrompt);
 
     /// <inheritdoc />
-    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
+    private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
         start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
         start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
         start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
-        start.RegisterOperationBlockStartAction(block =>
-        {
-            // Collect the client calls the driver hands us anyway; only methods that have some are examined.
-            var calls = new List<IInvocationOperation>();
-            block.RegisterOperationAction(
-                c =>
-                {
-                    var call = (IInvocationOperation)c.Operation;
-                    if (symbols.IsClient(call.TargetMethod.ContainingType) && call.TargetMethod.Name is "SetImageAsync" or "SetAsync")
-                    {
-                        lock (calls)
-                        {
-                            calls.Add(call);
-                        }
-                    }
-                },
-                OperationKind.Invocation);
-            block.RegisterOperationBlockEndAction(c =>
+        start.RegisterOperationAction(
+            c =>
             {
-                if (calls.Count > 1)
+                // DECART007: a SetAsync looks back through its own method for image updates on the same client.
+                var call = (IInvocationOperation)c.Operation;
+                if (call.TargetMethod.Name == "SetAsync" && symbols.IsClient(call.TargetMethod.ContainingType))
                 {
-                    AnalyzeImageClears(c, calls);
+                    AnalyzeImageClears(c, call, symbols);
                 }
-            });
-        });
+            },
+            OperationKind.Invocation);
     }
 
     /// <summary>DECART003: consecutive prompt and image updates on one client.</summary>
@@ -157,30 +142,47 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
         }
     }
 
-    /// <summary>DECART007: in one method, SetAsync without an image on a client whose image was set before.</summary>
-    private static void AnalyzeImageClears(OperationBlockAnalysisContext context, List<IInvocationOperation> found)
+    /// <summary>DECART007: a SetAsync without an image on a client whose image an earlier update in the method set.</summary>
+    private static void AnalyzeImageClears(OperationAnalysisContext context, IInvocationOperation target, DecartSymbols symbols)
     {
-        var calls = found.Where(c => c.Instance.ReferencedSymbol() is not null).OrderBy(c => c.Syntax.SpanStart);
-        var imageSet = new Dictionary<ISymbol, bool>(SymbolEqualityComparer.Default);
+        if (target.Instance.ReferencedSymbol() is not { } targetReceiver)
+        {
+            return;
+        }
+
+        var root = (IOperation)target;
+        while (root.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
+        var calls = root.DescendantsAndSelf().OfType<IInvocationOperation>()
+            .Where(c => c.TargetMethod.Name is "SetImageAsync" or "SetAsync" && symbols.IsClient(c.TargetMethod.ContainingType)
+                && SymbolEqualityComparer.Default.Equals(c.Instance.ReferencedSymbol(), targetReceiver)
+                && c.Syntax.SpanStart <= target.Syntax.SpanStart)
+            .OrderBy(c => c.Syntax.SpanStart);
+        bool imageSet = false;
         foreach (var call in calls)
         {
-            var receiver = call.Instance.ReferencedSymbol()!;
-            switch (call.TargetMethod.Name)
+            if (call.TargetMethod.Name == "SetImageAsync")
             {
-                case "SetImageAsync":
-                    imageSet[receiver] = call.Argument("image")?.Value.Unwrap() is { } image && !(image.ConstantValue.HasValue && image.ConstantValue.Value is null);
-                    break;
-                case "SetAsync":
-                    bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
-                        || creation.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
-                    if (!hasImage && imageSet.TryGetValue(receiver, out bool set) && set)
-                    {
-                        context.ReportDiagnostic(Diagnostic.Create(Descriptors.SetClearsImage, call.Syntax.GetLocation(), receiver.Name));
-                    }
-
-                    imageSet[receiver] = hasImage;
-                    break;
+                imageSet = call.Argument("image")?.Value.Unwrap() is { } image && !(image.ConstantValue.HasValue && image.ConstantValue.Value is null);
+                continue;
             }
+
+            bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
+                || creation.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
+            if (ReferenceEquals(call, target) || call.Syntax == target.Syntax)
+            {
+                if (!hasImage && imageSet)
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.SetClearsImage, target.Syntax.GetLocation(), targetReceiver.Name));
+                }
+
+                return;
+            }
+
+            imageSet = hasImage;
         }
     }
 

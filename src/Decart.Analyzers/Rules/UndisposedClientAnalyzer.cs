@@ -12,17 +12,16 @@ namespace Decart.Analyzers.Rules;
 /// or handed on (returned, stored in a field or property, passed to a method); a field holding one must be
 /// disposed somewhere in its type.
 /// </summary>
-[DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UndisposedClientAnalyzer : DecartAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UndisposedClient);
 
     /// <inheritdoc />
-    private protected override void OnCompilationStart(CompilationStartAnalysisContext start, DecartSymbols symbols)
+    private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
         start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
-        start.RegisterSymbolStartAction(s => AnalyzeType(s, symbols), SymbolKind.NamedType);
+        start.RegisterTypeStartAction(s => AnalyzeType(s, symbols));
     }
 
     private static void AnalyzeConnect(OperationAnalysisContext context, DecartSymbols symbols)
