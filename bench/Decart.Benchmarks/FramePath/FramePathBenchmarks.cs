@@ -62,19 +62,13 @@ public class FramePathBenchmarks
             throw new InvalidOperationException("the first frame did not arrive");
         }
 
-        var payloads = new List<int>();
-        var packetizer = new Vp8Packetizer(_frame, 1100, 0);
-        var scratch = new byte[1500];
-        while (packetizer.TryWriteNext(scratch, out int n, out _))
-        {
-            payloads.Add(n);
-        }
+        var payloads = Clips.Vp8PayloadSizes(_frame);
 
         long packets = _server.Stats.PacketsReceived - packets0;
         long overhead = (_server.Stats.BytesReceived - bytes0 - payloads.Sum()) / Math.Max(1, packets);
-        if (packets != payloads.Count || overhead is < 12 or > 64)
+        if (packets != payloads.Length || overhead is < 12 or > 64)
         {
-            throw new InvalidOperationException($"expected {payloads.Count} packets of payload + header + tag, the peer counted {packets} (overhead {overhead})");
+            throw new InvalidOperationException($"expected {payloads.Length} packets of payload + header + tag, the peer counted {packets} (overhead {overhead})");
         }
 
         _datagramSizes = [.. payloads.Select(p => p + (int)overhead)];

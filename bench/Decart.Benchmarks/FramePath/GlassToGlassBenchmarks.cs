@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 using Decart.Benchmarks.Infrastructure;
-using Decart.Rtc.Codecs;
 using Decart.Sdk;
 using Decart.Sdk.Media;
 using Decart.Sdk.Models;
@@ -75,18 +74,7 @@ public class GlassToGlassBenchmarks
 
         // Per packet on the wire: RTP header (12) + the SRTP tag of the negotiated AEAD-GCM profile (16).
         const int overhead = 12 + 16;
-        var scratch = new byte[1500];
-        _datagramSizes = [.. _clip.Select(frame =>
-        {
-            var sizes = new List<int>();
-            var packetizer = new Vp8Packetizer(frame, 1100, 0);
-            while (packetizer.TryWriteNext(scratch, out int n, out _))
-            {
-                sizes.Add(n + overhead);
-            }
-
-            return sizes.ToArray();
-        })];
+        _datagramSizes = [.. _clip.Select(frame => Clips.Vp8PayloadSizes(frame).Select(n => n + overhead).ToArray())];
         _plain = new PlainUdpPath(echo: true);
     }
 

@@ -17,4 +17,20 @@ internal static class Clips
 
         return frames;
     }
+
+    /// <summary>The payload sizes the stack's VP8 packetizer cuts a frame into (the max payload PeerConnection uses).</summary>
+    /// <param name="frame">The encoded frame.</param>
+    /// <returns>One size per RTP packet, in order.</returns>
+    public static int[] Vp8PayloadSizes(byte[] frame)
+    {
+        var sizes = new List<int>();
+        var scratch = new byte[1500];
+        var packetizer = new Decart.Rtc.Codecs.Vp8Packetizer(frame, 1100, 0);
+        while (packetizer.TryWriteNext(scratch, out int n, out _))
+        {
+            sizes.Add(n);
+        }
+
+        return [.. sizes];
+    }
 }

@@ -44,7 +44,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 var call = (IInvocationOperation)c.Operation;
                 if (symbols.IsConnect(call.TargetMethod))
                 {
-                    var (connects, disposals, _) = Collect(call, symbols);
+                    var (connects, disposals) = Collect(call, symbols);
                     CheckReconnects(d => ReportIfInside(c, d), connects, disposals);
                 }
                 else if (IsFormat(call))
@@ -77,17 +77,11 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     }
 
     /// <summary>The connects and client disposals of the method (or lambda-holding body) an operation belongs to.</summary>
-    private static (List<IInvocationOperation> Connects, List<IInvocationOperation> Disposals, IOperation Root) Collect(IOperation operation, DecartSymbols symbols)
+    private static (List<IInvocationOperation> Connects, List<IInvocationOperation> Disposals) Collect(IOperation operation, DecartSymbols symbols)
     {
-        var root = operation;
-        while (root.Parent is not null)
-        {
-            root = root.Parent;
-        }
-
         var connects = new List<IInvocationOperation>();
         var disposals = new List<IInvocationOperation>();
-        foreach (var descendant in root.DescendantsAndSelf())
+        foreach (var descendant in operation.Root().DescendantsAndSelf())
         {
             switch (descendant)
             {
@@ -100,7 +94,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
             }
         }
 
-        return (connects, disposals, root);
+        return (connects, disposals);
     }
 
     /// <summary>DECART004.</summary>

@@ -150,13 +150,7 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             return;
         }
 
-        var root = (IOperation)target;
-        while (root.Parent is not null)
-        {
-            root = root.Parent;
-        }
-
-        var calls = root.DescendantsAndSelf().OfType<IInvocationOperation>()
+        var calls = target.Root().DescendantsAndSelf().OfType<IInvocationOperation>()
             .Where(c => c.TargetMethod.Name is "SetImageAsync" or "SetAsync" && symbols.IsClient(c.TargetMethod.ContainingType)
                 && SymbolEqualityComparer.Default.Equals(c.Instance.ReferencedSymbol(), targetReceiver)
                 && c.Syntax.SpanStart <= target.Syntax.SpanStart)
@@ -172,7 +166,7 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
 
             bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
                 || creation.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
-            if (ReferenceEquals(call, target) || call.Syntax == target.Syntax)
+            if (call.Syntax == target.Syntax)
             {
                 if (!hasImage && imageSet)
                 {
