@@ -12,8 +12,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private IPEndPoint _remote;
-    private SocketAddress _remoteAddress; // _remote serialized once, for the allocation-free SendTo overload
+    private Peer _remote; // swapped whole by Connect: the endpoint and its serialized form always agree
     private int _disposed;
 
     /// <summary>Binds a socket and starts receiving.</summary>
@@ -24,8 +23,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
         ArgumentNullException.ThrowIfNull(local);
         _socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(local);
-        _remote = remote ?? new IPEndPoint(local.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
-        _remoteAddress = _remote.Serialize();
+        _remote = new Peer(remote ?? new IPEndPoint(local.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
         _loop = Task.Run(ReceiveLoopAsync);
     }
 
@@ -48,30 +46,21 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     public void Connect(IPEndPoint remote)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        lock (_socket)
-        {
-            _remoteAddress = remote.Serialize();
-            Volatile.Write(ref _remote, remote);
-        }
+        Volatile.Write(ref _remote, new Peer(remote));
     }
 
     /// <inheritdoc />
     public bool Send(ReadOnlySpan<byte> datagram)
     {
-        SocketAddress address;
-        lock (_socket)
+        var remote = Volatile.Read(ref _remote);
+        if (remote.Endpoint.Port == 0 || _disposed != 0 || datagram.Length > MaxDatagramSize)
         {
-            if (_remote.Port == 0 || _disposed != 0 || datagram.Length > MaxDatagramSize)
-            {
-                return false;
-            }
-
-            address = _remoteAddress;
+            return false;
         }
 
         try
         {
-            _socket.SendTo(datagram, SocketFlags.None, address);
+            _socket.SendTo(datagram, SocketFlags.None, remote.Address);
             return true;
         }
         catch (SocketException)
@@ -109,8 +98,6 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     {
         var buffer = GC.AllocateUninitializedArray<byte>(65536, pinned: true);
         var address = new SocketAddress(_socket.AddressFamily);
-        IPEndPoint? expected = null;
-        SocketAddress? expectedAddress = null;
         while (!_stop.IsCancellationRequested)
         {
             int received;
@@ -134,13 +121,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
             }
 
             var remote = Volatile.Read(ref _remote);
-            if (!ReferenceEquals(remote, expected))
-            {
-                expected = remote;
-                expectedAddress = remote.Serialize();
-            }
-
-            if (remote.Port != 0 && !address.Equals(expectedAddress))
+            if (remote.Endpoint.Port != 0 && !address.Equals(remote.Address))
             {
                 Interlocked.Increment(ref _dropped);
                 continue;
@@ -156,5 +137,13 @@ public sealed class UdpDatagramTransport : IDatagramTransport
                 Interlocked.Increment(ref _dropped);
             }
         }
+    }
+
+    /// <summary>The peer and its serialized address, for the allocation-free send and the receive-side comparison.</summary>
+    private sealed class Peer(IPEndPoint endpoint)
+    {
+        public IPEndPoint Endpoint { get; } = endpoint;
+
+        public SocketAddress Address { get; } = endpoint.Serialize();
     }
 }
