@@ -34,7 +34,13 @@ public class IvfFileSourceTests
             }
         });
 
-        // Nothing beyond the first frame arrives until the fake clock moves.
+        // Nothing beyond the first frame arrives until the fake clock moves. Wait for that first frame (a loaded
+        // machine may take a while to schedule the reader), then give a second one the chance to slip through.
+        for (int i = 0; i < 1000 && frames.Count == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
         await Task.Delay(200);
         lock (frames)
         {
