@@ -55,6 +55,18 @@ public sealed record PeerConnectionOptions
 
     /// <summary>Largest RTP payload sent. Default 1,100 bytes (fits SRTP and common MTUs).</summary>
     public int MaxPayloadSize { get; init; } = 1100;
+
+    /// <summary>
+    /// A receive-bandwidth estimate (bits/s) announced to the sender with RTCP REMB once a second, so a browser
+    /// sender enables its larger simulcast layers; null (default) sends none.
+    /// </summary>
+    public ulong? ReceiveBitrateEstimate { get; init; }
+
+    /// <summary>
+    /// Start bitrate (kbit/s) suggested to a browser sender through <c>x-google-start-bitrate</c> on the sections we
+    /// receive on; null (default) suggests none.
+    /// </summary>
+    public int? SenderStartBitrateKbps { get; init; }
 }
 
 /// <summary>Counters of a <see cref="PeerConnection"/>.</summary>
@@ -116,6 +128,12 @@ public sealed class PeerConnectionStats
     /// <summary>SRTP packets that arrived before this side's keys were ready and were processed once they were.</summary>
     public long EarlyPacketsReplayed { get; internal set; }
 
+    /// <summary>Authenticated RTP packets no receiving section claims (another mid, an unknown RID or payload type, too many streams).</summary>
+    public long PacketsUnroutable { get; internal set; }
+
+    /// <summary>Changes of the simulcast layer whose frames <see cref="PeerConnection.FrameReceived"/> delivers.</summary>
+    public long LayerSwitches { get; internal set; }
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -158,7 +176,16 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly IceAgent _ice;
     private readonly DtlsCertificate _certificate;
     private readonly RtpSendBuffer _sendBuffer = new();
-    private readonly NackGenerator _nacks = new();
+    private const int MaxStreams = 8;
+    private readonly ReceiveStream?[] _streams = new ReceiveStream?[MaxStreams];
+    private int _streamCount;
+    private ReceiveStream? _active;
+    private string? _targetRid;
+    private byte[]? _receiveMid;
+    private byte[][] _rids = [];
+    private NegotiatedVideo? _receive;
+    private IReadOnlyList<TransceiverDescription> _transceivers = [];
+    private Action<ReceiveStream>? _onStreamKeyframeNeeded;
     private readonly object _sendLock = new();
     private readonly object _receiveLock = new();
     // SRTP packets that arrive before this side has derived its keys — the peer finished its handshake first (the DTLS
@@ -166,7 +193,6 @@ public sealed class PeerConnection : IAsyncDisposable
     // place. Dropping them would lose the stream's first keyframe and stall it until the sender's next one.
     private const int EarlyPacketLimit = 256;
     private readonly Queue<byte[]> _early = new();
-    private AssembledFrameHandler? _onAssembled; // one delegate for every packet (a method group would allocate per call)
     private readonly CancellationTokenSource _stop = new();
     private readonly uint _ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
     private readonly uint _rtxSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
@@ -174,22 +200,11 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly byte[] _sendPacket = new byte[1600];
     private DtlsTransport? _dtls;
     private SrtpSession? _srtp;
-    private FrameAssembler? _assembler;
     private NegotiatedVideo? _video;
     private SessionDescription? _localDescription;
     private ushort _sequence = (ushort)Random.Shared.Next(0, 30000);
     private ushort _pictureId;
     private ushort _rtxSequence = (ushort)Random.Shared.Next(0, 30000);
-    private SequenceUnwrapper _unwrapper;
-    private long _baseSequence = -1;
-    private long _highestSequence;
-    private long _receivedCount;
-    private double _jitter;
-    private long _lastTransit;
-    private bool _haveTransit;
-    private uint _remoteMediaSsrc;
-    private uint _lastSrCompact;
-    private long _lastSrArrival;
     private long _lastPliTicks;
     private Task? _rtcpLoop;
     private int _state;
@@ -220,13 +235,37 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>The state.</summary>
     public PeerConnectionState State => (PeerConnectionState)Volatile.Read(ref _state);
 
-    /// <summary>What offer/answer settled for video.</summary>
-    public NegotiatedVideo? Video => _video;
+    /// <summary>What offer/answer settled for video: the section we send on, else the one we receive on.</summary>
+    public NegotiatedVideo? Video => _video ?? _receive;
+
+    /// <summary>The section we receive video on (with its simulcast RIDs), or null.</summary>
+    public NegotiatedVideo? ReceiveVideo => _receive;
+
+    /// <summary>Every section of the latest offer/answer, in order.</summary>
+    public IReadOnlyList<TransceiverDescription> Transceivers => _transceivers;
+
+    /// <summary>The simulcast layer (RID) whose frames <see cref="FrameReceived"/> delivers, or null (no simulcast, or none yet).</summary>
+    public string? ActiveLayer => _active?.Rid;
+
+    /// <summary>The simulcast layers (RIDs) media has arrived on, lowest first.</summary>
+    public IReadOnlyList<string> ReceivedLayers
+    {
+        get
+        {
+            lock (_receiveLock)
+            {
+                return _streams.Take(_streamCount).Where(x => x!.Rid is not null && x.HasMedia).OrderBy(x => x!.Layer).Select(x => x!.Rid!).ToArray();
+            }
+        }
+    }
+
+    /// <summary>Warnings of the latest negotiation (what was offered and not honoured).</summary>
+    public IReadOnlyList<string> NegotiationWarnings { get; private set; } = [];
 
     /// <summary>Counters.</summary>
     public PeerConnectionStats Stats { get; } = new();
 
-    /// <summary>Our SDP (after <see cref="CreateOfferAsync"/> or <see cref="CreateAnswerAsync"/>).</summary>
+    /// <summary>Our SDP (after <see cref="CreateOfferAsync"/> or <see cref="CreateAnswerAsync(CancellationToken)"/>).</summary>
     public SessionDescription? LocalDescription => _localDescription;
 
     /// <summary>The ICE agent (for its candidates and state).</summary>
@@ -243,37 +282,59 @@ public sealed class PeerConnection : IAsyncDisposable
         return _localDescription;
     }
 
-    /// <summary>Applies the peer's description: an answer to our offer, or an offer we will answer.</summary>
+    /// <summary>
+    /// Applies the peer's description: an answer to our offer, or an offer we will answer. A later offer on a connected
+    /// peer is a renegotiation: ICE and DTLS are kept, the sections are answered again.
+    /// </summary>
     /// <param name="remote">The description.</param>
     /// <param name="cancellationToken">Cancels candidate resolution.</param>
     /// <returns>A task that completes when applied.</returns>
     /// <exception cref="InvalidOperationException">When the description has no usable video or no ICE credentials.</exception>
+    /// <exception cref="NegotiationException">When the description changes the ICE credentials (an ICE restart, not supported).</exception>
     public async Task SetRemoteDescriptionAsync(SessionDescription remote, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        var media = remote.Media.FirstOrDefault(m => m.Kind == "video" && !m.IsRejected) ?? throw new InvalidOperationException("the remote description has no video section");
-        if (media.IceUfrag is null || media.IcePwd is null || media.Fingerprint is null)
+        if (!remote.Media.Exists(m => m.Kind == "video" && !m.IsRejected))
         {
-            throw new InvalidOperationException("the remote description lacks ICE credentials or a DTLS fingerprint");
+            throw new InvalidOperationException("the remote description has no video section");
+        }
+
+        var media = remote.Media.FirstOrDefault(m => !m.IsRejected && m.IceUfrag is not null && m.IcePwd is not null && m.Fingerprint is not null)
+            ?? throw new NegotiationException(NegotiationError.MissingCredentials, "the remote description lacks ICE credentials or a DTLS fingerprint");
+        bool renegotiation = _dtls is not null;
+        if (renegotiation && (media.IceUfrag != _remoteUfrag || media.Fingerprint != _remoteFingerprint))
+        {
+            throw new NegotiationException(NegotiationError.MissingCredentials, "the remote description changes the ICE credentials or the DTLS fingerprint (ICE restart is not supported)");
         }
 
         if (remote.Type == SdpType.Answer)
         {
-            _video = SdpNegotiation.ReadAnswer(remote) ?? throw new InvalidOperationException("the answer rejected video");
-            _ice.SetRemoteCredentials(media.IceUfrag, media.IcePwd);
-            // The answerer's setup decides the DTLS roles: passive/omitted → we are the client.
-            var role = media.Setup == "active" ? DtlsRole.Server : DtlsRole.Client;
-            StartDtls(role, media.Fingerprint);
+            var video = SdpNegotiation.ReadAnswer(remote) ?? throw new InvalidOperationException("the answer rejected video");
+            _video = video.LocalDirection is MediaDirection.SendRecv or MediaDirection.SendOnly ? video : null;
+            SetReceive(video.LocalDirection is MediaDirection.SendRecv or MediaDirection.RecvOnly ? video : null);
+            if (!renegotiation)
+            {
+                _ice.SetRemoteCredentials(media.IceUfrag!, media.IcePwd!);
+                _remoteUfrag = media.IceUfrag;
+                _remoteFingerprint = media.Fingerprint;
+                // The answerer's setup decides the DTLS roles: passive/omitted → we are the client.
+                var role = media.Setup == "active" ? DtlsRole.Server : DtlsRole.Client;
+                StartDtls(role, media.Fingerprint!);
+            }
         }
         else
         {
             await EnsureStartedAsync(false, cancellationToken).ConfigureAwait(false);
             _remoteOffer = remote;
-            _ice.SetRemoteCredentials(media.IceUfrag, media.IcePwd);
-            _remoteFingerprint = media.Fingerprint;
+            if (!renegotiation)
+            {
+                _ice.SetRemoteCredentials(media.IceUfrag!, media.IcePwd!);
+                _remoteUfrag = media.IceUfrag;
+                _remoteFingerprint = media.Fingerprint;
+            }
         }
 
-        foreach (var candidate in remote.Media.SelectMany(m => m.Candidates))
+        foreach (var candidate in remote.Media.SelectMany(m => m.Candidates).Take(64))
         {
             await AddRemoteCandidateAsync(candidate, cancellationToken).ConfigureAwait(false);
         }
@@ -281,18 +342,111 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private SessionDescription? _remoteOffer;
     private string? _remoteFingerprint;
+    private string? _remoteUfrag;
 
     /// <summary>Answers the offer given to <see cref="SetRemoteDescriptionAsync"/>. As the answerer we are the DTLS server (<c>setup:passive</c>).</summary>
     /// <param name="cancellationToken">Not used beyond argument checks; kept for symmetry.</param>
     /// <returns>The answer.</returns>
-    public Task<SessionDescription> CreateAnswerAsync(CancellationToken cancellationToken = default)
+    public Task<SessionDescription> CreateAnswerAsync(CancellationToken cancellationToken = default) =>
+        CreateAnswerAsync(new AnswerOptions { Send = _options.SendVideo }, cancellationToken);
+
+    /// <summary>
+    /// Answers the offer given to <see cref="SetRemoteDescriptionAsync"/> with any number of sections (see
+    /// <see cref="TransceiverNegotiation"/>); on a renegotiation the earlier send and receive sections keep their
+    /// bindings. As the answerer we are the DTLS server (<c>setup:passive</c>).
+    /// </summary>
+    /// <param name="options">What to send and receive; codec preferences default to the peer's options.</param>
+    /// <param name="cancellationToken">Not used beyond argument checks.</param>
+    /// <returns>The answer.</returns>
+    /// <exception cref="NegotiationException">Duplicate mids, or no video section we can accept.</exception>
+    public Task<SessionDescription> CreateAnswerAsync(AnswerOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
         var offer = _remoteOffer ?? throw new InvalidOperationException("set the remote offer first");
-        _localDescription = SdpNegotiation.CreateAnswer(offer, LocalParameters(), "passive", _options.IceLite, _options.CodecPreference, out var video);
-        _video = video ?? throw new InvalidOperationException("the offer has no video codec we support");
-        StartDtls(DtlsRole.Server, _remoteFingerprint!);
+        var result = TransceiverNegotiation.Answer(offer, LocalParameters(), "passive", _options.IceLite, options with
+        {
+            CodecPreference = options.CodecPreference ?? _options.CodecPreference,
+            Send = options.Send && _options.SendVideo,
+            PreviousSend = options.PreviousSend ?? _video,
+            PreviousReceive = options.PreviousReceive ?? _receive,
+        });
+        if (!result.Transceivers.Any(t => t.Kind == "video" && !t.Rejected))
+        {
+            throw new NegotiationException(NegotiationError.NoVideo, "the offer has no video codec we support");
+        }
+
+        if (_options.SenderStartBitrateKbps is int kbps && result.Receive is { } receiving)
+        {
+            var section = result.Answer.Media.First(m => m.Mid == receiving.Mid);
+            int index = section.Attributes.FindIndex(a => a.Name == "fmtp" && a.Value?.StartsWith(receiving.PayloadType.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal) == true);
+            string extra = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"x-google-start-bitrate={kbps}");
+            if (index >= 0)
+            {
+                section.Attributes[index] = new SdpAttribute("fmtp", section.Attributes[index].Value + ";" + extra);
+            }
+            else
+            {
+                section.Attributes.Add(new SdpAttribute("fmtp", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{receiving.PayloadType} {extra}")));
+            }
+        }
+
+        _localDescription = result.Answer;
+        _transceivers = result.Transceivers;
+        NegotiationWarnings = result.Warnings;
+        _video = result.Send;
+        SetReceive(result.Receive);
+        if (_dtls is null)
+        {
+            StartDtls(DtlsRole.Server, _remoteFingerprint!);
+        }
+
         return Task.FromResult(_localDescription);
+    }
+
+    /// <summary>
+    /// Chooses the simulcast layer whose frames <see cref="FrameReceived"/> delivers: a RID of
+    /// <see cref="ReceiveVideo"/>, or null for the highest layer that is flowing (the default). The switch happens at
+    /// that layer's next keyframe, which is requested at once.
+    /// </summary>
+    /// <param name="rid">The RID, or null for automatic.</param>
+    /// <exception cref="ArgumentException">When the RID was not negotiated.</exception>
+    public void SelectLayer(string? rid)
+    {
+        if (rid is not null && !(_receive?.Rids.Contains(rid) ?? false))
+        {
+            throw new ArgumentException($"layer '{(rid.Length > 16 ? rid[..16] : rid)}' was not negotiated", nameof(rid));
+        }
+
+        _targetRid = rid;
+        ReceiveStream? target;
+        lock (_receiveLock)
+        {
+            target = rid is null ? Highest() : Find(rid);
+        }
+
+        if (target is not null)
+        {
+            SendPli(target.Ssrc);
+        }
+    }
+
+    private void SetReceive(NegotiatedVideo? receive)
+    {
+        lock (_receiveLock)
+        {
+            var previous = _receive;
+            _receive = receive;
+            if (receive is null || previous is null || previous.Mid != receive.Mid || previous.CodecName != receive.CodecName || !previous.Rids.SequenceEqual(receive.Rids))
+            {
+                Array.Clear(_streams);
+                _streamCount = 0;
+                _active = null;
+            }
+
+            _receiveMid = receive is { Extensions.Mid: > 0 } ? System.Text.Encoding.UTF8.GetBytes(receive.Mid) : null;
+            _rids = receive?.Rids.Select(r => System.Text.Encoding.UTF8.GetBytes(r)).ToArray() ?? [];
+        }
     }
 
     /// <summary>Adds a trickled remote candidate (<c>candidate:…</c>); unusable ones are ignored.</summary>
@@ -352,14 +506,24 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>Asks the peer for a keyframe (RTCP PLI).</summary>
     public void RequestKeyframe()
     {
-        var video = _video;
-        if (_srtp is null || video is null)
+        var receive = _receive;
+        if (_srtp is null || receive is null)
+        {
+            return;
+        }
+
+        SendPli(_active?.Ssrc ?? receive.RemoteSsrc ?? 0);
+    }
+
+    private void SendPli(uint mediaSsrc)
+    {
+        if (_srtp is null)
         {
             return;
         }
 
         Span<byte> rtcp = stackalloc byte[64];
-        int n = RtcpWriter.WritePli(rtcp, _ssrc, video.RemoteSsrc ?? 0);
+        int n = RtcpWriter.WritePli(rtcp, _ssrc, mediaSsrc);
         SendRtcp(rtcp, n);
         Stats.PliSent();
     }
@@ -427,8 +591,6 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private void StartDtls(DtlsRole role, string remoteFingerprint)
     {
-        _assembler = new FrameAssembler(_video!.CodecName == "H264" ? VideoCodecKind.H264 : VideoCodecKind.Vp8);
-        _assembler.KeyframeNeeded += OnKeyframeNeeded;
         _path = new InterceptedPath(_ice, _options.Interceptor);
         _dtls = new DtlsTransport(_path, role, remoteFingerprint, _certificate);
         _dtls.RtpReceived += OnRtp;
@@ -558,78 +720,222 @@ public sealed class PeerConnection : IAsyncDisposable
             }
 
             Stats.Received(datagram.Length);
-            var video = _video;
+            var receive = _receive;
             var packet = buffer[..n];
-            Span<byte> restored = stackalloc byte[1600];
-            if (video?.RtxPayloadType is { } rtxPt && header.PayloadType == rtxPt)
+            if (receive is null || !RoutesHere(receive, header, packet))
             {
+                Stats.PacketsUnroutable++;
+                return;
+            }
+
+            ReceiveStream? stream;
+            Span<byte> restored = stackalloc byte[1600];
+            if (receive.RtxPayloadType is { } rtxPt && header.PayloadType == rtxPt)
+            {
+                stream = RtxStream(receive, header, packet);
                 // RFC 4588: restore the original packet (OSN first in the payload) on the media SSRC.
-                int m = Rtx.Unwrap(restored, packet, (byte)video.PayloadType, _remoteMediaSsrc != 0 ? _remoteMediaSsrc : video.RemoteSsrc ?? 0);
+                int m = stream is null ? 0 : Rtx.Unwrap(restored, packet, (byte)receive.PayloadType, stream.Ssrc);
                 if (m == 0 || !RtpHeader.TryParse(restored[..m], out header, out _))
                 {
+                    Stats.PacketsUnroutable++;
                     return;
                 }
 
                 packet = restored[..m];
                 Stats.RtxReceived++;
             }
-            else if (header.PayloadType != video?.PayloadType)
+            else if (header.PayloadType != receive.PayloadType)
             {
-                return; // unknown payload types (e.g. audio we rejected) are ignored
+                Stats.PacketsUnroutable++; // unknown payload types (e.g. audio on an inactive section) are ignored
+                return;
             }
             else
             {
-                _remoteMediaSsrc = header.Ssrc;
-                UpdateReceiveStats(header);
+                stream = MediaStream(receive, header, packet);
+                if (stream is null)
+                {
+                    Stats.PacketsUnroutable++;
+                    return;
+                }
+
+                stream.OnMediaPacket(header);
+                if (stream == _active || _active is null)
+                {
+                    Stats.PacketsLost = stream.PacketsLost;
+                    Stats.Jitter = stream.Jitter;
+                }
             }
 
-            _nacks.OnReceived(header.SequenceNumber);
-            _assembler?.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), _onAssembled ??= OnFrame);
-            Stats.FramesDropped = _assembler?.FramesDropped ?? 0;
+            stream!.Nacks.OnReceived(header.SequenceNumber);
+            stream.Assembler.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), stream.OnFrame!);
+            Stats.FramesDropped = stream.Assembler.FramesDropped;
         }
     }
 
-    /// <summary>RFC 3550 A.3 (lost) and A.8 (jitter, in 90 kHz units) on original media packets.</summary>
-    private void UpdateReceiveStats(in RtpHeader header)
+    /// <summary>Whether a packet belongs to the section we receive on: by the <c>sdes:mid</c> extension when present.</summary>
+    private bool RoutesHere(NegotiatedVideo receive, in RtpHeader header, ReadOnlySpan<byte> packet) =>
+        _receiveMid is not { } mid || !header.TryGetExtension(packet, receive.Extensions.Mid, out var value) || value.SequenceEqual(mid);
+
+    /// <summary>The stream of a media packet: by SSRC, else by its RID (simulcast), else the one stream of a plain section.</summary>
+    private ReceiveStream? MediaStream(NegotiatedVideo receive, in RtpHeader header, ReadOnlySpan<byte> packet)
     {
-        long extended = _unwrapper.Unwrap(header.SequenceNumber);
-        if (_baseSequence < 0)
+        for (int i = 0; i < _streamCount; i++)
         {
-            _baseSequence = extended;
-            _highestSequence = extended;
+            if (_streams[i]!.Ssrc == header.Ssrc)
+            {
+                return _streams[i];
+            }
         }
 
-        _highestSequence = Math.Max(_highestSequence, extended);
-        _receivedCount++;
-        Stats.PacketsLost = Math.Max(0, _highestSequence - _baseSequence + 1 - _receivedCount);
-        long arrival = System.Diagnostics.Stopwatch.GetTimestamp() * 90000 / System.Diagnostics.Stopwatch.Frequency;
-        long transit = arrival - header.Timestamp;
-        if (_haveTransit)
+        if (_rids.Length == 0)
         {
-            long d = Math.Abs(transit - _lastTransit);
-            _jitter += (d - _jitter) / 16.0;
-            Stats.Jitter = TimeSpan.FromSeconds(_jitter / 90000.0);
+            if (_streamCount == 1)
+            {
+                // Without simulcast a new SSRC replaces the old one (a sender restarting its stream).
+                _streams[0]!.Ssrc = header.Ssrc;
+                return _streams[0];
+            }
+
+            return AddStream(header.Ssrc, null, 0, receive);
         }
 
-        _lastTransit = transit;
-        _haveTransit = true;
+        if (receive.Extensions.Rid == 0 || !header.TryGetExtension(packet, receive.Extensions.Rid, out var rid))
+        {
+            return null; // an SSRC we have not seen with its RID yet
+        }
+
+        int layer = LayerOf(rid);
+        if (layer < 0)
+        {
+            return null; // a RID that was not negotiated
+        }
+
+        var existing = Find(receive.Rids[layer]);
+        if (existing is not null)
+        {
+            existing.Ssrc = header.Ssrc; // the layer's sender restarted with a new SSRC
+            return existing;
+        }
+
+        return AddStream(header.Ssrc, receive.Rids[layer], layer, receive);
     }
 
-    private ReceptionReport ReportBlock()
+    /// <summary>The stream an RTX packet repairs: by RTX SSRC, else by its repaired RID, else the one stream of a plain section.</summary>
+    private ReceiveStream? RtxStream(NegotiatedVideo receive, in RtpHeader header, ReadOnlySpan<byte> packet)
     {
-        uint dlsr = 0;
-        if (_lastSrArrival != 0)
+        for (int i = 0; i < _streamCount; i++)
         {
-            dlsr = (uint)(System.Diagnostics.Stopwatch.GetElapsedTime(_lastSrArrival).TotalSeconds * 65536);
+            if (_streams[i]!.RtxSsrc == header.Ssrc)
+            {
+                return _streams[i];
+            }
         }
 
-        long expected = _highestSequence - _baseSequence + 1;
-        byte fraction = expected > 0 ? (byte)Math.Clamp(Stats.PacketsLost * 256 / expected, 0, 255) : (byte)0;
-        return new ReceptionReport(_remoteMediaSsrc, fraction, (int)Math.Min(Stats.PacketsLost, 0x7FFFFF), (uint)_highestSequence, (uint)_jitter, _lastSrCompact, dlsr);
+        ReceiveStream? stream = null;
+        if (_rids.Length == 0)
+        {
+            stream = _streamCount == 1 ? _streams[0] : null;
+        }
+        else if (receive.Extensions.RepairedRid != 0 && header.TryGetExtension(packet, receive.Extensions.RepairedRid, out var rid) && LayerOf(rid) is int layer and >= 0)
+        {
+            stream = Find(receive.Rids[layer]);
+        }
+
+        if (stream is not null)
+        {
+            stream.RtxSsrc = header.Ssrc;
+        }
+
+        return stream;
     }
 
-    private void OnFrame(ReadOnlySpan<byte> frame, uint timestamp, bool keyframe)
+    private int LayerOf(ReadOnlySpan<byte> rid)
     {
+        for (int i = 0; i < _rids.Length; i++)
+        {
+            if (rid.SequenceEqual(_rids[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private ReceiveStream? Find(string rid)
+    {
+        for (int i = 0; i < _streamCount; i++)
+        {
+            if (_streams[i]!.Rid == rid)
+            {
+                return _streams[i];
+            }
+        }
+
+        return null;
+    }
+
+    private ReceiveStream? Highest()
+    {
+        ReceiveStream? best = null;
+        for (int i = 0; i < _streamCount; i++)
+        {
+            var s = _streams[i]!;
+            if (s.HasMedia && !IsStale(s) && (best is null || s.Layer > best.Layer))
+            {
+                best = s;
+            }
+        }
+
+        return best;
+    }
+
+    private static bool IsStale(ReceiveStream stream) => System.Diagnostics.Stopwatch.GetElapsedTime(stream.LastPacket) > TimeSpan.FromSeconds(1.5);
+
+    private ReceiveStream? AddStream(uint ssrc, string? rid, int layer, NegotiatedVideo receive)
+    {
+        if (_streamCount >= MaxStreams)
+        {
+            return null;
+        }
+
+        var stream = new ReceiveStream(ssrc, rid, layer, receive.CodecName == "H264" ? VideoCodecKind.H264 : VideoCodecKind.Vp8, _onStreamKeyframeNeeded ??= OnKeyframeNeeded);
+        stream.OnFrame = (frame, timestamp, keyframe) => OnFrame(stream, frame, timestamp, keyframe);
+        if (receive.RemoteRtxSsrc is { } rtx && rid is null)
+        {
+            stream.RtxSsrc = rtx;
+        }
+
+        _streams[_streamCount++] = stream;
+        return stream;
+    }
+
+    private void OnFrame(ReceiveStream stream, ReadOnlySpan<byte> frame, uint timestamp, bool keyframe)
+    {
+        if (keyframe)
+        {
+            stream.Keyframes++;
+        }
+
+        if (stream != _active)
+        {
+            // Switch at a keyframe: to the chosen layer, or (automatic) to a higher layer, or away from one gone quiet.
+            bool better = _targetRid is { } target
+                ? stream.Rid == target || (_active is not null && _active.Rid != target && IsStale(_active))
+                : _active is null || stream.Layer > _active.Layer || IsStale(_active);
+            if (!keyframe || !better)
+            {
+                return;
+            }
+
+            if (_active is not null)
+            {
+                Stats.LayerSwitches++;
+            }
+
+            _active = stream;
+        }
+
         Stats.FrameReceived();
         FrameReceived?.Invoke(frame, timestamp, keyframe);
     }
@@ -674,8 +980,16 @@ public sealed class PeerConnection : IAsyncDisposable
             {
                 if (packet.TryGetSenderReport(out var sr))
                 {
-                    _lastSrCompact = sr.CompactNtp;
-                    _lastSrArrival = System.Diagnostics.Stopwatch.GetTimestamp();
+                    lock (_receiveLock)
+                    {
+                        for (int i = 0; i < _streamCount; i++)
+                        {
+                            if (_streams[i]!.Ssrc == sr.Ssrc)
+                            {
+                                _streams[i]!.OnSenderReport(sr.CompactNtp);
+                            }
+                        }
+                    }
                 }
 
                 for (int i = 0; packet.TryGetReceptionReport(i, out var report); i++)
@@ -695,13 +1009,13 @@ public sealed class PeerConnection : IAsyncDisposable
         return source.Length;
     }
 
-    private void OnKeyframeNeeded()
+    private void OnKeyframeNeeded(ReceiveStream stream)
     {
         long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _lastPliTicks) >= 300)
+        if ((stream == _active || _active is null) && now - Interlocked.Read(ref _lastPliTicks) >= 300)
         {
             Interlocked.Exchange(ref _lastPliTicks, now);
-            RequestKeyframe();
+            SendPli(stream.Ssrc);
         }
     }
 
@@ -721,33 +1035,50 @@ public sealed class PeerConnection : IAsyncDisposable
                 return;
             }
 
-            var video = _video;
-            int count;
-            lock (_receiveLock)
+            for (int i = 0; ; i++)
             {
-                count = _nacks.CollectNacks(seqs);
-            }
+                int count;
+                uint mediaSsrc;
+                lock (_receiveLock)
+                {
+                    if (i >= _streamCount)
+                    {
+                        break;
+                    }
 
-            if (count > 0 && video is not null)
-            {
-                int n = RtcpWriter.WriteNack(buffer, _ssrc, video.RemoteSsrc ?? 0, seqs.AsSpan(0, count));
-                SendRtcp(buffer, n);
-                Stats.NackSent(count);
+                    count = _streams[i]!.Nacks.CollectNacks(seqs);
+                    mediaSsrc = _streams[i]!.Ssrc;
+                }
+
+                if (count > 0)
+                {
+                    int n = RtcpWriter.WriteNack(buffer, _ssrc, mediaSsrc, seqs.AsSpan(0, count));
+                    SendRtcp(buffer, n);
+                    Stats.NackSent(count);
+                }
             }
 
             if (++tick % 50 == 0)
             {
-                // Once a second: a sender report (with our stream) or a receiver report, plus CNAME.
+                // Once a second: a sender report (with our stream) or a receiver report, plus CNAME; REMB when asked.
                 ReceptionReport[] blocks;
+                uint firstRemote = 0;
                 lock (_receiveLock)
                 {
-                    blocks = _remoteMediaSsrc != 0 ? [ReportBlock()] : [];
+                    blocks = _streams.Take(_streamCount).Where(x => x!.HasMedia).Take(31).Select(x => x!.ReportBlock()).ToArray();
+                    firstRemote = _streamCount > 0 ? _streams[0]!.Ssrc : 0;
                 }
 
-                int n = _options.SendVideo
+                bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly };
+                int n = sending
                     ? RtcpWriter.WriteSenderReport(buffer, new SenderReportInfo(_ssrc, RtcpTiming.ToNtp(DateTime.UtcNow), 0, (uint)Stats.PacketsSent, (uint)Stats.BytesSent, 0), blocks)
                     : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks);
                 n += RtcpWriter.WriteSdesCname(buffer.AsSpan(n), _ssrc, "decart"u8);
+                if (_options.ReceiveBitrateEstimate is { } estimate && firstRemote != 0)
+                {
+                    n += RtcpWriter.WriteRemb(buffer.AsSpan(n), _ssrc, estimate, firstRemote);
+                }
+
                 SendRtcp(buffer, n);
             }
         }

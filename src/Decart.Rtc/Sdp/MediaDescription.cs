@@ -142,6 +142,59 @@ public sealed class MediaDescription
         .Where(p => p.Length >= 2 && int.TryParse(p[0].Split('/')[0], NumberStyles.None, CultureInfo.InvariantCulture, out _))
         .Select(p => (int.Parse(p[0].Split('/')[0], CultureInfo.InvariantCulture), p[1])).ToArray();
 
+    /// <summary>The <c>a=rid</c> lines as (id, direction), in order; restrictions after the direction are ignored.</summary>
+    public IReadOnlyList<(string Id, string Direction)> Rids => Attributes.Where(a => a.Name == "rid" && a.Value is not null)
+        .Select(a => a.Value!.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Where(p => p.Length >= 2 && IsRidId(p[0]) && p[1] is "send" or "recv")
+        .Select(p => (p[0], p[1])).ToArray();
+
+    /// <summary>
+    /// The RIDs of <c>a=simulcast</c> (RFC 8853) in the given direction (<c>send</c> or <c>recv</c>), in order; of
+    /// each alternative list the first entry is taken, and a paused RID (<c>~q</c>) is returned without its tilde.
+    /// Empty when there is no simulcast in that direction.
+    /// </summary>
+    /// <param name="direction"><c>send</c> or <c>recv</c>.</param>
+    /// <returns>The RIDs.</returns>
+    public IReadOnlyList<string> SimulcastRids(string direction)
+    {
+        var value = Get("simulcast");
+        if (value is null)
+        {
+            return [];
+        }
+
+        var parts = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = 0; i + 1 < parts.Length; i += 2)
+        {
+            if (parts[i] == direction)
+            {
+                return parts[i + 1].Split(';', StringSplitOptions.RemoveEmptyEntries)
+                    .Select(alt => alt.Split(',')[0].TrimStart('~')).Where(IsRidId).Distinct(StringComparer.Ordinal).ToArray();
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>The id an <c>a=extmap</c> gives a header-extension URI, or 0 when it is not negotiated.</summary>
+    /// <param name="uri">The extension's URI.</param>
+    /// <returns>Its id (1-255), or 0.</returns>
+    public int ExtensionId(string uri)
+    {
+        foreach (var (id, u) in Extensions)
+        {
+            if (u == uri && id is >= 1 and <= 255)
+            {
+                return id;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>RFC 8851 rid-id: 1-16 alphanumerics, '-' or '_' (bounded here so a hostile offer cannot grow it).</summary>
+    private static bool IsRidId(string id) => id.Length is >= 1 and <= 16 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     /// <summary>The codecs, in the order of the m-line's formats.</summary>
     public IReadOnlyList<SdpCodec> Codecs
     {

@@ -41,7 +41,22 @@ public sealed record LocalMediaParameters
 /// <param name="RemoteSsrc">The peer's media SSRC when it announced one.</param>
 /// <param name="RemoteRtxSsrc">The peer's RTX SSRC when it announced one.</param>
 /// <param name="LocalDirection">Our direction for the section.</param>
-public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecName, int? RtxPayloadType, uint? RemoteSsrc, uint? RemoteRtxSsrc, MediaDirection LocalDirection);
+public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecName, int? RtxPayloadType, uint? RemoteSsrc, uint? RemoteRtxSsrc, MediaDirection LocalDirection)
+{
+    /// <summary>The simulcast layers we receive on this section (RIDs, lowest first as offered); empty without simulcast.</summary>
+    public IReadOnlyList<string> Rids { get; init; } = [];
+
+    /// <summary>The header-extension ids of the section.</summary>
+    public RtpExtensionIds Extensions { get; init; }
+
+    /// <inheritdoc />
+    public bool Equals(NegotiatedVideo? other) =>
+        other is not null && (Mid, PayloadType, CodecName, RtxPayloadType, RemoteSsrc, RemoteRtxSsrc, LocalDirection, Extensions) == (other.Mid, other.PayloadType, other.CodecName, other.RtxPayloadType, other.RemoteSsrc, other.RemoteRtxSsrc, other.LocalDirection, other.Extensions)
+        && Rids.SequenceEqual(other.Rids);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Mid, PayloadType, CodecName, RemoteSsrc, LocalDirection, Rids.Count);
+}
 
 /// <summary>Builds offers and answers for one video section (and rejects what we do not handle).</summary>
 public static class SdpNegotiation
@@ -89,9 +104,10 @@ public static class SdpNegotiation
     }
 
     /// <summary>
-    /// Answers an offer: the first video section gets the first offered codec of <paramref name="codecPreference"/>
-    /// (H.264 only with packetization-mode=1) with its RTX and the feedback we support, the mirrored direction and
-    /// our credentials; every other section (audio, data, further video) is rejected with port 0 and its mid kept.
+    /// Answers an offer (see <see cref="TransceiverNegotiation.Answer"/>): the first video section the offerer sends or
+    /// receives on gets the first offered codec of <paramref name="codecPreference"/> (H.264 only with
+    /// packetization-mode=1) with its RTX and the feedback we support; further video sections are answered inactive
+    /// inside the bundle; audio and data sections are rejected with port 0 and their mid kept.
     /// </summary>
     /// <param name="offer">The remote offer.</param>
     /// <param name="local">Our parameters.</param>
@@ -102,90 +118,9 @@ public static class SdpNegotiation
     /// <returns>The answer.</returns>
     public static SessionDescription CreateAnswer(SessionDescription offer, LocalMediaParameters local, string setup, bool iceLite, IReadOnlyList<string>? codecPreference, out NegotiatedVideo? negotiated)
     {
-        ArgumentNullException.ThrowIfNull(offer);
-        ArgumentNullException.ThrowIfNull(local);
-        codecPreference ??= ["VP8", "H264"];
-        negotiated = null;
-        var answer = new SessionDescription { Type = SdpType.Answer, Origin = $"- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1" };
-        answer.IceLite = iceLite;
-        var accepted = new List<string>();
-        foreach (var m in offer.Media)
-        {
-            string mid = m.Mid ?? accepted.Count.ToString(CultureInfo.InvariantCulture);
-            SdpCodec? chosen = null;
-            if (negotiated is null && m.Kind == "video" && !m.IsRejected && m.Protocol.Contains("SAVPF", StringComparison.Ordinal))
-            {
-                var codecs = m.Codecs;
-                chosen = codecPreference.Select(name => codecs.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase) && (!name.Equals("H264", StringComparison.OrdinalIgnoreCase) || c.Parameter("packetization-mode") == "1"))).FirstOrDefault(c => c is not null);
-            }
-
-            if (chosen is null)
-            {
-                var rejected = new MediaDescription(m.Kind, 0, m.Protocol, m.Formats.Take(1));
-                rejected.Attributes.Add(new SdpAttribute("mid", mid));
-                rejected.Direction = MediaDirection.Inactive;
-                answer.Media.Add(rejected);
-                continue;
-            }
-
-            var direction = m.Direction switch
-            {
-                MediaDirection.SendOnly => MediaDirection.RecvOnly,
-                MediaDirection.RecvOnly => MediaDirection.SendOnly,
-                MediaDirection.Inactive => MediaDirection.Inactive,
-                _ => MediaDirection.SendRecv,
-            };
-            if (local.Ssrc == 0 && direction == MediaDirection.SendRecv)
-            {
-                direction = MediaDirection.RecvOnly;
-            }
-
-            var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == chosen.PayloadType.ToString(CultureInfo.InvariantCulture));
-            var formats = new List<string> { chosen.PayloadType.ToString(CultureInfo.InvariantCulture) };
-            if (rtx is not null)
-            {
-                formats.Add(rtx.PayloadType.ToString(CultureInfo.InvariantCulture));
-            }
-
-            var video = new MediaDescription("video", 9, m.Protocol, formats);
-            video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
-            Common(video, local, mid, setup, direction);
-            if (m.Has("rtcp-rsize"))
-            {
-                video.Attributes.Add(new SdpAttribute("rtcp-rsize", null));
-            }
-
-            video.Attributes.Add(new SdpAttribute("rtpmap", $"{chosen.PayloadType} {chosen.Name}/{chosen.ClockRate}"));
-            foreach (var fb in chosen.Feedback.Where(SupportedFeedback.Contains))
-            {
-                video.Attributes.Add(new SdpAttribute("rtcp-fb", $"{chosen.PayloadType} {fb}"));
-            }
-
-            if (chosen.Parameters is not null)
-            {
-                video.Attributes.Add(new SdpAttribute("fmtp", $"{chosen.PayloadType} {chosen.Parameters}"));
-            }
-
-            if (rtx is not null)
-            {
-                AddRtx(video, rtx.PayloadType, chosen.PayloadType);
-            }
-
-            AddSsrcs(video, local, direction);
-            answer.Media.Add(video);
-            accepted.Add(mid);
-            var fid = m.FidGroup;
-            var ssrcs = m.Ssrcs;
-            negotiated = new NegotiatedVideo(mid, chosen.PayloadType, chosen.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction);
-        }
-
-        if (accepted.Count > 0)
-        {
-            answer.Attributes.Add(new SdpAttribute("group", "BUNDLE " + string.Join(' ', accepted)));
-        }
-
-        answer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS " + local.StreamId));
-        return answer;
+        var result = TransceiverNegotiation.Answer(offer, local, setup, iceLite, new AnswerOptions { CodecPreference = codecPreference });
+        negotiated = result.Send ?? result.Receive;
+        return result.Answer;
     }
 
     /// <summary>Reads what an answer to our offer settled for video.</summary>

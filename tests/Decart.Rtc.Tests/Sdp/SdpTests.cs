@@ -166,13 +166,23 @@ public class SdpTests
     [Theory]
     [InlineData(MediaDirection.SendOnly, MediaDirection.RecvOnly)]
     [InlineData(MediaDirection.RecvOnly, MediaDirection.SendOnly)]
-    [InlineData(MediaDirection.Inactive, MediaDirection.Inactive)]
     public void Directions_are_mirrored(MediaDirection offered, MediaDirection answered)
     {
         var offer = SessionDescription.Parse(ChromiumOffer, SdpType.Offer);
         offer.Media[1].Direction = offered;
         SdpNegotiation.CreateAnswer(offer, Local, "passive", true, null, out var negotiated);
         Assert.Equal(answered, negotiated!.LocalDirection);
+    }
+
+    [Fact]
+    public void An_inactive_video_section_is_answered_inactive_inside_the_bundle_and_binds_nothing()
+    {
+        var offer = SessionDescription.Parse(ChromiumOffer, SdpType.Offer);
+        offer.Media[1].Direction = MediaDirection.Inactive;
+        var answer = SdpNegotiation.CreateAnswer(offer, Local, "passive", true, null, out var negotiated);
+        Assert.Null(negotiated);
+        Assert.Equal((9, MediaDirection.Inactive), (answer.Media[1].Port, answer.Media[1].Direction));
+        Assert.Equal(["1"], answer.BundleMids);
     }
 
     [Fact]
