@@ -67,6 +67,12 @@ public sealed record PeerConnectionOptions
     /// receive on; null (default) suggests none.
     /// </summary>
     public int? SenderStartBitrateKbps { get; init; }
+
+    /// <summary>The MediaStream id of our track in <c>a=msid</c> (a LiveKit server writes <c>{participantSid}|{trackSid}</c>). Default <c>decart</c>.</summary>
+    public string StreamId { get; init; } = "decart";
+
+    /// <summary>The track id of our track in <c>a=msid</c>. Default <c>video0</c>.</summary>
+    public string TrackId { get; init; } = "video0";
 }
 
 /// <summary>Counters of a <see cref="PeerConnection"/>.</summary>
@@ -180,6 +186,8 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly ReceiveStream?[] _streams = new ReceiveStream?[MaxStreams];
     private int _streamCount;
     private ReceiveStream? _active;
+    private long _firstStreamAt;
+    private static readonly TimeSpan TopLayerGrace = TimeSpan.FromMilliseconds(700);
     private string? _targetRid;
     private byte[]? _receiveMid;
     private byte[][] _rids = [];
@@ -302,9 +310,16 @@ public sealed class PeerConnection : IAsyncDisposable
         var media = remote.Media.FirstOrDefault(m => !m.IsRejected && m.IceUfrag is not null && m.IcePwd is not null && m.Fingerprint is not null)
             ?? throw new NegotiationException(NegotiationError.MissingCredentials, "the remote description lacks ICE credentials or a DTLS fingerprint");
         bool renegotiation = _dtls is not null;
+        if (renegotiation)
+        {
+            // A section new in this offer may carry fresh credentials (Chromium gives them to a transceiver that
+            // recycles a rejected slot); the bundle's transport is the one whose credentials did not change.
+            media = remote.Media.FirstOrDefault(m => !m.IsRejected && m.IceUfrag == _remoteUfrag && m.Fingerprint is not null) ?? media;
+        }
+
         if (renegotiation && (media.IceUfrag != _remoteUfrag || media.Fingerprint != _remoteFingerprint))
         {
-            throw new NegotiationException(NegotiationError.MissingCredentials, "the remote description changes the ICE credentials or the DTLS fingerprint (ICE restart is not supported)");
+            throw new NegotiationException(NegotiationError.MissingCredentials, $"the remote description changes the ICE credentials or the DTLS fingerprint (ICE restart is not supported): ufrag {_remoteUfrag} -> {media.IceUfrag}, fingerprint {(media.Fingerprint == _remoteFingerprint ? "same" : "changed")}");
         }
 
         if (remote.Type == SdpType.Answer)
@@ -586,6 +601,8 @@ public sealed class PeerConnection : IAsyncDisposable
         Fingerprint = _certificate.Fingerprint,
         Ssrc = _options.SendVideo ? _ssrc : 0,
         RtxSsrc = _options.SendVideo ? _rtxSsrc : 0,
+        StreamId = _options.StreamId,
+        TrackId = _options.TrackId,
         Candidates = _ice.LocalCandidates.Select(c => c.ToString()).ToArray(),
     };
 
@@ -906,6 +923,11 @@ public sealed class PeerConnection : IAsyncDisposable
             stream.RtxSsrc = rtx;
         }
 
+        if (_streamCount == 0)
+        {
+            _firstStreamAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
         _streams[_streamCount++] = stream;
         return stream;
     }
@@ -919,6 +941,14 @@ public sealed class PeerConnection : IAsyncDisposable
 
         if (stream != _active)
         {
+            // Automatic selection waits a moment for the top layer before settling for a lower one, so a receiver
+            // that wants the full size does not start on the smallest layer whose keyframe happened to come first.
+            if (_targetRid is null && _active is null && _rids.Length > 1 && stream.Layer < _rids.Length - 1
+                && System.Diagnostics.Stopwatch.GetElapsedTime(_firstStreamAt) < TopLayerGrace)
+            {
+                return;
+            }
+
             // Switch at a keyframe: to the chosen layer, or (automatic) to a higher layer, or away from one gone quiet.
             bool better = _targetRid is { } target
                 ? stream.Rid == target || (_active is not null && _active.Rid != target && IsStale(_active))

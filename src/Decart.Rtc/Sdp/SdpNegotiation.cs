@@ -106,8 +106,8 @@ public static class SdpNegotiation
     /// <summary>
     /// Answers an offer (see <see cref="TransceiverNegotiation.Answer"/>): the first video section the offerer sends or
     /// receives on gets the first offered codec of <paramref name="codecPreference"/> (H.264 only with
-    /// packetization-mode=1) with its RTX and the feedback we support; further video sections are answered inactive
-    /// inside the bundle; audio and data sections are rejected with port 0 and their mid kept.
+    /// packetization-mode=1) with its RTX and the feedback we support; audio and further video sections are answered
+    /// inactive inside the bundle; data sections are rejected with port 0 and their mid kept.
     /// </summary>
     /// <param name="offer">The remote offer.</param>
     /// <param name="local">Our parameters.</param>
@@ -116,6 +116,7 @@ public static class SdpNegotiation
     /// <param name="codecPreference">Codec names in our order of preference; default VP8, H264.</param>
     /// <param name="negotiated">What was agreed for video, or null when no video could be accepted.</param>
     /// <returns>The answer.</returns>
+    /// <exception cref="NegotiationException">The offer cannot be answered, e.g. two sections share a mid.</exception>
     public static SessionDescription CreateAnswer(SessionDescription offer, LocalMediaParameters local, string setup, bool iceLite, IReadOnlyList<string>? codecPreference, out NegotiatedVideo? negotiated)
     {
         var result = TransceiverNegotiation.Answer(offer, local, setup, iceLite, new AnswerOptions { CodecPreference = codecPreference });

@@ -93,7 +93,7 @@ public sealed record AnswerResult(SessionDescription Answer, NegotiatedVideo? Se
 /// Answers offers with any number of sections in one BUNDLE (a LiveKit room's offer has 3 audio and 3 video
 /// placeholders, a data section and, once the camera is published, a simulcast send section): our outgoing track
 /// goes on the first video section the offerer receives on, we receive on the first one it sends on (with its
-/// simulcast layers), other video sections are answered <c>inactive</c> inside the bundle, and audio and data sections
+/// simulcast layers), audio and other video sections are answered <c>inactive</c> inside the bundle, and data sections
 /// are rejected with port 0. A renegotiation keeps the earlier bindings.
 /// </summary>
 public static class TransceiverNegotiation
@@ -141,10 +141,21 @@ public static class TransceiverNegotiation
 
             if (m.Kind == "audio")
             {
-                // We do not handle audio: rejected with its mid kept (Chromium and livekit-client accept a rejected
-                // placeholder, also the bundle's first section; the interop tests show it).
-                answer.Media.Add(Rejected(m, mid));
-                transceivers.Add(new TransceiverDescription(mid, "audio", MediaDirection.Inactive, true, null, null));
+                // We do not handle audio, but keep the section inside the bundle, inactive: rejecting it (port 0)
+                // when it is the bundle's first, offerer-tagged section moves the browser to a new transport, and its
+                // next offer carries fresh ICE credentials (seen with Chromium and livekit-client's 3 audio placeholders).
+                var first = m.Codecs.FirstOrDefault();
+                var audio = new MediaDescription("audio", 9, m.Protocol, first is null ? m.Formats.Take(1) : [first.PayloadType.ToString(CultureInfo.InvariantCulture)]);
+                audio.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+                Common(audio, local, mid, setup, MediaDirection.Inactive, withMsid: false);
+                if (first is not null)
+                {
+                    audio.Attributes.Add(new SdpAttribute("rtpmap", $"{first.PayloadType} {first.Name}/{first.ClockRate}" + (first.Name.Equals("opus", StringComparison.OrdinalIgnoreCase) ? "/2" : string.Empty)));
+                }
+
+                answer.Media.Add(audio);
+                bundled.Add(mid);
+                transceivers.Add(new TransceiverDescription(mid, "audio", MediaDirection.Inactive, false, first?.Name, first?.PayloadType));
                 continue;
             }
 
@@ -194,7 +205,10 @@ public static class TransceiverNegotiation
             var ids = new RtpExtensionIds(m.ExtensionId(RtpExtensionUris.Mid), m.ExtensionId(RtpExtensionUris.Rid), m.ExtensionId(RtpExtensionUris.RepairedRid));
             foreach (var (id, uri) in m.Extensions)
             {
-                if (SupportedExtensions.Contains(uri) && (uri == RtpExtensionUris.Mid || receiveHere))
+                // On every accepted section, not only where we receive: in a BUNDLE a browser offers later sections
+                // (a new simulcast camera) only the extensions the previous answer accepted, and refuses simulcast
+                // without the RID extension.
+                if (SupportedExtensions.Contains(uri))
                 {
                     video.Attributes.Add(new SdpAttribute("extmap", $"{id} {uri}"));
                 }

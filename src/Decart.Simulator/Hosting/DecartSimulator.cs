@@ -69,6 +69,9 @@ public sealed class DecartSimulator : IAsyncDisposable
         return session.DropAsync(mode);
     }
 
+    /// <summary>Rooms of the built-in LiveKit room server that are open (one per live <c>livekit_join</c> session).</summary>
+    public int OpenRooms => _state.Rooms.Count;
+
     /// <summary>The options in force.</summary>
     public SimulatorOptions Options => _state.Options;
 
@@ -100,6 +103,7 @@ public sealed class DecartSimulator : IAsyncDisposable
         app.UseWebSockets();
         RestEndpoints.Map(app, state);
         Realtime.StreamEndpoint.Map(app, state);
+        Rooms.RoomEndpoint.Map(app, state);
         Control.ControlEndpoints.Map(app, state);
         try
         {

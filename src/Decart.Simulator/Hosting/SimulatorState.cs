@@ -16,6 +16,7 @@ internal sealed class SimulatorState
         Jobs = new JobStore(options.TimeProvider, options.JobPendingFor, options.JobProcessingFor);
         Sessions = new Realtime.SessionRegistry(options.KeepEndedSessions);
         Faults = new Faults.FaultSet();
+        Rooms = new Rooms.RoomRegistry();
         Faults.Added += fault =>
         {
             if (fault.IsAction && fault.AfterSeconds is null && fault.AfterFrames is null)
@@ -35,6 +36,8 @@ internal sealed class SimulatorState
     public Realtime.SessionRegistry Sessions { get; }
 
     public Faults.FaultSet Faults { get; }
+
+    public Rooms.RoomRegistry Rooms { get; }
 
     public SimulatorOptions Options { get; }
 

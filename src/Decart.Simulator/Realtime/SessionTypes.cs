@@ -76,4 +76,14 @@ public sealed record SessionInfo(
     long IgnoredMessages,
     long MalformedMessages,
     long RejectedUpdates,
-    IReadOnlyList<Faults.Fault> Faults);
+    IReadOnlyList<Faults.Fault> Faults)
+{
+    /// <summary>The protocol generation: <c>direct</c> or <c>livekit</c>.</summary>
+    public string Protocol { get; init; } = "direct";
+
+    /// <summary>The LiveKit room of a <c>livekit</c> session.</summary>
+    public string? RoomName { get; init; }
+
+    /// <summary>The camera's simulcast layer the model is fed from (LiveKit rooms).</summary>
+    public string? InputLayer { get; init; }
+}

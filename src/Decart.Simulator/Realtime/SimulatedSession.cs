@@ -66,9 +66,12 @@ public sealed class SimulatedSession
     private string? _prompt;
     private bool _enhance = true;
     private string? _imageHash;
+    private readonly Uri? _roomBase;
+    private Rooms.Room? _room;
 
-    internal SimulatedSession(SimulatorState sim, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent)
+    internal SimulatedSession(SimulatorState sim, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
     {
+        _roomBase = roomBase;
         _sim = sim;
         _model = model;
         _ws = ws;
@@ -171,8 +174,28 @@ public sealed class SimulatedSession
         }
     }
 
-    /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) once the offer is answered.</summary>
-    public string? Codec => _pc?.Video?.CodecName;
+    /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) of the received video once the offer is answered.</summary>
+    public string? Codec => (_pc?.ReceiveVideo ?? _pc?.Video)?.CodecName;
+
+    /// <summary>The protocol generation the client spoke: <c>direct</c> (offer/answer on this socket) or <c>livekit</c> (<c>livekit_join</c>, media in a room).</summary>
+    public string Protocol => _room is null ? "direct" : "livekit";
+
+    /// <summary>The LiveKit room of a <c>livekit</c> session, or null.</summary>
+    public string? RoomName => _room?.Name;
+
+    /// <summary>The client's <c>livekit_join</c> asked for passthrough (no initial state).</summary>
+    public bool Passthrough { get; private set; }
+
+    /// <summary>The client advertised <c>client_capabilities.frame_timing</c> in its <c>livekit_join</c>.</summary>
+    public bool FrameTiming { get; private set; }
+
+    /// <summary>The simulcast layer of the camera the model is fed from (LiveKit rooms), or null.</summary>
+    public string? InputLayer => _pc?.ActiveLayer;
+
+    /// <summary>The simulcast layers the camera sends (LiveKit rooms), lowest first.</summary>
+    public IReadOnlyList<string> InputLayers => _pc?.ReceivedLayers ?? [];
+
+    internal Rooms.Room? Room => _room;
 
     /// <summary>Frames received from the client.</summary>
     public long FramesIn => Interlocked.Read(ref _framesIn);
@@ -226,7 +249,12 @@ public sealed class SimulatedSession
             return new SessionInfo(
                 Id, Model, State, StartedAt, EndedAt, EndReason, Codec, FramesIn, FramesOut, FramesDropped, _prompt, _enhance, _imageHash,
                 GenerationSeconds, size?.Width, size?.Height, _constraints.MeasuredFps, _warnings.ToArray(), IgnoredMessages, MalformedMessages,
-                RejectedUpdates, _sim.Faults.For(Id));
+                RejectedUpdates, _sim.Faults.For(Id))
+            {
+                Protocol = Protocol,
+                RoomName = RoomName,
+                InputLayer = InputLayer,
+            };
         }
     }
 
@@ -490,6 +518,12 @@ public sealed class SimulatedSession
                 case "set_image":
                     HandleSetImage(root);
                     break;
+                case "livekit_join":
+                    HandleLiveKitJoin(root);
+                    break;
+                case "offer" when _room is not null:
+                    Interlocked.Increment(ref _ignored); // a LiveKit session negotiates in its room
+                    break;
                 case "offer":
                     await HandleOfferAsync(root).ConfigureAwait(false);
                     break;
@@ -665,6 +699,70 @@ public sealed class SimulatedSession
         Signal();
     }
 
+    /// <summary>
+    /// <c>livekit_join</c>: the session's media goes through a room of the built-in room server. Answered at once with
+    /// <c>livekit_room_info</c>; the initial state (if any) arrives as the next message and is acknowledged as usual.
+    /// </summary>
+    private void HandleLiveKitJoin(JsonElement root)
+    {
+        if (_room is not null || _pc is not null || _roomBase is null)
+        {
+            Interlocked.Increment(ref _ignored);
+            SendError("livekit_join is accepted once, before any offer");
+            return;
+        }
+
+        Passthrough = root.TryGetProperty("passthrough", out var p) && p.ValueKind == JsonValueKind.True;
+        FrameTiming = root.TryGetProperty("client_capabilities", out var caps) && caps.ValueKind == JsonValueKind.Object
+            && caps.TryGetProperty("frame_timing", out var ft) && ft.ValueKind == JsonValueKind.True;
+        if (root.TryGetProperty("initial_state", out var initial) && initial.ValueKind == JsonValueKind.Object)
+        {
+            // JS SDK 0.1.6-0.1.7 bundled the initial state into the join.
+            if (initial.TryGetProperty("image_data", out _) || initial.TryGetProperty("image_ref", out _))
+            {
+                HandleSetImage(initial);
+            }
+            else if (initial.TryGetProperty("prompt", out _))
+            {
+                HandlePrompt(initial);
+            }
+        }
+
+        _room = _sim.Rooms.Create(this);
+        _logger.LogInformation("session {Session}: livekit_join, room {Room}", Id, _room.Name);
+        Send(new JsonObject
+        {
+            ["type"] = "livekit_room_info",
+            ["livekit_url"] = new Uri(_roomBase, "lk").ToString(),
+            ["token"] = _room.Token,
+            ["room_name"] = _room.Name,
+            ["session_id"] = Id,
+        });
+        Signal();
+    }
+
+    /// <summary>The peer connection of the room's participant (one per session; the room front negotiates it).</summary>
+    internal PeerConnection CreateRoomPeerConnection(string streamId, string trackId, IReadOnlyList<string> codecs)
+    {
+        if (_pc is not null)
+        {
+            throw new InvalidOperationException("the session already has its media connection");
+        }
+
+        return CreatePeerConnection(iceLite: true, codecs, streamId, trackId);
+    }
+
+    /// <summary>The room's signal connection ended: the session ends with it.</summary>
+    internal Task OnRoomLeftAsync(string reason)
+    {
+        if (State == SessionPhase.Ended)
+        {
+            return Task.CompletedTask;
+        }
+
+        return CloseAsync(reason);
+    }
+
     private async Task HandleOfferAsync(JsonElement root)
     {
         if (_pc is not null)
@@ -754,7 +852,7 @@ public sealed class SimulatedSession
         AfterNegotiation(pc, answer!);
     }
 
-    private PeerConnection CreatePeerConnection(bool iceLite, IReadOnlyList<string>? codecs = null)
+    private PeerConnection CreatePeerConnection(bool iceLite, IReadOnlyList<string>? codecs = null, string? streamId = null, string? trackId = null)
     {
         var pc = new PeerConnection(new PeerConnectionOptions
         {
@@ -762,6 +860,11 @@ public sealed class SimulatedSession
             ConsentTimeout = _sim.Options.ConsentTimeout,
             Interceptor = _interceptor,
             CodecPreference = codecs ?? ["VP8", "H264"],
+            StreamId = streamId ?? "decart",
+            TrackId = trackId ?? "video0",
+            // An SFU tells a browser sender how much it may send, so its larger simulcast layers come up at once.
+            ReceiveBitrateEstimate = streamId is null ? null : 8_000_000,
+            SenderStartBitrateKbps = streamId is null ? null : 2500,
         });
         pc.FrameReceived += OnFrame;
         pc.KeyframeRequested += () => pc.RequestKeyframe(); // the viewer's PLI goes on to the sender
@@ -846,7 +949,7 @@ public sealed class SimulatedSession
     private void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe)
     {
         var pc = _pc;
-        if (pc?.Video is not { } video || State == SessionPhase.Ended)
+        if ((pc?.ReceiveVideo ?? pc?.Video) is not { } video || State == SessionPhase.Ended)
         {
             return;
         }
@@ -872,7 +975,7 @@ public sealed class SimulatedSession
                     ArrayPool<byte>.Shared.Return(copy);
                     Interlocked.Increment(ref _framesDropped);
                     _awaitingKeyframe = true;
-                    pc.RequestKeyframe();
+                    pc!.RequestKeyframe();
                 }
             }
         }
@@ -1203,6 +1306,11 @@ public sealed class SimulatedSession
 
         try
         {
+            if (_room is { } room)
+            {
+                await _sim.Rooms.CloseAsync(room).ConfigureAwait(false);
+            }
+
             if (_pc is { } pc)
             {
                 await pc.DisposeAsync().ConfigureAwait(false);

@@ -56,7 +56,9 @@ internal static class StreamEndpoint
 
             if (refusal is null)
             {
-                var session = new SimulatedSession(state, model!, ws, state.Tokens.Find(key), origin, userAgent);
+                // The room server is this server: clients reach it the way they reached us.
+                var roomBase = Uri.TryCreate($"ws://{context.Request.Host.Value}/", UriKind.Absolute, out var b) ? b : null;
+                var session = new SimulatedSession(state, model!, ws, state.Tokens.Find(key), origin, userAgent, roomBase);
                 state.Logger.LogInformation("session {Session}: accepted for {Model}", session.Id, model!.Name);
                 state.Sessions.OnStarted(session);
                 await session.RunAsync(context.RequestAborted).ConfigureAwait(false);

@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Decart.Rtc;
+using Decart.Rtc.LiveKit;
+using Decart.Rtc.LiveKit.Proto;
+using Decart.Rtc.Sdp;
+using Decart.Simulator.Hosting;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+
+namespace Decart.Simulator.Rooms;
+
+/// <summary>
+/// The room server's side of one participant's signal connection (LiveKit protocol 17, single peer connection): the
+/// JoinResponse with the model participant, an answer for every publisher offer (the join's and each later one),
+/// trickle, <c>add_track</c> → <c>track_published</c>, pings and leave. The model's output track is put on the first
+/// of the client's receive-only video sections once the camera is published, in the codec the camera uses; the
+/// camera's highest simulcast layer feeds the session's model.
+/// </summary>
+internal sealed class RoomParticipant
+{
+    private const int MaxMessagesLogged = 5;
+    private readonly SimulatorState _state;
+    private readonly Room _room;
+    private readonly WebSocket _ws;
+    private readonly JoinRequest _join;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _life = new();
+    private readonly string _participantSid;
+    private readonly string _identity;
+    private PeerConnection? _pc;
+    private string? _publishCodec;
+    private uint _version = 1;
+    private int _left;
+    private long _ignored;
+    private long _malformed;
+
+    public RoomParticipant(SimulatorState state, Room room, WebSocket ws, JoinRequest join)
+    {
+        _state = state;
+        _room = room;
+        _ws = ws;
+        _join = join;
+        _logger = state.Logger;
+        _participantSid = "PA_client" + room.Session.Id[..12];
+        _identity = "client-" + room.Session.Id[..12];
+    }
+
+    /// <summary>Signal messages that were not valid protobuf.</summary>
+    public long MalformedMessages => Interlocked.Read(ref _malformed);
+
+    /// <summary>Signal messages of kinds this server does not act on.</summary>
+    public long IgnoredMessages => Interlocked.Read(ref _ignored);
+
+    public async Task RunAsync(CancellationToken aborted)
+    {
+        using var link = aborted.Register(() => _life.Cancel());
+        string reason = "room left";
+        try
+        {
+            await SendAsync(new SignalResponse { Join = JoinResponse() }).ConfigureAwait(false);
+            if (_join.PublisherOffer is { } offer)
+            {
+                await HandleOfferAsync(offer).ConfigureAwait(false);
+            }
+
+            await ReceiveLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            reason = "room connection lost";
+        }
+        finally
+        {
+            _life.Cancel();
+            await _room.Session.OnRoomLeftAsync(reason).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends <c>leave</c> (DISCONNECT) and closes the signal connection: the client's room disconnects at once.</summary>
+    public async Task LeaveAsync(LeaveRequest.Types.Action action = LeaveRequest.Types.Action.Disconnect, DisconnectReason reason = DisconnectReason.ServerShutdown)
+    {
+        if (Interlocked.Exchange(ref _left, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await SendAsync(new SignalResponse { Leave = new LeaveRequest { CanReconnect = action != LeaveRequest.Types.Action.Disconnect, Reason = reason, Action = action } }).ConfigureAwait(false);
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "leave", bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        finally
+        {
+            _life.Cancel();
+        }
+    }
+
+    private JoinResponse JoinResponse()
+    {
+        var response = new JoinResponse
+        {
+            Room = new Decart.Rtc.LiveKit.Proto.Room { Sid = _room.Sid, Name = _room.Name, NumParticipants = 2, NumPublishers = 2 },
+            Participant = new ParticipantInfo
+            {
+                Sid = _participantSid,
+                Identity = _identity,
+                State = ParticipantInfo.Types.State.Active,
+                Version = 1,
+                Permission = new ParticipantPermission { CanPublish = true, CanSubscribe = true, CanPublishData = true },
+            },
+            ServerInfo = new ServerInfo { Edition = ServerInfo.Types.Edition.Standard, Version = "1.9.0", Protocol = 16, NodeId = "decart-simulator" },
+            ServerVersion = "1.9.0",
+            PingInterval = 5,
+            PingTimeout = 15,
+        };
+        response.OtherParticipants.Add(ModelParticipant());
+        return response;
+    }
+
+    private ParticipantInfo ModelParticipant()
+    {
+        var model = _state.Models.Find(Constraints.ModelKind.Realtime, _room.Session.Model);
+        var info = new ParticipantInfo
+        {
+            Sid = _room.ModelParticipantSid,
+            Identity = _room.ModelIdentity,
+            Name = "Decart model",
+            State = ParticipantInfo.Types.State.Active,
+            IsPublisher = true,
+            Kind = ParticipantInfo.Types.Kind.Agent,
+            Version = _version,
+            Permission = new ParticipantPermission { CanPublish = true, CanSubscribe = true },
+        };
+        info.Tracks.Add(new TrackInfo
+        {
+            Sid = _room.ModelTrackSid,
+            Type = TrackType.Video,
+            Name = "output",
+            Source = TrackSource.Camera,
+            Width = (uint)(model?.Width ?? 0),
+            Height = (uint)(model?.Height ?? 0),
+            MimeType = "video/" + (_pc?.Video?.CodecName ?? _publishCodec ?? "H264"),
+        });
+        return info;
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (_ws.State == WebSocketState.Open && !_life.IsCancellationRequested)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                bool tooLarge = false;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= LiveKitSignal.MaxMessageBytes)
+                        {
+                            tooLarge = true;
+                            length = 0; // keep reading the message away
+                        }
+                        else
+                        {
+                            var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                            buffer.AsSpan(0, length).CopyTo(bigger);
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = bigger;
+                        }
+                    }
+
+                    result = await _ws.ReceiveAsync(buffer.AsMemory(length), _life.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage);
+
+                if (tooLarge || LiveKitSignal.TryParse(SignalRequest.Parser, buffer.AsSpan(0, length), result.MessageType == WebSocketMessageType.Text, out var request) != LiveKitSignalError.None)
+                {
+                    Count(ref _malformed, "malformed signal message ignored");
+                    continue;
+                }
+
+                await HandleAsync(request!).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task HandleAsync(SignalRequest request)
+    {
+        switch (request.MessageCase)
+        {
+            case SignalRequest.MessageOneofCase.Offer:
+                await HandleOfferAsync(request.Offer).ConfigureAwait(false);
+                break;
+            case SignalRequest.MessageOneofCase.Trickle:
+                await HandleTrickleAsync(request.Trickle).ConfigureAwait(false);
+                break;
+            case SignalRequest.MessageOneofCase.AddTrack:
+                await HandleAddTrackAsync(request.AddTrack).ConfigureAwait(false);
+                break;
+            case SignalRequest.MessageOneofCase.Ping:
+                await SendAsync(new SignalResponse { Pong = request.Ping }).ConfigureAwait(false);
+                break;
+            case SignalRequest.MessageOneofCase.PingReq:
+                await SendAsync(new SignalResponse { PongResp = new Pong { LastPingTimestamp = request.PingReq.Timestamp, Timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }).ConfigureAwait(false);
+                break;
+            case SignalRequest.MessageOneofCase.Leave:
+                _logger.LogInformation("session {Session}: the participant left the room", _room.Session.Id);
+                _life.Cancel();
+                break;
+            case SignalRequest.MessageOneofCase.Answer:
+                Count(ref _ignored, "answer ignored (this server never offers in single-PC mode)");
+                break;
+            default:
+                Interlocked.Increment(ref _ignored);
+                break;
+        }
+    }
+
+    private async Task HandleAddTrackAsync(AddTrackRequest request)
+    {
+        if (request.Type != TrackType.Video)
+        {
+            // Audio is accepted and published but not fed to the model.
+            await SendAsync(new SignalResponse { TrackPublished = new TrackPublishedResponse { Cid = request.Cid, Track = new TrackInfo { Sid = "TR_audio" + Guid.NewGuid().ToString("N")[..10], Type = request.Type, Name = request.Name, Source = request.Source, MimeType = "audio/opus" } } }).ConfigureAwait(false);
+            return;
+        }
+
+        string codec = request.SimulcastCodecs.Select(c => c.Codec).FirstOrDefault(c => !string.IsNullOrEmpty(c))?.ToUpperInvariant() ?? "H264";
+        _publishCodec = codec is "VP8" or "H264" ? codec : "H264";
+        var track = new TrackInfo
+        {
+            Sid = "TR_cam" + Guid.NewGuid().ToString("N")[..10],
+            Type = TrackType.Video,
+            Name = request.Name,
+            Source = request.Source,
+            Width = request.Width,
+            Height = request.Height,
+            Simulcast = request.Layers.Count > 1,
+            MimeType = "video/" + _publishCodec,
+        };
+        track.Layers.Add(request.Layers);
+        track.Codecs.Add(new SimulcastCodecInfo { MimeType = "video/" + _publishCodec, Cid = request.Cid, Layers = { request.Layers } });
+        _logger.LogInformation("session {Session}: camera published ({Codec}, {Width}x{Height}, {Layers} layers)", _room.Session.Id, _publishCodec, request.Width, request.Height, request.Layers.Count);
+        await SendAsync(new SignalResponse { TrackPublished = new TrackPublishedResponse { Cid = request.Cid, Track = track } }).ConfigureAwait(false);
+    }
+
+    private async Task HandleOfferAsync(Decart.Rtc.LiveKit.Proto.SessionDescription offer)
+    {
+        if (!Rtc.Sdp.SessionDescription.TryParse(offer.Sdp, SdpType.Offer, out var sdp, out var error, out int line))
+        {
+            Count(ref _malformed, $"offer {offer.Id} is not valid SDP ({error}, line {line}); ignored");
+            return;
+        }
+
+        try
+        {
+            var codecs = _publishCodec is null ? ["H264", "VP8"] : new[] { _publishCodec }.Concat(new[] { "H264", "VP8" }.Where(c => c != _publishCodec)).ToArray();
+            _pc ??= _room.Session.CreateRoomPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
+            await _pc.SetRemoteDescriptionAsync(sdp!, _life.Token).ConfigureAwait(false);
+            // The model's track goes out once the camera's codec is known: the answer to the offer with the camera.
+            bool camera = sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv);
+            bool wasSending = _pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv };
+            var answer = await _pc.CreateAnswerAsync(new AnswerOptions { Send = camera, CodecPreference = codecs, SendCodecPreference = _pc.ReceiveVideo is { } r ? [r.CodecName] : codecs }, _life.Token).ConfigureAwait(false);
+            foreach (var warning in _pc.NegotiationWarnings)
+            {
+                _logger.LogWarning("session {Session}: {Warning}", _room.Session.Id, warning);
+            }
+
+            var response = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "answer", Sdp = answer.ToString(), Id = offer.Id };
+            if (_pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
+            {
+                response.MidToTrackId[sending.Mid] = _room.ModelTrackSid;
+            }
+
+            await SendAsync(new SignalResponse { Answer = response }).ConfigureAwait(false);
+            if (!wasSending && _pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv })
+            {
+                _version++;
+                await SendAsync(new SignalResponse { Update = new ParticipantUpdate { Participants = { ModelParticipant() } } }).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SdpException)
+        {
+            Count(ref _malformed, $"offer {offer.Id} cannot be answered: {ex.Message}");
+        }
+    }
+
+    private async Task HandleTrickleAsync(TrickleRequest trickle)
+    {
+        if (_pc is null || string.IsNullOrEmpty(trickle.CandidateInit) || trickle.CandidateInit.Length > 4096)
+        {
+            Interlocked.Increment(ref _ignored);
+            return;
+        }
+
+        string? candidate;
+        try
+        {
+            using var json = JsonDocument.Parse(trickle.CandidateInit);
+            candidate = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("candidate", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            Count(ref _malformed, "trickle candidate is not JSON; ignored");
+            return;
+        }
+
+        if (string.IsNullOrEmpty(candidate))
+        {
+            return; // end of candidates
+        }
+
+        if (candidate.StartsWith("candidate:", StringComparison.Ordinal))
+        {
+            candidate = candidate["candidate:".Length..];
+        }
+
+        if (!await _pc.AddRemoteCandidateAsync(candidate, _life.Token).ConfigureAwait(false))
+        {
+            Interlocked.Increment(ref _ignored);
+        }
+    }
+
+    private void Count(ref long counter, string message)
+    {
+        // The first few per connection are logged; the rest only counted (bad input must not flood the log).
+        if (Interlocked.Increment(ref counter) <= MaxMessagesLogged)
+        {
+            _logger.LogWarning("session {Session}: {Message}", _room.Session.Id, message);
+        }
+    }
+
+    private async Task SendAsync(SignalResponse response)
+    {
+        var bytes = response.ToByteArray();
+        await _sendLock.WaitAsync(_life.Token).ConfigureAwait(false);
+        try
+        {
+            if (_ws.State == WebSocketState.Open)
+            {
+                await _ws.SendAsync(bytes, WebSocketMessageType.Binary, true, _life.Token).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+}

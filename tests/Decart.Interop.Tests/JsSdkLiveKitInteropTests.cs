@@ -1,0 +1,136 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Decart.Simulator.Hosting;
+using Decart.Simulator.Realtime;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Decart.Interop.Tests;
+
+/// <summary>
+/// Decart's current JavaScript SDK, <c>@decartai/sdk@0.1.20</c> from npm, unmodified (bundled with esbuild by the
+/// test command), in headless Debian Chromium with a fake camera, against the simulator's LiveKit front over real
+/// sockets: <c>livekit_join</c> on <c>/v1/stream</c>, then the built-in room server (livekit-client 2.20.2, signal
+/// protocol 17, one peer connection with 3+3 placeholder sections, a data section and the H.264/VP8 simulcast camera).
+/// </summary>
+public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private DecartSimulator _sim = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sim = await DecartSimulator.StartAsync(new SimulatorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
+        var bundle = Path.Combine(Decart.Testing.RepositoryPaths.Root, "tests", "Decart.Interop.Tests", "js", "dist", "decart-sdk-lk.js");
+        Assert.True(File.Exists(bundle), $"{bundle} is missing: ./test.sh installs @decartai/sdk@0.1.20 from npm and bundles it (npm ci && node build.mjs in tests/Decart.Interop.Tests/js)");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await DebianChromium.LaunchAsync(_playwright);
+        var context = await _browser.NewContextAsync();
+        await context.GrantPermissionsAsync(["camera"]);
+        _page = await context.NewPageAsync();
+        _page.Console += (_, m) => output.WriteLine($"[browser {m.Type}] {m.Text}");
+        await _page.RouteAsync("http://localhost:8766/**", route => route.Request.Url.EndsWith("/decart-sdk-lk.js", StringComparison.Ordinal)
+            ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(bundle) })
+            : route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/html", Body = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "js", "sdk-lk-page.html")) }));
+        await _page.GotoAsync("http://localhost:8766/");
+        await _page.EvaluateAsync("([r, b]) => window.configureSimulator(r, b)", new object[] { _sim.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority), _sim.BaseUrl.GetLeftPart(UriPartial.Authority) });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.CloseAsync();
+        _playwright.Dispose();
+        await _sim.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("h264", "H264")]
+    [InlineData("vp8", "VP8")]
+    public async Task The_current_JS_SDK_joins_a_room_renders_the_model_track_sets_prompt_and_image_and_reconnects_after_a_drop(string preferred, string codec)
+    {
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p, c]) => window.tryConnect(k, m, p, c)", new object[] { _sim.DefaultApiKey, "lucy-2.1", "a lighthouse at dusk", preferred });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        var sessionId = connected.GetProperty("sessionId").GetString();
+        var session = _sim.Sessions.Find(sessionId!);
+        Assert.NotNull(session);
+        Assert.Equal(("livekit", "lucy-2.1"), (session!.Protocol, session.Model));
+        Assert.False(session.Passthrough);
+        Assert.StartsWith("decart-js-sdk/0.1.20", session.UserAgent ?? string.Empty, StringComparison.Ordinal);
+        await session.WaitForPromptAsync("a lighthouse at dusk").WaitAsync(Bound); // the initial state, sent as the frame after livekit_join
+
+        // The model's track (the echo of the camera's highest simulcast layer) renders at the model's size.
+        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 60, "60 rendered frames of the model track");
+        var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
+        Assert.Equal([1088, 624], size);
+        Assert.Equal(codec, session.Codec);
+        output.WriteLine($"input layers {string.Join(",", session.InputLayers)}, model fed from '{session.InputLayer}'");
+        Assert.Equal("f", session.InputLayer);
+        Assert.True(session.FramesIn >= 60 && session.FramesOut >= 60, $"{session.FramesIn} in, {session.FramesOut} out");
+        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating");
+
+        // setPrompt and set({prompt, image}) resolve, and the simulator applied them.
+        Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.rt.setPrompt('foggy harbour', { enhance: false }))"));
+        Assert.Equal(("foggy harbour", false), (session.Prompt, session.Enhance));
+        const string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+        Assert.Equal("ok", await _page.EvaluateAsync<string>($"() => window.call(() => window.rt.set({{ prompt: 'neon harbour', image: 'data:image/png;base64,{png}' }}))"));
+        Assert.Equal("neon harbour", session.Prompt);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(png))), session.ImageHash);
+
+        // A drop of the control socket: the JS SDK's own reconnect brings it back on a new session and room.
+        var next = _sim.Sessions.NextSessionAsync();
+        using var http = new HttpClient { BaseAddress = _sim.BaseUrl };
+        var drop = await http.PostAsJsonAsync($"/_sim/sessions/{sessionId}/drop", new { mode = "websocket" });
+        Assert.True(drop.IsSuccessStatusCode, await drop.Content.ReadAsStringAsync());
+        var second = await next.WaitAsync(Bound);
+        Assert.Equal("livekit", second.Protocol);
+        Assert.NotEqual(session.RoomName, second.RoomName);
+        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "connected", "the JS client to report connected after the reconnect");
+
+        // Found with this test: livekit-client stops a published track when its room disconnects
+        // (stopLocalTrackOnUnpublish), so JS 0.1.20's reconnect republishes an ended camera track and the model
+        // gets no input: the new session stays connected, never generating. The simulator, like the service,
+        // starts generating on the first input frame. The SDK's own replaceVideoTrack is the way out.
+        Assert.Equal(["video:ended"], await _page.EvaluateAsync<string[]>("() => window.cameraTracks()"));
+        await second.WaitForPromptAsync("a lighthouse at dusk").WaitAsync(Bound); // JS 0.1.20 re-sends its connect-time initial state, not the last set()
+        Assert.Equal((0L, SessionPhase.Connected), (second.FramesIn, second.State));
+        Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.replaceCamera())"));
+        await second.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        Assert.Equal("f", second.InputLayer);
+        int rendered = await _page.EvaluateAsync<int>("() => window.framesRendered()");
+        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect");
+        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating again");
+        var states = await _page.EvaluateAsync<string[]>("() => window.states");
+        output.WriteLine($"JS states: {string.Join(" > ", states)}");
+        Assert.Contains("reconnecting", states);
+        Assert.Empty(await _page.EvaluateAsync<string[]>("() => window.errors"));
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+        await session.Ended.WaitAsync(Bound);
+        await second.Ended.WaitAsync(Bound);
+        Assert.Equal(0, _sim.OpenRooms);
+    }
+
+    [Fact]
+    public async Task The_current_JS_SDK_rejects_an_invalid_key_fast_without_retrying()
+    {
+        var started = DateTime.UtcNow;
+        var result = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { "not-a-key", "lucy-2.1", "x" });
+        Assert.False(result.GetProperty("ok").GetBoolean());
+        Assert.Contains("invalid api key", result.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, _sim.Sessions.TotalStarted);
+        Assert.Equal(1, _sim.Sessions.TotalRefused); // permanent: not retried
+        output.WriteLine($"rejected after {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
+}
