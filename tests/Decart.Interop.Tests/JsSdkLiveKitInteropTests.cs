@@ -85,6 +85,7 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         var drop = await http.PostAsJsonAsync($"/_sim/sessions/{sessionId}/drop", new { mode = "websocket" });
         Assert.True(drop.IsSuccessStatusCode, await drop.Content.ReadAsStringAsync());
         var second = await next.WaitAsync(Bound);
+        await second.WaitUntilAsync(s => s.Protocol != "pending").WaitAsync(Bound); // the session exists before its first message
         Assert.Equal("livekit", second.Protocol);
         Assert.NotEqual(session.RoomName, second.RoomName);
         await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "connected", "the JS client to report connected after the reconnect");

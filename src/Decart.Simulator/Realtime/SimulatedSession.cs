@@ -177,8 +177,11 @@ public sealed class SimulatedSession
     /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) of the received video once the offer is answered.</summary>
     public string? Codec => (_pc?.ReceiveVideo ?? _pc?.Video)?.CodecName;
 
-    /// <summary>The protocol generation the client spoke: <c>direct</c> (offer/answer on this socket) or <c>livekit</c> (<c>livekit_join</c>, media in a room).</summary>
-    public string Protocol => _room is null ? "direct" : "livekit";
+    /// <summary>
+    /// The protocol generation the client spoke: <c>direct</c> (an SDP offer on this socket), <c>livekit</c>
+    /// (<c>livekit_join</c>, media in a room), or <c>pending</c> until one of those arrives.
+    /// </summary>
+    public string Protocol => _room is not null ? "livekit" : _pc is not null ? "direct" : "pending";
 
     /// <summary>The LiveKit room of a <c>livekit</c> session, or null.</summary>
     public string? RoomName => _room?.Name;
