@@ -14,33 +14,21 @@ namespace Decart.Interop.Tests;
 public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private SdkPage _sdk = null!;
     private IPage _page = null!;
     private DecartSimulator _sim = null!;
 
     public async Task InitializeAsync()
     {
         _sim = await DecartSimulator.StartAsync(new SimulatorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
-        var bundle = Path.Combine(RepoRoot(), "tests", "Decart.Interop.Tests", "js", "dist", "decart-sdk.js");
-        Assert.True(File.Exists(bundle), $"{bundle} is missing: ./test.sh installs @decartai/sdk@0.0.46 from npm and bundles it (npm ci && node build.mjs in tests/Decart.Interop.Tests/js)");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await DebianChromium.LaunchAsync(_playwright);
-        var context = await _browser.NewContextAsync();
-        await context.GrantPermissionsAsync(["camera"]);
-        _page = await context.NewPageAsync();
-        _page.Console += (_, m) => output.WriteLine($"[browser {m.Type}] {m.Text}");
-        await _page.RouteAsync("http://localhost:8765/**", route => route.Request.Url.EndsWith("/decart-sdk.js", StringComparison.Ordinal)
-            ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(bundle) })
-            : route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/html", Body = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "js", "sdk-page.html")) }));
-        await _page.GotoAsync("http://localhost:8765/");
+        _sdk = await SdkPage.OpenAsync("decart-sdk.js", "@decartai/sdk@0.0.46", "sdk-page.html", "http://localhost:8765", output);
+        _page = _sdk.Page;
         await _page.EvaluateAsync("base => window.configureSimulator(base)", _sim.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority));
     }
 
     public async Task DisposeAsync()
     {
-        await _browser.CloseAsync();
-        _playwright.Dispose();
+        await _sdk.DisposeAsync();
         await _sim.DisposeAsync();
     }
 
@@ -59,7 +47,7 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         await session.WaitForPromptAsync("a lighthouse at dusk").WaitAsync(Bound); // sent after connect, as 0.0.46 does
 
         // The echoed stream renders in the <video>.
-        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 rendered echo frames");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 rendered echo frames", Bound);
         var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
         Assert.True(size[0] > 0 && size[1] > 0, $"video size {size[0]}x{size[1]}");
         Assert.True(session.FramesIn >= 30 && session.FramesOut >= 30, $"{session.FramesIn} in, {session.FramesOut} out");
@@ -78,10 +66,10 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         var drop = await http.PostAsJsonAsync($"/_sim/sessions/{sessionId}/drop", new { mode = "websocket" });
         Assert.True(drop.IsSuccessStatusCode, await drop.Content.ReadAsStringAsync());
         var second = await next.WaitAsync(Bound);
-        await WaitForAsync(async () => (await _page.EvaluateAsync<string[]>("() => window.states")).Contains("reconnecting"), "the JS client to report reconnecting");
+        await SdkPage.WaitForAsync(async () => (await _page.EvaluateAsync<string[]>("() => window.states")).Contains("reconnecting"), "the JS client to report reconnecting", Bound);
         await second.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
         int rendered = await _page.EvaluateAsync<int>("() => window.framesRendered()");
-        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect", Bound);
         var states = await _page.EvaluateAsync<string[]>("() => window.states");
         output.WriteLine($"JS states: {string.Join(" > ", states)}");
         Assert.Contains(states[^1], new[] { "connected", "generating" });
@@ -98,20 +86,5 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("invalid api key", result.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(0, _sim.Sessions.TotalStarted);
         Assert.Equal(1, _sim.Sessions.TotalRefused); // permanent: the JS client did not retry
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static string RepoRoot()
-    {
-        return Decart.Testing.RepositoryPaths.Root;
     }
 }

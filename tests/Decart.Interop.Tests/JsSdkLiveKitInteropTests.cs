@@ -16,33 +16,21 @@ namespace Decart.Interop.Tests;
 public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private SdkPage _sdk = null!;
     private IPage _page = null!;
     private DecartSimulator _sim = null!;
 
     public async Task InitializeAsync()
     {
         _sim = await DecartSimulator.StartAsync(new SimulatorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
-        var bundle = Path.Combine(Decart.Testing.RepositoryPaths.Root, "tests", "Decart.Interop.Tests", "js", "dist", "decart-sdk-lk.js");
-        Assert.True(File.Exists(bundle), $"{bundle} is missing: ./test.sh installs @decartai/sdk@0.1.20 from npm and bundles it (npm ci && node build.mjs in tests/Decart.Interop.Tests/js)");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await DebianChromium.LaunchAsync(_playwright);
-        var context = await _browser.NewContextAsync();
-        await context.GrantPermissionsAsync(["camera"]);
-        _page = await context.NewPageAsync();
-        _page.Console += (_, m) => output.WriteLine($"[browser {m.Type}] {m.Text}");
-        await _page.RouteAsync("http://localhost:8766/**", route => route.Request.Url.EndsWith("/decart-sdk-lk.js", StringComparison.Ordinal)
-            ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(bundle) })
-            : route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/html", Body = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "js", "sdk-lk-page.html")) }));
-        await _page.GotoAsync("http://localhost:8766/");
+        _sdk = await SdkPage.OpenAsync("decart-sdk-lk.js", "@decartai/sdk@0.1.20", "sdk-lk-page.html", "http://localhost:8766", output);
+        _page = _sdk.Page;
         await _page.EvaluateAsync("([r, b]) => window.configureSimulator(r, b)", new object[] { _sim.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority), _sim.BaseUrl.GetLeftPart(UriPartial.Authority) });
     }
 
     public async Task DisposeAsync()
     {
-        await _browser.CloseAsync();
-        _playwright.Dispose();
+        await _sdk.DisposeAsync();
         await _sim.DisposeAsync();
     }
 
@@ -62,14 +50,14 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         await session.WaitForPromptAsync("a lighthouse at dusk").WaitAsync(Bound); // the initial state, sent as the frame after livekit_join
 
         // The model's track (the echo of the camera's highest simulcast layer) renders at the model's size.
-        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 60, "60 rendered frames of the model track");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 60, "60 rendered frames of the model track", Bound);
         var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
         Assert.Equal([1088, 624], size);
         Assert.Equal(codec, session.Codec);
         output.WriteLine($"input layers {string.Join(",", session.InputLayers)}, model fed from '{session.InputLayer}'");
         Assert.Equal("f", session.InputLayer);
         Assert.True(session.FramesIn >= 60 && session.FramesOut >= 60, $"{session.FramesIn} in, {session.FramesOut} out");
-        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating", Bound);
 
         // setPrompt and set({prompt, image}) resolve, and the simulator applied them.
         Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.rt.setPrompt('foggy harbour', { enhance: false }))"));
@@ -88,7 +76,7 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         await second.WaitUntilAsync(s => s.Protocol != "pending").WaitAsync(Bound); // the session exists before its first message
         Assert.Equal("livekit", second.Protocol);
         Assert.NotEqual(session.RoomName, second.RoomName);
-        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "connected", "the JS client to report connected after the reconnect");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "connected", "the JS client to report connected after the reconnect", Bound);
 
         // Found with this test: livekit-client stops a published track when its room disconnects
         // (stopLocalTrackOnUnpublish), so JS 0.1.20's reconnect republishes an ended camera track and the model
@@ -101,8 +89,8 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         await second.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
         Assert.Equal("f", second.InputLayer);
         int rendered = await _page.EvaluateAsync<int>("() => window.framesRendered()");
-        await WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect");
-        await WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating again");
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") > rendered + 20, "frames rendered after the reconnect", Bound);
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating again", Bound);
         var states = await _page.EvaluateAsync<string[]>("() => window.states");
         output.WriteLine($"JS states: {string.Join(" > ", states)}");
         Assert.Contains("reconnecting", states);
@@ -123,15 +111,5 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(0, _sim.Sessions.TotalStarted);
         Assert.Equal(1, _sim.Sessions.TotalRefused); // permanent: not retried
         output.WriteLine($"rejected after {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
     }
 }

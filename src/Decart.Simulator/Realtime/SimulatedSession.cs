@@ -175,7 +175,10 @@ public sealed class SimulatedSession
     }
 
     /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) of the received video once the offer is answered.</summary>
-    public string? Codec => (_pc?.ReceiveVideo ?? _pc?.Video)?.CodecName;
+    public string? Codec => InputVideo?.CodecName;
+
+    /// <summary>What the client's camera was negotiated as (the section we receive on; else the only one).</summary>
+    private NegotiatedVideo? InputVideo => _pc?.ReceiveVideo ?? _pc?.Video;
 
     /// <summary>
     /// The protocol generation the client spoke: <c>direct</c> (an SDP offer on this socket), <c>livekit</c>
@@ -420,35 +423,14 @@ public sealed class SimulatedSession
         {
             while (_ws.State == WebSocketState.Open)
             {
-                int length = 0;
-                ValueWebSocketReceiveResult result = default;
-                bool tooLarge = false;
-                do
+                var message = await WebSocketMessages.ReceiveAsync(_ws, buffer, cap, _life.Token).ConfigureAwait(false);
+                buffer = message.Buffer;
+                if (message.Type == WebSocketMessageType.Close)
                 {
-                    if (length >= Math.Min(buffer.Length, cap))
-                    {
-                        if (length >= cap)
-                        {
-                            tooLarge = true;
-                            break;
-                        }
-
-                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
-                        buffer.AsSpan(0, length).CopyTo(bigger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = bigger;
-                    }
-
-                    result = await _ws.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), _life.Token).ConfigureAwait(false);
-                    length += result.Count;
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        return;
-                    }
+                    return;
                 }
-                while (!result.EndOfMessage);
 
-                if (tooLarge || length > cap)
+                if (message.TooLarge)
                 {
                     // Read the rest of the message away (bounded) so the close is not turned into a reset that
                     // would swallow the error we are about to send.
@@ -456,10 +438,11 @@ public sealed class SimulatedSession
                     using (var drain = CancellationTokenSource.CreateLinkedTokenSource(_life.Token))
                     {
                         drain.CancelAfter(TimeSpan.FromSeconds(5));
-                        while (!result.EndOfMessage && drained < 16L * cap)
+                        for (bool end = false; !end && drained < 16L * cap;)
                         {
-                            result = await _ws.ReceiveAsync(buffer.AsMemory(), drain.Token).ConfigureAwait(false);
-                            drained += result.Count;
+                            var rest = await _ws.ReceiveAsync(buffer.AsMemory(), drain.Token).ConfigureAwait(false);
+                            drained += rest.Count;
+                            end = rest.EndOfMessage;
                         }
                     }
 
@@ -470,14 +453,14 @@ public sealed class SimulatedSession
                     return;
                 }
 
-                if (result.MessageType != WebSocketMessageType.Text)
+                if (message.Type != WebSocketMessageType.Text)
                 {
                     Interlocked.Increment(ref _ignored);
                     continue;
                 }
 
                 await DelaySignalingAsync(toClient: false).ConfigureAwait(false);
-                await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                await HandleMessageAsync(buffer.AsMemory(0, message.Length)).ConfigureAwait(false);
             }
         }
         finally
@@ -938,11 +921,6 @@ public sealed class SimulatedSession
             return; // the browser's end-of-candidates marker
         }
 
-        if (text.StartsWith("candidate:", StringComparison.Ordinal))
-        {
-            text = text["candidate:".Length..];
-        }
-
         if (!await pc.AddRemoteCandidateAsync(text, _life.Token).ConfigureAwait(false))
         {
             Interlocked.Increment(ref _ignored);
@@ -952,7 +930,7 @@ public sealed class SimulatedSession
     private void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe)
     {
         var pc = _pc;
-        if ((pc?.ReceiveVideo ?? pc?.Video) is not { } video || State == SessionPhase.Ended)
+        if (InputVideo is not { } video || State == SessionPhase.Ended)
         {
             return;
         }

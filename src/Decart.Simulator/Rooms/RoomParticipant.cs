@@ -158,38 +158,29 @@ internal sealed class RoomParticipant
         {
             while (_ws.State == WebSocketState.Open && !_life.IsCancellationRequested)
             {
-                int length = 0;
-                ValueWebSocketReceiveResult result;
-                bool tooLarge = false;
-                do
+                var message = await WebSocketMessages.ReceiveAsync(_ws, buffer, LiveKitSignal.MaxMessageBytes, _life.Token).ConfigureAwait(false);
+                buffer = message.Buffer;
+                if (message.Type == WebSocketMessageType.Close)
                 {
-                    if (length == buffer.Length)
-                    {
-                        if (buffer.Length >= LiveKitSignal.MaxMessageBytes)
-                        {
-                            tooLarge = true;
-                            length = 0; // keep reading the message away
-                        }
-                        else
-                        {
-                            var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                            buffer.AsSpan(0, length).CopyTo(bigger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = bigger;
-                        }
-                    }
-
-                    result = await _ws.ReceiveAsync(buffer.AsMemory(length), _life.Token).ConfigureAwait(false);
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        return;
-                    }
-
-                    length += result.Count;
+                    return;
                 }
-                while (!result.EndOfMessage);
 
-                if (tooLarge || LiveKitSignal.TryParse(SignalRequest.Parser, buffer.AsSpan(0, length), result.MessageType == WebSocketMessageType.Text, out var request) != LiveKitSignalError.None)
+                if (message.TooLarge)
+                {
+                    // Read the rest of the message away and go on: one bad message does not end the room.
+                    ValueWebSocketReceiveResult rest;
+                    do
+                    {
+                        rest = await _ws.ReceiveAsync(buffer.AsMemory(), _life.Token).ConfigureAwait(false);
+                        if (rest.MessageType == WebSocketMessageType.Close)
+                        {
+                            return;
+                        }
+                    }
+                    while (!rest.EndOfMessage);
+                }
+
+                if (message.TooLarge || LiveKitSignal.TryParse(SignalRequest.Parser, buffer.AsSpan(0, message.Length), message.Type == WebSocketMessageType.Text, out var request) != LiveKitSignalError.None)
                 {
                     Count(ref _malformed, "malformed signal message ignored");
                     continue;
@@ -279,7 +270,7 @@ internal sealed class RoomParticipant
             await _pc.SetRemoteDescriptionAsync(sdp!, _life.Token).ConfigureAwait(false);
             // The model's track goes out once the camera's codec is known: the answer to the offer with the camera.
             bool camera = sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv);
-            bool wasSending = _pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv };
+            bool wasSending = SendingVideo is not null;
             var answer = await _pc.CreateAnswerAsync(new AnswerOptions { Send = camera, CodecPreference = codecs, SendCodecPreference = _pc.ReceiveVideo is { } r ? [r.CodecName] : codecs }, _life.Token).ConfigureAwait(false);
             foreach (var warning in _pc.NegotiationWarnings)
             {
@@ -287,13 +278,13 @@ internal sealed class RoomParticipant
             }
 
             var response = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "answer", Sdp = answer.ToString(), Id = offer.Id };
-            if (_pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
+            if (SendingVideo is { } sending)
             {
                 response.MidToTrackId[sending.Mid] = _room.ModelTrackSid;
             }
 
             await SendAsync(new SignalResponse { Answer = response }).ConfigureAwait(false);
-            if (!wasSending && _pc.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv })
+            if (!wasSending && SendingVideo is not null)
             {
                 _version++;
                 await SendAsync(new SignalResponse { Update = new ParticipantUpdate { Participants = { ModelParticipant() } } }).ConfigureAwait(false);
@@ -304,6 +295,9 @@ internal sealed class RoomParticipant
             Count(ref _malformed, $"offer {offer.Id} cannot be answered: {ex.Message}");
         }
     }
+
+    /// <summary>The section the model's track goes out on, once an answer attached it.</summary>
+    private NegotiatedVideo? SendingVideo => _pc?.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } v ? v : null;
 
     private async Task HandleTrickleAsync(TrickleRequest trickle)
     {
@@ -328,11 +322,6 @@ internal sealed class RoomParticipant
         if (string.IsNullOrEmpty(candidate))
         {
             return; // end of candidates
-        }
-
-        if (candidate.StartsWith("candidate:", StringComparison.Ordinal))
-        {
-            candidate = candidate["candidate:".Length..];
         }
 
         if (!await _pc.AddRemoteCandidateAsync(candidate, _life.Token).ConfigureAwait(false))

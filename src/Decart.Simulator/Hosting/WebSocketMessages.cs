@@ -1,0 +1,52 @@
+using System.Buffers;
+using System.Net.WebSockets;
+
+namespace Decart.Simulator.Hosting;
+
+/// <summary>What <see cref="WebSocketMessages.ReceiveAsync"/> read.</summary>
+/// <param name="Buffer">The pooled buffer holding the message (possibly a larger one than was passed in).</param>
+/// <param name="Length">Bytes of the message in <paramref name="Buffer"/>.</param>
+/// <param name="Type">The message type; <see cref="WebSocketMessageType.Close"/> when the peer closed.</param>
+/// <param name="TooLarge">The message reached the cap before its end; the rest is still unread.</param>
+internal readonly record struct ReceivedMessage(byte[] Buffer, int Length, WebSocketMessageType Type, bool TooLarge);
+
+/// <summary>Reading whole WebSocket messages into a pooled buffer that grows up to a cap, for the simulator's fronts.</summary>
+internal static class WebSocketMessages
+{
+    /// <summary>
+    /// Receives one message into <paramref name="buffer"/>, renting a larger one (doubling, up to
+    /// <paramref name="cap"/>) as needed and returning the smaller one to <see cref="ArrayPool{T}.Shared"/>. Stops at
+    /// the end of the message, at a close, or when the message would exceed the cap; what to do with the rest of an
+    /// over-large message is the caller's policy.
+    /// </summary>
+    public static async ValueTask<ReceivedMessage> ReceiveAsync(WebSocket ws, byte[] buffer, int cap, CancellationToken cancellationToken)
+    {
+        int length = 0;
+        ValueWebSocketReceiveResult result = default;
+        do
+        {
+            if (length >= Math.Min(buffer.Length, cap))
+            {
+                if (length >= cap)
+                {
+                    return new ReceivedMessage(buffer, length, result.MessageType, TooLarge: true);
+                }
+
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
+                buffer.AsSpan(0, length).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = bigger;
+            }
+
+            result = await ws.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), cancellationToken).ConfigureAwait(false);
+            length += result.Count;
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return new ReceivedMessage(buffer, length, WebSocketMessageType.Close, TooLarge: false);
+            }
+        }
+        while (!result.EndOfMessage);
+
+        return new ReceivedMessage(buffer, length, result.MessageType, TooLarge: false);
+    }
+}
