@@ -273,8 +273,11 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <summary>Counters.</summary>
     public PeerConnectionStats Stats { get; } = new();
 
-    /// <summary>Our SDP (after <see cref="CreateOfferAsync"/> or <see cref="CreateAnswerAsync(CancellationToken)"/>).</summary>
+    /// <summary>Our SDP (after <see cref="CreateOfferAsync(bool, CancellationToken)"/> or <see cref="CreateAnswerAsync(CancellationToken)"/>).</summary>
     public SessionDescription? LocalDescription => _localDescription;
+
+    /// <summary>The id of the track we send (<c>a=msid</c>), e.g. the <c>cid</c> a LiveKit room matches its <c>add_track</c> by.</summary>
+    public string LocalTrackId => _options.TrackId;
 
     /// <summary>The ICE agent (for its candidates and state).</summary>
     public IceAgent Ice => _ice;
@@ -287,6 +290,21 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         await EnsureStartedAsync(true, cancellationToken).ConfigureAwait(false);
         _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), _options.SendVideo ? MediaDirection.SendRecv : MediaDirection.RecvOnly, includeAudioReceive);
+        return _localDescription;
+    }
+
+    /// <summary>
+    /// Creates our offer from <paramref name="options"/> (we become the ICE controlling agent); on a connected peer it
+    /// is a renegotiation that keeps ICE and DTLS, e.g. to add the send section once a room accepted the track.
+    /// </summary>
+    /// <param name="options">The sections to offer.</param>
+    /// <param name="cancellationToken">Cancels gathering.</param>
+    /// <returns>The offer.</returns>
+    public async Task<SessionDescription> CreateOfferAsync(OfferOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        await EnsureStartedAsync(true, cancellationToken).ConfigureAwait(false);
+        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo });
         return _localDescription;
     }
 
@@ -324,9 +342,11 @@ public sealed class PeerConnection : IAsyncDisposable
 
         if (remote.Type == SdpType.Answer)
         {
-            var video = SdpNegotiation.ReadAnswer(remote) ?? throw new InvalidOperationException("the answer rejected video");
-            _video = video.LocalDirection is MediaDirection.SendRecv or MediaDirection.SendOnly ? video : null;
-            SetReceive(video.LocalDirection is MediaDirection.SendRecv or MediaDirection.RecvOnly ? video : null);
+            // Every video section may be inactive for now (a room answers its placeholders so until it has a track).
+            var (send, receive, transceivers) = SdpNegotiation.ReadAnswerSections(remote);
+            _video = send;
+            SetReceive(receive);
+            _transceivers = transceivers;
             if (!renegotiation)
             {
                 _ice.SetRemoteCredentials(media.IceUfrag!, media.IcePwd!);

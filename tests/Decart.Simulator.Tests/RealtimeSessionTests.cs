@@ -211,7 +211,7 @@ public class RealtimeSessionTests
         await using (client)
         {
             await session.WaitUntilAsync(s => s.Warnings.Any(w => w.StartsWith("Frame rate", StringComparison.Ordinal))).WaitAsync(Bound);
-            Assert.True(session.Describe().MeasuredFps > 30, $"measured {session.Describe().MeasuredFps}");
+            Assert.True(session.Describe().MeasuredFps > 22, $"measured {session.Describe().MeasuredFps}");
 
             // The echo is capped at the model's fps: over two seconds, no more than ~22 fps come back.
             long out0 = session.FramesOut;

@@ -104,6 +104,142 @@ public static class SdpNegotiation
     }
 
     /// <summary>
+    /// Builds an offer from <paramref name="options"/>: one <c>sendrecv</c> video section, or — with
+    /// <see cref="OfferOptions.SeparateSections"/>, as an SFU room expects — a <c>recvonly</c> section (mid <c>0</c>)
+    /// and, when sending, a <c>sendonly</c> one with our SSRCs and msid (mid <c>1</c>). The mids stay the same across
+    /// renegotiations, so a later offer that adds the send section keeps the receive section's binding. Video sections
+    /// carry the <c>sdes:mid</c> header extension.
+    /// </summary>
+    /// <param name="local">Our parameters.</param>
+    /// <param name="options">What to offer.</param>
+    /// <returns>The offer.</returns>
+    public static SessionDescription CreateOffer(LocalMediaParameters local, OfferOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.SeparateSections)
+        {
+            var single = CreateOffer(local, (options.Send, options.Receive) switch
+            {
+                (true, true) => MediaDirection.SendRecv,
+                (true, false) => MediaDirection.SendOnly,
+                (false, true) => MediaDirection.RecvOnly,
+                _ => MediaDirection.Inactive,
+            }, options.IncludeAudioReceive);
+            ApplyPreference(single, options.CodecPreference);
+            return single;
+        }
+
+        var offer = new SessionDescription { Type = SdpType.Offer, Origin = $"- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1" };
+        var mids = new List<string>();
+        if (options.Receive)
+        {
+            offer.Media.Add(VideoSection(local, "0", MediaDirection.RecvOnly));
+            mids.Add("0");
+        }
+
+        if (options.Send && local.Ssrc != 0)
+        {
+            var send = VideoSection(local, "1", MediaDirection.SendOnly);
+            AddSsrcs(send, local, MediaDirection.SendOnly);
+            offer.Media.Add(send);
+            mids.Add("1");
+        }
+
+        if (options.IncludeAudioReceive)
+        {
+            var audio = new MediaDescription("audio", 9, "UDP/TLS/RTP/SAVPF", ["111"]);
+            audio.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+            Common(audio, local, "2", "actpass", MediaDirection.RecvOnly);
+            audio.Attributes.Add(new SdpAttribute("rtpmap", "111 opus/48000/2"));
+            offer.Media.Add(audio);
+            mids.Add("2");
+        }
+
+        if (mids.Count == 0)
+        {
+            throw new ArgumentException("an offer needs at least one section: send, receive or audio", nameof(options));
+        }
+
+        offer.Attributes.Add(new SdpAttribute("group", "BUNDLE " + string.Join(' ', mids)));
+        offer.Attributes.Add(new SdpAttribute("extmap-allow-mixed", null));
+        offer.Attributes.Add(new SdpAttribute("msid-semantic", " WMS " + local.StreamId));
+        ApplyPreference(offer, options.CodecPreference);
+        return offer;
+    }
+
+    /// <summary>
+    /// Reads what an answer to our offer settled, section by section: the first video section we send on and the
+    /// first we receive on (the same section when it is <c>sendrecv</c>), with the answer's header-extension ids.
+    /// </summary>
+    /// <param name="answer">The remote answer.</param>
+    /// <returns>The send and receive agreements (either may be null) and every section.</returns>
+    public static (NegotiatedVideo? Send, NegotiatedVideo? Receive, IReadOnlyList<TransceiverDescription> Transceivers) ReadAnswerSections(SessionDescription answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        NegotiatedVideo? send = null, receive = null;
+        var transceivers = new List<TransceiverDescription>();
+        for (int index = 0; index < answer.Media.Count; index++)
+        {
+            var m = answer.Media[index];
+            string mid = m.Mid ?? index.ToString(CultureInfo.InvariantCulture);
+            var codec = m.Kind == "video" && !m.IsRejected ? m.Codecs.FirstOrDefault(c => !c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase)) : null;
+            var direction = m.Direction switch { MediaDirection.SendOnly => MediaDirection.RecvOnly, MediaDirection.RecvOnly => MediaDirection.SendOnly, var d => d };
+            if (codec is null)
+            {
+                transceivers.Add(new TransceiverDescription(mid, m.Kind, MediaDirection.Inactive, m.IsRejected, null, null));
+                continue;
+            }
+
+            transceivers.Add(new TransceiverDescription(mid, "video", direction, false, codec.Name.ToUpperInvariant(), codec.PayloadType));
+            var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == codec.PayloadType.ToString(CultureInfo.InvariantCulture));
+            var fid = m.FidGroup;
+            var ssrcs = m.Ssrcs;
+            var negotiated = new NegotiatedVideo(mid, codec.PayloadType, codec.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction)
+            {
+                Extensions = new RtpExtensionIds(m.ExtensionId(RtpExtensionUris.Mid), m.ExtensionId(RtpExtensionUris.Rid), m.ExtensionId(RtpExtensionUris.RepairedRid)),
+            };
+            if (send is null && direction is MediaDirection.SendOnly or MediaDirection.SendRecv)
+            {
+                send = negotiated;
+            }
+
+            if (receive is null && direction is MediaDirection.RecvOnly or MediaDirection.SendRecv)
+            {
+                receive = negotiated;
+            }
+        }
+
+        return (send, receive, transceivers);
+    }
+
+    private static MediaDescription VideoSection(LocalMediaParameters local, string mid, MediaDirection direction)
+    {
+        var video = new MediaDescription("video", 9, "UDP/TLS/RTP/SAVPF", ["96", "97", "102", "103"]);
+        video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
+        Common(video, local, mid, "actpass", direction);
+        video.Attributes.Add(new SdpAttribute("extmap", "4 " + RtpExtensionUris.Mid));
+        AddCodec(video, 96, "VP8", Vp8BitrateParameters);
+        AddRtx(video, 97, 96);
+        AddCodec(video, 102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+        AddRtx(video, 103, 102);
+        return video;
+    }
+
+    private static void ApplyPreference(SessionDescription offer, IReadOnlyList<string>? preference)
+    {
+        if (preference is null)
+        {
+            return;
+        }
+
+        for (int i = preference.Count - 1; i >= 0; i--)
+        {
+            PreferCodec(offer, preference[i]);
+        }
+    }
+
+    /// <summary>
     /// Answers an offer (see <see cref="TransceiverNegotiation.Answer"/>): the first video section the offerer sends or
     /// receives on gets the first offered codec of <paramref name="codecPreference"/> (H.264 only with
     /// packetization-mode=1) with its RTX and the feedback we support; audio and further video sections are answered
@@ -181,15 +317,24 @@ public static class SdpNegotiation
         PreferCodec(description, codecName);
         foreach (var m in description.Media.Where(x => x.Kind == "video"))
         {
-            var keep = m.Codecs.Where(c => c.Name.Equals(codecName, StringComparison.OrdinalIgnoreCase)).Select(c => c.PayloadType.ToString(CultureInfo.InvariantCulture)).ToHashSet();
-            foreach (var c in m.Codecs.Where(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && keep.Contains(c.Parameter("apt") ?? string.Empty)).ToList())
-            {
-                keep.Add(c.PayloadType.ToString(CultureInfo.InvariantCulture));
-            }
-
-            m.Formats.RemoveAll(f => !keep.Contains(f));
-            m.Attributes.RemoveAll(a => a.Name is "rtpmap" or "fmtp" or "rtcp-fb" && !keep.Contains(a.Value?.Split(' ')[0] ?? string.Empty));
+            KeepOnlyCodec(m, codecName);
         }
+    }
+
+    /// <summary>Removes every codec but <paramref name="codecName"/> (and its RTX) from one video section.</summary>
+    /// <param name="section">The section to change.</param>
+    /// <param name="codecName"><c>VP8</c> or <c>H264</c>.</param>
+    public static void KeepOnlyCodec(MediaDescription section, string codecName)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var keep = section.Codecs.Where(c => c.Name.Equals(codecName, StringComparison.OrdinalIgnoreCase)).Select(c => c.PayloadType.ToString(CultureInfo.InvariantCulture)).ToHashSet();
+        foreach (var c in section.Codecs.Where(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && keep.Contains(c.Parameter("apt") ?? string.Empty)).ToList())
+        {
+            keep.Add(c.PayloadType.ToString(CultureInfo.InvariantCulture));
+        }
+
+        section.Formats.RemoveAll(f => !keep.Contains(f));
+        section.Attributes.RemoveAll(a => a.Name is "rtpmap" or "fmtp" or "rtcp-fb" && !keep.Contains(a.Value?.Split(' ')[0] ?? string.Empty));
     }
 
     private static void Common(MediaDescription m, LocalMediaParameters local, string mid, string setup, MediaDirection direction)

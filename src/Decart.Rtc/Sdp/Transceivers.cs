@@ -59,6 +59,29 @@ public sealed class NegotiationException : InvalidOperationException
     public NegotiationError Error { get; }
 }
 
+/// <summary>What an offer contains (see <see cref="SdpNegotiation.CreateOffer(LocalMediaParameters, OfferOptions)"/>).</summary>
+public sealed record OfferOptions
+{
+    /// <summary>Offer to send video (our SSRCs and msid). Default true.</summary>
+    public bool Send { get; init; } = true;
+
+    /// <summary>Offer to receive video. Default true.</summary>
+    public bool Receive { get; init; } = true;
+
+    /// <summary>
+    /// Send and receive on separate sections — a <c>recvonly</c> one (mid <c>0</c>) and a <c>sendonly</c> one (mid
+    /// <c>1</c>) — as a LiveKit-style room expects (the server puts a remote track on the receive section); otherwise
+    /// one <c>sendrecv</c> section. Default false.
+    /// </summary>
+    public bool SeparateSections { get; init; }
+
+    /// <summary>Video codec names in order of preference (default: VP8, then H264).</summary>
+    public IReadOnlyList<string>? CodecPreference { get; init; }
+
+    /// <summary>Add a <c>recvonly</c> audio section, as browsers do.</summary>
+    public bool IncludeAudioReceive { get; init; }
+}
+
 /// <summary>What the answerer wants from an offer.</summary>
 public sealed record AnswerOptions
 {

@@ -144,6 +144,9 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     /// <summary>Raised for server errors, failed reconnects and source failures.</summary>
     public event EventHandler<DecartException>? Error;
 
+    /// <summary>The service reported the session's place in its queue (LiveKit transport, while connecting).</summary>
+    public event EventHandler<QueuePosition>? QueuePositionChanged;
+
     /// <summary>The billing clock: seconds of generation so far, about once a second.</summary>
     public event EventHandler<GenerationTick>? GenerationTick;
 
@@ -385,6 +388,16 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     }
 
     void IRealtimeSessionHost.OnKeyframeRequested() => _source.RequestKeyframe();
+
+    void IRealtimeSessionHost.OnQueuePosition(RealtimeSession session, QueuePosition position)
+    {
+        _logger.LogInformation("Realtime session queued: position {Position} of {Size}.", position.Position, position.QueueSize);
+        Raise(() => _options.OnQueuePosition?.Invoke(position));
+        Raise(() => QueuePositionChanged?.Invoke(this, position));
+    }
+
+    (int Width, int Height) IRealtimeSessionHost.PublishSize =>
+        _source.Format is { Width: > 0, Height: > 0 } f ? (f.Width, f.Height) : (_options.Model.Width, _options.Model.Height);
 
     internal static async Task<RealtimeClient> ConnectAsync(DecartClient api, IVideoSource source, RealtimeConnectOptions options, CancellationToken cancellationToken)
     {

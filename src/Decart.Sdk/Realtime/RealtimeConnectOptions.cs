@@ -59,13 +59,22 @@ public sealed class RealtimeConnectOptions
     /// <summary>The realtime model (<see cref="RealtimeModels"/> or a custom <see cref="RealtimeModel"/>).</summary>
     public required RealtimeModel Model { get; init; }
 
+    /// <summary>How the media travels: <see cref="RealtimeTransport.LiveKit"/> (Decart's current protocol, the default) or <see cref="RealtimeTransport.Direct"/> (the older direct WebRTC flow). The rest of the API is the same with either.</summary>
+    public RealtimeTransport Transport { get; init; } = RealtimeTransport.LiveKit;
+
+    /// <summary>Called whenever the service reports the session's place in its queue (LiveKit transport), like the client's <c>QueuePositionChanged</c> event.</summary>
+    public Action<QueuePosition>? OnQueuePosition { get; init; }
+
+    /// <summary>How long to wait for the room (<c>livekit_room_info</c>) after joining; the first queue position stops this timer. Default 15 s (Decart's JS SDK).</summary>
+    public TimeSpan RoomInfoTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Mirror the sent frames: off, on, or only for front ("user") cameras. Encoded sources cannot be flipped: <c>On</c> (or <c>Auto</c> with a front camera) is <see cref="DecartErrorCode.InvalidOptions"/>.</summary>
     public MirrorMode Mirror { get; init; }
 
     /// <summary>The state sent and acknowledged before the offer: prompt (+ enhance), image, or passthrough (null or <see cref="RealtimeState.Passthrough"/>).</summary>
     public RealtimeState? InitialState { get; init; }
 
-    /// <summary>Rewrites the SDP offer before it is sent (e.g. <see cref="SdpNegotiation.KeepOnlyCodec"/>); return the description to send.</summary>
+    /// <summary>Rewrites each SDP offer before it is sent (direct: the one offer; LiveKit: the join offer and the publish offer) (e.g. <see cref="SdpNegotiation.KeepOnlyCodec(SessionDescription, string)"/>); return the description to send.</summary>
     public Func<SessionDescription, CancellationToken, ValueTask<SessionDescription>>? CustomizeOffer { get; init; }
 
     /// <summary>Automatic reconnection (default: 5 retries, 1 s, ×2, 10 s cap). <see cref="ReconnectPolicy.None"/> turns it off.</summary>
@@ -114,5 +123,5 @@ public sealed class RealtimeConnectOptions
     public Action<int, TimeSpan, DecartException>? OnRetry { get; init; }
 
     /// <inheritdoc />
-    public override string ToString() => $"RealtimeConnectOptions {{ Model = {Model}, Mirror = {Mirror}, InitialState = {InitialState}, Reconnect = {Reconnect} }}";
+    public override string ToString() => $"RealtimeConnectOptions {{ Model = {Model}, Transport = {Transport}, Mirror = {Mirror}, InitialState = {InitialState}, Reconnect = {Reconnect} }}";
 }

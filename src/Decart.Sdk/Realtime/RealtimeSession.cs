@@ -1,6 +1,7 @@
 using Decart.Rtc;
 using Decart.Rtc.Sdp;
 using Decart.Sdk.Media;
+using Decart.Sdk.Realtime.LiveKit;
 using Decart.Sdk.Realtime.Signaling;
 using Microsoft.Extensions.Logging;
 
@@ -20,6 +21,11 @@ internal interface IRealtimeSessionHost
     void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec);
 
     void OnKeyframeRequested();
+
+    void OnQueuePosition(RealtimeSession session, QueuePosition position);
+
+    /// <summary>The camera's size and fps for publishing (the source's, else the model's).</summary>
+    (int Width, int Height) PublishSize { get; }
 }
 
 /// <summary>The state the server last acknowledged (restored after a reconnect).</summary>
@@ -48,6 +54,10 @@ internal sealed class RealtimeSession : IAsyncDisposable
     private readonly TaskCompletionSource<DecartException> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _serverOffer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<LiveKitRoomInfoSignal> _roomInfo = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _roomInfoTimer;
+    private LiveKitRoomConnection? _room;
+    private Task _initialAck = Task.CompletedTask;
     private readonly CancellationTokenSource _stop = new();
     private SignalingChannel? _signaling;
     private PeerConnection? _pc;
@@ -78,8 +88,11 @@ internal sealed class RealtimeSession : IAsyncDisposable
     /// <summary>The server ended generation (no reconnect after that).</summary>
     public bool GenerationEnded { get; private set; }
 
-    /// <summary>Signaling messages ignored (malformed or unknown).</summary>
-    public int IgnoredMessages => _signaling?.IgnoredMessages ?? 0;
+    /// <summary>Signaling messages ignored (malformed or unknown), on the control socket and the room's signal connection.</summary>
+    public int IgnoredMessages => (_signaling?.IgnoredMessages ?? 0) + (int)((_room?.MalformedMessages ?? 0) + (_room?.StaleAnswers ?? 0));
+
+    /// <summary>The LiveKit room connection (LiveKit transport), once joining.</summary>
+    public LiveKitRoomConnection? Room => _room;
 
     /// <summary>Connects: WebSocket, initial state and its ack, offer/answer, ICE and DTLS.</summary>
     /// <exception cref="DecartException">The server's error when it sent one (a rejected key, an unknown model), else what failed.</exception>
@@ -112,24 +125,15 @@ internal sealed class RealtimeSession : IAsyncDisposable
     {
         _signaling = await SignalingChannel.ConnectAsync(url, _logger, SignalingChannel.DefaultMaxMessageBytes, cancellationToken).ConfigureAwait(false);
         _dispatch = Task.Run(DispatchLoopAsync, CancellationToken.None);
+        if (_options.Transport == RealtimeTransport.LiveKit)
+        {
+            await ConnectLiveKitAsync(initial, cancellationToken).ConfigureAwait(false);
+            return;
+        }
 
         await SendStateAsync(initial, cancellationToken).ConfigureAwait(false);
 
-        var pc = new PeerConnection(new PeerConnectionOptions { SendVideo = true, ConsentTimeout = _options.ConsentTimeout });
-        pc.FrameReceived += (frame, ts, key) => _host.OnFrame(frame, ts, key, CodecOf(pc));
-        pc.KeyframeRequested += _host.OnKeyframeRequested;
-        pc.StateChanged += state =>
-        {
-            if (_connected && state is PeerConnectionState.Failed or PeerConnectionState.Closed && Volatile.Read(ref _disposed) == 0)
-            {
-                Fail(new DecartException(DecartErrorCode.WebRtcError, $"the media connection was lost ({state}: ICE consent, DTLS close or failure)."));
-            }
-        };
-        lock (_lock)
-        {
-            _pc = pc;
-        }
-
+        var pc = CreatePeerConnection(null);
         string mid;
         if (_serverOffer.Task.IsCompleted)
         {
@@ -195,6 +199,114 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
     }
 
+    private PeerConnection CreatePeerConnection(string? trackId)
+    {
+        var pc = new PeerConnection(new PeerConnectionOptions { SendVideo = true, ConsentTimeout = _options.ConsentTimeout, TrackId = trackId ?? "video0" });
+        pc.FrameReceived += (frame, ts, key) =>
+        {
+            if (_room is null || _room.AcceptsFrames)
+            {
+                _host.OnFrame(frame, ts, key, CodecOf(pc));
+            }
+        };
+        pc.KeyframeRequested += _host.OnKeyframeRequested;
+        pc.StateChanged += state =>
+        {
+            if (_connected && state is PeerConnectionState.Failed or PeerConnectionState.Closed && Volatile.Read(ref _disposed) == 0)
+            {
+                Fail(new DecartException(DecartErrorCode.WebRtcError, $"the media connection was lost ({state}: ICE consent, DTLS close or failure)."));
+            }
+        };
+        lock (_lock)
+        {
+            _pc = pc;
+        }
+
+        return pc;
+    }
+
+    /// <summary>
+    /// Decart's current protocol: <c>livekit_join</c>, the initial state as the next frame (its ack awaited in the
+    /// background: a late or failed ack raises <c>Error</c> and does not fail the connect), <c>livekit_room_info</c>
+    /// within <see cref="RealtimeConnectOptions.RoomInfoTimeout"/> (the first <c>queue_position</c> stops that timer),
+    /// then the room: join, publish the camera, receive the model's track.
+    /// </summary>
+    private async Task ConnectLiveKitAsync(AckedState initial, CancellationToken cancellationToken)
+    {
+        bool passthrough = initial.Prompt is null && initial.Image is null;
+        using (var timer = new CancellationTokenSource(_options.RoomInfoTimeout, _options.TimeProvider))
+        {
+            lock (_lock)
+            {
+                _roomInfoTimer = timer;
+            }
+
+            await _signaling!.SendAsync(new LiveKitJoinSignal(passthrough, null), cancellationToken).ConfigureAwait(false);
+            if (!passthrough)
+            {
+                _initialAck = ObserveInitialAckAsync(SendStateAsync(initial, _stop.Token));
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+            try
+            {
+                var info = await RaceAsync(_roomInfo.Task, linked.Token).ConfigureAwait(false);
+                SessionId = info.SessionId ?? SessionId;
+            }
+            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new DecartException(DecartErrorCode.WebRtcError, $"no livekit_room_info within {_options.RoomInfoTimeout.TotalSeconds:0.#} s (timeout).");
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    _roomInfoTimer = null;
+                }
+            }
+        }
+
+        var room = _roomInfo.Task.Result;
+        if (!Uri.TryCreate(room.LivekitUrl, UriKind.Absolute, out var livekitUrl) || livekitUrl.Scheme is not ("ws" or "wss" or "http" or "https"))
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, "the server's livekit_url is not an absolute ws(s) URL.");
+        }
+
+        var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]);
+        var connection = new LiveKitRoomConnection(pc, new LiveKitTimeouts(), _options.TimeProvider, _logger, _options.CustomizeOffer);
+        lock (_lock)
+        {
+            _room = connection;
+        }
+
+        var (width, height) = _host.PublishSize;
+        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height), cancellationToken), cancellationToken).ConfigureAwait(false);
+        _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _connected = true;
+        if (pc.State != PeerConnectionState.Connected)
+        {
+            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting."));
+        }
+    }
+
+    /// <summary>The initial state's ack no longer gates the connect: a failure is reported as an error once connected.</summary>
+    private async Task ObserveInitialAckAsync(Task ack)
+    {
+        try
+        {
+            await ack.ConfigureAwait(false);
+        }
+        catch (DecartException ex) when (Volatile.Read(ref _disposed) == 0 && !_failure.Task.IsCompleted)
+        {
+            _logger.LogWarning("The initial state was not acknowledged: {Reason}", ex.Message);
+            _host.OnServerError(this, ex);
+        }
+        catch (Exception ex) when (ex is DecartException or OperationCanceledException)
+        {
+            // The session failed or closed; that is reported on its own.
+        }
+    }
+
     /// <summary>Sends a whole state (initial or restored): <c>prompt</c> alone, or one atomic <c>set_image</c>.</summary>
     public Task SendStateAsync(AckedState state, CancellationToken cancellationToken) =>
         state.Image is null && state.Prompt is not null
@@ -256,6 +368,12 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
         _stop.Cancel();
         Fail(new DecartException(DecartErrorCode.WebRtcError, "the session was closed."));
+        // The room first: its leave reaches the server before the control socket's close ends the session.
+        if (_room is { } room)
+        {
+            await room.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_signaling is { } signaling)
         {
             await signaling.DisposeAsync().ConfigureAwait(false);
@@ -265,6 +383,8 @@ internal sealed class RealtimeSession : IAsyncDisposable
         {
             await pc.DisposeAsync().ConfigureAwait(false);
         }
+
+        await _initialAck.ConfigureAwait(false);
 
         try
         {
@@ -279,7 +399,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
     private static string CodecName(VideoCodec codec) => codec == VideoCodec.H264 ? "H264" : "VP8";
 
-    private static VideoCodec CodecOf(PeerConnection pc) => pc.Video?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
+    private static VideoCodec CodecOf(PeerConnection pc) => (pc.ReceiveVideo ?? pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
 
     private static SessionDescription ParseSdp(string text, SdpType type) =>
         SessionDescription.TryParse(text, type, out var description, out var error, out int line)
@@ -381,7 +501,27 @@ internal sealed class RealtimeSession : IAsyncDisposable
                 Complete(w => w.IsPrompt && (ack.Prompt is null || w.Prompt == ack.Prompt), ack.Success ? null : ack.Error ?? "Failed to send prompt");
                 break;
             case SessionIdSignal id:
-                SessionId = id.SessionId;
+                if (_options.Transport == RealtimeTransport.Direct)
+                {
+                    SessionId = id.SessionId;
+                }
+
+                break;
+            case LiveKitRoomInfoSignal info:
+                if (_options.Transport != RealtimeTransport.LiveKit || !_roomInfo.TrySetResult(info))
+                {
+                    _logger.LogWarning("Ignored an unexpected livekit_room_info.");
+                }
+
+                break;
+            case QueuePositionSignal queue:
+                lock (_lock)
+                {
+                    // The first queue position stops the room-info timer for good: the wait is the queue's.
+                    _roomInfoTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
+
+                _host.OnQueuePosition(this, new QueuePosition(queue.Position, queue.QueueSize));
                 break;
             case GenerationStartedSignal:
                 GenerationStarted = true;

@@ -62,3 +62,22 @@ public sealed record RealtimeState
     /// <inheritdoc />
     public override string ToString() => $"RealtimeState {{ Prompt = {(Prompt is null ? "null" : $"\"{Prompt}\"")}, Image = {(Image is null ? "null" : Image.ToString())}, Enhance = {Enhance} }}";
 }
+
+/// <summary>How a realtime session carries its media (<see cref="RealtimeConnectOptions.Transport"/>).</summary>
+public enum RealtimeTransport
+{
+    /// <summary>
+    /// Decart's current protocol (since May 2026, what its JS and Python SDKs speak): <c>livekit_join</c> on the
+    /// control socket, then the camera is published to, and the model's output received from, a LiveKit room over one
+    /// peer connection. The default.
+    /// </summary>
+    LiveKit,
+
+    /// <summary>The older flow: the SDP offer/answer and ICE candidates travel on the control socket, one peer connection straight to the model's server.</summary>
+    Direct,
+}
+
+/// <summary>Where the session waits in the service's queue before a model is free.</summary>
+/// <param name="Position">The position (1 = next).</param>
+/// <param name="QueueSize">How many sessions wait.</param>
+public readonly record struct QueuePosition(int Position, int QueueSize);

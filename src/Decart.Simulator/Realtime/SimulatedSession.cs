@@ -233,7 +233,7 @@ public sealed class SimulatedSession
     /// <summary>The media port the session listens on (after the offer), for tests that poke it.</summary>
     public int? MediaPort => _pc?.Ice.LocalCandidates.FirstOrDefault()?.Port;
 
-    /// <summary>The client's SDP offer as received (after its <c>CustomizeOffer</c>), or null.</summary>
+    /// <summary>The client's SDP offer as received (after its <c>CustomizeOffer</c>; in a LiveKit room the latest one), or null.</summary>
     public string? RemoteOffer { get; private set; }
 
     /// <summary>The received video as an IVF file (when recording is on), else null.</summary>
@@ -737,6 +737,9 @@ public sealed class SimulatedSession
 
         return CreatePeerConnection(iceLite: true, codecs, streamId, trackId);
     }
+
+    /// <summary>Records the latest offer the room's participant sent (what <see cref="RemoteOffer"/> shows for a room).</summary>
+    internal void RecordRoomOffer(string sdp) => RemoteOffer = sdp;
 
     /// <summary>The room's signal connection ended: the session ends with it.</summary>
     internal Task OnRoomLeftAsync(string reason)

@@ -263,6 +263,7 @@ internal sealed class RoomParticipant
             return;
         }
 
+        _room.Session.RecordRoomOffer(offer.Sdp);
         try
         {
             var codecs = _publishCodec is null ? ["H264", "VP8"] : new[] { _publishCodec }.Concat(new[] { "H264", "VP8" }.Where(c => c != _publishCodec)).ToArray();

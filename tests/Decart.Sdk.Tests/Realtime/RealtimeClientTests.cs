@@ -459,7 +459,7 @@ public class RealtimeClientTests(ITestOutputHelper output)
         using var client = Client(sim);
         await using var source = await SourceAsync();
         var log = new StateLog();
-        await using var rt = await client.Realtime.ConnectAsync(source, Options(log, new RealtimeState { Prompt = "server offers" }));
+        await using var rt = await client.Realtime.ConnectAsync(source, Options(log, new RealtimeState { Prompt = "server offers" }, RealtimeTransport.Direct)); // a server offer exists only in the direct flow
         await log.WaitForAsync(ConnectionState.Generating);
         var session = sim.Sessions.Find(rt.SessionId!)!;
         Assert.Null(session.RemoteOffer); // no client offer was needed

@@ -36,9 +36,10 @@ internal static class RealtimeTestKit
 
     public static Task<IvfFileSource> SourceAsync(string clip = "pattern-1088x624-30fps.ivf") => IvfFileSource.OpenAsync(Clip(clip), fps: 30, loop: true);
 
-    public static RealtimeConnectOptions Options(StateLog? log = null, RealtimeState? initial = null) => new()
+    public static RealtimeConnectOptions Options(StateLog? log = null, RealtimeState? initial = null, RealtimeTransport transport = RealtimeTransport.LiveKit) => new()
     {
         Model = RealtimeModels.Lucy21,
+        Transport = transport,
         InitialState = initial,
         OnConnectionChanged = log is null ? null : log.Add,
         OnError = log is null ? null : log.AddError,

@@ -67,9 +67,19 @@ internal sealed class SignalingChannel : IAsyncDisposable
         {
             int status = (int)socket.HttpStatusCode;
             socket.Dispose();
-            var code = status is 401 or 403 ? DecartErrorCode.InvalidApiKey : DecartErrorCode.WebRtcError;
+            // A refused key is permanent, and so is any other client error but a timeout or a rate limit: a wrong
+            // URL (404, e.g. a base URL that already ends in /v1/stream) fails at once instead of being retried.
+            var code = status switch
+            {
+                401 or 403 => DecartErrorCode.InvalidApiKey,
+                >= 400 and < 500 and not 408 and not 429 => DecartErrorCode.InvalidBaseUrl,
+                _ => DecartErrorCode.WebRtcError,
+            };
+            string where = SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path));
             throw new DecartException(code, status != 0
-                ? $"realtime WebSocket to {SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path))} was refused with HTTP {status}."
+                ? code == DecartErrorCode.InvalidBaseUrl
+                    ? $"realtime WebSocket to {where} was refused with HTTP {status}: check RealtimeBaseUrl (the server's root, e.g. wss://api3.decart.ai or ws://127.0.0.1:PORT, without /v1/stream)."
+                    : $"realtime WebSocket to {where} was refused with HTTP {status}."
                 : $"realtime WebSocket to {SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path))} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex);
         }
         catch

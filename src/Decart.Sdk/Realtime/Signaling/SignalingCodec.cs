@@ -11,6 +11,7 @@ namespace Decart.Sdk.Realtime.Signaling;
 [JsonSerializable(typeof(SdpSignal))]
 [JsonSerializable(typeof(IceCandidateSignal))]
 [JsonSerializable(typeof(IceCandidateInit))]
+[JsonSerializable(typeof(LiveKitJoinSignal))]
 internal sealed partial class SignalingJsonContext : JsonSerializerContext;
 
 /// <summary>Why an incoming signaling message was not understood.</summary>
@@ -40,6 +41,7 @@ internal static class SignalingCodec
         SetStateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetStateSignal),
         SdpSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SdpSignal),
         IceCandidateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.IceCandidateSignal),
+        LiveKitJoinSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.LiveKitJoinSignal),
         _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name, "not a signaling message"),
     };
 
@@ -131,6 +133,22 @@ internal static class SignalingCodec
                     }
 
                     message = new SessionIdSignal(sid, OptionalString(root, "server_ip"), OptionalInt(root, "server_port"));
+                    return true;
+                case "livekit_room_info":
+                    if (OptionalString(root, "livekit_url") is not { Length: > 0 } roomUrl || OptionalString(root, "token") is not { Length: > 0 } roomToken)
+                    {
+                        return false;
+                    }
+
+                    message = new LiveKitRoomInfoSignal(roomUrl, roomToken, OptionalString(root, "room_name") ?? string.Empty, OptionalString(root, "session_id"));
+                    return true;
+                case "queue_position":
+                    if (OptionalInt(root, "position") is not { } position)
+                    {
+                        return false;
+                    }
+
+                    message = new QueuePositionSignal(position, OptionalInt(root, "queue_size") ?? 0);
                     return true;
                 case "generation_started":
                     message = new GenerationStartedSignal();

@@ -60,6 +60,29 @@ internal sealed record IceCandidateSignal(
     public string Type => "ice-candidate";
 }
 
+/// <summary><c>{"type":"livekit_join","passthrough":…,"client_capabilities":{"frame_timing":true}?}</c>: media goes through a LiveKit room.</summary>
+internal sealed record LiveKitJoinSignal(
+    [property: JsonPropertyName("passthrough")] bool Passthrough,
+    [property: JsonPropertyName("client_capabilities"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ClientCapabilities? ClientCapabilities) : OutgoingSignal
+{
+    /// <summary>The message type.</summary>
+    [JsonPropertyName("type")]
+    public string Type => "livekit_join";
+}
+
+/// <summary>The <c>client_capabilities</c> of a <c>livekit_join</c>.</summary>
+internal sealed record ClientCapabilities([property: JsonPropertyName("frame_timing")] bool FrameTiming);
+
+/// <summary>Server: <c>{"type":"livekit_room_info","livekit_url":…,"token":…,"room_name":…,"session_id":…}</c>. The token never appears in <see cref="ToString"/>.</summary>
+internal sealed record LiveKitRoomInfoSignal(string LivekitUrl, string Token, string RoomName, string? SessionId) : IncomingSignal
+{
+    /// <inheritdoc />
+    public override string ToString() => $"LiveKitRoomInfoSignal {{ RoomName = {RoomName}, SessionId = {SessionId}, Token = *** }}";
+}
+
+/// <summary>Server: <c>{"type":"queue_position","position":…,"queue_size":…}</c>.</summary>
+internal sealed record QueuePositionSignal(int Position, int QueueSize) : IncomingSignal;
+
 /// <summary>Server: <c>{"type":"error","error":…}</c>.</summary>
 internal sealed record ErrorSignal(string Error) : IncomingSignal;
 

@@ -1,0 +1,721 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Decart.Rtc;
+using Decart.Rtc.LiveKit;
+using Decart.Rtc.LiveKit.Proto;
+using Decart.Rtc.Sdp;
+using Decart.Sdk.Realtime.Signaling;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using RtcSessionDescription = Decart.Rtc.Sdp.SessionDescription;
+using SignalSessionDescription = Decart.Rtc.LiveKit.Proto.SessionDescription;
+
+namespace Decart.Sdk.Realtime.LiveKit;
+
+/// <summary>Timeouts of a room join (livekit-client's defaults, which Decart's JS SDK uses).</summary>
+internal sealed record LiveKitTimeouts
+{
+    /// <summary>The first signal message (the JoinResponse) must arrive this soon after the socket opened.</summary>
+    public TimeSpan Join { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>An answer to an offer, and the peer connection reaching connected.</summary>
+    public TimeSpan PeerConnection { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary><c>track_published</c> after <c>add_track</c>.</summary>
+    public TimeSpan TrackPublished { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The model participant (<c>inference-server-…</c>) must be in the room this soon after the join.</summary>
+    public TimeSpan ModelParticipant { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>What the room connection publishes: the camera's codec, size and bitrate.</summary>
+/// <param name="Codec"><c>VP8</c> or <c>H264</c>.</param>
+/// <param name="Width">Frame width.</param>
+/// <param name="Height">Frame height.</param>
+/// <param name="MaxBitrate">Target bitrate in bit/s (Decart's JS SDK: 3.5 Mbit/s).</param>
+internal sealed record LiveKitPublication(string Codec, int Width, int Height, int MaxBitrate = 3_500_000);
+
+/// <summary>
+/// Our side of a LiveKit room, signal protocol 17 in single peer-connection mode (<c>/rtc/v1</c>): the join with
+/// the first publisher offer (a receive-only video section for the model's output), the JoinResponse and its
+/// participants, trickle both ways, <c>add_track</c> → <c>track_published</c> and the renegotiation that adds the
+/// camera's send section, pings, and leave. The model's output is the track of the participant whose identity starts
+/// with <c>inference-server-</c>; a track of anyone else is not delivered. Every server message is parsed bounded;
+/// malformed, stale or unknown ones are counted and ignored; every wait has a timeout.
+/// </summary>
+internal sealed class LiveKitRoomConnection : IAsyncDisposable
+{
+    /// <summary>Identities of the model's participants start with this.</summary>
+    public const string ModelIdentityPrefix = "inference-server-";
+
+    private const int MaxWarnings = 5;
+    private readonly PeerConnection _pc;
+    private readonly LiveKitTimeouts _timeouts;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ClientWebSocket _socket = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _lock = new();
+    private readonly Dictionary<uint, TaskCompletionSource<SignalSessionDescription>> _answers = [];
+    private readonly Dictionary<string, TaskCompletionSource<TrackInfo>> _published = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParticipantInfo> _participants = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource<JoinResponse> _join = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _modelKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<DecartException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<RtcSessionDescription, CancellationToken, ValueTask<RtcSessionDescription>>? _customizeOffer;
+    private Task _receiveLoop = Task.CompletedTask;
+    private Task _pingLoop = Task.CompletedTask;
+    private uint _offerId;
+    private long _lastMessageTicks;
+    private long _malformed;
+    private long _ignored;
+    private long _stale;
+    private string? _receiveTrackSid;
+    private bool _foreignTrack;
+    private int _disposed;
+
+    public LiveKitRoomConnection(PeerConnection pc, LiveKitTimeouts timeouts, TimeProvider time, ILogger logger, Func<RtcSessionDescription, CancellationToken, ValueTask<RtcSessionDescription>>? customizeOffer = null)
+    {
+        _customizeOffer = customizeOffer;
+        _pc = pc;
+        _timeouts = timeouts;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Completes with the reason when the room connection ends without being asked to (socket closed, server <c>leave</c>, ping timeout).</summary>
+    public Task<DecartException> Lost => _lost.Task;
+
+    /// <summary>Signal messages that were not valid protobuf or too large to read.</summary>
+    public long MalformedMessages => Interlocked.Read(ref _malformed);
+
+    /// <summary>Signal messages of kinds this client does not act on.</summary>
+    public long IgnoredMessages => Interlocked.Read(ref _ignored);
+
+    /// <summary>Answers whose id matched no pending offer.</summary>
+    public long StaleAnswers => Interlocked.Read(ref _stale);
+
+    /// <summary>The room's name (from the JoinResponse).</summary>
+    public string? RoomName { get; private set; }
+
+    /// <summary>The model participant's identity once known.</summary>
+    public string? ModelIdentity { get; private set; }
+
+    /// <summary>The track sid the server put on our receive section, once an answer did.</summary>
+    public string? ReceiveTrackSid => Volatile.Read(ref _receiveTrackSid);
+
+    /// <summary>
+    /// Whether frames on our receive section may be delivered: false only when the server bound that section to a
+    /// track of a participant that is not the model.
+    /// </summary>
+    public bool AcceptsFrames => !Volatile.Read(ref _foreignTrack);
+
+    /// <summary>Joins the room and publishes the camera: returns once the send section is negotiated and media flows.</summary>
+    /// <param name="livekitUrl">The room server (<c>livekit_url</c> of <c>livekit_room_info</c>).</param>
+    /// <param name="token">The room token (never logged).</param>
+    /// <param name="publication">What the camera sends.</param>
+    /// <param name="cancellationToken">Cancels the join.</param>
+    /// <returns>A task that completes when joined and published.</returns>
+    /// <exception cref="DecartException">What failed, typed: the room refused the token, a timeout, bad answers.</exception>
+    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication publication, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(livekitUrl);
+        ArgumentNullException.ThrowIfNull(publication);
+        var codecs = new[] { publication.Codec }.Concat(new[] { "H264", "VP8" }.Where(c => c != publication.Codec)).ToArray();
+
+        // 1. The join: the first publisher offer has only the section the model's output will arrive on.
+        var first = await CustomizeAsync(await _pc.CreateOfferAsync(new OfferOptions { Send = false, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        uint firstId = NextOfferId();
+        var firstAnswer = ExpectAnswer(firstId);
+        var join = new JoinRequest
+        {
+            ClientInfo = new ClientInfo { Sdk = ClientInfo.Types.SDK.Unknown, Version = typeof(LiveKitRoomConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Protocol = LiveKitSignal.ProtocolVersion, ClientProtocol = 1, Os = Environment.OSVersion.Platform.ToString(), OtherSdks = "decart-dotnet" },
+            ConnectionSettings = new ConnectionSettings { AutoSubscribe = true, AdaptiveStream = false },
+            PublisherOffer = new SignalSessionDescription { Type = "offer", Sdp = first.ToString(), Id = firstId },
+        };
+        await OpenAsync(livekitUrl, token, LiveKitSignal.EncodeJoinRequest(join), cancellationToken).ConfigureAwait(false);
+
+        var response = await WaitAsync(_join.Task, _timeouts.Join, "the room's JoinResponse", cancellationToken).ConfigureAwait(false);
+        RoomName = response.Room?.Name;
+        if (response.PingInterval > 0 && response.PingTimeout > 0)
+        {
+            _pingLoop = Task.Run(() => PingLoopAsync(TimeSpan.FromSeconds(response.PingInterval), TimeSpan.FromSeconds(response.PingTimeout)), CancellationToken.None);
+        }
+
+        var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "the answer to the join offer", cancellationToken).ConfigureAwait(false);
+        await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
+        await TrickleLocalCandidatesAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "the room's media connection (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex);
+        }
+
+        await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"a participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+
+        // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
+        string cid = _pc.LocalTrackId;
+        var published = ExpectPublished(cid);
+        var layer = new VideoLayer { Quality = VideoQuality.High, Width = (uint)publication.Width, Height = (uint)publication.Height, Bitrate = (uint)publication.MaxBitrate };
+        await SendAsync(new SignalRequest
+        {
+            AddTrack = new AddTrackRequest
+            {
+                Cid = cid,
+                Name = "camera",
+                Type = TrackType.Video,
+                Source = TrackSource.Camera,
+                Width = (uint)publication.Width,
+                Height = (uint)publication.Height,
+                Layers = { layer },
+                SimulcastCodecs = { new SimulcastCodec { Codec = publication.Codec.ToLowerInvariant(), Cid = cid, Layers = { layer } } },
+            },
+        }, cancellationToken).ConfigureAwait(false);
+        var track = await WaitAsync(published, _timeouts.TrackPublished, "track_published for the camera", cancellationToken).ConfigureAwait(false);
+        _logger.LogDebug("Room camera published as {Track} ({Mime}).", Trim(track.Sid), Trim(track.MimeType));
+
+        var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
+        foreach (var section in offer.Media.Where(m => m.Kind == "video" && m.Direction == MediaDirection.SendOnly))
+        {
+            // We send what the source encodes; the receive section keeps every codec the model may answer with.
+            SdpNegotiation.KeepOnlyCodec(section, publication.Codec);
+        }
+
+        offer = await CustomizeAsync(offer, cancellationToken).ConfigureAwait(false);
+        uint id = NextOfferId();
+        var publishAnswer = ExpectAnswer(id);
+        await SendAsync(new SignalRequest { Offer = new SignalSessionDescription { Type = "offer", Sdp = offer.ToString(), Id = id } }, cancellationToken).ConfigureAwait(false);
+        answer = await WaitAsync(publishAnswer, _timeouts.PeerConnection, "the answer to the publish offer", cancellationToken).ConfigureAwait(false);
+        await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
+        if (_pc.Video is not { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, "the room's answer did not accept the camera's section.");
+        }
+
+        if (!sending.CodecName.Equals(publication.Codec, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"the room chose {sending.CodecName} for the camera but the source produces {publication.Codec} frames.");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (_socket.State == WebSocketState.Open)
+        {
+            try
+            {
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await SendAsync(new SignalRequest { Leave = new LeaveRequest { Reason = DisconnectReason.ClientInitiated, Action = LeaveRequest.Types.Action.Disconnect } }, bound.Token).ConfigureAwait(false);
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "leave", bound.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DecartException or WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Best effort: the socket is aborted below either way.
+            }
+        }
+
+        _stop.Cancel();
+        _socket.Abort();
+        _lost.TrySetResult(new DecartException(DecartErrorCode.WebRtcError, "the room connection was closed."));
+        await Quietly(_receiveLoop).ConfigureAwait(false);
+        await Quietly(_pingLoop).ConfigureAwait(false);
+        _socket.Dispose();
+        _stop.Dispose();
+        _sendLock.Dispose();
+    }
+
+    private async Task<RtcSessionDescription> CustomizeAsync(RtcSessionDescription offer, CancellationToken cancellationToken) =>
+        _customizeOffer is null
+            ? offer
+            : await _customizeOffer(offer, cancellationToken).ConfigureAwait(false) ?? throw new DecartException(DecartErrorCode.InvalidOptions, "CustomizeOffer returned null.");
+
+    private async Task OpenAsync(Uri livekitUrl, string token, string joinRequest, CancellationToken cancellationToken)
+    {
+        var signal = RoomUri(livekitUrl, "ws", token, joinRequest);
+        _socket.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            await _socket.ConnectAsync(signal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        {
+            // Like livekit-client, ask /validate why the upgrade failed: it answers with the reason as text.
+            int status = (int)_socket.HttpStatusCode;
+            string where = livekitUrl.GetLeftPart(UriPartial.Path);
+            string? reason = await ValidateAsync(RoomUri(livekitUrl, "http", token, joinRequest), cancellationToken).ConfigureAwait(false);
+            if (status == 404 || reason == "404")
+            {
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room server at {where} has no /rtc/v1 endpoint (HTTP 404); the two-connection /rtc path is not supported.", ex);
+            }
+
+            if (status is 401 or 403 || reason is not null && reason.Length > 0 && reason != "404")
+            {
+                // "not allowed" keeps Decart's retry rule: a refused room token is not retried.
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room at {where} refused the join (not allowed, HTTP {(status == 0 ? "?" : status.ToString(CultureInfo.InvariantCulture))}): {SecretRedactor.Redact(reason ?? "no reason given")}.", ex);
+            }
+
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection to {where} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex);
+        }
+
+        Volatile.Write(ref _lastMessageTicks, _time.GetTimestamp());
+        _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
+    }
+
+    private static Uri RoomUri(Uri livekitUrl, string kind, string token, string joinRequest)
+    {
+        var builder = new UriBuilder(livekitUrl);
+        builder.Scheme = (kind, builder.Scheme) switch
+        {
+            ("ws", "http") => "ws",
+            ("ws", "https") => "wss",
+            ("http", "ws") => "http",
+            ("http", "wss") => "https",
+            (_, var s) => s,
+        };
+        builder.Port = livekitUrl.IsDefaultPort ? -1 : livekitUrl.Port;
+        builder.Path = builder.Path.TrimEnd('/') + (kind == "ws" ? "/rtc/v1" : "/rtc/v1/validate");
+        builder.Query = $"access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(joinRequest)}";
+        return builder.Uri;
+    }
+
+    /// <summary>GETs <c>/rtc/v1/validate</c>: the body on a refusal, "404" when the path does not exist, null when it could not tell.</summary>
+    private async Task<string?> ValidateAsync(Uri validate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var response = await http.GetAsync(validate, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return "404";
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return body.Length > 200 ? body[..200] : body;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private uint NextOfferId()
+    {
+        lock (_lock)
+        {
+            return ++_offerId;
+        }
+    }
+
+    private Task<SignalSessionDescription> ExpectAnswer(uint id)
+    {
+        var waiter = new TaskCompletionSource<SignalSessionDescription>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _answers[id] = waiter;
+        }
+
+        return waiter.Task;
+    }
+
+    private Task<TrackInfo> ExpectPublished(string cid)
+    {
+        var waiter = new TaskCompletionSource<TrackInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _published[cid] = waiter;
+        }
+
+        return waiter.Task;
+    }
+
+    private async Task ApplyAnswerAsync(SignalSessionDescription answer, CancellationToken cancellationToken)
+    {
+        if (!RtcSessionDescription.TryParse(answer.Sdp, SdpType.Answer, out var sdp, out var error, out int line))
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} is not valid SDP: {error} at line {line}.");
+        }
+
+        try
+        {
+            await _pc.SetRemoteDescriptionAsync(sdp!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} cannot be applied: {ex.Message}", ex);
+        }
+
+        if (_pc.ReceiveVideo is not { } receive)
+        {
+            return;
+        }
+
+        // Which track the server put on our receive section: mid_to_track_id, else the msid (stream "PA_…|TR_…", track "TR_…").
+        string? trackSid = answer.MidToTrackId.TryGetValue(receive.Mid, out var mapped) ? mapped : null;
+        string? streamId = null;
+        var section = sdp!.Media.FirstOrDefault(m => m.Mid == receive.Mid);
+        if (section?.Attributes.FirstOrDefault(a => a.Name == "msid")?.Value is { } msid)
+        {
+            var parts = msid.Split(' ', 2);
+            streamId = parts[0];
+            if (trackSid is null && parts[0].Split('|') is [_, var fromStream] && fromStream.StartsWith("TR", StringComparison.Ordinal))
+            {
+                trackSid = fromStream;
+            }
+
+            trackSid ??= parts.Length > 1 ? parts[1] : null;
+        }
+
+        if (trackSid is null)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _receiveTrackSid, trackSid);
+        string? ownerSid = streamId?.Split('|')[0];
+        ParticipantInfo? owner;
+        lock (_lock)
+        {
+            owner = _participants.Values.FirstOrDefault(p => p.Tracks.Any(t => t.Sid == trackSid))
+                ?? (ownerSid is not null && _participants.TryGetValue(ownerSid, out var bySid) ? bySid : null);
+        }
+
+        bool foreign = owner is not null && !owner.Identity.StartsWith(ModelIdentityPrefix, StringComparison.Ordinal);
+        Volatile.Write(ref _foreignTrack, foreign);
+        if (foreign)
+        {
+            _logger.LogWarning("The room put a track of participant {Identity} (not the model) on the receive section; its frames are not delivered.", Trim(owner!.Identity));
+        }
+    }
+
+    private async Task TrickleLocalCandidatesAsync(CancellationToken cancellationToken)
+    {
+        string mid = _pc.LocalDescription?.Media.FirstOrDefault()?.Mid ?? "0";
+        foreach (var candidate in _pc.Ice.LocalCandidates)
+        {
+            var init = JsonSerializer.Serialize(new IceCandidateInit("candidate:" + candidate.ToString().Replace("candidate:", string.Empty, StringComparison.Ordinal), mid, 0), SignalingJsonContext.Default.IceCandidateInit);
+            await SendAsync(new SignalRequest { Trickle = new TrickleRequest { CandidateInit = init, Target = SignalTarget.Publisher } }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync(SignalRequest request, CancellationToken cancellationToken)
+    {
+        var bytes = request.ToByteArray();
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}", ex);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Awaits a step, bounded by its timeout and by the room connection being lost.</summary>
+    private async Task<T> WaitAsync<T>(Task<T> step, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        await WaitAsync((Task)step, timeout, what, cancellationToken).ConfigureAwait(false);
+        return await step.ConfigureAwait(false);
+    }
+
+    private async Task WaitAsync(Task step, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        using var timer = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
+        Task done;
+        try
+        {
+            done = await Task.WhenAny(step, _lost.Task).WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"no {what} within {timeout.TotalSeconds:0.#} s (timeout).");
+        }
+
+        if (done != step)
+        {
+            throw await _lost.Task.ConfigureAwait(false);
+        }
+
+        await step.ConfigureAwait(false);
+    }
+
+    private void Lose(DecartException reason)
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            _lost.TrySetResult(reason);
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= LiveKitSignal.MaxMessageBytes)
+                        {
+                            Interlocked.Increment(ref _malformed);
+                            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent a signal message over {LiveKitSignal.MaxMessageBytes / 1024} KiB; the room connection was closed."));
+                            return;
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, LiveKitSignal.MaxMessageBytes));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), token).ConfigureAwait(false);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server closed the signal connection ({_socket.CloseStatus?.ToString() ?? "no status"})."));
+                    return;
+                }
+
+                Volatile.Write(ref _lastMessageTicks, _time.GetTimestamp());
+                if (LiveKitSignal.TryParse(SignalResponse.Parser, buffer.AsSpan(0, length), result.MessageType == WebSocketMessageType.Text, out var response) != LiveKitSignalError.None)
+                {
+                    Warn(ref _malformed, "The room server sent a malformed signal message; ignored.");
+                    continue;
+                }
+
+                try
+                {
+                    await HandleAsync(response!, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Warn(ref _malformed, $"A room signal message ({response!.MessageCase}) could not be handled: {SecretRedactor.Redact(ex.Message)}");
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}"));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task HandleAsync(SignalResponse response, CancellationToken token)
+    {
+        switch (response.MessageCase)
+        {
+            case SignalResponse.MessageOneofCase.Join:
+                foreach (var participant in response.Join.OtherParticipants)
+                {
+                    Track(participant);
+                }
+
+                if (!_join.TrySetResult(response.Join))
+                {
+                    Interlocked.Increment(ref _ignored);
+                }
+
+                break;
+            case SignalResponse.MessageOneofCase.Answer:
+                TaskCompletionSource<SignalSessionDescription>? waiter;
+                lock (_lock)
+                {
+                    // An answer to an older offer than the latest is stale (livekit-client drops it too).
+                    if (_answers.Remove(response.Answer.Id, out waiter) && response.Answer.Id != _offerId)
+                    {
+                        waiter = null;
+                    }
+                }
+
+                if (waiter is null || !string.Equals(response.Answer.Type, "answer", StringComparison.Ordinal))
+                {
+                    Warn(ref _stale, $"The room server sent an answer with id {response.Answer.Id} that matches no pending offer; ignored.");
+                    break;
+                }
+
+                waiter.TrySetResult(response.Answer);
+                break;
+            case SignalResponse.MessageOneofCase.Trickle:
+                await HandleTrickleAsync(response.Trickle, token).ConfigureAwait(false);
+                break;
+            case SignalResponse.MessageOneofCase.Update:
+                foreach (var participant in response.Update.Participants)
+                {
+                    Track(participant);
+                }
+
+                break;
+            case SignalResponse.MessageOneofCase.TrackPublished:
+                TaskCompletionSource<TrackInfo>? published;
+                lock (_lock)
+                {
+                    _published.Remove(response.TrackPublished.Cid, out published);
+                }
+
+                if (published is null || response.TrackPublished.Track is null)
+                {
+                    Warn(ref _ignored, "The room server sent track_published for a track we did not add; ignored.");
+                    break;
+                }
+
+                published.TrySetResult(response.TrackPublished.Track);
+                break;
+            case SignalResponse.MessageOneofCase.Leave:
+                var leave = response.Leave;
+                _logger.LogInformation("The room server asked us to leave ({Action}, {Reason}).", leave.Action, leave.Reason);
+                Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server ended the room connection (leave: {leave.Action}, {leave.Reason})."));
+                break;
+            case SignalResponse.MessageOneofCase.Pong:
+            case SignalResponse.MessageOneofCase.PongResp:
+                break;
+            default:
+                Interlocked.Increment(ref _ignored);
+                break;
+        }
+    }
+
+    private void Track(ParticipantInfo participant)
+    {
+        if (string.IsNullOrEmpty(participant.Sid))
+        {
+            Interlocked.Increment(ref _ignored);
+            return;
+        }
+
+        bool model = participant.Identity.StartsWith(ModelIdentityPrefix, StringComparison.Ordinal);
+        lock (_lock)
+        {
+            if (_participants.TryGetValue(participant.Sid, out var known) && known.Version > participant.Version)
+            {
+                return; // an older update than the one we have
+            }
+
+            if (participant.State == ParticipantInfo.Types.State.Disconnected)
+            {
+                _participants.Remove(participant.Sid);
+            }
+            else if (_participants.Count < 64 || _participants.ContainsKey(participant.Sid))
+            {
+                _participants[participant.Sid] = participant;
+            }
+        }
+
+        if (model && participant.State != ParticipantInfo.Types.State.Disconnected)
+        {
+            ModelIdentity = participant.Identity;
+            _modelKnown.TrySetResult();
+        }
+        else if (model && ModelIdentity == participant.Identity && _modelKnown.Task.IsCompleted)
+        {
+            Lose(new DecartException(DecartErrorCode.WebRtcError, "the model left the room."));
+        }
+    }
+
+    private async Task HandleTrickleAsync(TrickleRequest trickle, CancellationToken token)
+    {
+        if (string.IsNullOrEmpty(trickle.CandidateInit) || trickle.CandidateInit.Length > 4096)
+        {
+            Interlocked.Increment(ref _ignored);
+            return;
+        }
+
+        string? candidate;
+        try
+        {
+            using var json = JsonDocument.Parse(trickle.CandidateInit);
+            candidate = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("candidate", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            Warn(ref _malformed, "The room server trickled a candidate that is not JSON; ignored.");
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(candidate) && !await _pc.AddRemoteCandidateAsync(candidate, token).ConfigureAwait(false))
+        {
+            Interlocked.Increment(ref _ignored);
+        }
+    }
+
+    private async Task PingLoopAsync(TimeSpan interval, TimeSpan timeout)
+    {
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await Task.Delay(interval, _time, token).ConfigureAwait(false);
+                if (_time.GetElapsedTime(Volatile.Read(ref _lastMessageTicks)) > timeout)
+                {
+                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent nothing for {timeout.TotalSeconds:0} s (ping timeout)."));
+                    return;
+                }
+
+                long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                await SendAsync(new SignalRequest { Ping = now }, token).ConfigureAwait(false);
+                await SendAsync(new SignalRequest { PingReq = new Ping { Timestamp = now } }, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DecartException or ObjectDisposedException)
+        {
+            // Stopped, or the socket went away (the receive loop reports that).
+        }
+    }
+
+    private void Warn(ref long counter, string message)
+    {
+        if (Interlocked.Increment(ref counter) <= MaxWarnings)
+        {
+            _logger.LogWarning("{Message}", message);
+        }
+    }
+
+    private static string Trim(string? value) => value is null ? "null" : value.Length > 64 ? value[..64] : value;
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Reported through Lost.
+        }
+    }
+}
