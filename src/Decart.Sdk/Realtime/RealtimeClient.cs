@@ -104,6 +104,9 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     /// <summary>The model.</summary>
     public Models.RealtimeModel Model => _options.Model;
 
+    /// <summary>The live session (tests look into its room connection).</summary>
+    internal RealtimeSession? CurrentSession => _session;
+
     /// <summary>Frames sent to the model.</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
 

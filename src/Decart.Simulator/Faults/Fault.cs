@@ -92,6 +92,14 @@ public enum DropMode
     /// <summary>Both at once.</summary>
     [JsonStringEnumMemberName("both")]
     Both,
+
+    /// <summary>
+    /// LiveKit sessions: the room server sends <c>leave</c> (DISCONNECT) and closes the room's signal connection, as a
+    /// real room does when its server goes away; the client's room disconnects and the session ends. On a direct
+    /// session it is the same as <see cref="WebSocket"/>.
+    /// </summary>
+    [JsonStringEnumMemberName("room")]
+    Room,
 }
 
 /// <summary>

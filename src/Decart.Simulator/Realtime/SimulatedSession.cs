@@ -308,6 +308,13 @@ public sealed class SimulatedSession
     public Task DropAsync(DropMode mode = DropMode.Both)
     {
         _logger.LogInformation("session {Session}: drop ({Mode})", Id, mode);
+        if (mode == DropMode.Room && _room?.Publisher is { } participant)
+        {
+            EndReason ??= "dropped";
+            return participant.LeaveAsync();
+        }
+
+        mode = mode == DropMode.Room ? DropMode.WebSocket : mode;
         if (mode is DropMode.Media or DropMode.Both)
         {
             _interceptor.BlackHole = true;

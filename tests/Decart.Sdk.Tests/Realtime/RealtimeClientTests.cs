@@ -15,15 +15,17 @@ namespace Decart.Sdk.Tests.Realtime;
 /// <summary>The realtime client against the embedded simulator: real Kestrel, real WebSocket, real UDP, DTLS and SRTP.</summary>
 public class RealtimeClientTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Connects_generates_receives_echoed_frames_applies_every_kind_of_update_ticks_and_disconnects_cleanly()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task Connects_generates_receives_echoed_frames_applies_every_kind_of_update_ticks_and_disconnects_cleanly(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
         await using var source = await SourceAsync();
         var log = new StateLog();
         var ticks = new List<double>();
-        var options = Options(log, new RealtimeState { Prompt = "anime style" });
+        var options = Options(log, new RealtimeState { Prompt = "anime style" }, transport);
         var rt = await client.Realtime.ConnectAsync(source, options);
         rt.GenerationTick += (_, t) =>
         {
@@ -37,7 +39,8 @@ public class RealtimeClientTests(ITestOutputHelper output)
         Assert.NotNull(rt.SessionId);
         var session = sim.Sessions.Find(rt.SessionId!);
         Assert.NotNull(session);
-        Assert.Equal("anime style", session!.History[0].Prompt); // the initial state came before the offer
+        Assert.Equal(transport == RealtimeTransport.LiveKit ? "livekit" : "direct", session!.Protocol);
+        Assert.Equal("anime style", session!.History[0].Prompt); // the initial state came first (direct: before the offer; LiveKit: the frame after livekit_join)
         Assert.Equal("prompt", session.History[0].Via);
 
         // Echoed frames come back through the pull API, with increasing timestamps and the model's size.
@@ -86,14 +89,16 @@ public class RealtimeClientTests(ITestOutputHelper output)
         Assert.Equal(DecartErrorCode.WebRtcError, late.Code);
     }
 
-    [Fact]
-    public async Task An_invalid_key_is_INVALID_API_KEY_and_is_not_retried()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task An_invalid_key_is_INVALID_API_KEY_and_is_not_retried(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim, key: "wrong_key_123");
         await using var source = await SourceAsync();
         int retries = 0;
-        var options = Options() is var o ? new RealtimeConnectOptions { Model = o.Model, OnRetry = (_, _, _) => retries++ } : null!;
+        var options = Options() is var o ? new RealtimeConnectOptions { Model = o.Model, Transport = transport, OnRetry = (_, _, _) => retries++ } : null!;
         var error = await Assert.ThrowsAsync<DecartException>(() => client.Realtime.ConnectAsync(source, options));
         Assert.Equal(DecartErrorCode.InvalidApiKey, error.Code);
         Assert.Equal(0, retries);
@@ -140,9 +145,12 @@ public class RealtimeClientTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(DropMode.WebSocket)]
-    [InlineData(DropMode.Media)]
-    public async Task A_drop_mid_session_reconnects_and_restores_the_last_acknowledged_prompt_and_image(DropMode mode)
+    [InlineData(DropMode.WebSocket, RealtimeTransport.LiveKit)]
+    [InlineData(DropMode.Media, RealtimeTransport.LiveKit)]
+    [InlineData(DropMode.Room, RealtimeTransport.LiveKit)]
+    [InlineData(DropMode.WebSocket, RealtimeTransport.Direct)]
+    [InlineData(DropMode.Media, RealtimeTransport.Direct)]
+    public async Task A_drop_mid_session_reconnects_and_restores_the_last_acknowledged_prompt_and_image(DropMode mode, RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
@@ -153,6 +161,7 @@ public class RealtimeClientTests(ITestOutputHelper output)
         var options = new RealtimeConnectOptions
         {
             Model = RealtimeModels.Lucy21,
+            Transport = transport,
             OnConnectionChanged = log.Add,
             OnError = log.AddError,
             LoggerFactory = loggerFactory,
@@ -191,8 +200,10 @@ public class RealtimeClientTests(ITestOutputHelper output)
         output.WriteLine($"{mode}: states {string.Join(" > ", log.States)}");
     }
 
-    [Fact]
-    public async Task Refused_connections_are_retried_on_the_policy_schedule_measured_on_a_fake_clock()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task Refused_connections_are_retried_on_the_policy_schedule_measured_on_a_fake_clock(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         sim.Faults.Add(new Fault { Type = FaultType.Refuse, Count = 3 });
@@ -200,7 +211,7 @@ public class RealtimeClientTests(ITestOutputHelper output)
         await using var source = await SourceAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var retries = Channel.CreateUnbounded<(int Retry, TimeSpan Delay)>();
-        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, TimeProvider = time, OnRetry = (n, d, _) => retries.Writer.TryWrite((n, d)) };
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Transport = transport, TimeProvider = time, OnRetry = (n, d, _) => retries.Writer.TryWrite((n, d)) };
 
         var connect = client.Realtime.ConnectAsync(source, options);
         var schedule = await DriveRetriesAsync(time, retries.Reader, connect, () => sim.Sessions.TotalRefused + sim.Sessions.TotalStarted);
@@ -279,8 +290,10 @@ public class RealtimeClientTests(ITestOutputHelper output)
         Assert.Equal((1088, 624), (session.Describe().FrameWidth, session.Describe().FrameHeight));
     }
 
-    [Fact]
-    public async Task Malformed_and_unknown_server_messages_are_logged_and_ignored_and_the_session_goes_on()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task Malformed_and_unknown_server_messages_are_logged_and_ignored_and_the_session_goes_on(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
@@ -288,7 +301,7 @@ public class RealtimeClientTests(ITestOutputHelper output)
         var lines = new List<string>();
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(lines)).SetMinimumLevel(LogLevel.Debug));
         var log = new StateLog();
-        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = log.Add, OnError = log.AddError, LoggerFactory = loggerFactory };
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Transport = transport, OnConnectionChanged = log.Add, OnError = log.AddError, LoggerFactory = loggerFactory };
         await using var rt = await client.Realtime.ConnectAsync(source, options);
         await log.WaitForAsync(ConnectionState.Generating);
         var session = sim.Sessions.Find(rt.SessionId!)!;
@@ -409,15 +422,17 @@ public class RealtimeClientTests(ITestOutputHelper output)
         Assert.Equal(ConnectionState.Generating, rt.State);
     }
 
-    [Fact]
-    public async Task Generation_ended_by_the_server_is_reported_and_not_reconnected()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task Generation_ended_by_the_server_is_reported_and_not_reconnected(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
         await using var source = await SourceAsync();
         var log = new StateLog();
         GenerationEnded? ended = null;
-        await using var rt = await client.Realtime.ConnectAsync(source, Options(log));
+        await using var rt = await client.Realtime.ConnectAsync(source, Options(log, null, transport));
         rt.GenerationEnded += (_, e) => ended = e;
         await log.WaitForAsync(ConnectionState.Generating);
         sim.Faults.Add(new Fault { Type = FaultType.EndGeneration });

@@ -1,0 +1,115 @@
+using Decart.Sdk.Models;
+using Decart.Sdk.Realtime;
+using Decart.Sdk.Realtime.LiveKit;
+using Decart.Simulator.Realtime;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+using static Decart.Sdk.Tests.Realtime.RealtimeTestKit;
+
+namespace Decart.Sdk.Tests.Realtime;
+
+/// <summary>
+/// What only the LiveKit transport has, against the simulator's room server over real sockets: the room join, the
+/// model participant, the order of the control messages, passthrough, and the wrong-URL fast failure. Everything
+/// both transports share runs for both in <see cref="RealtimeClientTests"/>.
+/// </summary>
+public class LiveKitTransportTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Joins_the_room_publishes_the_camera_receives_the_models_track_and_leaves_the_room_on_disconnect()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var log = new StateLog();
+        var rt = await client.Realtime.ConnectAsync(source, Options(log, new RealtimeState { Prompt = "ukiyo-e" }));
+        await log.WaitForAsync(ConnectionState.Generating);
+
+        var session = sim.Sessions.Find(rt.SessionId!)!;
+        Assert.Equal("livekit", session.Protocol);
+        Assert.False(session.Passthrough); // a prompt was given
+        Assert.Equal(("ukiyo-e", "prompt"), (session.History[0].Prompt, session.History[0].Via));
+        Assert.Equal(1, sim.OpenRooms);
+
+        var room = rt.CurrentSession!.Room!;
+        Assert.Equal(session.RoomName, room.RoomName);
+        Assert.StartsWith(LiveKitRoomConnection.ModelIdentityPrefix, room.ModelIdentity, StringComparison.Ordinal);
+        Assert.StartsWith("TR_", room.ReceiveTrackSid, StringComparison.Ordinal);
+        Assert.True(room.AcceptsFrames);
+        Assert.Equal(0, room.MalformedMessages);
+        Assert.Equal(0, room.StaleAnswers);
+
+        // The camera went out on its own sendonly section; the model's output came back on the receive section.
+        Assert.Contains("a=sendonly", session.RemoteOffer, StringComparison.Ordinal);
+        Assert.Contains("a=recvonly", session.RemoteOffer, StringComparison.Ordinal);
+        await WaitUntilAsync(() => rt.FramesReceived >= 10 && session.FramesIn >= 10, TimeSpan.FromSeconds(20), "frames both ways");
+
+        await rt.DisposeAsync();
+        await session.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, sim.OpenRooms);
+        Assert.Equal([ConnectionState.Connecting, ConnectionState.Connected, ConnectionState.Generating, ConnectionState.Disconnected], log.States);
+        Assert.Empty(log.Errors);
+    }
+
+    [Fact]
+    public async Task Without_an_initial_state_the_join_asks_for_passthrough_and_sends_no_state_frame()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var log = new StateLog();
+        await using var rt = await client.Realtime.ConnectAsync(source, Options(log));
+        await log.WaitForAsync(ConnectionState.Generating);
+        var session = sim.Sessions.Find(rt.SessionId!)!;
+        Assert.True(session.Passthrough);
+        Assert.Empty(session.History);
+
+        // The first update after a passthrough start is acknowledged like any other.
+        await rt.SetPromptAsync("first prompt");
+        Assert.Equal("first prompt", session.Prompt);
+    }
+
+    [Fact]
+    public async Task A_base_url_that_already_ends_in_v1_stream_fails_at_once_with_INVALID_BASE_URL_naming_the_url_without_the_key()
+    {
+        // Pasting the simulator's printed stream URL as the base URL is the mistake a new user makes.
+        await using var sim = await StartSimulatorAsync();
+        using var client = new DecartClient(new DecartClientOptions { ApiKey = sim.DefaultApiKey, BaseUrl = sim.BaseUrl, RealtimeBaseUrl = new Uri(sim.RealtimeBaseUrl, "v1/stream") });
+        await using var source = await SourceAsync();
+        int retries = 0;
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnRetry = (_, _, _) => retries++ };
+        var error = await Assert.ThrowsAsync<DecartException>(() => client.Realtime.ConnectAsync(source, options));
+        output.WriteLine(error.Message);
+        Assert.Equal(DecartErrorCode.InvalidBaseUrl, error.Code);
+        Assert.Equal(0, retries);
+        Assert.Contains("/v1/stream/v1/stream", error.Message, StringComparison.Ordinal);
+        Assert.Contains("404", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(sim.DefaultApiKey, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_room_token_and_the_api_key_appear_in_no_log_line_at_any_level()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var lines = new List<string>();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(lines)).SetMinimumLevel(LogLevel.Trace));
+        var log = new StateLog();
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = log.Add, LoggerFactory = loggerFactory };
+        string token;
+        await using (var rt = await client.Realtime.ConnectAsync(source, options))
+        {
+            await log.WaitForAsync(ConnectionState.Generating);
+            var session = sim.Sessions.Find(rt.SessionId!)!;
+            token = session.Room!.Token;
+            await rt.SetPromptAsync("no secrets");
+        }
+
+        lock (lines)
+        {
+            Assert.NotEmpty(lines);
+            Assert.DoesNotContain(lines, l => l.Contains(token, StringComparison.Ordinal) || l.Contains(sim.DefaultApiKey, StringComparison.Ordinal));
+        }
+    }
+}
