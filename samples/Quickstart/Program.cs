@@ -10,14 +10,23 @@ using Decart.Simulator.Hosting;
 // The Decart .NET toolkit in one command. With no arguments: an embedded simulator, a synthetic front camera
 // (mirror auto) streaming to lucy-latest, a prompt, an atomic prompt+image change, a dropped connection that the
 // SDK reconnects on its own, snapshots of a sent and a received frame, and a summary.
-//   dotnet run --project samples/Quickstart [-- --short] [--out DIR] [--live]
-// --live streams to the real service with DECART_API_KEY instead of the simulator.
+//   dotnet run --project samples/Quickstart [-- --short] [--out DIR] [--live] [--transport livekit|direct]
+// --live streams to the real service with DECART_API_KEY instead of the simulator. --transport direct uses the older
+// direct WebRTC flow instead of Decart's current LiveKit rooms (the default).
 bool live = args.Contains("--live");
 bool quick = args.Contains("--short");
 if (args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("Usage: Quickstart [--short] [--out DIR] [--live]");
+    Console.WriteLine("Usage: Quickstart [--short] [--out DIR] [--live] [--transport livekit|direct]");
     return 0;
+}
+
+int transportAt = Array.IndexOf(args, "--transport");
+string transportName = transportAt >= 0 && transportAt + 1 < args.Length ? args[transportAt + 1] : "livekit";
+if (!Enum.TryParse<RealtimeTransport>(transportName, ignoreCase: true, out var transport))
+{
+    Console.Error.WriteLine($"--transport must be livekit or direct (got '{transportName}').");
+    return 2;
 }
 
 int outAt = Array.IndexOf(args, "--out");
@@ -51,6 +60,7 @@ var reconnecting = new TaskCompletionSource(TaskCreationOptions.RunContinuations
 var options = new RealtimeConnectOptions
 {
     Model = model,
+    Transport = transport,
     Mirror = MirrorMode.Auto,                                      // a front camera: the sent frames are flipped
     InitialState = new RealtimeState { Prompt = "a watercolor lighthouse at dusk" },
     OnConnectionChanged = state =>
@@ -128,7 +138,7 @@ using (var last = stats.TakeLastDecoded())
 var latencies = stats.Latencies();
 Console.WriteLine();
 Console.WriteLine("Summary");
-Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model.Fps} fps), mirror: auto (front camera)");
+Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model.Fps} fps), mirror: auto (front camera), transport: {transport.ToString().ToLowerInvariant()}");
 Console.WriteLine($"  states: {string.Join(" > ", states)}");
 Console.WriteLine($"  frames sent: {stats.Sent}, received: {stats.Received}, received after reconnect: {stats.ReceivedAfterReconnect}");
 Console.WriteLine($"  reconnects: {stats.Reconnects}");

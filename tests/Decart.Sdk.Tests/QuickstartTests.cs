@@ -6,8 +6,10 @@ namespace Decart.Sdk.Tests;
 /// <summary>The README's main job, run as a user runs it (short mode): it must reconnect once and keep receiving.</summary>
 public class QuickstartTests
 {
-    [Fact]
-    public async Task The_quickstart_streams_changes_state_survives_a_drop_and_writes_snapshots()
+    [Theory]
+    [InlineData("livekit")]
+    [InlineData("direct")]
+    public async Task The_quickstart_streams_changes_state_survives_a_drop_and_writes_snapshots(string transport)
     {
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
         string dll = Path.Combine(Decart.Testing.RepositoryPaths.Root, "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
@@ -16,7 +18,7 @@ public class QuickstartTests
         try
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { dll, "--short", "--out", output.FullName })
+            foreach (var a in new[] { dll, "--short", "--out", output.FullName, "--transport", transport })
             {
                 info.ArgumentList.Add(a);
             }
@@ -30,6 +32,7 @@ public class QuickstartTests
             Assert.True(process.ExitCode == 0, text);
             Assert.Contains("states: Connecting > Connected > Generating > Reconnecting > Connected > Generating > Disconnected", text, StringComparison.Ordinal);
             Assert.Contains("reconnects: 1", text, StringComparison.Ordinal);
+            Assert.Contains($"transport: {transport}", text, StringComparison.Ordinal);
             var after = Regex.Match(text, @"received after reconnect: (\d+)");
             Assert.True(after.Success && long.Parse(after.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, text);
             Assert.Matches(@"glass-to-glass latency: p50 [\d.]+ ms, p99 [\d.]+ ms \(\d+ frames\)", text);
