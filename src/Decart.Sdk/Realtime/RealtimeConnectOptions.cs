@@ -68,6 +68,9 @@ public sealed class RealtimeConnectOptions
     /// <summary>How long to wait for the room (<c>livekit_room_info</c>) after joining; the first queue position stops this timer. Default 15 s (Decart's JS SDK).</summary>
     public TimeSpan RoomInfoTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The room's own timeouts (livekit-client's defaults unless a test shortens them).</summary>
+    internal LiveKit.LiveKitTimeouts RoomTimeouts { get; init; } = new();
+
     /// <summary>Mirror the sent frames: off, on, or only for front ("user") cameras. Encoded sources cannot be flipped: <c>On</c> (or <c>Auto</c> with a front camera) is <see cref="DecartErrorCode.InvalidOptions"/>.</summary>
     public MirrorMode Mirror { get; init; }
 

@@ -273,7 +273,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]);
-        var connection = new LiveKitRoomConnection(pc, new LiveKitTimeouts(), _options.TimeProvider, _logger, _options.CustomizeOffer);
+        var connection = new LiveKitRoomConnection(pc, _options.RoomTimeouts, _options.TimeProvider, _logger, _options.CustomizeOffer);
         lock (_lock)
         {
             _room = connection;

@@ -138,26 +138,26 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         };
         await OpenAsync(livekitUrl, token, LiveKitSignal.EncodeJoinRequest(join), cancellationToken).ConfigureAwait(false);
 
-        var response = await WaitAsync(_join.Task, _timeouts.Join, "the room's JoinResponse", cancellationToken).ConfigureAwait(false);
+        var response = await WaitAsync(_join.Task, _timeouts.Join, "JoinResponse from the room", cancellationToken).ConfigureAwait(false);
         RoomName = response.Room?.Name;
         if (response.PingInterval > 0 && response.PingTimeout > 0)
         {
             _pingLoop = Task.Run(() => PingLoopAsync(TimeSpan.FromSeconds(response.PingInterval), TimeSpan.FromSeconds(response.PingTimeout)), CancellationToken.None);
         }
 
-        var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "the answer to the join offer", cancellationToken).ConfigureAwait(false);
+        var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "answer to the join offer", cancellationToken).ConfigureAwait(false);
         await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
         await TrickleLocalCandidatesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "the room's media connection (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
+            await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
             throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex);
         }
 
-        await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"a participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+        await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
 
         // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
         string cid = _pc.LocalTrackId;
@@ -191,7 +191,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         uint id = NextOfferId();
         var publishAnswer = ExpectAnswer(id);
         await SendAsync(new SignalRequest { Offer = new SignalSessionDescription { Type = "offer", Sdp = offer.ToString(), Id = id } }, cancellationToken).ConfigureAwait(false);
-        answer = await WaitAsync(publishAnswer, _timeouts.PeerConnection, "the answer to the publish offer", cancellationToken).ConfigureAwait(false);
+        answer = await WaitAsync(publishAnswer, _timeouts.PeerConnection, "answer to the publish offer", cancellationToken).ConfigureAwait(false);
         await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
         if (_pc.Video is not { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
         {
