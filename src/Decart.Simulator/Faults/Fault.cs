@@ -41,6 +41,14 @@ public enum FaultType
     /// <summary>End generation: <c>generation_ended</c> with <see cref="Fault.Reason"/> (default <c>insufficient_credits</c>), then close.</summary>
     [JsonStringEnumMemberName("end_generation")]
     EndGeneration,
+
+    /// <summary>
+    /// Queue new LiveKit sessions: after <c>livekit_join</c> the session waits in a queue of <see cref="Fault.Count"/>
+    /// and is told its place (<c>queue_position</c>, <see cref="Fault.Count"/> down to 1, <see cref="Fault.DelayMs"/>
+    /// apart, default 500 ms) before <c>livekit_room_info</c>.
+    /// </summary>
+    [JsonStringEnumMemberName("queue")]
+    Queue,
 }
 
 /// <summary>Which way a fault applies (Toxiproxy's upstream/downstream).</summary>
@@ -202,6 +210,8 @@ public sealed record Fault
             FaultType.Refuse when Count <= 0 => "count: must be > 0",
             FaultType.Stall when double.IsNaN(StallSeconds) || StallSeconds is <= 0 or > 3600 => "stallSeconds: must be in (0, 3600]",
             FaultType.DelayAcks when DelayMs is <= 0 or > 120_000 => "delayMs: must be 1..120000",
+            FaultType.Queue when Count is <= 0 or > 1000 => "count: must be 1..1000",
+            FaultType.Queue when DelayMs is < 0 or > 60_000 => "delayMs: must be 0..60000",
             _ => null,
         };
     }

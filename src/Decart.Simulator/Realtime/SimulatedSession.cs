@@ -723,12 +723,42 @@ public sealed class SimulatedSession
 
         _room = _sim.Rooms.Create(this);
         _logger.LogInformation("session {Session}: livekit_join, room {Room}", Id, _room.Name);
+        var queue = _sim.Faults.Snapshot.FirstOrDefault(f => f.Type == FaultType.Queue && FaultSet.Matches(f, Id) && FaultSet.Roll(f));
+        if (queue is null)
+        {
+            SendRoomInfo(_room);
+            return;
+        }
+
+        _ = QueueThenSendRoomInfoAsync(_room, queue.Count, TimeSpan.FromMilliseconds(queue.DelayMs > 0 ? queue.DelayMs : 500));
+    }
+
+    private async Task QueueThenSendRoomInfoAsync(Rooms.Room room, int length, TimeSpan step)
+    {
+        try
+        {
+            for (int position = length; position >= 1; position--)
+            {
+                Send(new JsonObject { ["type"] = "queue_position", ["position"] = position, ["queue_size"] = length });
+                await Task.Delay(step, _life.Token).ConfigureAwait(false);
+            }
+
+            SendRoomInfo(room);
+        }
+        catch (OperationCanceledException)
+        {
+            // The session ended while queued.
+        }
+    }
+
+    private void SendRoomInfo(Rooms.Room room)
+    {
         Send(new JsonObject
         {
             ["type"] = "livekit_room_info",
-            ["livekit_url"] = new Uri(_roomBase, "lk").ToString(),
-            ["token"] = _room.Token,
-            ["room_name"] = _room.Name,
+            ["livekit_url"] = new Uri(_roomBase!, "lk").ToString(),
+            ["token"] = room.Token,
+            ["room_name"] = room.Name,
             ["session_id"] = Id,
         });
         Signal();

@@ -88,6 +88,15 @@ public class HostileRoomTests
     }
 
     [Fact]
+    public async Task A_control_server_that_never_sends_room_info_times_out_after_RoomInfoTimeout()
+    {
+        await using var server = await HostileRoomServer.StartAsync(sendRoomInfo: false);
+        var (error, _) = await ConnectExpectingErrorAsync(server);
+        Assert.Equal(DecartErrorCode.WebRtcError, error.Code);
+        Assert.Contains("no livekit_room_info within 0.5 s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_room_server_without_rtc_v1_is_a_clear_error()
     {
         await using var server = await HostileRoomServer.StartAsync(refuseWith: (404, "not found"));
@@ -125,6 +134,7 @@ public class HostileRoomTests
             Model = RealtimeModels.Lucy21,
             Reconnect = policy ?? ReconnectPolicy.None,
             RoomTimeouts = Short,
+            RoomInfoTimeout = TimeSpan.FromMilliseconds(500),
             LoggerFactory = loggerFactory,
             OnRetry = (_, _, _) => onRetry?.Invoke(),
         };
@@ -150,7 +160,7 @@ public class HostileRoomTests
 
         public Uri BaseUrl { get; }
 
-        public static async Task<HostileRoomServer> StartAsync(Func<WebSocket, Task>? room = null, (int Status, string Body)? refuseWith = null)
+        public static async Task<HostileRoomServer> StartAsync(Func<WebSocket, Task>? room = null, (int Status, string Body)? refuseWith = null, bool sendRoomInfo = true)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -164,7 +174,11 @@ public class HostileRoomTests
                 var buffer = new byte[64 * 1024];
                 await ws.ReceiveAsync(buffer, context.RequestAborted); // livekit_join
                 string info = $"{{\"type\":\"livekit_room_info\",\"livekit_url\":\"{new Uri(self!, "lk")}\",\"token\":\"{Token}\",\"room_name\":\"r\",\"session_id\":\"s1\"}}";
-                await ws.SendAsync(Encoding.UTF8.GetBytes(info), WebSocketMessageType.Text, true, context.RequestAborted);
+                if (sendRoomInfo)
+                {
+                    await ws.SendAsync(Encoding.UTF8.GetBytes(info), WebSocketMessageType.Text, true, context.RequestAborted);
+                }
+
                 await HoldAsync(ws);
             });
             app.MapGet("/lk/rtc/v1/validate", () => refuseWith is { } r ? Results.Text(r.Body, statusCode: r.Status) : Results.Text("success"));

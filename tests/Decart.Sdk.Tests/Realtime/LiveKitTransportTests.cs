@@ -88,6 +88,54 @@ public class LiveKitTransportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Queue_positions_are_reported_in_order_and_the_first_one_stops_the_room_info_timer()
+    {
+        await using var sim = await StartSimulatorAsync();
+        sim.Faults.Add(new Decart.Simulator.Faults.Fault { Type = Decart.Simulator.Faults.FaultType.Queue, Count = 3, DelayMs = 400 });
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var log = new StateLog();
+        var positions = new List<QueuePosition>();
+        var options = new RealtimeConnectOptions
+        {
+            Model = RealtimeModels.Lucy21,
+            OnConnectionChanged = log.Add,
+            OnError = log.AddError,
+            OnQueuePosition = p =>
+            {
+                lock (positions)
+                {
+                    positions.Add(p);
+                }
+            },
+            RoomInfoTimeout = TimeSpan.FromMilliseconds(500), // shorter than the 1.2 s in the queue: only the pause lets it through
+            Reconnect = ReconnectPolicy.None,
+        };
+        await using var rt = await client.Realtime.ConnectAsync(source, options);
+        await log.WaitForAsync(ConnectionState.Generating);
+        lock (positions)
+        {
+            Assert.Equal([new QueuePosition(3, 3), new QueuePosition(2, 3), new QueuePosition(1, 3)], positions);
+        }
+
+        Assert.Empty(log.Errors);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_connect_while_queued_ends_it_and_closes_its_room()
+    {
+        await using var sim = await StartSimulatorAsync();
+        sim.Faults.Add(new Decart.Simulator.Faults.Fault { Type = Decart.Simulator.Faults.FaultType.Queue, Count = 1, DelayMs = 60_000 });
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Reconnect = ReconnectPolicy.None, RoomInfoTimeout = TimeSpan.FromMilliseconds(300) };
+        // The queue position arrives at once and stops the timer, so this connect waits in the queue; cancel it.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Realtime.ConnectAsync(source, options, cts.Token));
+        await WaitUntilAsync(() => sim.OpenRooms == 0, TimeSpan.FromSeconds(10), "the abandoned session's room to close");
+    }
+
+    [Fact]
     public async Task The_room_token_and_the_api_key_appear_in_no_log_line_at_any_level()
     {
         await using var sim = await StartSimulatorAsync();
