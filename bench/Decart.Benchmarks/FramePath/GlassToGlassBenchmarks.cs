@@ -138,7 +138,7 @@ public class GlassToGlassBenchmarks
     public bool ThroughSimulator() => SendThroughSimulator() ? true : throw new TimeoutException("a frame was not echoed by the simulator");
 }
 
-/// <summary>Connect-to-generating on loopback: WebSocket, initial prompt acked, offer/answer, ICE, DTLS, first echo.</summary>
+/// <summary>Connect-to-generating on loopback, both transports: WebSocket, initial prompt, offer/answer (LiveKit: in the room), ICE, DTLS, generation started.</summary>
 [MemoryDiagnoser]
 [Config(typeof(PerFrameConfig.Connects))]
 public class ConnectBenchmarks
@@ -158,14 +158,21 @@ public class ConnectBenchmarks
     [IterationSetup]
     public void OpenSource() => _source = IvfFileSource.OpenAsync(Decart.Testing.RepositoryPaths.Clip("pattern-1088x624-30fps.ivf"), 30, loop: true).GetAwaiter().GetResult();
 
-    /// <summary>One connect until the first echoed frame (Generating).</summary>
-    [Benchmark(Description = "connect to generating")]
-    public async Task ConnectToGenerating()
+    /// <summary>One connect until Generating over the direct flow (the baseline).</summary>
+    [Benchmark(Baseline = true, Description = "connect to generating, direct")]
+    public Task ConnectDirect() => ConnectToGeneratingAsync(RealtimeTransport.Direct);
+
+    /// <summary>One connect until Generating through a LiveKit room: livekit_join, room info, join, publish renegotiation.</summary>
+    [Benchmark(Description = "connect to generating, LiveKit")]
+    public Task ConnectLiveKit() => ConnectToGeneratingAsync(RealtimeTransport.LiveKit);
+
+    private async Task ConnectToGeneratingAsync(RealtimeTransport transport)
     {
         var generating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _client = await _api.Realtime.ConnectAsync(_source!, new RealtimeConnectOptions
         {
             Model = RealtimeModels.Lucy21,
+            Transport = transport,
             InitialState = new RealtimeState { Prompt = "connect benchmark" },
             OnConnectionChanged = s =>
             {
