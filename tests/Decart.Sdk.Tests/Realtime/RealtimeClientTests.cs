@@ -524,13 +524,15 @@ public sealed class ResourceLeakCollection;
 [Collection(nameof(ResourceLeakTests))]
 public class ResourceLeakTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Two_hundred_connect_disconnect_cycles_leave_no_growth_in_sockets_threads_or_handles()
+    [Theory]
+    [InlineData(RealtimeTransport.LiveKit)]
+    [InlineData(RealtimeTransport.Direct)]
+    public async Task Two_hundred_connect_disconnect_cycles_leave_no_growth_in_sockets_threads_or_handles(RealtimeTransport transport)
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
         await using var source = await SourceAsync();
-        var options = Options();
+        var options = Options(null, null, transport);
 
         // Warm up (JIT, pools, the first certificate) before the baseline.
         for (int i = 0; i < 5; i++)
