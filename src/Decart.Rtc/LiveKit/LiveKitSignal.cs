@@ -23,6 +23,22 @@ internal enum LiveKitSignalError
     BadProtobuf,
 }
 
+/// <summary>What the <c>candidateInit</c> of a <see cref="TrickleRequest"/> held.</summary>
+internal enum TrickleCandidate
+{
+    /// <summary>A candidate line.</summary>
+    Candidate,
+
+    /// <summary>An empty candidate: the end of the peer's candidates.</summary>
+    EndOfCandidates,
+
+    /// <summary>Empty or longer than <see cref="LiveKitSignal.MaxCandidateInitLength"/>.</summary>
+    BadSize,
+
+    /// <summary>Not JSON.</summary>
+    NotJson,
+}
+
 /// <summary>
 /// The framing of LiveKit's signal protocol (17) that both a room server and a client need: the <c>join_request</c>
 /// query parameter of <c>/rtc/v1</c> (base64url of a <see cref="WrappedJoinRequest"/>, its <see cref="JoinRequest"/>
@@ -123,6 +139,35 @@ internal static class LiveKitSignal
         {
             return LiveKitSignalError.BadProtobuf;
         }
+    }
+
+    /// <summary>Longest <c>candidateInit</c> accepted (a candidate line is far shorter).</summary>
+    public const int MaxCandidateInitLength = 4096;
+
+    /// <summary>Reads the candidate out of a trickle's <c>candidateInit</c> (JSON <c>RTCIceCandidateInit</c>); never throws.</summary>
+    /// <param name="candidateInit">The JSON.</param>
+    /// <param name="candidate">The candidate line when there is one.</param>
+    /// <returns>What it held.</returns>
+    public static TrickleCandidate ReadTrickleCandidate(string? candidateInit, out string? candidate)
+    {
+        candidate = null;
+        if (string.IsNullOrEmpty(candidateInit) || candidateInit.Length > MaxCandidateInitLength)
+        {
+            return TrickleCandidate.BadSize;
+        }
+
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(candidateInit);
+            var root = json.RootElement;
+            candidate = root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty("candidate", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.String ? c.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return TrickleCandidate.NotJson;
+        }
+
+        return string.IsNullOrEmpty(candidate) ? TrickleCandidate.EndOfCandidates : TrickleCandidate.Candidate;
     }
 
     /// <summary>Parses a binary signal frame, or a JSON text frame (livekit-client accepts both).</summary>

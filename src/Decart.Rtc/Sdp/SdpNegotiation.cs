@@ -184,21 +184,18 @@ public static class SdpNegotiation
             var m = answer.Media[index];
             string mid = m.Mid ?? index.ToString(CultureInfo.InvariantCulture);
             var codec = m.Kind == "video" && !m.IsRejected ? m.Codecs.FirstOrDefault(c => !c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase)) : null;
-            var direction = m.Direction switch { MediaDirection.SendOnly => MediaDirection.RecvOnly, MediaDirection.RecvOnly => MediaDirection.SendOnly, var d => d };
             if (codec is null)
             {
                 transceivers.Add(new TransceiverDescription(mid, m.Kind, MediaDirection.Inactive, m.IsRejected, null, null));
                 continue;
             }
 
-            transceivers.Add(new TransceiverDescription(mid, "video", direction, false, codec.Name.ToUpperInvariant(), codec.PayloadType));
-            var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == codec.PayloadType.ToString(CultureInfo.InvariantCulture));
-            var fid = m.FidGroup;
-            var ssrcs = m.Ssrcs;
-            var negotiated = new NegotiatedVideo(mid, codec.PayloadType, codec.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction)
+            var negotiated = Agreement(m, mid, codec) with
             {
                 Extensions = new RtpExtensionIds(m.ExtensionId(RtpExtensionUris.Mid), m.ExtensionId(RtpExtensionUris.Rid), m.ExtensionId(RtpExtensionUris.RepairedRid)),
             };
+            var direction = negotiated.LocalDirection;
+            transceivers.Add(new TransceiverDescription(mid, "video", direction, false, negotiated.CodecName, negotiated.PayloadType));
             if (send is null && direction is MediaDirection.SendOnly or MediaDirection.SendRecv)
             {
                 send = negotiated;
@@ -273,11 +270,17 @@ public static class SdpNegotiation
             return null;
         }
 
+        return Agreement(m, m.Mid ?? "0", codec);
+    }
+
+    /// <summary>What an answer's section settled, from our side: its codec with RTX, the peer's SSRCs, our direction.</summary>
+    private static NegotiatedVideo Agreement(MediaDescription m, string mid, SdpCodec codec)
+    {
         var rtx = m.Codecs.FirstOrDefault(c => c.Name.Equals("rtx", StringComparison.OrdinalIgnoreCase) && c.Parameter("apt") == codec.PayloadType.ToString(CultureInfo.InvariantCulture));
         var direction = m.Direction switch { MediaDirection.SendOnly => MediaDirection.RecvOnly, MediaDirection.RecvOnly => MediaDirection.SendOnly, var d => d };
         var fid = m.FidGroup;
         var ssrcs = m.Ssrcs;
-        return new NegotiatedVideo(m.Mid ?? "0", codec.PayloadType, codec.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction);
+        return new NegotiatedVideo(mid, codec.PayloadType, codec.Name.ToUpperInvariant(), rtx?.PayloadType, fid?.Media ?? (ssrcs.Count > 0 ? ssrcs[0] : null), fid?.Rtx, direction);
     }
 
     /// <summary>Moves a codec (and its RTX) to the front of every video section, e.g. to prefer H.264 in a <c>CustomizeOffer</c> hook.</summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Decart.Rtc;
 using Decart.Rtc.LiveKit;
 using Decart.Rtc.LiveKit.Proto;
@@ -302,32 +301,15 @@ internal sealed class RoomParticipant
 
     private async Task HandleTrickleAsync(TrickleRequest trickle)
     {
-        if (_pc is null || string.IsNullOrEmpty(trickle.CandidateInit) || trickle.CandidateInit.Length > 4096)
-        {
-            Interlocked.Increment(ref _ignored);
-            return;
-        }
-
-        string? candidate;
-        try
-        {
-            using var json = JsonDocument.Parse(trickle.CandidateInit);
-            candidate = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("candidate", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        }
-        catch (JsonException)
+        string? candidate = null;
+        var read = _pc is null ? TrickleCandidate.BadSize : LiveKitSignal.ReadTrickleCandidate(trickle.CandidateInit, out candidate);
+        if (read == TrickleCandidate.NotJson)
         {
             Count(ref _malformed, "trickle candidate is not JSON; ignored");
-            return;
         }
-
-        if (string.IsNullOrEmpty(candidate))
+        else if (read == TrickleCandidate.BadSize || (read == TrickleCandidate.Candidate && !await _pc!.AddRemoteCandidateAsync(candidate!, _life.Token).ConfigureAwait(false)))
         {
-            return; // end of candidates
-        }
-
-        if (!await _pc.AddRemoteCandidateAsync(candidate, _life.Token).ConfigureAwait(false))
-        {
-            Interlocked.Increment(ref _ignored);
+            Interlocked.Increment(ref _ignored); // no media connection yet, empty/oversized, or unusable
         }
     }
 

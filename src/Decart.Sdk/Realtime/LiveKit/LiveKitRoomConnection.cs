@@ -410,7 +410,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         string mid = _pc.LocalDescription?.Media.FirstOrDefault()?.Mid ?? "0";
         foreach (var candidate in _pc.Ice.LocalCandidates)
         {
-            var init = JsonSerializer.Serialize(new IceCandidateInit("candidate:" + candidate.ToString().Replace("candidate:", string.Empty, StringComparison.Ordinal), mid, 0), SignalingJsonContext.Default.IceCandidateInit);
+            var init = JsonSerializer.Serialize(new IceCandidateInit(candidate.ToString(), mid, 0), SignalingJsonContext.Default.IceCandidateInit);
             await SendAsync(new SignalRequest { Trickle = new TrickleRequest { CandidateInit = init, Target = SignalTarget.Publisher } }, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -648,27 +648,21 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
     private async Task HandleTrickleAsync(TrickleRequest trickle, CancellationToken token)
     {
-        if (string.IsNullOrEmpty(trickle.CandidateInit) || trickle.CandidateInit.Length > 4096)
+        switch (LiveKitSignal.ReadTrickleCandidate(trickle.CandidateInit, out var candidate))
         {
-            Interlocked.Increment(ref _ignored);
-            return;
-        }
+            case TrickleCandidate.Candidate:
+                if (!await _pc.AddRemoteCandidateAsync(candidate!, token).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref _ignored);
+                }
 
-        string? candidate;
-        try
-        {
-            using var json = JsonDocument.Parse(trickle.CandidateInit);
-            candidate = json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("candidate", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            Warn(ref _malformed, "The room server trickled a candidate that is not JSON; ignored.");
-            return;
-        }
-
-        if (!string.IsNullOrEmpty(candidate) && !await _pc.AddRemoteCandidateAsync(candidate, token).ConfigureAwait(false))
-        {
-            Interlocked.Increment(ref _ignored);
+                break;
+            case TrickleCandidate.NotJson:
+                Warn(ref _malformed, "The room server trickled a candidate that is not JSON; ignored.");
+                break;
+            case TrickleCandidate.BadSize:
+                Interlocked.Increment(ref _ignored);
+                break;
         }
     }
 
