@@ -9,14 +9,16 @@ using Decart.Sdk.Models;
 using Decart.Sdk.Realtime;
 
 // Usage:
-//   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30]
+//   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform]
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20]
 // The simulator runs as its own process (the built Decart.Simulator.dll), as in CI or on a developer machine;
 // the clients (the SDK, an IVF clip at 30 fps) run here.
 string mode = args.Length > 0 ? args[0] : "sessions";
 string root = FindRoot();
 string clip = Path.Combine(root, "assets", "clips", "pattern-1088x624-30fps.ivf");
-using var sim = SimulatorProcess.Start();
+// The model mode: echo (the bitstream back; the capacity figure) unless "transform" is given (decode, draw, encode).
+string modelMode = args.Contains("transform") ? "transform" : "echo";
+using var sim = SimulatorProcess.Start(modelMode);
 Console.WriteLine($"simulator pid {sim.Process.Id} at {sim.Url}");
 using var client = new DecartClient(new DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri(sim.Url), RealtimeBaseUrl = new Uri(sim.Url) });
 
@@ -103,7 +105,7 @@ long simDropped = list.RootElement.EnumerateArray().Sum(s => s.GetProperty("fram
 var sorted = latencies.OrderBy(x => x).ToArray();
 double sent = sent1 - sent0;
 double echoed = echo1 - echo0;
-Console.WriteLine($"sessions {sessions}, {elapsed:F0} s measured, {Environment.ProcessorCount} cores");
+Console.WriteLine($"sessions {sessions}, model mode {modelMode}, {elapsed:F0} s measured, {Environment.ProcessorCount} cores");
 Console.WriteLine($"frames sent {sent:F0} ({sent / elapsed / sessions:F1} fps per session), echoed back {echoed:F0}; lost {Math.Max(0, 1 - echoed / sent) * 100:F2} %; simulator dropped {simDropped}");
 Console.WriteLine($"simulator CPU {(cpu1 - cpu0).TotalSeconds / elapsed * 100:F0} % of one core ({(cpu1 - cpu0).TotalSeconds / elapsed / Environment.ProcessorCount * 100:F0} % of the machine)");
 Console.WriteLine($"load program (the {sessions} SDK clients) CPU {(self1 - self0).TotalSeconds / elapsed * 100:F0} % of one core");
@@ -181,13 +183,15 @@ internal sealed class SimulatorProcess : IDisposable
 
     public string Url { get; }
 
-    public static SimulatorProcess Start()
+    public static SimulatorProcess Start(string modelMode)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Decart.Simulator.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("--port");
         info.ArgumentList.Add("0");
+        info.ArgumentList.Add("--model-mode");
+        info.ArgumentList.Add(modelMode);
         var process = Process.Start(info)!;
         var first = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the simulator did not start");
         _ = Task.Run(() => process.StandardOutput.ReadToEnd());

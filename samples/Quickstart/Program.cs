@@ -97,6 +97,7 @@ await using (var rt = await client.Realtime.ConnectAsync(camera, options))
     {
         var image = reference is null ? null : ImageInput.FromBytes(PngWriter.Encode(reference));
         await Step("changing prompt and reference image atomically (SetAsync)", rt.SetAsync(new RealtimeState { Prompt = "the same lighthouse as a neon cyberpunk tower", Image = image }));
+        stats.Phase = "after SetAsync";
     }
 
     await Task.Delay(phase);
@@ -106,6 +107,7 @@ await using (var rt = await client.Realtime.ConnectAsync(camera, options))
         await Step("the SDK reconnects on its own", reconnecting.Task.WaitAsync(TimeSpan.FromSeconds(30)));
         await Step("…and resumes generating with the same prompt and image", generating.WaitAsync(TimeSpan.FromSeconds(30)));
         stats.MarkReconnected();
+        stats.Phase = "after reconnect";
         await Task.Delay(phase);
     }
 
@@ -145,6 +147,16 @@ Console.WriteLine($"  reconnects: {stats.Reconnects}");
 Console.WriteLine(latencies.Length > 0
     ? $"  glass-to-glass latency: p50 {Percentile(latencies, 0.5):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms ({latencies.Length} frames)"
     : "  glass-to-glass latency: no readable frames");
+foreach (var (name, values) in stats.LatenciesByPhase())
+{
+    Console.WriteLine(values.Length > 0
+        ? $"    {name}: p50 {Percentile(values, 0.5):F1} ms, p99 {Percentile(values, 0.99):F1} ms ({values.Length} frames)"
+        : $"    {name}: no readable frames");
+}
+
+Console.WriteLine(sim is null
+    ? "  state version on screen: (the real service draws no stamp)"
+    : $"  state version on screen: {stats.Version} (the simulator's model stamps each frame with the state it was made with; 1 = the initial prompt, 2 = after SetAsync, the same after the reconnect restored it)");
 Console.WriteLine($"  generation seconds (current session): {stats.GenerationSeconds:0.#}");
 Console.WriteLine($"  snapshots: {sentPng}, {receivedPng}");
 bool ok = stats.Received > 0 && (live || (stats.Reconnects >= 1 && stats.ReceivedAfterReconnect > 0));
@@ -173,7 +185,7 @@ static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, Canc
             double outFps = (sent - lastSent) / every.TotalSeconds, inFps = (got - lastReceived) / every.TotalSeconds;
             (lastSent, lastReceived) = (sent, got);
             var l = stats.Latencies();
-            string line = string.Create(CultureInfo.InvariantCulture, $"{stats.State,-12} out {outFps,5:F1} fps  in {inFps,5:F1} fps  latency p50 {(l.Length > 0 ? Percentile(l, 0.5) : 0),6:F1} ms  generation {stats.GenerationSeconds,4:0} s");
+            string line = string.Create(CultureInfo.InvariantCulture, $"{stats.State,-12} out {outFps,5:F1} fps  in {inFps,5:F1} fps  latency p50 {(l.Length > 0 ? Percentile(l, 0.5) : 0),6:F1} ms  state v{stats.Version}  generation {stats.GenerationSeconds,4:0} s");
             Console.Write(terminal ? "\r" + line : line + Environment.NewLine);
         }
     }
@@ -197,7 +209,13 @@ internal sealed class MeasuringSink(SyntheticVideoSource camera, Stats stats) : 
                 stats.KeepDecoded(picture.Clone()); // the snapshot shows what arrived (mirrored, like the sent frame)
             }
 
-            // The echo shows the mirrored picture; flip it back to read the counter.
+            // The simulator's model stamps each frame with the state version it was made with (upright: drawn on the output).
+            if (Decart.Sdk.Testing.StateStamp.TryRead(picture, out var stamp))
+            {
+                stats.Version = stamp.Version;
+            }
+
+            // The output shows the mirrored picture; flip it back to read the counter.
             if (camera.Mirror)
             {
                 FrameMirror.MirrorHorizontalInPlace(picture);
@@ -232,11 +250,26 @@ internal sealed class Stats
 
     public void MarkReconnected() => _receivedAtReconnect = Interlocked.Read(ref Received);
 
+    public volatile string Phase = "initial prompt";
+
+    public volatile int Version;
+
+    private readonly List<(string Phase, double Ms)> _byPhase = [];
+
     public void AddLatency(double ms)
     {
         lock (_latencies)
         {
             _latencies.Add(ms);
+            _byPhase.Add((Phase, ms));
+        }
+    }
+
+    public IEnumerable<(string Phase, double[] Sorted)> LatenciesByPhase()
+    {
+        lock (_latencies)
+        {
+            return _byPhase.GroupBy(p => p.Phase).Select(g => (g.Key, g.Select(p => p.Ms).Order().ToArray())).ToArray();
         }
     }
 

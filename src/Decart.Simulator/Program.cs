@@ -12,7 +12,8 @@ public static class Program
         Decart simulator: a local fake Decart server for integration tests.
 
         Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
-                                [--strict] [--latency MS] [--record DIR] [--verbose]
+                                [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
+                                [--record DIR] [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
@@ -21,6 +22,9 @@ public static class Program
                             (format: docs/simulator-scenarios.md)
           --strict          close realtime sessions whose video breaks the model's size/fps
           --latency MS      the model's processing latency (default 30)
+          --jitter MS       the latency varies by up to this much either way (default 0)
+          --model-mode M    transform (default: decode, draw the state and a stamp,
+                            encode) or echo (the received bitstream back; load tests)
           --record DIR      write what each realtime session received to DIR/{session}.ivf
           --verbose         log requests and sessions
           --help            this text
@@ -99,6 +103,28 @@ public static class Program
 
                     options.ProcessingLatency = TimeSpan.FromMilliseconds(latency);
                     break;
+                case "--jitter":
+                    if (!int.TryParse(Value(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int jitter) || jitter > 60_000)
+                    {
+                        return BadArguments("--jitter needs milliseconds from 0 to 60000.");
+                    }
+
+                    options.ProcessingJitter = TimeSpan.FromMilliseconds(jitter);
+                    break;
+                case "--model-mode":
+                    switch (Value())
+                    {
+                        case "transform":
+                            options.ModelMode = Model.ModelMode.Transform;
+                            break;
+                        case "echo":
+                            options.ModelMode = Model.ModelMode.Echo;
+                            break;
+                        default:
+                            return BadArguments("--model-mode needs 'transform' or 'echo'.");
+                    }
+
+                    break;
                 case "--record":
                     var dir = Value();
                     if (string.IsNullOrWhiteSpace(dir))
@@ -143,7 +169,7 @@ public static class Program
 
             Console.WriteLine($"Decart simulator listening on {simulator.BaseUrl.GetLeftPart(UriPartial.Authority)}");
             Console.WriteLine($"Realtime: {simulator.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority)}/v1/stream");
-            Console.WriteLine($"API key: {string.Join(", ", simulator.ApiKeys)}");
+            Console.WriteLine($"API key: {string.Join(", ", simulator.ApiKeys.Select(MaskKey))}");
             if (simulator.Faults.All.Count > 0)
             {
                 Console.WriteLine($"Faults: {string.Join(", ", simulator.Faults.All.Select(f => $"{f.Id} {f.Type}"))}");
@@ -163,6 +189,15 @@ public static class Program
 
         return 0;
     }
+
+    /// <summary>
+    /// How the banner shows a key: the built-in development key in full (it is public), a user's own key masked
+    /// down to a short prefix so that a terminal log or a CI transcript never holds it.
+    /// </summary>
+    /// <param name="key">An accepted key.</param>
+    /// <returns>The key as printed.</returns>
+    internal static string MaskKey(string key) =>
+        key == SimulatorOptions.DevelopmentKey ? key : $"{key[..Math.Min(4, key.Length / 4)]}*** ({key.Length} characters)";
 
     private static int BadArguments(string message)
     {

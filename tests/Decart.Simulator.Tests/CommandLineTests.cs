@@ -38,7 +38,8 @@ public class CommandLineTests
             }
 
             Assert.Contains(lines, l => l.StartsWith("Realtime: ws://127.0.0.1:", StringComparison.Ordinal));
-            Assert.Contains("API key: cli_key_1, cli_key_2", lines);
+            Assert.Contains("API key: cl*** (9 characters), cl*** (9 characters)", lines);
+            Assert.DoesNotContain(lines, l => l.Contains("cli_key_", StringComparison.Ordinal));
 
             using var http = new HttpClient();
             var request = new HttpRequestMessage(HttpMethod.Post, $"{url}/v1/client/tokens");

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -134,10 +135,66 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
         await pc.ConnectedAsync(cts.Token);
     }
 
-    /// <summary>Sends the clip's frames in a loop at a rate until stopped.</summary>
-    public void StartMedia(string clip = "pattern-1088x624-30fps.ivf", int fps = 30)
+    /// <summary>Stamps misread: a frame whose stamp read but went backwards in output number (never expected).</summary>
+    public int Misreads { get; private set; }
+
+    /// <summary>The sizes of the decoded output frames.</summary>
+    public ConcurrentBag<(int Width, int Height)> OutputSizes { get; } = [];
+
+    /// <summary>Test-pattern counters read from decoded output frames without a stamp (echo).</summary>
+    public ConcurrentQueue<long> Counters { get; } = new();
+
+    /// <summary>Decodes what the simulator sends (VP8) and collects each frame's state stamp with its arrival time.</summary>
+    public ConcurrentQueue<(Decart.Sdk.Testing.StateStamp Stamp, long At)> DecodeOutput()
     {
-        var frames = IvfFrames(clip);
+        var stamps = new ConcurrentQueue<(Decart.Sdk.Testing.StateStamp, long)>();
+        var decoder = new Decart.Sdk.Media.Vpx.Vp8Decoder();
+        int last = 0;
+        Pc!.FrameReceived += (frame, _, _) =>
+        {
+            Decart.Sdk.Media.I420Frame? picture;
+            try
+            {
+                picture = decoder.Decode(frame);
+            }
+            catch (Decart.Sdk.DecartException)
+            {
+                return; // e.g. frames before the first keyframe
+            }
+
+            using (picture)
+            {
+                if (picture is null)
+                {
+                    return;
+                }
+
+                OutputSizes.Add((picture.Width, picture.Height));
+                if (Decart.Sdk.Testing.StateStamp.TryRead(picture, out var stamp))
+                {
+                    if (stamp.OutputFrame <= last)
+                    {
+                        Misreads++;
+                    }
+
+                    last = stamp.OutputFrame;
+                    stamps.Enqueue((stamp, System.Diagnostics.Stopwatch.GetTimestamp()));
+                }
+                else if (Decart.Sdk.Media.TestPattern.ReadCounter(picture) is >= 0 and var counter)
+                {
+                    Counters.Enqueue(counter);
+                }
+            }
+        };
+        return stamps;
+    }
+
+    /// <summary>Sends the clip's frames in a loop at a rate until stopped.</summary>
+    public void StartMedia(string clip = "pattern-1088x624-30fps.ivf", int fps = 30) => StartMedia(IvfFrames(clip), fps);
+
+    /// <summary>Sends these encoded frames in a loop at a rate until stopped.</summary>
+    public void StartMedia(IReadOnlyList<byte[]> frames, int fps)
+    {
         var pc = Pc!;
         _media = Task.Run(async () =>
         {

@@ -167,6 +167,17 @@ public class RealtimeSessionTests
             Assert.Contains("origin https://evil.example is not allowed", (string?)(await wrongOrigin.ExpectAsync("error"))["error"], StringComparison.Ordinal);
         }
 
+        // Scheme and host compare case-insensitively (RFC 6454); the port does not.
+        await using (var upperCase = await RawRealtimeClient.OpenAsync(sim, token.Key, "lucy-2.1", "HTTPS://App.Example"))
+        {
+            Assert.True((bool)(await upperCase.PromptAsync("case"))["success"]!);
+        }
+
+        await using (var otherPort = await RawRealtimeClient.OpenAsync(sim, token.Key, "lucy-2.1", "https://app.example:8443"))
+        {
+            Assert.Contains("is not allowed", (string?)(await otherPort.ExpectAsync("error"))["error"], StringComparison.Ordinal);
+        }
+
         await using var ok = await RawRealtimeClient.OpenAsync(sim, token.Key, "lucy-2.1", "https://app.example");
         Assert.True((bool)(await ok.PromptAsync("hi"))["success"]!);
         var ended = await ok.ExpectAsync("generation_ended", 10);

@@ -45,7 +45,7 @@ public class GlassToGlassBenchmarks
     private async Task SetupAsync()
     {
         _clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
-        _sim = await DecartSimulator.StartAsync(new SimulatorOptions { ProcessingLatency = TimeSpan.Zero });
+        _sim = await DecartSimulator.StartAsync(new SimulatorOptions { ProcessingLatency = TimeSpan.Zero, ModelMode = Decart.Simulator.Model.ModelMode.Echo });
         _api = new DecartClient(new DecartClientOptions { ApiKey = _sim.DefaultApiKey, BaseUrl = _sim.BaseUrl, RealtimeBaseUrl = _sim.RealtimeBaseUrl });
         _source = new PushSource(RealtimeModels.Lucy21.Width, RealtimeModels.Lucy21.Height, RealtimeModels.Lucy21.Fps);
         var generating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -151,7 +151,7 @@ public class ConnectBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _sim = DecartSimulator.StartAsync(new SimulatorOptions { ProcessingLatency = TimeSpan.Zero }).GetAwaiter().GetResult();
+        _sim = DecartSimulator.StartAsync(new SimulatorOptions { ProcessingLatency = TimeSpan.Zero, ModelMode = Decart.Simulator.Model.ModelMode.Echo }).GetAwaiter().GetResult();
         _api = new DecartClient(new DecartClientOptions { ApiKey = _sim.DefaultApiKey, BaseUrl = _sim.BaseUrl, RealtimeBaseUrl = _sim.RealtimeBaseUrl });
     }
 

@@ -29,6 +29,8 @@ internal static class ControlEndpoints
         group.MapGet("/sessions", () => Results.Json(state.Sessions.Select(s => s.Describe()).ToArray(), Json));
         group.MapGet("/sessions/{id}", (string id) => state.Sessions.Find(id) is { } s ? Results.Json(s.Describe(), Json) : NotFound(id));
         group.MapPost("/sessions/{id}/drop", (HttpContext context, string id) => DropAsync(context, state, id));
+        group.MapGet("/sessions/{id}/frames", (string id, string? last) => FramesOf(state, id, last));
+        group.MapPost("/sessions/{id}/model", (HttpContext context, string id) => SetModelAsync(context, state, id));
         group.MapGet("/faults", () => Results.Json(state.Faults.All, Json));
         group.MapPost("/faults", (Delegate)((HttpContext context) => AddFaultAsync(context, state, null)));
         group.MapPost("/sessions/{id}/faults", (HttpContext context, string id) => AddFaultAsync(context, state, id));
@@ -43,6 +45,52 @@ internal static class ControlEndpoints
     private static bool IsLoopback(HttpContext context) => context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
 
     private static IResult NotFound(string id) => Results.Json(new { error = $"No session {id}." }, statusCode: 404);
+
+    /// <summary><c>GET /_sim/sessions/{id}/frames?last=N</c>: the last N output frames (default 100, at most 1,024), oldest first.</summary>
+    private static IResult FramesOf(SimulatorState state, string id, string? last)
+    {
+        if (state.Sessions.Find(id) is not { } session)
+        {
+            return NotFound(id);
+        }
+
+        int count = 100;
+        if (last is not null && (!int.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count) || count is < 1 or > 1024))
+        {
+            return Results.Json(new { error = "last must be a number from 1 to 1024." }, statusCode: 400);
+        }
+
+        return Results.Json(session.Frames(count), Json);
+    }
+
+    /// <summary><c>POST /_sim/sessions/{id}/model</c> with <c>{"mode":"echo"|"transform"}</c>: the session's model mode.</summary>
+    private static async Task<IResult> SetModelAsync(HttpContext context, SimulatorState state, string id)
+    {
+        if (state.Sessions.Find(id) is not { } session)
+        {
+            return NotFound(id);
+        }
+
+        ModelRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<ModelRequest>(context.Request.Body, Json, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            return Results.Json(new { error = $"Invalid model request: {ex.Message}" }, statusCode: 400);
+        }
+
+        if (body?.Mode is not { } mode)
+        {
+            return Results.Json(new { error = "Invalid model request: mode is required (echo or transform)." }, statusCode: 400);
+        }
+
+        session.SetModelMode(mode);
+        return Results.Json(new { session = id, mode }, Json);
+    }
+
+    private sealed record ModelRequest(Model.ModelMode? Mode);
 
     private static async Task<IResult> DropAsync(HttpContext context, SimulatorState state, string id)
     {

@@ -91,6 +91,7 @@ public sealed class DecartSimulator : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(options.LogLevel);
+        RedactLogs(builder.Services);
         builder.WebHost.UseKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
@@ -136,6 +137,27 @@ public sealed class DecartSimulator : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Wraps every registered logger provider in <see cref="RedactingLoggerProvider"/>: ASP.NET's request lines carry
+    /// query strings (<c>api_key</c>, <c>access_token</c>), and no log line may carry a key or a token.
+    /// </summary>
+    private static void RedactLogs(IServiceCollection services)
+    {
+        for (int i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType != typeof(ILoggerProvider) || descriptor.IsKeyedService)
+            {
+                continue;
+            }
+
+            services[i] = ServiceDescriptor.Singleton<ILoggerProvider>(sp => new RedactingLoggerProvider(
+                descriptor.ImplementationInstance as ILoggerProvider
+                ?? (ILoggerProvider?)descriptor.ImplementationFactory?.Invoke(sp)
+                ?? (ILoggerProvider)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
         }
     }
 

@@ -44,8 +44,14 @@ public sealed record Scenario
     /// <summary>Model constraints close sessions instead of warning.</summary>
     public bool? StrictConstraints { get; init; }
 
-    /// <summary>The "model"'s processing latency, ms.</summary>
+    /// <summary>The model's mean processing latency, ms.</summary>
     public int? ProcessingLatencyMs { get; init; }
+
+    /// <summary>How far the processing latency varies either side of the mean, ms.</summary>
+    public int? ProcessingJitterMs { get; init; }
+
+    /// <summary>The model mode: <c>transform</c> (default) or <c>echo</c>.</summary>
+    public Model.ModelMode? ModelMode { get; init; }
 
     /// <summary><c>generation_tick</c> interval, ms.</summary>
     public int? TickIntervalMs { get; init; }
@@ -131,6 +137,8 @@ public sealed record Scenario
 
         options.StrictConstraints = StrictConstraints ?? options.StrictConstraints;
         options.ProcessingLatency = ProcessingLatencyMs is { } latency ? TimeSpan.FromMilliseconds(latency) : options.ProcessingLatency;
+        options.ProcessingJitter = ProcessingJitterMs is { } jitter ? TimeSpan.FromMilliseconds(jitter) : options.ProcessingJitter;
+        options.ModelMode = ModelMode ?? options.ModelMode;
         options.TickInterval = TickIntervalMs is { } tick ? TimeSpan.FromMilliseconds(tick) : options.TickInterval;
         options.MaxMessageBytes = MaxMessageBytes ?? options.MaxMessageBytes;
         options.MaxImageBytes = MaxImageBytes ?? options.MaxImageBytes;
@@ -154,6 +162,11 @@ public sealed record Scenario
         if (ProcessingLatencyMs is < 0 or > 60_000)
         {
             return "processingLatencyMs: must be 0..60000";
+        }
+
+        if (ProcessingJitterMs is < 0 or > 60_000)
+        {
+            return "processingJitterMs: must be 0..60000";
         }
 
         if (TickIntervalMs is < 10 or > 60_000)

@@ -38,8 +38,18 @@ public sealed class SimulatorOptions
     /// <summary>Minimum log level of ASP.NET Core's own logs. Default Warning.</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Warning;
 
-    /// <summary>Realtime: how long the "model" holds a frame before echoing it. Default 30 ms.</summary>
+    /// <summary>Realtime: the model's mean processing latency, from a frame's arrival to its output. Default 30 ms.</summary>
     public TimeSpan ProcessingLatency { get; set; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>Realtime: the processing latency varies uniformly by up to this much either side of <see cref="ProcessingLatency"/>. Default 0.</summary>
+    public TimeSpan ProcessingJitter { get; set; }
+
+    /// <summary>
+    /// Realtime: how the model makes its output — <see cref="Model.ModelMode.Transform"/> (decode, draw the state and
+    /// the stamp, encode; the default) or <see cref="Model.ModelMode.Echo"/> (the bitstream back, for load tests).
+    /// Sessions can override it (<c>SimulatedSession.SetModelMode</c>, the control API).
+    /// </summary>
+    public Model.ModelMode ModelMode { get; set; } = Model.ModelMode.Transform;
 
     /// <summary>Realtime: model constraints (frame size, fps) end the session with an <c>error</c> instead of a counted warning. Default false (lenient).</summary>
     public bool StrictConstraints { get; set; }

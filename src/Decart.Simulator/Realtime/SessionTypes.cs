@@ -29,7 +29,11 @@ public enum SessionPhase
 /// <param name="ImageHash">SHA-256 (hex, lower case) of the decoded reference image in force afterwards, or null.</param>
 /// <param name="Via">The message that set it: <c>prompt</c> or <c>set_image</c>.</param>
 /// <param name="At">When.</param>
-public sealed record AppliedState(string? Prompt, bool Enhance, string? ImageHash, string Via, DateTimeOffset At);
+public sealed record AppliedState(string? Prompt, bool Enhance, string? ImageHash, string Via, DateTimeOffset At)
+{
+    /// <summary>The state version (1 for the first update of the session, then one more per update); output frames made with it carry it in their stamp.</summary>
+    public int Version { get; init; }
+}
 
 /// <summary>What the control API lists for a session (<c>GET /_sim/sessions</c>).</summary>
 /// <param name="Id">Session id.</param>
@@ -86,4 +90,16 @@ public sealed record SessionInfo(
 
     /// <summary>The camera's simulcast layer the model is fed from (LiveKit rooms).</summary>
     public string? InputLayer { get; init; }
+
+    /// <summary>The model mode asked for (<c>transform</c> or <c>echo</c>).</summary>
+    public Model.ModelMode ModelMode { get; init; }
+
+    /// <summary>What the model runs once media flows (<c>echo</c> for H.264 in transform mode), or null before.</summary>
+    public string? EffectiveModelMode { get; init; }
+
+    /// <summary>The state version (one per acknowledged update; output frames carry it in their stamp).</summary>
+    public int StateVersion { get; init; }
+
+    /// <summary>Input frames the model could not decode.</summary>
+    public long DecodeErrors { get; init; }
 }

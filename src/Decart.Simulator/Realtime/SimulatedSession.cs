@@ -12,6 +12,7 @@ using Decart.Rtc.Sdp;
 using Decart.Simulator.Constraints;
 using Decart.Simulator.Faults;
 using Decart.Simulator.Hosting;
+using Decart.Simulator.Model;
 using Decart.Simulator.Rest;
 using Microsoft.Extensions.Logging;
 
@@ -23,11 +24,13 @@ namespace Decart.Simulator.Realtime;
 /// "model" output (after the processing latency, capped at the model's fps), ticks the billing clock, checks the
 /// model's constraints and applies faults. Inspect it from tests; it stays listed after it ends.
 /// </summary>
-public sealed class SimulatedSession
+public sealed class SimulatedSession : IModelHost
 {
     private const int MaxPromptLength = 1000;
-    private const int EchoQueueFrames = 32;
-    private const double EchoBurstFrames = 4;
+    private const int FrameLogLength = 1024;
+    private static readonly TimeSpan AckWaitLimit = TimeSpan.FromSeconds(1);
+    private const int MaxBadInputLogged = 5;
+    private const int MaxWarningsKept = 100;
     private readonly SimulatorState _sim;
     private readonly SimulatedModel _model;
     private readonly WebSocket _ws;
@@ -35,7 +38,13 @@ public sealed class SimulatedSession
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _life = new();
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<EchoFrame> _echo = Channel.CreateBounded<EchoFrame>(new BoundedChannelOptions(EchoQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Queue<FrameRecord> _frameLog = new();
+    private readonly List<PendingAck> _pendingAcks = [];
+    private readonly Random _latencyRandom = new();
+    private ModelPipeline? _pipeline;
+    private ModelMode? _modeOverride;
+    private RenderState _render = new(0, null, true, null);
+    private int _version;
     private readonly FaultInterceptor _interceptor;
     private readonly MediaConstraints _constraints;
     private readonly IvfRecorder? _recorder;
@@ -60,8 +69,8 @@ public sealed class SimulatedSession
     private long _malformed;
     private long _rejected;
     private long _generationSeconds;
-    private bool _awaitingKeyframe;
     private int _frameWaiters;
+    private int _badInputLogged;
     private int _ending;
     private string? _prompt;
     private bool _enhance = true;
@@ -209,8 +218,65 @@ public sealed class SimulatedSession
     /// <summary>Frames echoed back.</summary>
     public long FramesOut => Interlocked.Read(ref _framesOut);
 
-    /// <summary>Frames not echoed (echo queue overflow; waiting for a keyframe after one).</summary>
-    public long FramesDropped => Interlocked.Read(ref _framesDropped);
+    /// <summary>Input frames the model did not turn into output: superseded by a newer one (latest frame wins), a full queue, waiting for a keyframe, or stale after a stall.</summary>
+    public long FramesDropped => Interlocked.Read(ref _framesDropped) + (_pipeline?.FramesDropped ?? 0);
+
+    /// <summary>Keeps the drops of a pipeline that is replaced (a mode switch) in <see cref="FramesDropped"/>.</summary>
+    private void KeepCounts(ModelPipeline old) => Interlocked.Add(ref _framesDropped, old.FramesDropped);
+
+    /// <summary>Input frames the model could not decode (each followed by a keyframe request).</summary>
+    public long DecodeErrors => _pipeline?.DecodeErrors ?? 0;
+
+    /// <summary>
+    /// The model mode: the session's own (<see cref="SetModelMode"/>) or the simulator's (<see cref="SimulatorOptions.ModelMode"/>).
+    /// </summary>
+    public ModelMode ModelMode => _modeOverride ?? _sim.Options.ModelMode;
+
+    /// <summary>What the model is actually running once media flows (<c>transform</c>, or <c>echo</c> — also for H.264 in transform mode), else null.</summary>
+    public string? EffectiveModelMode => _pipeline?.Mode;
+
+    /// <summary>The state version: 0 until the first update is applied, then one more per acknowledged update.</summary>
+    public int StateVersion
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _version;
+            }
+        }
+    }
+
+    /// <summary>The last <paramref name="last"/> output frames, oldest first: what each was made from and with which state.</summary>
+    /// <param name="last">How many (at most the 1,024 kept).</param>
+    /// <returns>The records.</returns>
+    public IReadOnlyList<FrameRecord> Frames(int last = FrameLogLength)
+    {
+        lock (_frameLog)
+        {
+            return _frameLog.Skip(Math.Max(0, _frameLog.Count - Math.Max(0, last))).ToArray();
+        }
+    }
+
+    /// <summary>Switches this session's model mode; the pipeline is rebuilt (and a keyframe requested) if media already flows.</summary>
+    /// <param name="mode">The mode.</param>
+    public void SetModelMode(ModelMode mode)
+    {
+        ModelPipeline? old;
+        lock (_frameLock)
+        {
+            _modeOverride = mode;
+            old = _pipeline;
+            _pipeline = null; // the next frame builds the new one
+        }
+
+        if (old is not null)
+        {
+            KeepCounts(old);
+            _ = old.DisposeAsync().AsTask();
+            _pc?.RequestKeyframe();
+        }
+    }
 
     /// <summary>Unknown or out-of-order messages ignored.</summary>
     public long IgnoredMessages => Interlocked.Read(ref _ignored);
@@ -245,6 +311,66 @@ public sealed class SimulatedSession
     /// <summary>Raised after a state was applied and acknowledged.</summary>
     public event Action<SimulatedSession, AppliedState>? StateApplied;
 
+    SimulatedModel IModelHost.Model => _model;
+
+    TimeProvider IModelHost.Time => TimeProvider.System; // media runs on real time, whatever clock tokens and jobs use
+
+    RenderState IModelHost.CurrentState()
+    {
+        lock (_stateLock)
+        {
+            return _render;
+        }
+    }
+
+    TimeSpan IModelHost.SampleLatency()
+    {
+        var mean = _sim.Options.ProcessingLatency;
+        var jitter = _sim.Options.ProcessingJitter;
+        if (jitter <= TimeSpan.Zero)
+        {
+            return mean;
+        }
+
+        double offset;
+        lock (_latencyRandom)
+        {
+            offset = (_latencyRandom.NextDouble() * 2) - 1;
+        }
+
+        var latency = mean + (jitter * offset);
+        return latency < TimeSpan.Zero ? TimeSpan.Zero : latency;
+    }
+
+    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp) => _pc is { } pc && State != SessionPhase.Ended && pc.SendFrame(frame, rtpTimestamp);
+
+    void IModelHost.RequestInputKeyframe() => _pc?.RequestKeyframe();
+
+    void IModelHost.OnOutput(FrameRecord record)
+    {
+        lock (_frameLog)
+        {
+            if (_frameLog.Count == FrameLogLength)
+            {
+                _frameLog.Dequeue();
+            }
+
+            _frameLog.Enqueue(record);
+        }
+
+        if (Interlocked.Increment(ref _framesOut) == 1)
+        {
+            SetPhase(SessionPhase.Generating);
+            Send(new JsonObject { ["type"] = "generation_started" });
+        }
+
+        FlushAcks(record.Version);
+        if (Volatile.Read(ref _frameWaiters) > 0)
+        {
+            Signal();
+        }
+    }
+
     /// <summary>A snapshot for the control API.</summary>
     /// <returns>The snapshot.</returns>
     public SessionInfo Describe()
@@ -260,6 +386,10 @@ public sealed class SimulatedSession
                 Protocol = Protocol,
                 RoomName = RoomName,
                 InputLayer = InputLayer,
+                ModelMode = ModelMode,
+                EffectiveModelMode = EffectiveModelMode,
+                StateVersion = _version,
+                DecodeErrors = DecodeErrors,
             };
         }
     }
@@ -364,7 +494,6 @@ public sealed class SimulatedSession
         using var link = aborted.Register(() => _life.Cancel());
         var writer = _writer = Task.Run(WriteLoopAsync);
         var ticker = Task.Run(TickLoopAsync);
-        var echo = Task.Run(EchoLoopAsync);
         try
         {
             if (_sim.Options.ServerOffers)
@@ -385,7 +514,18 @@ public sealed class SimulatedSession
             await EndAsync("internal error").ConfigureAwait(false);
         }
 
-        await Task.WhenAll(writer, ticker, echo).ConfigureAwait(false);
+        await Task.WhenAll(writer, ticker).ConfigureAwait(false);
+        ModelPipeline? pipeline;
+        lock (_frameLock)
+        {
+            pipeline = _pipeline;
+            _pipeline = null;
+        }
+
+        if (pipeline is not null)
+        {
+            await pipeline.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Applies an immediate action (from a just-added fault).</summary>
@@ -486,7 +626,7 @@ public sealed class SimulatedSession
         catch (JsonException)
         {
             Interlocked.Increment(ref _malformed);
-            _logger.LogWarning("session {Session}: malformed JSON ignored", Id);
+            LogBadInput("malformed JSON ignored");
             SendError("Invalid message: not valid JSON");
             return;
         }
@@ -497,7 +637,7 @@ public sealed class SimulatedSession
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
             {
                 Interlocked.Increment(ref _malformed);
-                _logger.LogWarning("session {Session}: message without a type ignored", Id);
+                LogBadInput("message without a type ignored");
                 SendError("Invalid message: expected a JSON object with a string \"type\"");
                 return;
             }
@@ -528,7 +668,7 @@ public sealed class SimulatedSession
                     break;
                 default:
                     Interlocked.Increment(ref _ignored);
-                    _logger.LogInformation("session {Session}: unknown message type '{Type}' ignored", Id, type.Length > 40 ? type[..40] : type);
+                    LogBadInput($"unknown message type '{(type.Length > 40 ? type[..40] : type)}' ignored");
                     break;
             }
         }
@@ -541,16 +681,19 @@ public sealed class SimulatedSession
         string? error = prompt is null ? "prompt must be a string"
             : prompt.Length is < 1 or > MaxPromptLength ? $"prompt must be 1-{MaxPromptLength} characters"
             : RateLimited() ? "Too many updates: debounce prompt changes" : null;
+        int version = 0;
         if (error is null)
         {
-            Apply(prompt, enhance, keepImage: true, imageHash: null, "prompt");
+            version = Apply(prompt, enhance, keepImage: true, imageHash: null, "prompt");
         }
         else
         {
             Interlocked.Increment(ref _rejected);
         }
 
-        SendAck(new JsonObject { ["type"] = "prompt_ack", ["prompt"] = prompt ?? string.Empty, ["success"] = error is null, ["error"] = error });
+        // A refused prompt is echoed only up to the limit: a 9 MB prompt must not come back as a 9 MB ack.
+        string echoed = prompt is null ? string.Empty : prompt.Length > MaxPromptLength ? prompt[..MaxPromptLength] : prompt;
+        SendAck(new JsonObject { ["type"] = "prompt_ack", ["prompt"] = echoed, ["success"] = error is null, ["error"] = error }, version);
     }
 
     private void HandleSetImage(JsonElement root)
@@ -593,13 +736,14 @@ public sealed class SimulatedSession
             error = "Too many updates: debounce prompt changes";
         }
 
+        int version = 0;
         if (error is null)
         {
             bool? enhance = root.TryGetProperty("enhance_prompt", out var e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : null;
             lock (_stateLock)
             {
                 string? newPrompt = hasPrompt ? prompt : _prompt;
-                Apply(newPrompt, enhance ?? (hasPrompt || _enhance), keepImage: false, hash, "set_image");
+                version = Apply(newPrompt, enhance ?? (hasPrompt || _enhance), keepImage: false, hash, "set_image");
             }
         }
         else
@@ -607,7 +751,7 @@ public sealed class SimulatedSession
             Interlocked.Increment(ref _rejected);
         }
 
-        SendAck(new JsonObject { ["type"] = "set_image_ack", ["success"] = error is null, ["error"] = error });
+        SendAck(new JsonObject { ["type"] = "set_image_ack", ["success"] = error is null, ["error"] = error }, version);
     }
 
     private string? CheckImage(string base64, out string? hash)
@@ -670,7 +814,7 @@ public sealed class SimulatedSession
         }
     }
 
-    private void Apply(string? prompt, bool enhance, bool keepImage, string? imageHash, string via)
+    private int Apply(string? prompt, bool enhance, bool keepImage, string? imageHash, string via)
     {
         AppliedState applied;
         lock (_stateLock)
@@ -682,7 +826,9 @@ public sealed class SimulatedSession
                 _imageHash = imageHash;
             }
 
-            applied = new AppliedState(_prompt, _enhance, _imageHash, via, _sim.Options.TimeProvider.GetUtcNow());
+            _version++;
+            _render = new RenderState(_version, _prompt, _enhance, _imageHash);
+            applied = new AppliedState(_prompt, _enhance, _imageHash, via, _sim.Options.TimeProvider.GetUtcNow()) { Version = _version };
             _history.Add(applied);
         }
 
@@ -690,6 +836,7 @@ public sealed class SimulatedSession
         StateApplied?.Invoke(this, applied);
         _sim.Sessions.OnStateApplied(this, applied);
         Signal();
+        return applied.Version;
     }
 
     /// <summary>
@@ -893,7 +1040,18 @@ public sealed class SimulatedSession
             SenderStartBitrateKbps = streamId is null ? null : 2500,
         });
         pc.FrameReceived += OnFrame;
-        pc.KeyframeRequested += () => pc.RequestKeyframe(); // the viewer's PLI goes on to the sender
+        pc.KeyframeRequested += () =>
+        {
+            // The viewer's PLI: the model's encoder makes a keyframe; in echo mode it goes on to the sender.
+            if (_pipeline is { } pipeline)
+            {
+                pipeline.OnKeyframeRequested();
+            }
+            else
+            {
+                pc.RequestKeyframe();
+            }
+        };
         pc.StateChanged += state =>
         {
             if (state == PeerConnectionState.Connected)
@@ -969,7 +1127,6 @@ public sealed class SimulatedSession
 
     private void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe)
     {
-        var pc = _pc;
         if (InputVideo is not { } video || State == SessionPhase.Ended)
         {
             return;
@@ -982,23 +1139,13 @@ public sealed class SimulatedSession
         {
             violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival);
             _recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
-            if (_awaitingKeyframe && !isKeyframe)
+            if (_pipeline is null && State != SessionPhase.Ended)
             {
-                Interlocked.Increment(ref _framesDropped);
+                _pipeline = ModelPipeline.Create(ModelMode, video.CodecName, this);
+                _pipeline.Start();
             }
-            else
-            {
-                _awaitingKeyframe = false;
-                var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
-                frame.CopyTo(copy);
-                if (!_echo.Writer.TryWrite(new EchoFrame(copy, frame.Length, rtpTimestamp, arrival)))
-                {
-                    ArrayPool<byte>.Shared.Return(copy);
-                    Interlocked.Increment(ref _framesDropped);
-                    _awaitingKeyframe = true;
-                    pc!.RequestKeyframe();
-                }
-            }
+
+            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, TimeProvider.System.GetTimestamp());
         }
 
         if (violation is not null)
@@ -1013,6 +1160,24 @@ public sealed class SimulatedSession
         }
     }
 
+    /// <summary>
+    /// Logs bad input from the client — the first few per session; after that one line says the rest are only
+    /// counted (<see cref="MalformedMessages"/>, <see cref="IgnoredMessages"/>, <see cref="Warnings"/>), so a flood of
+    /// bad messages or frames cannot flood the log.
+    /// </summary>
+    private void LogBadInput(string message)
+    {
+        int n = Interlocked.Increment(ref _badInputLogged);
+        if (n <= MaxBadInputLogged)
+        {
+            _logger.LogWarning("session {Session}: {Message}", Id, message);
+        }
+        else if (n == MaxBadInputLogged + 1)
+        {
+            _logger.LogWarning("session {Session}: more bad input; counted, no longer logged", Id);
+        }
+    }
+
     private void OnViolation(string violation)
     {
         if (_sim.Options.StrictConstraints)
@@ -1023,10 +1188,13 @@ public sealed class SimulatedSession
             return;
         }
 
-        _logger.LogWarning("session {Session}: {Violation}", Id, violation);
+        LogBadInput(violation);
         lock (_stateLock)
         {
-            _warnings.Add(violation);
+            if (_warnings.Count < MaxWarningsKept)
+            {
+                _warnings.Add(violation);
+            }
         }
 
         Signal();
@@ -1078,71 +1246,6 @@ public sealed class SimulatedSession
         }
     }
 
-    private async Task EchoLoopAsync()
-    {
-        double rate = _model.MaxFps;
-        double tokens = 2;
-        long last = Stopwatch.GetTimestamp();
-        var latency = _sim.Options.ProcessingLatency;
-        try
-        {
-            await foreach (var frame in _echo.Reader.ReadAllAsync(_life.Token).ConfigureAwait(false))
-            {
-                try
-                {
-                    var wait = latency - Stopwatch.GetElapsedTime(frame.Arrival);
-                    if (wait > TimeSpan.FromMilliseconds(1))
-                    {
-                        await Task.Delay(wait, _life.Token).ConfigureAwait(false);
-                    }
-
-                    if (rate > 0)
-                    {
-                        // Token bucket at the model's max fps with a burst of a few frames: the long-run rate never
-                        // exceeds the cap, and time lost to timer slack is refilled instead of accumulating as queue.
-                        while (true)
-                        {
-                            long now = Stopwatch.GetTimestamp();
-                            tokens = Math.Min(EchoBurstFrames, tokens + (Stopwatch.GetElapsedTime(last, now).TotalSeconds * rate));
-                            last = now;
-                            if (tokens >= 1)
-                            {
-                                break;
-                            }
-
-                            await Task.Delay(TimeSpan.FromSeconds((1 - tokens) / rate), _life.Token).ConfigureAwait(false);
-                        }
-
-                        tokens -= 1;
-                    }
-
-                    if (_pc is { } pc && pc.SendFrame(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp))
-                    {
-                        if (Interlocked.Increment(ref _framesOut) == 1)
-                        {
-                            SetPhase(SessionPhase.Generating);
-                            Send(new JsonObject { ["type"] = "generation_started" });
-                        }
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(frame.Buffer);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        finally
-        {
-            while (_echo.Reader.TryRead(out var left))
-            {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
-            }
-        }
-    }
-
     private async Task TickLoopAsync()
     {
         var time = _sim.Options.TimeProvider;
@@ -1157,6 +1260,7 @@ public sealed class SimulatedSession
                 await Task.Delay(check, time, _life.Token).ConfigureAwait(false);
                 long now = time.GetTimestamp();
                 CheckTimedFaults();
+                FlushAcks(0); // the ones that waited too long for a frame
                 if (_token?.MaxSessionDuration is { } max && time.GetElapsedTime(_startTimestamp, now) >= max)
                 {
                     await EndGenerationAsync("session_time_limit").ConfigureAwait(false);
@@ -1190,7 +1294,51 @@ public sealed class SimulatedSession
         }
     }
 
-    private void SendAck(JsonObject message)
+    /// <summary>
+    /// Acknowledges an update. While the model is generating, the ack of an applied update (version &gt; 0) waits for
+    /// the first output frame made with that version — the ack means "applied to the next output frame" — or at most
+    /// <see cref="AckWaitLimit"/> when no frame comes (a stalled stream).
+    /// </summary>
+    private void SendAck(JsonObject message, int version)
+    {
+        if (version > 0 && State == SessionPhase.Generating && _pipeline is not null)
+        {
+            lock (_pendingAcks)
+            {
+                _pendingAcks.Add(new PendingAck(version, message, Stopwatch.GetTimestamp() + (long)(AckWaitLimit.TotalSeconds * Stopwatch.Frequency)));
+            }
+
+            return;
+        }
+
+        DeliverAck(message);
+    }
+
+    /// <summary>Sends the acks waiting for a version up to <paramref name="version"/>, and any that waited too long.</summary>
+    private void FlushAcks(int version)
+    {
+        List<JsonObject>? due = null;
+        long now = Stopwatch.GetTimestamp();
+        lock (_pendingAcks)
+        {
+            for (int i = 0; i < _pendingAcks.Count; i++)
+            {
+                var ack = _pendingAcks[i];
+                if (ack.Version <= version || now >= ack.Deadline)
+                {
+                    (due ??= []).Add(ack.Message);
+                    _pendingAcks.RemoveAt(i--);
+                }
+            }
+        }
+
+        foreach (var message in due ?? [])
+        {
+            DeliverAck(message);
+        }
+    }
+
+    private void DeliverAck(JsonObject message)
     {
         var delay = TimeSpan.Zero;
         foreach (var fault in _sim.Faults.Snapshot)
@@ -1318,7 +1466,6 @@ public sealed class SimulatedSession
         }
 
         await AwaitCloseReplyAsync().ConfigureAwait(false);
-        _echo.Writer.TryComplete();
         _life.Cancel();
         if (_ws.State is not (WebSocketState.Closed or WebSocketState.Aborted))
         {
@@ -1411,5 +1558,5 @@ public sealed class SimulatedSession
 
     private readonly record struct Outgoing(string Text, long Due, WebSocketCloseStatus? Close);
 
-    private readonly record struct EchoFrame(byte[] Buffer, int Length, uint RtpTimestamp, long Arrival);
+    private readonly record struct PendingAck(int Version, JsonObject Message, long Deadline);
 }

@@ -106,11 +106,24 @@ public sealed class TokenStore
             return KeyRejection.ModelNotAllowed;
         }
 
-        if (enforceOrigin && token.AllowedOrigins is { Count: > 0 } origins && (origin is null || !origins.Contains(origin, StringComparer.Ordinal)))
+        if (enforceOrigin && token.AllowedOrigins is { Count: > 0 } origins && (origin is null || !origins.Any(allowed => SameOrigin(allowed, origin))))
         {
             return KeyRejection.OriginNotAllowed;
         }
 
         return KeyRejection.None;
     }
+
+    /// <summary>
+    /// Whether two origins are the same (RFC 6454): scheme and host compare case-insensitively, the port exactly
+    /// (a default port equals an omitted one). Text that is not an absolute URI matches nothing.
+    /// </summary>
+    /// <param name="allowed">An origin from <c>allowedOrigins</c>.</param>
+    /// <param name="origin">The request's <c>Origin</c> header.</param>
+    /// <returns>True when they name the same origin.</returns>
+    internal static bool SameOrigin(string allowed, string origin) =>
+        Uri.TryCreate(allowed, UriKind.Absolute, out var a) && Uri.TryCreate(origin, UriKind.Absolute, out var b)
+        && string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase)
+        && a.Port == b.Port;
 }

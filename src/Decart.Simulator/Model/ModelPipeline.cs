@@ -1,0 +1,130 @@
+using System.Text.Json.Serialization;
+using Decart.Simulator.Constraints;
+
+namespace Decart.Simulator.Model;
+
+/// <summary>How the simulator's model makes its output.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ModelMode>))]
+public enum ModelMode
+{
+    /// <summary>
+    /// Decode the camera, scale to the model's size, draw the state (tone, prompt banner, image inset) and the
+    /// <see cref="Decart.Sdk.Testing.StateStamp"/>, encode at the model's size and fps. VP8; an H.264 session falls back
+    /// to <see cref="Echo"/> (no H.264 codec in the simulator yet). The default.
+    /// </summary>
+    [JsonStringEnumMemberName("transform")]
+    Transform,
+
+    /// <summary>Forward the received bitstream as the output, after the processing latency: cheap, for load tests.</summary>
+    [JsonStringEnumMemberName("echo")]
+    Echo,
+}
+
+/// <summary>One output frame, as the frame log (<c>GET /_sim/sessions/{id}/frames</c>) shows it.</summary>
+/// <param name="OutputFrame">Its number (1 = the first sent).</param>
+/// <param name="InputFrame">The number of the input frame it was made from (1 = the first received).</param>
+/// <param name="Version">The state version it was made with (0: none yet).</param>
+/// <param name="PromptHash">First 8 hex digits of SHA-256 of the prompt, or null.</param>
+/// <param name="ImageHash">SHA-256 (hex) of the reference image, or null.</param>
+/// <param name="LatencyMs">Time from the input frame's arrival to this frame's send, in milliseconds.</param>
+/// <param name="Mode">The mode that made it (<c>transform</c> or <c>echo</c>).</param>
+/// <param name="InputsBehind">How many newer input frames had arrived when it was sent: the model's backlog, bounded by design.</param>
+/// <param name="WorkMs">CPU time of the simulator's own work on it (transform and encode; 0 in echo mode), in milliseconds.</param>
+public sealed record FrameRecord(long OutputFrame, long InputFrame, int Version, string? PromptHash, string? ImageHash, double LatencyMs, string Mode, long InputsBehind, double WorkMs = 0);
+
+/// <summary>What a model pipeline needs from its session: the model, the state, the media connection, a clock.</summary>
+internal interface IModelHost
+{
+    /// <summary>The model served (its size and fps).</summary>
+    SimulatedModel Model { get; }
+
+    /// <summary>The clock (the session's <see cref="TimeProvider"/>).</summary>
+    TimeProvider Time { get; }
+
+    /// <summary>The state to draw now.</summary>
+    RenderState CurrentState();
+
+    /// <summary>The processing latency for the next frame (mean ± jitter).</summary>
+    TimeSpan SampleLatency();
+
+    /// <summary>Sends one encoded output frame; false when the media connection cannot send (yet).</summary>
+    bool Send(ReadOnlySpan<byte> frame, uint rtpTimestamp);
+
+    /// <summary>Asks the client for a keyframe (PLI), after a drop or a decode failure.</summary>
+    void RequestInputKeyframe();
+
+    /// <summary>An output frame went out.</summary>
+    void OnOutput(FrameRecord record);
+}
+
+/// <summary>
+/// The session's "model": input frames in (<see cref="OnInput"/>, from the media receive path, never blocking it),
+/// output frames out through <see cref="IModelHost.Send"/>. Data flows one way; the session's state reaches the model
+/// only through <see cref="IModelHost.CurrentState"/>.
+/// </summary>
+internal abstract class ModelPipeline : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private Task _running = Task.CompletedTask;
+    private long _dropped;
+    private long _inputs;
+
+    protected ModelPipeline(IModelHost host)
+    {
+        Host = host;
+    }
+
+    /// <summary>The mode's name in the frame log.</summary>
+    public abstract string Mode { get; }
+
+    /// <summary>Input frames not turned into output (superseded by a newer one, a full queue, waiting for a keyframe, stale after a stall).</summary>
+    public long FramesDropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Input frames that could not be decoded.</summary>
+    public long DecodeErrors { get; protected set; }
+
+    protected IModelHost Host { get; }
+
+    /// <summary>Creates the pipeline for a mode and codec; transform needs VP8 both ways, anything else echoes.</summary>
+    public static ModelPipeline Create(ModelMode mode, string codec, IModelHost host) =>
+        mode == ModelMode.Transform && codec == "VP8" && Decart.Sdk.Media.Vpx.LibVpx.IsAvailable ? new TransformPipeline(host) : new EchoPipeline(host);
+
+    /// <summary>Starts the pipeline's loops.</summary>
+    public void Start() => _running = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>One received frame, with its arrival timestamp (<see cref="TimeProvider.GetTimestamp"/>). Must not block.</summary>
+    public void OnInput(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long arrival) =>
+        Accept(frame, rtpTimestamp, isKeyframe, Interlocked.Increment(ref _inputs), arrival);
+
+    /// <summary>The viewer asked for a keyframe (its PLI).</summary>
+    public abstract void OnKeyframeRequested();
+
+    /// <summary>Stops the loops and frees the codecs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _running.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    protected abstract void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival);
+
+    protected abstract Task RunAsync(CancellationToken stop);
+
+    /// <summary>Input frames received so far.</summary>
+    protected long InputsReceived => Interlocked.Read(ref _inputs);
+
+    protected void Dropped(long count = 1) => Interlocked.Add(ref _dropped, count);
+
+    /// <summary>Waits until a timestamp of <see cref="IModelHost.Time"/>.</summary>
+    protected async Task WaitUntilAsync(long due, CancellationToken stop)
+    {
+        var wait = Host.Time.GetElapsedTime(Host.Time.GetTimestamp(), due);
+        if (wait > TimeSpan.FromMilliseconds(1))
+        {
+            await Task.Delay(wait, Host.Time, stop).ConfigureAwait(false);
+        }
+    }
+
+    protected long After(long timestamp, TimeSpan span) => timestamp + (long)(span.TotalSeconds * Host.Time.TimestampFrequency);
+}
