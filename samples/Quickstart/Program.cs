@@ -156,7 +156,7 @@ foreach (var (name, values) in stats.LatenciesByPhase())
 
 Console.WriteLine(sim is null
     ? "  state version on screen: (the real service draws no stamp)"
-    : $"  state version on screen: {stats.Version} (the simulator's model stamps each frame with the state it was made with; 1 = the initial prompt, 2 = after SetAsync, the same after the reconnect restored it)");
+    : $"  state version on screen: v{stats.Version} (the simulator's model stamps each frame with its session's state version: v1 the initial prompt, v2 after SetAsync; a reconnected session starts at v1 with the restored state)");
 Console.WriteLine($"  generation seconds (current session): {stats.GenerationSeconds:0.#}");
 Console.WriteLine($"  snapshots: {sentPng}, {receivedPng}");
 bool ok = stats.Received > 0 && (live || (stats.Reconnects >= 1 && stats.ReceivedAfterReconnect > 0));

@@ -35,7 +35,7 @@ public sealed class SmokeTests
     {
         var names = SuiteNames();
         Assert.Equal(
-            ["ConnectBenchmarks", "FramePathBenchmarks", "GlassToGlassBenchmarks", "MirrorBenchmarks", "PayloadingBenchmarks", "RtpBenchmarks", "SrtpBenchmarks"],
+            ["ConnectBenchmarks", "FramePathBenchmarks", "GlassToGlassBenchmarks", "MirrorBenchmarks", "ModelBenchmarks", "PayloadingBenchmarks", "RtpBenchmarks", "SrtpBenchmarks"],
             names);
     }
 

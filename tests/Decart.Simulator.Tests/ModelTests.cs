@@ -44,7 +44,7 @@ public class ModelTests(ITestOutputHelper output)
         using var other = I420Frame.Rent(1088, 624);
         ModelTransform.Apply(input, a, state, new StateStamp(4, 9, 9));
         ModelTransform.Apply(input, b, state, new StateStamp(4, 9, 9));
-        ModelTransform.Apply(input, other, state with { Prompt = "watercolor" }, new StateStamp(4, 9, 9));
+        ModelTransform.Apply(input, other, new RenderState(4, "watercolor", true, state.ImageHash), new StateStamp(4, 9, 9));
         Assert.True(a.Data.SequenceEqual(b.Data), "same state, same picture");
         Assert.False(a.V.SequenceEqual(other.V), "another prompt, another tone");
         Assert.False(a.V.SequenceEqual(passthrough.V), "a prompt changes the colours");

@@ -5,18 +5,54 @@ using Decart.Sdk.Testing;
 
 namespace Decart.Simulator.Model;
 
-/// <summary>What the model draws with: the session's state as of one output frame.</summary>
-/// <param name="Version">State version (0: no state applied yet, a passthrough session).</param>
-/// <param name="Prompt">The prompt in force, or null.</param>
-/// <param name="Enhance">Prompt enhancement in force.</param>
-/// <param name="ImageHash">SHA-256 (hex) of the reference image in force, or null.</param>
-public sealed record RenderState(int Version, string? Prompt, bool Enhance, string? ImageHash)
+/// <summary>What the model draws with: the session's state as of one output frame (made once per state, not per frame).</summary>
+public sealed class RenderState
 {
+    private readonly byte[]? _promptDigest;
+
+    /// <summary>Creates a state.</summary>
+    /// <param name="version">State version (0: no state applied yet, a passthrough session).</param>
+    /// <param name="prompt">The prompt in force, or null.</param>
+    /// <param name="enhance">Prompt enhancement in force.</param>
+    /// <param name="imageHash">SHA-256 (hex) of the reference image in force, or null.</param>
+    public RenderState(int version, string? prompt, bool enhance, string? imageHash)
+    {
+        Version = version;
+        Prompt = prompt;
+        Enhance = enhance;
+        ImageHash = imageHash;
+        _promptDigest = prompt is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(prompt));
+        PromptHash = _promptDigest is null ? null : Convert.ToHexStringLower(_promptDigest)[..8];
+        BannerText = (enhance ? "+ " : string.Empty) + (prompt ?? string.Empty);
+        ImageDigest = imageHash is null ? null : Convert.FromHexString(imageHash);
+    }
+
+    /// <summary>State version (0: none yet).</summary>
+    public int Version { get; }
+
+    /// <summary>The prompt, or null.</summary>
+    public string? Prompt { get; }
+
+    /// <summary>Prompt enhancement.</summary>
+    public bool Enhance { get; }
+
+    /// <summary>SHA-256 (hex) of the reference image, or null.</summary>
+    public string? ImageHash { get; }
+
     /// <summary>No state: the picture passes through unmodified except for the stamp.</summary>
     public bool IsPassthrough => Prompt is null && ImageHash is null;
 
     /// <summary>First 8 hex digits of SHA-256 of the prompt (UTF-8), or null: what the frame log shows.</summary>
-    public string? PromptHash { get; } = Prompt is null ? null : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Prompt)))[..8];
+    public string? PromptHash { get; }
+
+    /// <summary>The tone (Cb, Cr) the prompt gives the picture, or null without a prompt.</summary>
+    internal (byte U, byte V)? Tone => _promptDigest is null ? null : ((byte)(48 + (_promptDigest[0] % 160)), (byte)(48 + (_promptDigest[1] % 160)));
+
+    /// <summary>The banner's text: the prompt, after a <c>+</c> when enhancement is on.</summary>
+    internal string BannerText { get; }
+
+    /// <summary>The reference image's hash as bytes (the inset's colours), or null.</summary>
+    internal byte[]? ImageDigest { get; }
 }
 
 /// <summary>
@@ -41,16 +77,15 @@ internal static class ModelTransform
         if (!state.IsPassthrough)
         {
             int cell = StateStamp.CellSize(output.Width);
-            if (state.Prompt is not null)
+            if (state.Tone is var (u, v))
             {
-                var hash = SHA256.HashData(Encoding.UTF8.GetBytes(state.Prompt));
-                Tone(output, (byte)(48 + (hash[0] % 160)), (byte)(48 + (hash[1] % 160)));
+                Tone(output, u, v);
             }
 
-            Banner(output, cell, (state.Enhance ? "+ " : string.Empty) + (state.Prompt ?? string.Empty));
-            if (state.ImageHash is not null)
+            Banner(output, cell, state.BannerText);
+            if (state.ImageDigest is { } digest)
             {
-                Inset(output, cell, Convert.FromHexString(state.ImageHash));
+                Inset(output, cell, digest);
             }
         }
 
