@@ -181,6 +181,27 @@ public class ModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_H264_session_is_transformed_in_H264_with_the_state_visible()
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { ProcessingLatency = TimeSpan.FromMilliseconds(10) });
+        var next = sim.Sessions.NextSessionAsync();
+        await using var client = await RawRealtimeClient.OpenAsync(sim);
+        var session = await next.WaitAsync(Bound);
+        await client.NegotiateAsync("H264");
+        var stamps = client.DecodeOutput("H264");
+        var units = Decart.Rtc.Codecs.H264Nal.SplitAccessUnits(File.ReadAllBytes(RawRealtimeClient.Clip("pattern-1088x624-30fps.h264")));
+        client.StartMedia(units, 30);
+        await client.ExpectAsync("generation_started");
+        Assert.Equal(("H264", "transform"), (session.Codec, session.EffectiveModelMode));
+
+        Assert.True((bool)(await client.PromptAsync("h264 prompt"))["success"]!);
+        await WaitAsync(() => stamps.Any(s => s.Stamp.Version == 1) && stamps.Count > 30, "H.264 frames stamped with the prompt's version");
+        Assert.Equal(0, client.Misreads);
+        Assert.All(client.OutputSizes, size => Assert.Equal((1088, 624), size));
+        Assert.Equal(0, session.DecodeErrors);
+    }
+
+    [Fact]
     public async Task Echo_mode_is_the_bitstream_back_and_a_session_can_switch_modes()
     {
         await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { ModelMode = ModelMode.Echo, ProcessingLatency = TimeSpan.FromMilliseconds(5) });

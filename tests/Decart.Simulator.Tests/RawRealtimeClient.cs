@@ -145,17 +145,28 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
     public ConcurrentQueue<long> Counters { get; } = new();
 
     /// <summary>Decodes what the simulator sends (VP8) and collects each frame's state stamp with its arrival time.</summary>
-    public ConcurrentQueue<(Decart.Sdk.Testing.StateStamp Stamp, long At)> DecodeOutput()
+    public ConcurrentQueue<(Decart.Sdk.Testing.StateStamp Stamp, long At)> DecodeOutput(string codec = "VP8")
     {
         var stamps = new ConcurrentQueue<(Decart.Sdk.Testing.StateStamp, long)>();
-        var decoder = new Decart.Sdk.Media.Vpx.Vp8Decoder();
+        Func<ReadOnlySpan<byte>, Decart.Sdk.Media.I420Frame?> decode;
+        if (codec == "H264")
+        {
+            var h264 = new Decart.Sdk.Media.OpenH264.H264Decoder();
+            decode = h264.Decode;
+        }
+        else
+        {
+            var vp8 = new Decart.Sdk.Media.Vpx.Vp8Decoder();
+            decode = vp8.Decode;
+        }
+
         int last = 0;
         Pc!.FrameReceived += (frame, _, _) =>
         {
             Decart.Sdk.Media.I420Frame? picture;
             try
             {
-                picture = decoder.Decode(frame);
+                picture = decode(frame);
             }
             catch (Decart.Sdk.DecartException)
             {

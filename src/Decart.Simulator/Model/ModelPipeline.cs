@@ -9,8 +9,8 @@ public enum ModelMode
 {
     /// <summary>
     /// Decode the camera, scale to the model's size, draw the state (tone, prompt banner, image inset) and the
-    /// <see cref="Decart.Sdk.Testing.StateStamp"/>, encode at the model's size and fps. VP8; an H.264 session falls back
-    /// to <see cref="Echo"/> (no H.264 codec in the simulator yet). The default.
+    /// <see cref="Decart.Sdk.Testing.StateStamp"/>, encode at the model's size and fps, in the session's codec (VP8 with
+    /// libvpx, H.264 with OpenH264; a codec whose library is missing falls back to <see cref="Echo"/>). The default.
     /// </summary>
     [JsonStringEnumMemberName("transform")]
     Transform,
@@ -85,9 +85,9 @@ internal abstract class ModelPipeline : IAsyncDisposable
 
     protected IModelHost Host { get; }
 
-    /// <summary>Creates the pipeline for a mode and codec; transform needs VP8 both ways, anything else echoes.</summary>
+    /// <summary>Creates the pipeline for a mode and codec; transform needs the codec's library, else it echoes.</summary>
     public static ModelPipeline Create(ModelMode mode, string codec, IModelHost host) =>
-        mode == ModelMode.Transform && codec == "VP8" && Decart.Sdk.Media.Vpx.LibVpx.IsAvailable ? new TransformPipeline(host) : new EchoPipeline(host);
+        mode == ModelMode.Transform && ModelCodecs.CanTransform(codec) ? new TransformPipeline(host, codec) : new EchoPipeline(host);
 
     /// <summary>Starts the pipeline's loops.</summary>
     public void Start() => _running = Task.Run(() => RunAsync(_stop.Token));

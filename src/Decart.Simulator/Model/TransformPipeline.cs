@@ -2,19 +2,18 @@ using System.Buffers;
 using System.Threading.Channels;
 using Decart.Sdk;
 using Decart.Sdk.Media;
-using Decart.Sdk.Media.Vpx;
 using Decart.Sdk.Testing;
 
 namespace Decart.Simulator.Model;
 
 /// <summary>
-/// Transform mode (VP8): every received frame is decoded (a reference chain cannot skip frames), the newest decoded
+/// Transform mode (VP8 or H.264, the session's codec both ways): every received frame is decoded (a reference chain cannot skip frames), the newest decoded
 /// picture waits in a one-picture slot — <b>latest frame wins</b>, an older one is dropped and counted — and the model
 /// loop takes it at most at the model's fps, holds it for the processing latency, draws the state and the stamp and
 /// encodes it at the model's size. Glass-to-glass stays at latency + encode time + at most one frame interval,
 /// whatever the input rate. A corrupt frame is counted, a keyframe requested, and decoding resumes at the keyframe.
 /// </summary>
-internal sealed class TransformPipeline(IModelHost host) : ModelPipeline(host)
+internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPipeline(host)
 {
     private const int DecodeQueueFrames = 8;
     private readonly Channel<Pending> _decode = Channel.CreateBounded<Pending>(new BoundedChannelOptions(DecodeQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -22,7 +21,7 @@ internal sealed class TransformPipeline(IModelHost host) : ModelPipeline(host)
     private readonly object _gate = new();
     private bool _awaitingKeyframe;
     private Decoded? _latest;
-    private Vp8Encoder? _encoder;
+    private IModelEncoder? _encoder;
 
     public override string Mode => "transform";
 
@@ -71,7 +70,7 @@ internal sealed class TransformPipeline(IModelHost host) : ModelPipeline(host)
 
     private async Task DecodeLoopAsync(CancellationToken stop)
     {
-        using var decoder = new Vp8Decoder(threads: 1);
+        using var decoder = ModelCodecs.Decoder(codec);
         bool needKeyframe = false;
         try
         {
@@ -145,8 +144,8 @@ internal sealed class TransformPipeline(IModelHost host) : ModelPipeline(host)
         var model = Host.Model;
         var time = Host.Time;
         int fps = Math.Max(1, model.Fps);
-        using var output = I420Frame.Rent(model.Width, model.Height);
-        _encoder = new Vp8Encoder(new Vp8EncoderOptions { Width = model.Width, Height = model.Height, Fps = fps, TargetBitrateKbps = 2500, Threads = 1 });
+        using var output = I420Frame.Rent(codec == "H264" ? model.Width & ~1 : model.Width, codec == "H264" ? model.Height & ~1 : model.Height);
+        _encoder = ModelCodecs.Encoder(codec, model.Width, model.Height, fps);
         var encoded = new byte[_encoder.MaxEncodedSize];
         // Processing is pipelined like a real model's: a frame is made as soon as it is taken and held until its
         // arrival + latency, so the latency does not lower the throughput. At most latency × fps + 1 frames wait.
@@ -177,7 +176,7 @@ internal sealed class TransformPipeline(IModelHost host) : ModelPipeline(host)
                 {
                     state = Host.CurrentState();
                     ModelTransform.Apply(input.Picture, output, state, new StateStamp(state.Version & 0xFFFF, (int)(input.Input & 0xFFFFFF), (int)((outputs + 1) & 0xFFFFFF)));
-                    length = _encoder.Encode(output, encoded, out _);
+                    length = _encoder.Encode(output, encoded);
                 }
 
                 if (length <= 0)

@@ -94,7 +94,7 @@ public sealed record SessionInfo(
     /// <summary>The model mode asked for (<c>transform</c> or <c>echo</c>).</summary>
     public Model.ModelMode ModelMode { get; init; }
 
-    /// <summary>What the model runs once media flows (<c>echo</c> for H.264 in transform mode), or null before.</summary>
+    /// <summary>What the model runs once media flows (<c>echo</c> in transform mode when the codec's library is missing), or null before.</summary>
     public string? EffectiveModelMode { get; init; }
 
     /// <summary>The state version (one per acknowledged update; output frames carry it in their stamp).</summary>

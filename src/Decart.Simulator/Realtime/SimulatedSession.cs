@@ -232,7 +232,7 @@ public sealed class SimulatedSession : IModelHost
     /// </summary>
     public ModelMode ModelMode => _modeOverride ?? _sim.Options.ModelMode;
 
-    /// <summary>What the model is actually running once media flows (<c>transform</c>, or <c>echo</c> — also for H.264 in transform mode), else null.</summary>
+    /// <summary>What the model is actually running once media flows (<c>transform</c>, or <c>echo</c> — also in transform mode when the codec's library is missing), else null.</summary>
     public string? EffectiveModelMode => _pipeline?.Mode;
 
     /// <summary>The state version: 0 until the first update is applied, then one more per acknowledged update.</summary>
