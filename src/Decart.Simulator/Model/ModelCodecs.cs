@@ -40,9 +40,12 @@ internal static class ModelCodecs
 
     public static IModelDecoder Decoder(string codec) => codec == "H264" ? new H264(new H264Decoder()) : new Vp8(new Vp8Decoder(threads: 1));
 
+    /// <summary>Seconds between the model's keyframes (besides those asked for by PLI), so a viewer that joins late or lost one recovers without asking.</summary>
+    public const int KeyframeSeconds = 3;
+
     public static IModelEncoder Encoder(string codec, int width, int height, int fps) => codec == "H264"
-        ? new H264Out(new H264Encoder(new H264EncoderOptions { Width = width & ~1, Height = height & ~1, Fps = Math.Min(fps, 60), TargetBitrateKbps = OutputKbps }))
-        : new Vp8Out(new Vp8Encoder(new Vp8EncoderOptions { Width = width, Height = height, Fps = fps, TargetBitrateKbps = OutputKbps, Threads = 1 }));
+        ? new H264Out(new H264Encoder(new H264EncoderOptions { Width = width & ~1, Height = height & ~1, Fps = Math.Min(fps, 60), TargetBitrateKbps = OutputKbps, MaxKeyframeInterval = fps * KeyframeSeconds }))
+        : new Vp8Out(new Vp8Encoder(new Vp8EncoderOptions { Width = width, Height = height, Fps = fps, TargetBitrateKbps = OutputKbps, Threads = 1, MaxKeyframeInterval = fps * KeyframeSeconds }));
 
     private sealed class Vp8(Vp8Decoder decoder) : IModelDecoder
     {

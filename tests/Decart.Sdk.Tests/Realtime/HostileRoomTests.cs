@@ -91,7 +91,7 @@ public class HostileRoomTests
     public async Task A_control_server_that_never_sends_room_info_times_out_after_RoomInfoTimeout()
     {
         await using var server = await HostileRoomServer.StartAsync(sendRoomInfo: false);
-        var (error, _) = await ConnectExpectingErrorAsync(server);
+        var (error, _) = await ConnectExpectingErrorAsync(server, roomInfoTimeout: TimeSpan.FromMilliseconds(500));
         Assert.Equal(DecartErrorCode.WebRtcError, error.Code);
         Assert.Contains("no livekit_room_info within 0.5 s", error.Message, StringComparison.Ordinal);
     }
@@ -123,7 +123,7 @@ public class HostileRoomTests
         }
     }
 
-    private static async Task<(DecartException Error, List<string> Lines)> ConnectExpectingErrorAsync(HostileRoomServer server, ReconnectPolicy? policy = null, Action? onRetry = null)
+    private static async Task<(DecartException Error, List<string> Lines)> ConnectExpectingErrorAsync(HostileRoomServer server, ReconnectPolicy? policy = null, Action? onRetry = null, TimeSpan? roomInfoTimeout = null)
     {
         var lines = new List<string>();
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(lines)).SetMinimumLevel(LogLevel.Trace));
@@ -134,7 +134,7 @@ public class HostileRoomTests
             Model = RealtimeModels.Lucy21,
             Reconnect = policy ?? ReconnectPolicy.None,
             RoomTimeouts = Short,
-            RoomInfoTimeout = TimeSpan.FromMilliseconds(500),
+            RoomInfoTimeout = roomInfoTimeout ?? TimeSpan.FromSeconds(5), // short only where the room-info timeout is the subject
             LoggerFactory = loggerFactory,
             OnRetry = (_, _, _) => onRetry?.Invoke(),
         };

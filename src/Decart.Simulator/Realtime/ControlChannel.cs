@@ -1,0 +1,226 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Decart.Simulator.Faults;
+using Decart.Simulator.Hosting;
+
+namespace Decart.Simulator.Realtime;
+
+/// <summary>
+/// A session's control WebSocket (<c>/v1/stream</c>): one bounded reader that hands each text message on, one writer
+/// that sends queued messages in order (each after its signaling-latency fault), and the close handshake. It knows
+/// nothing of what the messages mean.
+/// </summary>
+internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string sessionId, CancellationToken life)
+{
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private Task _writer = Task.CompletedTask;
+
+    /// <summary>The WebSocket's state.</summary>
+    public WebSocketState State => ws.State;
+
+    /// <summary>Starts the writer.</summary>
+    public void Start() => _writer = Task.Run(WriteLoopAsync);
+
+    /// <summary>Queues a message (after any signaling-latency fault toward the client).</summary>
+    public void Send(JsonObject message)
+    {
+        var delay = SignalingLatency(toClient: true);
+        long due = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+        _outgoing.Writer.TryWrite(new Outgoing(message.ToJsonString(), due, null));
+    }
+
+    /// <summary>Queues any text as it is, unchecked and undelayed.</summary>
+    public void SendRaw(string text) => _outgoing.Writer.TryWrite(new Outgoing(text, Stopwatch.GetTimestamp(), null));
+
+    /// <summary>Queues a close after the messages before it, and cuts the connection if the client does not answer within 3 s.</summary>
+    public void Close(string reason, WebSocketCloseStatus status)
+    {
+        _outgoing.Writer.TryWrite(new Outgoing(reason.Length > 100 ? reason[..100] : reason, Stopwatch.GetTimestamp(), status));
+        _ = AbortLaterAsync();
+    }
+
+    /// <summary>Cuts the connection (a network failure, as the client sees it).</summary>
+    public void Abort() => ws.Abort();
+
+    /// <summary>
+    /// Reads messages until the client closes: each text message is delayed by any signaling-latency fault toward the
+    /// server and handed to <paramref name="onText"/>; other frames go to <paramref name="onIgnored"/>. A message over
+    /// the limit is read away (bounded) and reported through <paramref name="onTooLarge"/>, which ends the loop.
+    /// </summary>
+    public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, Task> onText, Action onIgnored, Action<int> onTooLarge)
+    {
+        int cap = sim.Options.MaxMessageBytes;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (ws.State == WebSocketState.Open)
+            {
+                var message = await WebSocketMessages.ReceiveAsync(ws, buffer, cap, life).ConfigureAwait(false);
+                buffer = message.Buffer;
+                if (message.Type == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                if (message.TooLarge)
+                {
+                    // Read the rest of the message away (bounded) so the close is not turned into a reset that
+                    // would swallow the error about to be sent.
+                    long drained = 0;
+                    using (var drain = CancellationTokenSource.CreateLinkedTokenSource(life))
+                    {
+                        drain.CancelAfter(TimeSpan.FromSeconds(5));
+                        for (bool end = false; !end && drained < 16L * cap;)
+                        {
+                            var rest = await ws.ReceiveAsync(buffer.AsMemory(), drain.Token).ConfigureAwait(false);
+                            drained += rest.Count;
+                            end = rest.EndOfMessage;
+                        }
+                    }
+
+                    onTooLarge(cap);
+                    return;
+                }
+
+                if (message.Type != WebSocketMessageType.Text)
+                {
+                    onIgnored();
+                    continue;
+                }
+
+                var delay = SignalingLatency(toClient: false);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, life).ConfigureAwait(false);
+                }
+
+                await onText(buffer.AsMemory(0, message.Length)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Stops taking messages and waits (bounded) for the queued ones — an error, <c>generation_ended</c>, a close — to go out.</summary>
+    public async Task FlushAsync(TimeSpan bound)
+    {
+        _outgoing.Writer.TryComplete();
+        try
+        {
+            await _writer.WaitAsync(bound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    /// <summary>Waits for the writer to stop.</summary>
+    public Task Stopped => _writer;
+
+    /// <summary>
+    /// When a close was sent and nobody reads any more, read until the client's close arrives (bounded): aborting with
+    /// unread bytes would make the kernel send a reset, and the client would lose the messages before the close.
+    /// Then abort whatever is left.
+    /// </summary>
+    public async Task FinishAsync()
+    {
+        if (ws.State == WebSocketState.CloseSent)
+        {
+            var scratch = ArrayPool<byte>.Shared.Rent(4096);
+            try
+            {
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                while (ws.State == WebSocketState.CloseSent)
+                {
+                    var result = await ws.ReceiveAsync(scratch.AsMemory(), bound.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+    }
+
+    /// <summary>Aborts the socket unless it already closed.</summary>
+    public void AbortIfOpen()
+    {
+        if (ws.State is not (WebSocketState.Closed or WebSocketState.Aborted))
+        {
+            ws.Abort();
+        }
+    }
+
+    private TimeSpan SignalingLatency(bool toClient)
+    {
+        var delay = TimeSpan.Zero;
+        foreach (var fault in sim.Faults.Snapshot)
+        {
+            if (fault.Type == FaultType.Latency && fault.Target != FaultTarget.Media && FaultSet.Matches(fault, sessionId) && FaultSet.Matches(fault, toClient) && FaultSet.Roll(fault))
+            {
+                delay += FaultSet.DrawLatency(fault);
+            }
+        }
+
+        return delay;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            await foreach (var item in _outgoing.Reader.ReadAllAsync(life).ConfigureAwait(false))
+            {
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), item.Due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, life).ConfigureAwait(false);
+                }
+
+                if (item.Close is { } status)
+                {
+                    using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await ws.CloseOutputAsync(status, item.Text, bound.Token).ConfigureAwait(false);
+                    return;
+                }
+
+                if (ws.State != WebSocketState.Open)
+                {
+                    return;
+                }
+
+                await ws.SendAsync(Encoding.UTF8.GetBytes(item.Text), WebSocketMessageType.Text, true, life).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+        }
+    }
+
+    private async Task AbortLaterAsync()
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3), life).ConfigureAwait(false);
+            ws.Abort();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private readonly record struct Outgoing(string Text, long Due, WebSocketCloseStatus? Close);
+}

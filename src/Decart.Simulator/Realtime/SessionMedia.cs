@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using Decart.Rtc;
+using Decart.Rtc.Sdp;
+using Decart.Simulator.Constraints;
+using Decart.Simulator.Faults;
+using Decart.Simulator.Hosting;
+using Decart.Simulator.Model;
+
+namespace Decart.Simulator.Realtime;
+
+/// <summary>What the media side tells its session.</summary>
+internal interface IMediaEvents
+{
+    /// <summary>The peer connection is up.</summary>
+    void OnMediaConnected(string? codec);
+
+    /// <summary>ICE or DTLS failed, or consent expired.</summary>
+    void OnMediaFailed();
+
+    /// <summary>A frame arrived (the count so far) and broke a constraint (or not).</summary>
+    void OnFrameIn(long count, string? violation);
+
+    /// <summary>A model frame went out.</summary>
+    void OnOutput(FrameRecord record, bool first);
+
+    /// <summary>Whether the session has ended (no new pipeline, no sends).</summary>
+    bool Ended { get; }
+}
+
+/// <summary>
+/// A session's media: the one peer connection (answering the direct flow's offer, or the room's), the received
+/// frames — checked against the model's constraints, recorded, fed to the model — and the model's output back out.
+/// Data flows one way: transport in → <see cref="ModelPipeline"/> → transport out; the state reaches the model only
+/// through the render-state function it is given.
+/// </summary>
+internal sealed class SessionMedia : IModelHost
+{
+    private const int FrameLogLength = 1024;
+    private readonly SimulatorState _sim;
+    private readonly SimulatedModel _model;
+    private readonly FaultInterceptor _interceptor;
+    private readonly Func<RenderState> _state;
+    private readonly IMediaEvents _events;
+    private readonly MediaConstraints _constraints;
+    private readonly object _frameLock = new();
+    private readonly Queue<FrameRecord> _frameLog = new();
+    private readonly Random _latencyRandom = new();
+    private ModelPipeline? _pipeline;
+    private ModelMode? _modeOverride;
+    private long _framesIn;
+    private long _framesOut;
+    private long _droppedBefore;
+
+    public SessionMedia(SimulatorState sim, SimulatedModel model, FaultInterceptor interceptor, Func<RenderState> state, IMediaEvents events)
+    {
+        _sim = sim;
+        _model = model;
+        _interceptor = interceptor;
+        _state = state;
+        _events = events;
+        _constraints = new MediaConstraints(model);
+        if (sim.Options.RecordSessions || sim.Options.RecordDirectory is not null)
+        {
+            Recorder = new IvfRecorder();
+        }
+    }
+
+    /// <summary>The peer connection, once negotiation began.</summary>
+    public PeerConnection? Pc { get; private set; }
+
+    /// <summary>What the client's camera was negotiated as (the section received on; else the only one).</summary>
+    public NegotiatedVideo? InputVideo => Pc?.ReceiveVideo ?? Pc?.Video;
+
+    public MediaConstraints Constraints => _constraints;
+
+    public IvfRecorder? Recorder { get; }
+
+    public long FramesIn => Interlocked.Read(ref _framesIn);
+
+    public long FramesOut => Interlocked.Read(ref _framesOut);
+
+    public long FramesDropped => Interlocked.Read(ref _droppedBefore) + (_pipeline?.FramesDropped ?? 0);
+
+    public long DecodeErrors => _pipeline?.DecodeErrors ?? 0;
+
+    public ModelMode ModelMode => _modeOverride ?? _sim.Options.ModelMode;
+
+    public string? EffectiveModelMode => _pipeline?.Mode;
+
+    SimulatedModel IModelHost.Model => _model;
+
+    TimeProvider IModelHost.Time => TimeProvider.System; // media runs on real time, whatever clock tokens and jobs use
+
+    public IReadOnlyList<FrameRecord> Frames(int last)
+    {
+        lock (_frameLog)
+        {
+            return _frameLog.Skip(Math.Max(0, _frameLog.Count - Math.Max(0, last))).ToArray();
+        }
+    }
+
+    public void SetModelMode(ModelMode mode)
+    {
+        ModelPipeline? old;
+        lock (_frameLock)
+        {
+            _modeOverride = mode;
+            old = _pipeline;
+            _pipeline = null; // the next frame builds the new one
+        }
+
+        if (old is not null)
+        {
+            Interlocked.Add(ref _droppedBefore, old.FramesDropped);
+            _ = old.DisposeAsync().AsTask();
+            Pc?.RequestKeyframe();
+        }
+    }
+
+    /// <summary>Creates the session's one peer connection.</summary>
+    public PeerConnection Create(bool iceLite, IReadOnlyList<string>? codecs = null, string? streamId = null, string? trackId = null)
+    {
+        if (Pc is not null)
+        {
+            throw new InvalidOperationException("the session already has its media connection");
+        }
+
+        var pc = new PeerConnection(new PeerConnectionOptions
+        {
+            IceLite = iceLite,
+            ConsentTimeout = _sim.Options.ConsentTimeout,
+            Interceptor = _interceptor,
+            CodecPreference = codecs ?? ["VP8", "H264"],
+            StreamId = streamId ?? "decart",
+            TrackId = trackId ?? "video0",
+            // An SFU tells a browser sender how much it may send, so its larger simulcast layers come up at once.
+            ReceiveBitrateEstimate = streamId is null ? null : 8_000_000,
+            SenderStartBitrateKbps = streamId is null ? null : 2500,
+        });
+        pc.FrameReceived += OnFrame;
+        pc.KeyframeRequested += () =>
+        {
+            // The viewer's PLI: the model's encoder makes a keyframe; in echo mode it goes on to the sender.
+            if (_pipeline is { } pipeline)
+            {
+                pipeline.OnKeyframeRequested();
+            }
+            else
+            {
+                pc.RequestKeyframe();
+            }
+        };
+        pc.StateChanged += state =>
+        {
+            if (state == PeerConnectionState.Connected)
+            {
+                _events.OnMediaConnected(pc.Video?.CodecName);
+            }
+            else if (state == PeerConnectionState.Failed)
+            {
+                _events.OnMediaFailed();
+            }
+        };
+        if (_interceptor.BlackHole)
+        {
+            pc.Ice.Silent = true;
+        }
+
+        Pc = pc;
+        return pc;
+    }
+
+    /// <summary>Black-holes the media (a media drop): the client's consent checks go unanswered.</summary>
+    public void BlackHole()
+    {
+        _interceptor.BlackHole = true;
+        if (Pc is { } pc)
+        {
+            pc.Ice.Silent = true;
+        }
+    }
+
+    /// <summary>Stops the model and closes the peer connection.</summary>
+    public async Task StopAsync()
+    {
+        ModelPipeline? pipeline;
+        lock (_frameLock)
+        {
+            pipeline = _pipeline;
+            _pipeline = null;
+        }
+
+        if (pipeline is not null)
+        {
+            Interlocked.Add(ref _droppedBefore, pipeline.FramesDropped);
+            await pipeline.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Pc is { } pc)
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    RenderState IModelHost.CurrentState() => _state();
+
+    TimeSpan IModelHost.SampleLatency()
+    {
+        var mean = _sim.Options.ProcessingLatency;
+        var jitter = _sim.Options.ProcessingJitter;
+        if (jitter <= TimeSpan.Zero)
+        {
+            return mean;
+        }
+
+        double offset;
+        lock (_latencyRandom)
+        {
+            offset = (_latencyRandom.NextDouble() * 2) - 1;
+        }
+
+        var latency = mean + (jitter * offset);
+        return latency < TimeSpan.Zero ? TimeSpan.Zero : latency;
+    }
+
+    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp) => Pc is { } pc && !_events.Ended && pc.SendFrame(frame, rtpTimestamp);
+
+    void IModelHost.RequestInputKeyframe() => Pc?.RequestKeyframe();
+
+    void IModelHost.OnOutput(FrameRecord record)
+    {
+        lock (_frameLog)
+        {
+            if (_frameLog.Count == FrameLogLength)
+            {
+                _frameLog.Dequeue();
+            }
+
+            _frameLog.Enqueue(record);
+        }
+
+        _events.OnOutput(record, Interlocked.Increment(ref _framesOut) == 1);
+    }
+
+    private void OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe)
+    {
+        if (InputVideo is not { } video || _events.Ended)
+        {
+            return;
+        }
+
+        long arrival = Stopwatch.GetTimestamp();
+        long count = Interlocked.Increment(ref _framesIn);
+        string? violation;
+        lock (_frameLock)
+        {
+            violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival);
+            Recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
+            if (_pipeline is null && !_events.Ended)
+            {
+                _pipeline = ModelPipeline.Create(ModelMode, video.CodecName, this);
+                _pipeline.Start();
+            }
+
+            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, TimeProvider.System.GetTimestamp());
+        }
+
+        _events.OnFrameIn(count, violation);
+    }
+}
