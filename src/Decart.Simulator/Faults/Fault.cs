@@ -175,13 +175,17 @@ public sealed record Fault
 
     /// <summary>Whether this is a one-shot action rather than a standing impairment.</summary>
     [JsonIgnore]
-    public bool IsAction => Type is FaultType.Drop or FaultType.ServerError or FaultType.EndGeneration or FaultType.Stall;
+    public bool IsAction => Kind?.IsAction ?? false;
+
+    /// <summary>The kind that gives this fault its rules and behaviour (null for an undefined type).</summary>
+    [JsonIgnore]
+    internal Kinds.FaultKind? Kind => Kinds.FaultKinds.Of(Type);
 
     /// <summary>Checks the parameters.</summary>
     /// <returns>Null when valid, else which field is wrong and why.</returns>
     public string? Validate()
     {
-        if (!Enum.IsDefined(Type))
+        if (Kind is null)
         {
             return "type: unknown fault type";
         }
@@ -201,18 +205,6 @@ public sealed record Fault
             return "afterFrames: must be >= 0";
         }
 
-        return Type switch
-        {
-            FaultType.Latency when LatencyMs is < 0 or > 60_000 => "latencyMs: must be 0..60000",
-            FaultType.Latency when JitterMs < 0 || JitterMs > LatencyMs => "jitterMs: must be 0..latencyMs",
-            FaultType.Loss when double.IsNaN(LossPercent) || LossPercent is <= 0 or > 100 => "lossPercent: must be in (0, 100]",
-            FaultType.Bandwidth when BandwidthKbps <= 0 => "bandwidthKbps: must be > 0",
-            FaultType.Refuse when Count <= 0 => "count: must be > 0",
-            FaultType.Stall when double.IsNaN(StallSeconds) || StallSeconds is <= 0 or > 3600 => "stallSeconds: must be in (0, 3600]",
-            FaultType.DelayAcks when DelayMs is <= 0 or > 120_000 => "delayMs: must be 1..120000",
-            FaultType.Queue when Count is <= 0 or > 1000 => "count: must be 1..1000",
-            FaultType.Queue when DelayMs is < 0 or > 60_000 => "delayMs: must be 0..60000",
-            _ => null,
-        };
+        return Kind.Validate(this);
     }
 }

@@ -54,8 +54,7 @@ internal sealed class FaultInterceptor : IPacketInterceptor
         }
 
         bool toClient = direction == PacketDirection.Outbound;
-        var delay = TimeSpan.Zero;
-        int bandwidthKbps = 0;
+        var verdict = default(Kinds.MediaVerdict);
         foreach (var fault in faults)
         {
             if (!FaultSet.Matches(fault, _sessionId) || !FaultSet.Matches(fault, toClient))
@@ -63,19 +62,16 @@ internal sealed class FaultInterceptor : IPacketInterceptor
                 continue;
             }
 
-            switch (fault.Type)
+            fault.Kind?.OnDatagram(fault, ref verdict);
+            if (verdict.Drop)
             {
-                case FaultType.Loss when Random.Shared.NextDouble() * 100 < fault.LossPercent * fault.Probability:
-                    Interlocked.Increment(ref _dropped);
-                    return InterceptDecision.Discard;
-                case FaultType.Latency when fault.Target != FaultTarget.Signaling && FaultSet.Roll(fault):
-                    delay += FaultSet.DrawLatency(fault);
-                    break;
-                case FaultType.Bandwidth:
-                    bandwidthKbps = bandwidthKbps == 0 ? fault.BandwidthKbps : Math.Min(bandwidthKbps, fault.BandwidthKbps);
-                    break;
+                Interlocked.Increment(ref _dropped);
+                return InterceptDecision.Discard;
             }
         }
+
+        var delay = verdict.Delay;
+        int bandwidthKbps = verdict.BandwidthKbps;
 
         if (bandwidthKbps > 0)
         {

@@ -61,7 +61,7 @@ public sealed class FaultSet
                 _faults = [.. _faults, stored];
             }
 
-            if (stored.Type == FaultType.Refuse)
+            if (stored.Kind is Kinds.RefuseFault)
             {
                 _refusalsLeft[stored.Id!] = stored.Count;
             }
@@ -110,7 +110,7 @@ public sealed class FaultSet
         {
             foreach (var fault in _faults)
             {
-                if (fault.Type != FaultType.Refuse || !_refusalsLeft.TryGetValue(fault.Id!, out int left))
+                if (fault.Kind?.RefusalError(fault) is not { } refusal || !_refusalsLeft.TryGetValue(fault.Id!, out int left))
                 {
                     continue;
                 }
@@ -120,7 +120,7 @@ public sealed class FaultSet
                     continue;
                 }
 
-                error = fault.Error ?? "Service temporarily unavailable";
+                error = refusal;
                 if (left <= 1)
                 {
                     _refusalsLeft.Remove(fault.Id!);
@@ -149,15 +149,4 @@ public sealed class FaultSet
     /// <summary>Draws the fault's probability.</summary>
     internal static bool Roll(Fault fault) => fault.Probability >= 1 || Random.Shared.NextDouble() < fault.Probability;
 
-    /// <summary>A latency with jitter applied.</summary>
-    internal static TimeSpan DrawLatency(Fault fault)
-    {
-        double ms = fault.LatencyMs;
-        if (fault.JitterMs > 0)
-        {
-            ms += (Random.Shared.NextDouble() * 2 - 1) * fault.JitterMs;
-        }
-
-        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
-    }
 }

@@ -169,9 +169,9 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
         var delay = TimeSpan.Zero;
         foreach (var fault in sim.Faults.Snapshot)
         {
-            if (fault.Type == FaultType.Latency && fault.Target != FaultTarget.Media && FaultSet.Matches(fault, sessionId) && FaultSet.Matches(fault, toClient) && FaultSet.Roll(fault))
+            if (FaultSet.Matches(fault, sessionId) && fault.Kind is { } kind)
             {
-                delay += FaultSet.DrawLatency(fault);
+                delay += kind.SignalingDelay(fault, toClient);
             }
         }
 

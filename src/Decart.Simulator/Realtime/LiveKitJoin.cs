@@ -59,7 +59,7 @@ internal sealed class LiveKitJoin(ISignalingContext session, SimulatorState sim,
             return;
         }
 
-        _ = QueueThenSendRoomInfoAsync(room, queue.Count, TimeSpan.FromMilliseconds(queue.DelayMs > 0 ? queue.DelayMs : 500));
+        _ = QueueThenSendRoomInfoAsync(room, queue.Length, queue.Step);
     }
 
     private async Task QueueThenSendRoomInfoAsync(Rooms.Room room, int length, TimeSpan step)

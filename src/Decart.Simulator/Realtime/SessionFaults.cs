@@ -49,21 +49,7 @@ internal sealed class SessionFaults(FaultSet faults, string sessionId, TimeProvi
         }
 
         acted(fault);
-        switch (fault.Type)
-        {
-            case FaultType.Drop:
-                _ = target.DropAsync(fault.Mode);
-                break;
-            case FaultType.Stall:
-                target.Stall(TimeSpan.FromSeconds(fault.StallSeconds));
-                break;
-            case FaultType.ServerError:
-                target.SendError(fault.Error ?? "Internal server error");
-                break;
-            case FaultType.EndGeneration:
-                _ = target.EndGenerationAsync(fault.Reason ?? "insufficient_credits");
-                break;
-        }
+        fault.Kind?.Act(fault, target);
     }
 
     /// <summary>A frame arrived: the faults due after that many frames act.</summary>
@@ -119,15 +105,26 @@ internal sealed class SessionFaults(FaultSet faults, string sessionId, TimeProvi
         var delay = TimeSpan.Zero;
         foreach (var fault in faults.Snapshot)
         {
-            if (fault.Type == FaultType.DelayAcks && FaultSet.Matches(fault, sessionId) && FaultSet.Roll(fault))
+            if (FaultSet.Matches(fault, sessionId) && fault.Kind is { } kind)
             {
-                delay += TimeSpan.FromMilliseconds(fault.DelayMs);
+                delay += kind.AckDelay(fault);
             }
         }
 
         return delay;
     }
 
-    /// <summary>The <c>queue</c> fault a new LiveKit session waits behind, if any.</summary>
-    public Fault? Queue() => faults.Snapshot.FirstOrDefault(f => f.Type == FaultType.Queue && FaultSet.Matches(f, sessionId) && FaultSet.Roll(f));
+    /// <summary>The queue a new LiveKit session waits in (a <c>queue</c> fault), if any: its length and step.</summary>
+    public (int Length, TimeSpan Step)? Queue()
+    {
+        foreach (var fault in faults.Snapshot)
+        {
+            if (FaultSet.Matches(fault, sessionId) && fault.Kind?.QueueWait(fault) is { } wait)
+            {
+                return wait;
+            }
+        }
+
+        return null;
+    }
 }
