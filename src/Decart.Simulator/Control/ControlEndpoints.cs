@@ -6,6 +6,7 @@ using Decart.Simulator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Decart.Simulator.Control;
 
@@ -22,8 +23,9 @@ internal static class ControlEndpoints
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public static void Map(IEndpointRouteBuilder app, SimulatorState state)
+    public static void Map(IEndpointRouteBuilder app)
     {
+        var state = new ControlServices(app.ServiceProvider.GetRequiredService<Realtime.SessionRegistry>(), app.ServiceProvider.GetRequiredService<FaultSet>());
         var group = app.MapGroup("/_sim").AddEndpointFilter(async (context, next) =>
             IsLoopback(context.HttpContext) ? await next(context).ConfigureAwait(false) : Results.Json(new { error = "The control API answers loopback clients only." }, statusCode: 403));
         group.MapGet("/sessions", () => Results.Json(state.Sessions.Select(s => s.Describe()).ToArray(), Json));
@@ -47,7 +49,7 @@ internal static class ControlEndpoints
     private static IResult NotFound(string id) => Results.Json(new { error = $"No session {id}." }, statusCode: 404);
 
     /// <summary><c>GET /_sim/sessions/{id}/frames?last=N</c>: the last N output frames (default 100, at most 1,024), oldest first.</summary>
-    private static IResult FramesOf(SimulatorState state, string id, string? last)
+    private static IResult FramesOf(ControlServices state, string id, string? last)
     {
         if (state.Sessions.Find(id) is not { } session)
         {
@@ -64,7 +66,7 @@ internal static class ControlEndpoints
     }
 
     /// <summary><c>POST /_sim/sessions/{id}/model</c> with <c>{"mode":"echo"|"transform"}</c>: the session's model mode.</summary>
-    private static async Task<IResult> SetModelAsync(HttpContext context, SimulatorState state, string id)
+    private static async Task<IResult> SetModelAsync(HttpContext context, ControlServices state, string id)
     {
         if (state.Sessions.Find(id) is not { } session)
         {
@@ -92,7 +94,7 @@ internal static class ControlEndpoints
 
     private sealed record ModelRequest(Model.ModelMode? Mode);
 
-    private static async Task<IResult> DropAsync(HttpContext context, SimulatorState state, string id)
+    private static async Task<IResult> DropAsync(HttpContext context, ControlServices state, string id)
     {
         var session = state.Sessions.Find(id);
         if (session is null)
@@ -118,7 +120,7 @@ internal static class ControlEndpoints
         return Results.Json(new { dropped = id, mode }, Json);
     }
 
-    private static async Task<IResult> AddFaultAsync(HttpContext context, SimulatorState state, string? sessionId)
+    private static async Task<IResult> AddFaultAsync(HttpContext context, ControlServices state, string? sessionId)
     {
         if (sessionId is not null && state.Sessions.Find(sessionId) is null)
         {
@@ -157,4 +159,7 @@ internal static class ControlEndpoints
     }
 
     private sealed record DropRequest(DropMode? Mode);
+
+    /// <summary>What the control API uses, taken from the container once when it is mapped.</summary>
+    private sealed record ControlServices(Realtime.SessionRegistry Sessions, FaultSet Faults);
 }

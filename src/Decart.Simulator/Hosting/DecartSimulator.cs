@@ -18,13 +18,11 @@ namespace Decart.Simulator.Hosting;
 public sealed class DecartSimulator : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly SimulatorState _state;
     private int _disposed;
 
-    private DecartSimulator(WebApplication app, SimulatorState state, Uri baseUrl)
+    private DecartSimulator(WebApplication app, Uri baseUrl)
     {
         _app = app;
-        _state = state;
         BaseUrl = baseUrl;
         RealtimeBaseUrl = new UriBuilder(baseUrl) { Scheme = "ws" }.Uri;
     }
@@ -36,25 +34,25 @@ public sealed class DecartSimulator : IAsyncDisposable
     public Uri RealtimeBaseUrl { get; }
 
     /// <summary>The permanent API keys the simulator accepts.</summary>
-    public IReadOnlyList<string> ApiKeys => _state.Options.EffectiveKeys;
+    public IReadOnlyList<string> ApiKeys => Options.EffectiveKeys;
 
     /// <summary>The first accepted key.</summary>
     public string DefaultApiKey => ApiKeys[0];
 
     /// <summary>Issued client tokens.</summary>
-    public TokenStore Tokens => _state.Tokens;
+    public TokenStore Tokens => Get<TokenStore>();
 
     /// <summary>Submitted jobs.</summary>
-    public JobStore Jobs => _state.Jobs;
+    public JobStore Jobs => Get<JobStore>();
 
     /// <summary>The models served.</summary>
-    public ModelCatalog Models => _state.Models;
+    public ModelCatalog Models => Get<ModelCatalog>();
 
     /// <summary>Realtime sessions: open and recently ended, with events and waits.</summary>
-    public Realtime.SessionRegistry Sessions => _state.Sessions;
+    public Realtime.SessionRegistry Sessions => Get<Realtime.SessionRegistry>();
 
     /// <summary>Faults in force; add and remove them at runtime.</summary>
-    public Faults.FaultSet Faults => _state.Faults;
+    public Faults.FaultSet Faults => Get<Faults.FaultSet>();
 
     /// <summary>Drops a session as a network failure would.</summary>
     /// <param name="sessionId">The session.</param>
@@ -65,15 +63,18 @@ public sealed class DecartSimulator : IAsyncDisposable
     public Task DropAsync(string sessionId, Decart.Simulator.Faults.DropMode mode = Decart.Simulator.Faults.DropMode.Both, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var session = _state.Sessions.Find(sessionId) ?? throw new KeyNotFoundException($"no session {sessionId}");
+        var session = Sessions.Find(sessionId) ?? throw new KeyNotFoundException($"no session {sessionId}");
         return session.DropAsync(mode);
     }
 
     /// <summary>Rooms of the built-in LiveKit room server that are open (one per live <c>livekit_join</c> session).</summary>
-    public int OpenRooms => _state.Rooms.Count;
+    public int OpenRooms => Get<Rooms.RoomRegistry>().Count;
 
     /// <summary>The options in force.</summary>
-    public SimulatorOptions Options => _state.Options;
+    public SimulatorOptions Options => Get<SimulatorOptions>();
+
+    /// <summary>The simulator's services (ASP.NET's container): its options, stores, sessions, faults and rooms.</summary>
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a simulator and waits until it listens.</summary>
     /// <param name="options">Settings; null for defaults (ephemeral loopback port, development key).</param>
@@ -99,13 +100,14 @@ public sealed class DecartSimulator : IAsyncDisposable
         });
         builder.WebHost.UseUrls($"http://{FormatHost(options.Host)}:{options.Port}");
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxRequestBytes);
+        builder.Services.AddDecartSimulator(options);
         var app = builder.Build();
-        var state = new SimulatorState(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Decart.Simulator"));
+        _ = app.Services.GetRequiredService<Faults.FaultSet>(); // the scenario's faults are in force before the first request
         app.UseWebSockets();
-        RestEndpoints.Map(app, state);
-        Realtime.StreamEndpoint.Map(app, state);
-        Rooms.RoomEndpoint.Map(app, state);
-        Control.ControlEndpoints.Map(app, state);
+        RestEndpoints.Map(app);
+        Realtime.StreamEndpoint.Map(app);
+        Rooms.RoomEndpoint.Map(app);
+        Control.ControlEndpoints.Map(app);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -117,7 +119,7 @@ public sealed class DecartSimulator : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new DecartSimulator(app, state, new Uri(address));
+        return new DecartSimulator(app, new Uri(address));
     }
 
     /// <summary>Stops the server and frees its port.</summary>
@@ -160,6 +162,9 @@ public sealed class DecartSimulator : IAsyncDisposable
                 ?? (ILoggerProvider)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
         }
     }
+
+    private T Get<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
 
     private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
 }

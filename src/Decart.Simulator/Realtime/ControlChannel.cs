@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -14,7 +13,7 @@ namespace Decart.Simulator.Realtime;
 /// that sends queued messages in order (each after its signaling-latency fault), and the close handshake. It knows
 /// nothing of what the messages mean.
 /// </summary>
-internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string sessionId, CancellationToken life)
+internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet faults, string sessionId, TimeProvider time, CancellationToken life)
 {
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private Task _writer = Task.CompletedTask;
@@ -29,17 +28,17 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
     public void Send(JsonObject message)
     {
         var delay = SignalingLatency(toClient: true);
-        long due = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+        long due = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
         _outgoing.Writer.TryWrite(new Outgoing(message.ToJsonString(), due, null));
     }
 
     /// <summary>Queues any text as it is, unchecked and undelayed.</summary>
-    public void SendRaw(string text) => _outgoing.Writer.TryWrite(new Outgoing(text, Stopwatch.GetTimestamp(), null));
+    public void SendRaw(string text) => _outgoing.Writer.TryWrite(new Outgoing(text, time.GetTimestamp(), null));
 
     /// <summary>Queues a close after the messages before it, and cuts the connection if the client does not answer within 3 s.</summary>
     public void Close(string reason, WebSocketCloseStatus status)
     {
-        _outgoing.Writer.TryWrite(new Outgoing(reason.Length > 100 ? reason[..100] : reason, Stopwatch.GetTimestamp(), status));
+        _outgoing.Writer.TryWrite(new Outgoing(reason.Length > 100 ? reason[..100] : reason, time.GetTimestamp(), status));
         _ = AbortLaterAsync();
     }
 
@@ -53,7 +52,7 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
     /// </summary>
     public async Task ReceiveAsync(Func<ReadOnlyMemory<byte>, Task> onText, Action onIgnored, Action<int> onTooLarge)
     {
-        int cap = sim.Options.MaxMessageBytes;
+        int cap = maxMessageBytes;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -95,7 +94,7 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
                 var delay = SignalingLatency(toClient: false);
                 if (delay > TimeSpan.Zero)
                 {
-                    await Task.Delay(delay, life).ConfigureAwait(false);
+                    await Task.Delay(delay, time, life).ConfigureAwait(false);
                 }
 
                 await onText(buffer.AsMemory(0, message.Length)).ConfigureAwait(false);
@@ -167,7 +166,7 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
     private TimeSpan SignalingLatency(bool toClient)
     {
         var delay = TimeSpan.Zero;
-        foreach (var fault in sim.Faults.Snapshot)
+        foreach (var fault in faults.Snapshot)
         {
             if (FaultSet.Matches(fault, sessionId) && fault.Kind is { } kind)
             {
@@ -184,10 +183,10 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
         {
             await foreach (var item in _outgoing.Reader.ReadAllAsync(life).ConfigureAwait(false))
             {
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), item.Due);
+                var wait = time.GetElapsedTime(time.GetTimestamp(), item.Due);
                 if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(wait, life).ConfigureAwait(false);
+                    await Task.Delay(wait, time, life).ConfigureAwait(false);
                 }
 
                 if (item.Close is { } status)
@@ -214,6 +213,7 @@ internal sealed class ControlChannel(WebSocket ws, SimulatorState sim, string se
     {
         try
         {
+            // Real time: how long a TCP peer gets to answer a close does not follow a test's fake clock.
             await Task.Delay(TimeSpan.FromSeconds(3), life).ConfigureAwait(false);
             ws.Abort();
         }

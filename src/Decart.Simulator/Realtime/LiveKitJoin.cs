@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Decart.Simulator.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Decart.Simulator.Realtime;
@@ -11,7 +10,7 @@ namespace Decart.Simulator.Realtime;
 /// 0.1.6–0.1.7) opens a room of the built-in room server; the client is told its place while a <c>queue</c> fault holds
 /// it, then gets <c>livekit_room_info</c>. The media is negotiated in the room (<see cref="Rooms.RoomParticipant"/>).
 /// </summary>
-internal sealed class LiveKitJoin(ISignalingContext session, SimulatorState sim, SessionFaults faults, Uri? roomBase, ILogger logger, Action changed, CancellationToken life)
+internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry rooms, SessionFaults faults, Uri? roomBase, ILogger logger, Action changed, TimeProvider time, CancellationToken life)
 {
     /// <summary>The session's room, once joined.</summary>
     public Rooms.Room? Room { get; private set; }
@@ -51,7 +50,7 @@ internal sealed class LiveKitJoin(ISignalingContext session, SimulatorState sim,
             }
         }
 
-        var room = Room = sim.Rooms.Create(owner);
+        var room = Room = rooms.Create(owner);
         logger.LogInformation("session {Session}: livekit_join, room {Room}", session.Id, room.Name);
         if (faults.Queue() is not { } queue)
         {
@@ -69,7 +68,7 @@ internal sealed class LiveKitJoin(ISignalingContext session, SimulatorState sim,
             for (int position = length; position >= 1; position--)
             {
                 session.Send(new JsonObject { ["type"] = "queue_position", ["position"] = position, ["queue_size"] = length });
-                await Task.Delay(step, life).ConfigureAwait(false);
+                await Task.Delay(step, time, life).ConfigureAwait(false);
             }
 
             SendRoomInfo(room);

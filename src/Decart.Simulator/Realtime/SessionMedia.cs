@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Decart.Rtc;
 using Decart.Rtc.Sdp;
 using Decart.Simulator.Constraints;
@@ -36,7 +35,13 @@ internal interface IMediaEvents
 internal sealed class SessionMedia : IModelHost
 {
     private const int FrameLogLength = 1024;
-    private readonly SimulatorState _sim;
+
+    /// <summary>
+    /// The media plane's clock: real time, whatever <see cref="SimulatorOptions.TimeProvider"/> the control plane (ticks,
+    /// faults, tokens, acks) runs on — packets, codecs and the client's clocks do not stop for a test's fake clock.
+    /// </summary>
+    private static readonly TimeProvider MediaClock = TimeProvider.System;
+    private readonly SimulatorOptions _options;
     private readonly SimulatedModel _model;
     private readonly FaultInterceptor _interceptor;
     private readonly Func<RenderState> _state;
@@ -51,15 +56,15 @@ internal sealed class SessionMedia : IModelHost
     private long _framesOut;
     private long _droppedBefore;
 
-    public SessionMedia(SimulatorState sim, SimulatedModel model, FaultInterceptor interceptor, Func<RenderState> state, IMediaEvents events)
+    public SessionMedia(SimulatorOptions options, SimulatedModel model, FaultInterceptor interceptor, Func<RenderState> state, IMediaEvents events)
     {
-        _sim = sim;
+        _options = options;
         _model = model;
         _interceptor = interceptor;
         _state = state;
         _events = events;
         _constraints = new MediaConstraints(model);
-        if (sim.Options.RecordSessions || sim.Options.RecordDirectory is not null)
+        if (options.RecordSessions || options.RecordDirectory is not null)
         {
             Recorder = new IvfRecorder();
         }
@@ -83,13 +88,13 @@ internal sealed class SessionMedia : IModelHost
 
     public long DecodeErrors => _pipeline?.DecodeErrors ?? 0;
 
-    public ModelMode ModelMode => _modeOverride ?? _sim.Options.ModelMode;
+    public ModelMode ModelMode => _modeOverride ?? _options.ModelMode;
 
     public string? EffectiveModelMode => _pipeline?.Mode;
 
     SimulatedModel IModelHost.Model => _model;
 
-    TimeProvider IModelHost.Time => TimeProvider.System; // media runs on real time, whatever clock tokens and jobs use
+    TimeProvider IModelHost.Time => MediaClock;
 
     public IReadOnlyList<FrameRecord> Frames(int last)
     {
@@ -128,7 +133,7 @@ internal sealed class SessionMedia : IModelHost
         var pc = new PeerConnection(new PeerConnectionOptions
         {
             IceLite = iceLite,
-            ConsentTimeout = _sim.Options.ConsentTimeout,
+            ConsentTimeout = _options.ConsentTimeout,
             Interceptor = _interceptor,
             CodecPreference = codecs ?? ["VP8", "H264"],
             StreamId = streamId ?? "decart",
@@ -206,8 +211,8 @@ internal sealed class SessionMedia : IModelHost
 
     TimeSpan IModelHost.SampleLatency()
     {
-        var mean = _sim.Options.ProcessingLatency;
-        var jitter = _sim.Options.ProcessingJitter;
+        var mean = _options.ProcessingLatency;
+        var jitter = _options.ProcessingJitter;
         if (jitter <= TimeSpan.Zero)
         {
             return mean;
@@ -249,7 +254,7 @@ internal sealed class SessionMedia : IModelHost
             return;
         }
 
-        long arrival = Stopwatch.GetTimestamp();
+        long arrival = MediaClock.GetTimestamp();
         long count = Interlocked.Increment(ref _framesIn);
         string? violation;
         lock (_frameLock)
@@ -262,7 +267,7 @@ internal sealed class SessionMedia : IModelHost
                 _pipeline.Start();
             }
 
-            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, TimeProvider.System.GetTimestamp());
+            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, arrival);
         }
 
         _events.OnFrameIn(count, violation);

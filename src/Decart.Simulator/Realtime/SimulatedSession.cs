@@ -22,7 +22,10 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 {
     private const int MaxBadInputLogged = 5;
     private const int MaxWarningsKept = 100;
-    private readonly SimulatorState _sim;
+    private readonly SimulatorOptions _options;
+    private readonly FaultSet _faultSet;
+    private readonly Rooms.RoomRegistry _rooms;
+    private readonly SessionRegistry _sessions;
     private readonly SimulatedModel _model;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _life = new();
@@ -44,26 +47,29 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private int _badInputLogged;
     private int _ending;
 
-    internal SimulatedSession(SimulatorState sim, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
+    internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
     {
-        _sim = sim;
+        _options = options;
+        _faultSet = faults;
+        _rooms = rooms;
+        _sessions = sessions;
         _model = model;
         Id = Guid.NewGuid().ToString("N");
         Origin = origin;
         UserAgent = userAgent;
-        var time = sim.Options.TimeProvider;
+        var time = options.TimeProvider;
         StartedAt = time.GetUtcNow();
         long start = time.GetTimestamp();
-        _logger = sim.Logger;
-        _interceptor = new FaultInterceptor(sim.Faults, Id);
-        _channel = new ControlChannel(ws, sim, Id, _life.Token);
-        _state = new StateUpdates(sim.Options);
+        _logger = logger;
+        _interceptor = new FaultInterceptor(faults, Id);
+        _channel = new ControlChannel(ws, options.MaxMessageBytes, faults, Id, time, _life.Token);
+        _state = new StateUpdates(options);
         _state.Applied += OnApplied;
-        _media = new SessionMedia(sim, model, _interceptor, () => _state.Render, this);
-        _faults = new SessionFaults(sim.Faults, Id, time, start, this, fault => _logger.LogInformation("session {Session}: fault {Fault} ({Type})", Id, fault.Id, fault.Type));
-        _clock = new BillingClock(time, sim.Options.TickInterval, token?.MaxSessionDuration, start);
+        _media = new SessionMedia(options, model, _interceptor, () => _state.Render, this);
+        _faults = new SessionFaults(faults, Id, time, start, this, fault => _logger.LogInformation("session {Session}: fault {Fault} ({Type})", Id, fault.Id, fault.Type));
+        _clock = new BillingClock(time, options.TickInterval, token?.MaxSessionDuration, start);
         _direct = new DirectNegotiation(this, _media, _logger, _life.Token);
-        _liveKit = new LiveKitJoin(this, sim, _faults, roomBase, _logger, Signal, _life.Token);
+        _liveKit = new LiveKitJoin(this, rooms, _faults, roomBase, _logger, Signal, time, _life.Token);
     }
 
     /// <summary>The session id (also sent in <c>session_id</c>).</summary>
@@ -215,7 +221,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         return new SessionInfo(
             Id, Model, State, StartedAt, EndedAt, EndReason, Codec, FramesIn, FramesOut, FramesDropped, Prompt, Enhance, ImageHash,
             GenerationSeconds, size?.Width, size?.Height, _media.Constraints.MeasuredFps, Warnings, IgnoredMessages, MalformedMessages,
-            RejectedUpdates, _sim.Faults.For(Id))
+            RejectedUpdates, _faultSet.For(Id))
         {
             Protocol = Protocol,
             RoomName = RoomName,
@@ -338,7 +344,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
             _life.Token));
         try
         {
-            if (_sim.Options.ServerOffers)
+            if (_options.ServerOffers)
             {
                 await _direct.SendOfferAsync().ConfigureAwait(false);
             }
@@ -491,7 +497,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     {
         _logger.LogInformation("session {Session}: {Via} applied", Id, applied.Via);
         StateApplied?.Invoke(this, applied);
-        _sim.Sessions.OnStateApplied(this, applied);
+        _sessions.OnStateApplied(this, applied);
         Signal();
     }
 
@@ -528,7 +534,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
             return;
         }
 
-        _ = Task.Delay(delay, _life.Token).ContinueWith(t => Send(message), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        _ = Task.Delay(delay, _options.TimeProvider, _life.Token).ContinueWith(t => Send(message), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
     /// <summary>
@@ -551,7 +557,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 
     private void OnViolation(string violation)
     {
-        if (_sim.Options.StrictConstraints)
+        if (_options.StrictConstraints)
         {
             _logger.LogWarning("session {Session}: {Violation}; closing (strict)", Id, violation);
             SendError(violation);
@@ -592,7 +598,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         EndReason ??= reason;
         _logger.LogInformation("session {Session}: ended ({Reason})", Id, EndReason);
         SetPhase(SessionPhase.Ended);
-        EndedAt = _sim.Options.TimeProvider.GetUtcNow();
+        EndedAt = _options.TimeProvider.GetUtcNow();
         await _channel.FlushAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _channel.FinishAsync().ConfigureAwait(false);
         _life.Cancel();
@@ -601,11 +607,11 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         {
             if (_liveKit.Room is { } room)
             {
-                await _sim.Rooms.CloseAsync(room).ConfigureAwait(false);
+                await _rooms.CloseAsync(room).ConfigureAwait(false);
             }
 
             await _media.StopAsync().ConfigureAwait(false);
-            if (_sim.Options.RecordDirectory is { } dir && _media.Recorder is { Frames: > 0 } recorder)
+            if (_options.RecordDirectory is { } dir && _media.Recorder is { Frames: > 0 } recorder)
             {
                 Directory.CreateDirectory(dir);
                 await File.WriteAllBytesAsync(Path.Combine(dir, Id + ".ivf"), recorder.ToArray()).ConfigureAwait(false);
@@ -618,7 +624,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         }
         finally
         {
-            _sim.Sessions.OnEnded(this);
+            _sessions.OnEnded(this);
             _ended.TrySetResult();
             Signal();
         }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -189,7 +188,7 @@ internal sealed class StateUpdates(SimulatorOptions options)
     {
         lock (_pendingAcks)
         {
-            _pendingAcks.Add(new PendingAck(version, ack, Stopwatch.GetTimestamp() + (long)(AckWaitLimit.TotalSeconds * Stopwatch.Frequency)));
+            _pendingAcks.Add(new PendingAck(version, ack, options.TimeProvider.GetTimestamp() + (long)(AckWaitLimit.TotalSeconds * options.TimeProvider.TimestampFrequency)));
         }
     }
 
@@ -197,7 +196,7 @@ internal sealed class StateUpdates(SimulatorOptions options)
     public List<JsonObject>? TakeDueAcks(int shown)
     {
         List<JsonObject>? due = null;
-        long now = Stopwatch.GetTimestamp();
+        long now = options.TimeProvider.GetTimestamp();
         lock (_pendingAcks)
         {
             for (int i = 0; i < _pendingAcks.Count; i++)
@@ -279,10 +278,11 @@ internal sealed class StateUpdates(SimulatorOptions options)
 
     private bool RateLimited()
     {
-        long now = Stopwatch.GetTimestamp();
+        var time = options.TimeProvider;
+        long now = time.GetTimestamp();
         lock (_recentUpdates)
         {
-            while (_recentUpdates.Count > 0 && now - _recentUpdates.Peek() > Stopwatch.Frequency)
+            while (_recentUpdates.Count > 0 && now - _recentUpdates.Peek() > time.TimestampFrequency)
             {
                 _recentUpdates.Dequeue();
             }

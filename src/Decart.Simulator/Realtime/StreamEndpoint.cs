@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Decart.Simulator.Constraints;
+using Decart.Simulator.Faults;
 using Decart.Simulator.Hosting;
 using Decart.Simulator.Rest;
 using Microsoft.AspNetCore.Builder;
@@ -18,10 +19,11 @@ namespace Decart.Simulator.Realtime;
 /// </summary>
 internal static class StreamEndpoint
 {
-    public static void Map(IEndpointRouteBuilder app, SimulatorState state) =>
-        app.Map("/v1/stream", (HttpContext context) => HandleAsync(context, state));
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.Map("/v1/stream", (HttpContext context, FaultSet faults, TokenStore tokens, SessionRegistry sessions, SessionFactory sessionFactory, ILogger<SimulatedSession> logger) =>
+            HandleAsync(context, faults, tokens, sessions, sessionFactory, logger));
 
-    private static async Task HandleAsync(HttpContext context, SimulatorState state)
+    private static async Task HandleAsync(HttpContext context, FaultSet faults, TokenStore tokens, SessionRegistry sessions, SessionFactory sessionFactory, ILogger logger)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -38,14 +40,14 @@ internal static class StreamEndpoint
         using var ws = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
 
         string? refusal = null;
-        if (state.Faults.TryRefuse(out var refuseError))
+        if (faults.TryRefuse(out var refuseError))
         {
             refusal = refuseError;
         }
         else
         {
-            var model = state.Models.Find(ModelKind.Realtime, modelName);
-            refusal = state.Tokens.Check(key, modelName, origin, enforceOrigin: true) switch
+            var model = sessionFactory.Models.Find(ModelKind.Realtime, modelName);
+            refusal = tokens.Check(key, modelName, origin, enforceOrigin: true) switch
             {
                 KeyRejection.Unknown => string.IsNullOrEmpty(key) ? "Invalid API key: missing api_key" : "Invalid API key",
                 KeyRejection.Expired => "Invalid API key: the client token has expired",
@@ -58,16 +60,16 @@ internal static class StreamEndpoint
             {
                 // The room server is this server: clients reach it the way they reached us.
                 var roomBase = Uri.TryCreate($"ws://{context.Request.Host.Value}/", UriKind.Absolute, out var b) ? b : null;
-                var session = new SimulatedSession(state, model!, ws, state.Tokens.Find(key), origin, userAgent, roomBase);
-                state.Logger.LogInformation("session {Session}: accepted for {Model}", session.Id, model!.Name);
-                state.Sessions.OnStarted(session);
+                var session = sessionFactory.Create(model!, ws, tokens.Find(key), origin, userAgent, roomBase);
+                logger.LogInformation("session {Session}: accepted for {Model}", session.Id, model!.Name);
+                sessions.OnStarted(session);
                 await session.RunAsync(context.RequestAborted).ConfigureAwait(false);
                 return;
             }
         }
 
-        state.Logger.LogInformation("realtime connection refused: {Reason}", refusal);
-        state.Sessions.OnRefused();
+        logger.LogInformation("realtime connection refused: {Reason}", refusal);
+        sessions.OnRefused();
         await RefuseAsync(ws, refusal, context.RequestAborted).ConfigureAwait(false);
     }
 

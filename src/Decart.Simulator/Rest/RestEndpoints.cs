@@ -6,6 +6,7 @@ using Decart.Simulator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Decart.Simulator.Rest;
@@ -15,8 +16,15 @@ internal static class RestEndpoints
 {
     private const int MaxPromptLength = 1000;
 
-    public static void Map(IEndpointRouteBuilder app, SimulatorState state)
+    public static void Map(IEndpointRouteBuilder app)
     {
+        var services = app.ServiceProvider;
+        var state = new RestServices(
+            services.GetRequiredService<SimulatorOptions>(),
+            services.GetRequiredService<TokenStore>(),
+            services.GetRequiredService<JobStore>(),
+            services.GetRequiredService<Constraints.ModelCatalog>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RestEndpoints)));
         app.MapPost("/v1/client/tokens", (Delegate)((HttpContext context) => CreateTokenAsync(context, state)));
         app.MapPost("/v1/generate/{model}", (HttpContext context, string model) => GenerateAsync(context, state, model));
         app.MapPost("/v1/jobs/{model}", (HttpContext context, string model) => SubmitJobAsync(context, state, model));
@@ -28,7 +36,7 @@ internal static class RestEndpoints
         Results.Json(field is null ? new Dictionary<string, string> { ["error"] = message } : new Dictionary<string, string> { ["error"] = message, ["field"] = field }, statusCode: status);
 
     /// <summary>Checks <c>X-API-KEY</c>; returns an error result or null when accepted.</summary>
-    private static IResult? Authorize(HttpContext context, SimulatorState state, string? model, bool permanentOnly)
+    private static IResult? Authorize(HttpContext context, RestServices state, string? model, bool permanentOnly)
     {
         var key = context.Request.Headers["X-API-KEY"].ToString();
         if (string.IsNullOrEmpty(key))
@@ -50,7 +58,7 @@ internal static class RestEndpoints
         };
     }
 
-    private static async Task<IResult> CreateTokenAsync(HttpContext context, SimulatorState state)
+    private static async Task<IResult> CreateTokenAsync(HttpContext context, RestServices state)
     {
         if (Authorize(context, state, null, permanentOnly: true) is { } denied)
         {
@@ -170,7 +178,7 @@ internal static class RestEndpoints
         return true;
     }
 
-    private static async Task<IResult> GenerateAsync(HttpContext context, SimulatorState state, string modelName)
+    private static async Task<IResult> GenerateAsync(HttpContext context, RestServices state, string modelName)
     {
         var (model, inputs, problem) = await AcceptGenerationAsync(context, state, modelName, state.Models.Find(ModelKind.Image, modelName));
         if (problem is not null)
@@ -182,7 +190,7 @@ internal static class RestEndpoints
         return Results.Bytes(png, "image/png");
     }
 
-    private static async Task<IResult> SubmitJobAsync(HttpContext context, SimulatorState state, string modelName)
+    private static async Task<IResult> SubmitJobAsync(HttpContext context, RestServices state, string modelName)
     {
         var (model, inputs, problem) = await AcceptGenerationAsync(context, state, modelName, state.Models.Find(ModelKind.Video, modelName) ?? state.Models.Find(ModelKind.Image, modelName));
         if (problem is not null)
@@ -196,7 +204,7 @@ internal static class RestEndpoints
     }
 
     /// <summary>The checks every generation request goes through, in order: key, model, inputs.</summary>
-    private static async Task<(SimulatedModel? Model, Inputs? Inputs, IResult? Problem)> AcceptGenerationAsync(HttpContext context, SimulatorState state, string modelName, SimulatedModel? model)
+    private static async Task<(SimulatedModel? Model, Inputs? Inputs, IResult? Problem)> AcceptGenerationAsync(HttpContext context, RestServices state, string modelName, SimulatedModel? model)
     {
         if (Authorize(context, state, modelName, permanentOnly: false) is { } denied)
         {
@@ -212,7 +220,7 @@ internal static class RestEndpoints
         return (model, inputs, problem);
     }
 
-    private static IResult JobStatus(HttpContext context, SimulatorState state, string jobId)
+    private static IResult JobStatus(HttpContext context, RestServices state, string jobId)
     {
         if (Authorize(context, state, null, permanentOnly: false) is { } denied)
         {
@@ -225,7 +233,7 @@ internal static class RestEndpoints
             : Results.Json(new Dictionary<string, string> { ["job_id"] = job.Id, ["status"] = state.Jobs.StatusOf(job) });
     }
 
-    private static IResult JobContent(HttpContext context, SimulatorState state, string jobId)
+    private static IResult JobContent(HttpContext context, RestServices state, string jobId)
     {
         if (Authorize(context, state, null, permanentOnly: false) is { } denied)
         {
@@ -348,4 +356,7 @@ internal static class RestEndpoints
 
         return (new Inputs(hash.GetHashAndReset()), null);
     }
+
+    /// <summary>What the REST endpoints use, taken from the container once when they are mapped.</summary>
+    private sealed record RestServices(SimulatorOptions Options, TokenStore Tokens, JobStore Jobs, Constraints.ModelCatalog Models, ILogger Logger);
 }

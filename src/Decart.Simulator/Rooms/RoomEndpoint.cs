@@ -3,6 +3,7 @@ using Decart.Simulator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Decart.Simulator.Rooms;
@@ -15,8 +16,14 @@ namespace Decart.Simulator.Rooms;
 /// </summary>
 internal static class RoomEndpoint
 {
-    public static void Map(IEndpointRouteBuilder app, SimulatorState state)
+    public static void Map(IEndpointRouteBuilder app)
     {
+        var services = app.ServiceProvider;
+        var state = new RoomServices(
+            services.GetRequiredService<RoomRegistry>(),
+            services.GetRequiredService<Constraints.ModelCatalog>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomEndpoint)),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<RoomParticipant>());
         app.MapGet("/lk/rtc/v1/validate", (HttpContext context) =>
         {
             var (room, problem) = Check(context, state);
@@ -25,7 +32,7 @@ internal static class RoomEndpoint
         app.Map("/lk/rtc/v1", (HttpContext context) => HandleAsync(context, state));
     }
 
-    private static (Room? Room, string Problem) Check(HttpContext context, SimulatorState state)
+    private static (Room? Room, string Problem) Check(HttpContext context, RoomServices state)
     {
         var room = state.Rooms.FindByToken(context.Request.Query["access_token"]);
         if (room is null)
@@ -42,7 +49,7 @@ internal static class RoomEndpoint
         return error == LiveKitSignalError.None ? (room, string.Empty) : (null, $"invalid join_request: {error}");
     }
 
-    private static async Task HandleAsync(HttpContext context, SimulatorState state)
+    private static async Task HandleAsync(HttpContext context, RoomServices state)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -62,7 +69,7 @@ internal static class RoomEndpoint
 
         LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out var join);
         using var ws = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        var participant = new RoomParticipant(state, room, ws, join!);
+        var participant = new RoomParticipant(state.Models, state.ParticipantLogger, room, ws, join!);
         if (!room.TryJoin(participant))
         {
             await ws.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "participant already joined", context.RequestAborted).ConfigureAwait(false);
@@ -71,4 +78,7 @@ internal static class RoomEndpoint
 
         await participant.RunAsync(context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>What the room front uses, taken from the container once when it is mapped.</summary>
+    private sealed record RoomServices(RoomRegistry Rooms, Constraints.ModelCatalog Models, ILogger Logger, ILogger ParticipantLogger);
 }

@@ -20,7 +20,7 @@ namespace Decart.Simulator.Rooms;
 internal sealed class RoomParticipant
 {
     private const int MaxMessagesLogged = 5;
-    private readonly SimulatorState _state;
+    private readonly Constraints.ModelCatalog _models;
     private readonly Room _room;
     private readonly WebSocket _ws;
     private readonly JoinRequest _join;
@@ -36,13 +36,13 @@ internal sealed class RoomParticipant
     private long _ignored;
     private long _malformed;
 
-    public RoomParticipant(SimulatorState state, Room room, WebSocket ws, JoinRequest join)
+    public RoomParticipant(Constraints.ModelCatalog models, ILogger logger, Room room, WebSocket ws, JoinRequest join)
     {
-        _state = state;
+        _models = models;
         _room = room;
         _ws = ws;
         _join = join;
-        _logger = state.Logger;
+        _logger = logger;
         _participantSid = "PA_client" + room.Session.Id[..12];
         _identity = "client-" + room.Session.Id[..12];
     }
@@ -125,7 +125,7 @@ internal sealed class RoomParticipant
 
     private ParticipantInfo ModelParticipant()
     {
-        var model = _state.Models.Find(Constraints.ModelKind.Realtime, _room.Session.Model);
+        var model = _models.Find(Constraints.ModelKind.Realtime, _room.Session.Model);
         var info = new ParticipantInfo
         {
             Sid = _room.ModelParticipantSid,
