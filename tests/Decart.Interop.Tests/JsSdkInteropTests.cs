@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Decart.Simulator.Hosting;
+using Decart.Simulator.Model;
 using Decart.Simulator.Realtime;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -32,9 +33,12 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         await _sim.DisposeAsync();
     }
 
-    [Fact]
-    public async Task The_JS_SDK_connects_renders_the_echo_sets_prompt_and_image_and_comes_back_after_a_drop_through_its_own_reconnect()
+    [Theory]
+    [InlineData(ModelMode.Transform)]
+    [InlineData(ModelMode.Echo)]
+    public async Task The_JS_SDK_connects_renders_the_output_sets_prompt_and_image_and_comes_back_after_a_drop_through_its_own_reconnect(ModelMode mode)
     {
+        _sim.Options.ModelMode = mode;
         var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { _sim.DefaultApiKey, "mirage", "a lighthouse at dusk" });
         Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
         Assert.Contains(connected.GetProperty("state").GetString(), new[] { "connected", "generating" });
@@ -51,10 +55,13 @@ public sealed class JsSdkInteropTests(ITestOutputHelper output) : IAsyncLifetime
         var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
         Assert.True(size[0] > 0 && size[1] > 0, $"video size {size[0]}x{size[1]}");
         Assert.True(session.FramesIn >= 30 && session.FramesOut >= 30, $"{session.FramesIn} in, {session.FramesOut} out");
+        Assert.Equal(mode == ModelMode.Transform ? "transform" : "echo", session.EffectiveModelMode);
 
         // setPrompt and set({prompt, image}) resolve, and the simulator applied them.
         Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.rt.setPrompt('foggy harbour', { enhance: false }))"));
         Assert.Equal(("foggy harbour", false), (session.Prompt, session.Enhance));
+        int foggy = session.StateVersion;
+        await session.WaitUntilAsync(s => s.Frames(30).Any(f => f.Version >= foggy)).WaitAsync(Bound); // made with it, in either mode
         const string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
         Assert.Equal("ok", await _page.EvaluateAsync<string>($"() => window.call(() => window.rt.set({{ prompt: 'neon harbour', image: 'data:image/png;base64,{png}' }}))"));
         Assert.Equal("neon harbour", session.Prompt);

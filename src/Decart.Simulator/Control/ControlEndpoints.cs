@@ -44,7 +44,8 @@ internal static class ControlEndpoints
         });
     }
 
-    private static bool IsLoopback(HttpContext context) => context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
+    /// <summary>Whether the caller is on this machine: 127.0.0.0/8 and ::1, also when a dual-stack socket (<c>--host ::</c>) shows an IPv4 caller as <c>::ffff:127.x.y.z</c>.</summary>
+    internal static bool IsLoopback(HttpContext context) => context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);
 
     private static IResult NotFound(string id) => Results.Json(new { error = $"No session {id}." }, statusCode: 404);
 

@@ -103,7 +103,7 @@ public sealed class DecartSimulator : IAsyncDisposable
         builder.Services.AddDecartSimulator(options);
         var app = builder.Build();
         _ = app.Services.GetRequiredService<Faults.FaultSet>(); // the scenario's faults are in force before the first request
-        app.UseWebSockets();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAliveInterval, KeepAliveTimeout = options.KeepAliveTimeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : options.KeepAliveTimeout });
         RestEndpoints.Map(app);
         Realtime.StreamEndpoint.Map(app);
         Rooms.RoomEndpoint.Map(app);
@@ -129,6 +129,20 @@ public sealed class DecartSimulator : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
+        }
+
+        // Every open session is told first (error, close 1001 "going away"), so clients see a shutdown, not a network
+        // drop to retry; then the server stops.
+        var open = Sessions.Open;
+        if (open.Count > 0)
+        {
+            try
+            {
+                await Task.WhenAll(open.Select(s => s.ShutdownAsync())).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
         }
 
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -23,6 +23,18 @@ public sealed class SimulatorOptions
     /// <summary>How long a job stays <c>processing</c> after that.</summary>
     public TimeSpan JobProcessingFor { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>How long an expired client token is still recognized (refused as expired, not unknown) before it is forgotten. Default 1 h.</summary>
+    public TimeSpan TokenRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most client tokens kept; beyond it the earliest-expiring are forgotten. Default 10,000.</summary>
+    public int MaxTokens { get; set; } = 10_000;
+
+    /// <summary>How long a job is kept after it was submitted. Default 1 h.</summary>
+    public TimeSpan JobRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most jobs kept; beyond it the oldest are forgotten. Default 1,000.</summary>
+    public int MaxJobs { get; set; } = 1_000;
+
     /// <summary>Jobs for these models end <c>failed</c> instead of <c>completed</c>.</summary>
     public List<string> FailJobsForModels { get; set; } = [];
 
@@ -71,6 +83,18 @@ public sealed class SimulatorOptions
 
     /// <summary>Realtime: also write each session's recording to this folder as <c>{sessionId}.ivf</c>. Implies <see cref="RecordSessions"/>.</summary>
     public string? RecordDirectory { get; set; }
+
+    /// <summary>
+    /// Realtime: a session whose media has not connected this long after it started (or after its room was handed out,
+    /// when it queued) is ended with an <c>error</c>. Zero turns it off. Default 30 s.
+    /// </summary>
+    public TimeSpan NegotiationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Realtime: WebSocket keep-alive: a ping every this often (0: none). Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Realtime: a control socket whose peer answers no ping for this long is closed (0: never). Default 30 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Realtime: server-side ICE consent timeout. Default 30 s.</summary>
     public TimeSpan ConsentTimeout { get; set; } = TimeSpan.FromSeconds(30);

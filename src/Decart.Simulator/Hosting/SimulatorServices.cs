@@ -18,8 +18,8 @@ internal static class SimulatorServices
     {
         services.AddSingleton(options);
         services.AddSingleton(_ => new ModelCatalog(options.Models));
-        services.AddSingleton(_ => new TokenStore(options.EffectiveKeys, options.TimeProvider));
-        services.AddSingleton(_ => new JobStore(options.TimeProvider, options.JobPendingFor, options.JobProcessingFor));
+        services.AddSingleton(_ => new TokenStore(options.EffectiveKeys, options.TimeProvider, options.TokenRetention, options.MaxTokens));
+        services.AddSingleton(_ => new JobStore(options.TimeProvider, options.JobPendingFor, options.JobProcessingFor, options.JobRetention, options.MaxJobs));
         services.AddSingleton(_ => new SessionRegistry(options.KeepEndedSessions));
         services.AddSingleton(_ => new RoomRegistry());
         services.AddSingleton(sp =>

@@ -67,21 +67,27 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
 
                 if (message.TooLarge)
                 {
-                    // Read the rest of the message away (bounded) so the close is not turned into a reset that
-                    // would swallow the error about to be sent.
+                    // The error and the close (1009) are queued first, so the client gets them however its message
+                    // goes on (one frame or thousands of fragments); then the rest is read away, bounded in bytes
+                    // and time, so that the close is not turned into a reset while the writer sends them.
+                    onTooLarge(cap);
                     long drained = 0;
-                    using (var drain = CancellationTokenSource.CreateLinkedTokenSource(life))
+                    try
                     {
+                        using var drain = CancellationTokenSource.CreateLinkedTokenSource(life);
                         drain.CancelAfter(TimeSpan.FromSeconds(5));
-                        for (bool end = false; !end && drained < 16L * cap;)
+                        for (bool end = false; !end && drained < 16L * cap && ws.State is WebSocketState.Open or WebSocketState.CloseSent;)
                         {
                             var rest = await ws.ReceiveAsync(buffer.AsMemory(), drain.Token).ConfigureAwait(false);
                             drained += rest.Count;
-                            end = rest.EndOfMessage;
+                            end = rest.EndOfMessage || rest.MessageType == WebSocketMessageType.Close;
                         }
                     }
+                    catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+                    {
+                        // A client that keeps sending past the bounds is cut off; it already has the error.
+                    }
 
-                    onTooLarge(cap);
                     return;
                 }
 

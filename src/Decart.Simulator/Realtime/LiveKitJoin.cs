@@ -18,6 +18,11 @@ internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry 
     /// <summary>The join asked for passthrough (no initial state).</summary>
     public bool Passthrough { get; private set; }
 
+    /// <summary>When <c>livekit_room_info</c> was sent (a timestamp of the session's clock), or 0 before.</summary>
+    public long RoomInfoSentAt => Interlocked.Read(ref _roomInfoSentAt);
+
+    private long _roomInfoSentAt;
+
     /// <summary>The join advertised <c>client_capabilities.frame_timing</c>.</summary>
     public bool FrameTiming { get; private set; }
 
@@ -89,6 +94,7 @@ internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry 
             ["room_name"] = room.Name,
             ["session_id"] = session.Id,
         });
+        Interlocked.Exchange(ref _roomInfoSentAt, time.GetTimestamp());
         changed();
     }
 }

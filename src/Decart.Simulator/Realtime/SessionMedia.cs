@@ -133,6 +133,7 @@ internal sealed class SessionMedia : IModelHost
         var pc = new PeerConnection(new PeerConnectionOptions
         {
             IceLite = iceLite,
+            Addresses = MediaAddresses(_options.Host),
             ConsentTimeout = _options.ConsentTimeout,
             Interceptor = _interceptor,
             CodecPreference = codecs ?? ["VP8", "H264"],
@@ -173,6 +174,26 @@ internal sealed class SessionMedia : IModelHost
 
         Pc = pc;
         return pc;
+    }
+
+    /// <summary>
+    /// Where media sockets bind: the simulator's own address when it is bound to one (loopback by default — media
+    /// stays as local as the WebSocket), loopback for <c>localhost</c>, every interface for a wildcard or a host name.
+    /// </summary>
+    internal static IReadOnlyList<System.Net.IPAddress>? MediaAddresses(string host)
+    {
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return [System.Net.IPAddress.Loopback, System.Net.IPAddress.IPv6Loopback];
+        }
+
+        if (!System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address)
+            || address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            return null;
+        }
+
+        return [address];
     }
 
     /// <summary>Black-holes the media (a media drop): the client's consent checks go unanswered.</summary>

@@ -46,6 +46,8 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private int _frameWaiters;
     private int _badInputLogged;
     private int _ending;
+    private int _negotiationTimedOut;
+    private readonly long _startTimestamp;
 
     internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
     {
@@ -59,7 +61,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         UserAgent = userAgent;
         var time = options.TimeProvider;
         StartedAt = time.GetUtcNow();
-        long start = time.GetTimestamp();
+        long start = _startTimestamp = time.GetTimestamp();
         _logger = logger;
         _interceptor = new FaultInterceptor(faults, Id);
         _channel = new ControlChannel(ws, options.MaxMessageBytes, faults, Id, time, _life.Token);
@@ -334,6 +336,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
             {
                 _faults.OnTick(FramesIn, State == SessionPhase.Ended);
                 DeliverDueAcks(0); // the ones that waited too long for a frame
+                CheckNegotiationTimeout();
             },
             seconds =>
             {
@@ -363,6 +366,19 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         }
 
         await Task.WhenAll(_channel.Stopped, ticker).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the session because the simulator is stopping: an <c>error</c>, then a close 1001 ("going away").</summary>
+    /// <returns>A task that completes when the session has ended.</returns>
+    internal Task ShutdownAsync()
+    {
+        if (State != SessionPhase.Ended)
+        {
+            SendError("Server shutting down");
+            _ = CloseAsync("server shutting down", WebSocketCloseStatus.EndpointUnavailable);
+        }
+
+        return Ended;
     }
 
     /// <summary>Applies an immediate action (from a just-added fault).</summary>
@@ -396,7 +412,16 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         _logger.LogInformation("session {Session}: media connected ({Codec})", Id, codec);
     }
 
-    void IMediaEvents.OnMediaFailed() => _logger.LogInformation("session {Session}: media failed", Id);
+    void IMediaEvents.OnMediaFailed()
+    {
+        // ICE consent lost (or DTLS failed): the media is gone for good, so the session ends instead of lingering.
+        _logger.LogInformation("session {Session}: media failed; ending", Id);
+        if (State != SessionPhase.Ended)
+        {
+            SendError("Media connection lost (ICE consent expired)");
+            _ = CloseAsync("media failed");
+        }
+    }
 
     void IMediaEvents.OnFrameIn(long count, string? violation)
     {
@@ -482,6 +507,28 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
                     LogBadInput($"unknown message type '{(type.Length > 40 ? type[..40] : type)}' ignored");
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// A session whose media never connects is ended after <see cref="SimulatorOptions.NegotiationTimeout"/> — counted from
+    /// its start, or from when its room was handed out after a queue — so an authenticated socket that never negotiates
+    /// does not stay a session for as long as TCP lives.
+    /// </summary>
+    private void CheckNegotiationTimeout()
+    {
+        var limit = _options.NegotiationTimeout;
+        if (limit <= TimeSpan.Zero || State != SessionPhase.Connecting || Volatile.Read(ref _ending) == 1)
+        {
+            return;
+        }
+
+        long since = Math.Max(_startTimestamp, _liveKit.RoomInfoSentAt);
+        if (_options.TimeProvider.GetElapsedTime(since) >= limit && Interlocked.Exchange(ref _negotiationTimedOut, 1) == 0)
+        {
+            _logger.LogInformation("session {Session}: no media within {Limit} s; ending", Id, limit.TotalSeconds);
+            SendError(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Negotiation timed out: no media connection within {limit.TotalSeconds:0.#} s"));
+            _ = CloseAsync("negotiation timeout");
         }
     }
 

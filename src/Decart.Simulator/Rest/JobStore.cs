@@ -11,24 +11,39 @@ namespace Decart.Simulator.Rest;
 /// <param name="Result">The deterministic result bytes.</param>
 public sealed record SimulatedJob(string Id, string Model, DateTimeOffset SubmittedAt, bool Fails, byte[] Result);
 
-/// <summary>Jobs moving pending → processing → completed (or failed) on a schedule of the simulator's clock.</summary>
+/// <summary>
+/// Jobs moving pending → processing → completed (or failed) on a schedule of the simulator's clock; bounded: a job is
+/// forgotten <see cref="Retention"/> after it was submitted, and beyond <see cref="Capacity"/> jobs the oldest go.
+/// </summary>
 public sealed class JobStore
 {
     private readonly ConcurrentDictionary<string, SimulatedJob> _jobs = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _pending;
     private readonly TimeSpan _processing;
+    private readonly object _pruneGate = new();
+    private int _sincePrune;
 
     /// <summary>Creates a store.</summary>
     /// <param name="time">Clock.</param>
     /// <param name="pending">Time spent pending.</param>
     /// <param name="processing">Time spent processing after that.</param>
-    public JobStore(TimeProvider time, TimeSpan pending, TimeSpan processing)
+    /// <param name="retention">How long a job is kept after it was submitted (default 1 h).</param>
+    /// <param name="capacity">Most jobs kept (default 1,000).</param>
+    public JobStore(TimeProvider time, TimeSpan pending, TimeSpan processing, TimeSpan? retention = null, int capacity = 1_000)
     {
         _time = time;
         _pending = pending;
         _processing = processing;
+        Retention = retention ?? TimeSpan.FromHours(1);
+        Capacity = Math.Max(1, capacity);
     }
+
+    /// <summary>How long a job is kept after it was submitted.</summary>
+    public TimeSpan Retention { get; }
+
+    /// <summary>Most jobs kept.</summary>
+    public int Capacity { get; }
 
     /// <summary>All jobs.</summary>
     public IReadOnlyCollection<SimulatedJob> Jobs => _jobs.Values.ToArray();
@@ -42,7 +57,38 @@ public sealed class JobStore
     {
         var job = new SimulatedJob("job_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), model, _time.GetUtcNow(), fails, result);
         _jobs[job.Id] = job;
+        if (Interlocked.Increment(ref _sincePrune) >= 64 || _jobs.Count > Capacity)
+        {
+            Prune();
+        }
+
         return job;
+    }
+
+    /// <summary>Forgets jobs older than <see cref="Retention"/>, then the oldest beyond <see cref="Capacity"/>.</summary>
+    internal void Prune()
+    {
+        lock (_pruneGate)
+        {
+            Interlocked.Exchange(ref _sincePrune, 0);
+            var now = _time.GetUtcNow();
+            foreach (var (id, job) in _jobs)
+            {
+                if (now - job.SubmittedAt > Retention)
+                {
+                    _jobs.TryRemove(id, out _);
+                }
+            }
+
+            int excess = _jobs.Count - Capacity;
+            if (excess > 0)
+            {
+                foreach (var job in _jobs.Values.OrderBy(j => j.SubmittedAt).Take(excess).ToArray())
+                {
+                    _jobs.TryRemove(job.Id, out _);
+                }
+            }
+        }
     }
 
     /// <summary>Finds a job.</summary>

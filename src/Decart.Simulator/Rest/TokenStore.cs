@@ -35,21 +35,37 @@ public enum KeyRejection
     OriginNotAllowed,
 }
 
-/// <summary>Keys and issued client tokens, in memory.</summary>
+/// <summary>
+/// Keys and issued client tokens, in memory and bounded: a token is forgotten <see cref="Retention"/> after it
+/// expired (until then it is refused as <em>expired</em>, after that as unknown), and beyond <see cref="Capacity"/>
+/// tokens the ones expiring first go. A live session keeps the token it started with.
+/// </summary>
 public sealed class TokenStore
 {
     private readonly ConcurrentDictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
     private readonly HashSet<string> _keys;
     private readonly TimeProvider _time;
+    private readonly object _pruneGate = new();
+    private int _sincePrune;
 
     /// <summary>Creates a store accepting <paramref name="permanentKeys"/>.</summary>
     /// <param name="permanentKeys">Configured API keys.</param>
     /// <param name="time">Clock for expiry.</param>
-    public TokenStore(IEnumerable<string> permanentKeys, TimeProvider time)
+    /// <param name="retention">How long an expired token is still recognized (default 1 h).</param>
+    /// <param name="capacity">Most tokens kept (default 10,000).</param>
+    public TokenStore(IEnumerable<string> permanentKeys, TimeProvider time, TimeSpan? retention = null, int capacity = 10_000)
     {
         _keys = new HashSet<string>(permanentKeys, StringComparer.Ordinal);
         _time = time;
+        Retention = retention ?? TimeSpan.FromHours(1);
+        Capacity = Math.Max(1, capacity);
     }
+
+    /// <summary>How long an expired token is still recognized (and refused as expired).</summary>
+    public TimeSpan Retention { get; }
+
+    /// <summary>Most tokens kept.</summary>
+    public int Capacity { get; }
 
     /// <summary>Tokens issued so far.</summary>
     public IReadOnlyCollection<IssuedToken> Issued => _tokens.Values.ToArray();
@@ -69,7 +85,38 @@ public sealed class TokenStore
     {
         var token = new IssuedToken("ek_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), _time.GetUtcNow() + expiresIn, models, origins, maxSession);
         _tokens[token.Key] = token;
+        if (Interlocked.Increment(ref _sincePrune) >= 64 || _tokens.Count > Capacity)
+        {
+            Prune();
+        }
+
         return token;
+    }
+
+    /// <summary>Forgets tokens expired longer than <see cref="Retention"/> ago, then the earliest-expiring beyond <see cref="Capacity"/>.</summary>
+    internal void Prune()
+    {
+        lock (_pruneGate)
+        {
+            Interlocked.Exchange(ref _sincePrune, 0);
+            var now = _time.GetUtcNow();
+            foreach (var (key, token) in _tokens)
+            {
+                if (now - token.ExpiresAt > Retention)
+                {
+                    _tokens.TryRemove(key, out _);
+                }
+            }
+
+            int excess = _tokens.Count - Capacity;
+            if (excess > 0)
+            {
+                foreach (var token in _tokens.Values.OrderBy(t => t.ExpiresAt).Take(excess).ToArray())
+                {
+                    _tokens.TryRemove(token.Key, out _);
+                }
+            }
+        }
     }
 
     /// <summary>Looks up an issued token (expired or not).</summary>
