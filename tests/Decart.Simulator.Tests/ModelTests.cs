@@ -112,14 +112,16 @@ public class ModelTests(ITestOutputHelper output)
         var (client, session, frames) = await GeneratingAsync(sim, fps: 60);
         await using var _ = client;
         long in0 = session.FramesIn, out0 = session.FramesOut;
-        await Task.Delay(6000);
-        double inFps = (session.FramesIn - in0) / 6.0, outFps = (session.FramesOut - out0) / 6.0;
-        var log = session.Frames(150);
+        await Task.Delay(20_000);
+        double inFps = (session.FramesIn - in0) / 20.0, outFps = (session.FramesOut - out0) / 20.0;
+        var log = session.Frames(550);
         var latencies = log.Select(f => f.LatencyMs).Order().ToArray();
         output.WriteLine($"in {inFps:F1} fps, out {outFps:F1} fps, dropped {session.FramesDropped}, latency p50 {latencies[latencies.Length / 2]:F1} ms p99 {latencies[(int)(latencies.Length * 0.99)]:F1} ms, max backlog {log.Max(f => f.InputsBehind)}, work p50 {log.Select(f => f.WorkMs).Order().ElementAt(log.Count / 2):F1} ms");
 
         Assert.True(outFps <= 30 * 1.15, $"output at {outFps} fps, above the model's 30");
         Assert.True(session.FramesDropped > (session.FramesIn - session.FramesOut) / 2, $"{session.FramesDropped} dropped of {session.FramesIn} in, {session.FramesOut} out");
+        // The latency itself is measured, not asserted (this machine's load is not the code's): p50/p99 are printed above
+        // and in bench/README.md; what is asserted is the cause of a ratchet, a backlog, which cannot grow here.
         // Latest frame wins: whatever the timing, no output is made from a frame more than a few inputs old
         // (the decode queue holds 8; an unbounded queue would grow here by 30 frames a second).
         Assert.All(log, f => Assert.InRange(f.InputsBehind, 0, 10));

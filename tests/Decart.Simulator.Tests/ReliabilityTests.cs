@@ -256,3 +256,80 @@ public class ReliabilityTests
         },
     });
 }
+
+/// <summary>Memory after a flood of over-cap messages (issue 17, item 14): it returns once they are refused.</summary>
+[Collection(MemoryCollection.Name)]
+public class LargeMessageMemoryTests
+{
+    [Fact]
+    public async Task Twenty_four_20_MB_messages_leave_no_pooled_buffers_behind()
+    {
+        await using var sim = await DecartSimulator.StartAsync();
+        var message = new byte[20 * 1024 * 1024];
+        Array.Fill(message, (byte)'x');
+        await RefusedAsync(sim, message);                                         // warm-up: lazy buffers of the first connection
+        long before = Settled();
+        for (int i = 0; i < 24; i++)
+        {
+            await RefusedAsync(sim, message);
+        }
+
+        long after = Settled();
+        Assert.Equal(25, sim.Sessions.Count(s => s.EndReason == "message too large"));
+        // Before the fix the receive buffers, doubled up to the 10 MiB cap, stayed in the shared array pool: ≈ 230 MB
+        // above the baseline after this flood. Now a buffer past 1 MiB is the GC's, and a reader shrinks back.
+        // (Measured here: 230 MB before, 16 MB after — the pooled buffers up to 1 MiB that each thread keeps.)
+        Assert.True(after - before < 48L * 1024 * 1024, $"memory grew by {(after - before) / 1024 / 1024} MB");
+    }
+
+    private static async Task RefusedAsync(DecartSimulator sim, byte[] message)
+    {
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri(sim.RealtimeBaseUrl, $"/v1/stream?api_key={sim.DefaultApiKey}&model=lucy-2.1"), CancellationToken.None);
+        try
+        {
+            // In 64 KiB frames, so that the client's own send buffers (pooled by the runtime) stay small: what is measured is the server.
+            for (int at = 0; at < message.Length && ws.State == WebSocketState.Open; at += 64 * 1024)
+            {
+                int n = Math.Min(64 * 1024, message.Length - at);
+                await ws.SendAsync(message.AsMemory(at, n), WebSocketMessageType.Text, at + n == message.Length, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException)
+        {
+        }
+
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while ((await ws.ReceiveAsync(buffer, timeout.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException)
+        {
+        }
+
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, ws.CloseStatus);
+    }
+
+    private static long Settled()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
+
+/// <summary>Tests that measure the process's memory run alone, after the parallel ones: another test's allocations would be counted.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryCollection
+{
+    public const string Name = "memory, alone";
+}

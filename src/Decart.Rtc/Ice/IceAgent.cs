@@ -141,6 +141,21 @@ public sealed class IceAgent : IDatagramTransport
     /// <summary>Datagrams dropped: from unknown addresses, failing integrity, or malformed STUN.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _dropped);
 
+    /// <summary>Authenticated checks refused because they replayed an earlier check's transaction from another address.</summary>
+    public long ReplayedChecks => Interlocked.Read(ref _replays);
+
+    private const int MaxRememberedRequests = 512;
+    private readonly Dictionary<UInt128, IPEndPoint> _requests = [];
+    private readonly Queue<UInt128> _requestOrder = new();
+    private long _replays;
+
+    private enum RequestHistory
+    {
+        New,
+        Retransmission,
+        Replayed,
+    }
+
     private long _dropped;
 
     /// <inheritdoc />
@@ -487,6 +502,16 @@ public sealed class IceAgent : IDatagramTransport
             }
         }
 
+        // A request seen before: from the same address it is a retransmission (answered again, changes nothing);
+        // from another it is a replay — somebody sniffed a valid check — and is neither answered nor trusted.
+        var seen = SeenRequest(request.TransactionId, from);
+        if (seen == RequestHistory.Replayed)
+        {
+            Interlocked.Increment(ref _replays);
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
         var writer = new StunWriter(response, StunMessageType.BindingSuccess, request.TransactionId);
         writer.AddXorMappedAddress(from);
         writer.AddMessageIntegrity(localPassword);
@@ -500,12 +525,22 @@ public sealed class IceAgent : IDatagramTransport
             return;
         }
 
+        if (seen == RequestHistory.Retransmission)
+        {
+            return;
+        }
+
         // Peer-reflexive learning: an address we did not know about becomes a remote candidate, paired at least with
         // the socket the check arrived on (that path demonstrably works).
         AddRemoteEndpoint(from);
         EnsurePair(local, from);
         Validate(from);
-        Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
+        if (_options.Lite)
+        {
+            // A lite agent sends no checks of its own: the peer's authenticated checks are its only sign of life. A full
+            // agent obtains consent from authenticated responses to its own checks only (RFC 7675 §5.1).
+            Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
+        }
         if (State == IceState.New)
         {
             SetState(IceState.Checking);
@@ -514,6 +549,28 @@ public sealed class IceAgent : IDatagramTransport
         if (!_controlling && request.Has(StunAttributeType.UseCandidate) && _selected is null)
         {
             Select(local, from);
+        }
+    }
+
+    /// <summary>Requests answered so far that a replay would reuse: transaction ids with the address they came from, the last 512.</summary>
+    private RequestHistory SeenRequest(ReadOnlySpan<byte> transactionId, IPEndPoint from)
+    {
+        var key = Key(transactionId);
+        lock (_requests)
+        {
+            if (_requests.TryGetValue(key, out var first))
+            {
+                return first.Equals(from) ? RequestHistory.Retransmission : RequestHistory.Replayed;
+            }
+
+            if (_requestOrder.Count == MaxRememberedRequests)
+            {
+                _requests.Remove(_requestOrder.Dequeue());
+            }
+
+            _requests[key] = from;
+            _requestOrder.Enqueue(key);
+            return RequestHistory.New;
         }
     }
 

@@ -10,9 +10,38 @@ namespace Decart.Simulator.Hosting;
 /// <param name="TooLarge">The message reached the cap before its end; the rest is still unread.</param>
 internal readonly record struct ReceivedMessage(byte[] Buffer, int Length, WebSocketMessageType Type, bool TooLarge);
 
-/// <summary>Reading whole WebSocket messages into a pooled buffer that grows up to a cap, for the simulator's fronts.</summary>
+/// <summary>
+/// Reading whole WebSocket messages into a buffer that grows up to a cap, for the simulator's fronts. Buffers up to
+/// <see cref="PoolLimit"/> come from <see cref="ArrayPool{T}.Shared"/>; larger ones are plain arrays the GC takes back
+/// (a pool would keep every 16 MiB buffer a flood of big messages ever needed), and a reader goes back to a small
+/// buffer after each big message (<see cref="Shrink"/>).
+/// </summary>
 internal static class WebSocketMessages
 {
+    /// <summary>The largest buffer that is pooled.</summary>
+    public const int PoolLimit = 1024 * 1024;
+
+    /// <summary>A buffer of at least <paramref name="size"/> bytes: pooled up to <see cref="PoolLimit"/>, else fresh.</summary>
+    public static byte[] Rent(int size) => size <= PoolLimit ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+
+    /// <summary>Gives a buffer back: to the pool if it came from there, else to the GC.</summary>
+    public static void Return(byte[] buffer)
+    {
+        if (buffer.Length <= PoolLimit)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>After a message, swaps a buffer grown past the pool limit back for a small one, so a session that received one big message does not hold it.</summary>
+    public static void Shrink(ref byte[] buffer, int size)
+    {
+        if (buffer.Length > PoolLimit)
+        {
+            buffer = ArrayPool<byte>.Shared.Rent(size);
+        }
+    }
+
     /// <summary>
     /// Receives one message into <paramref name="buffer"/>, renting a larger one (doubling, up to
     /// <paramref name="cap"/>) as needed and returning the smaller one to <see cref="ArrayPool{T}.Shared"/>. Stops at
@@ -32,9 +61,9 @@ internal static class WebSocketMessages
                     return new ReceivedMessage(buffer, length, result.MessageType, TooLarge: true);
                 }
 
-                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(cap, buffer.Length * 2));
+                var bigger = Rent(Math.Min(cap, buffer.Length * 2));
                 buffer.AsSpan(0, length).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(buffer);
+                Return(buffer);
                 buffer = bigger;
             }
 

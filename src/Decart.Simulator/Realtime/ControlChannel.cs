@@ -58,6 +58,7 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         {
             while (ws.State == WebSocketState.Open)
             {
+                WebSocketMessages.Shrink(ref buffer, 16 * 1024); // a big message's buffer is not kept for the next one
                 var message = await WebSocketMessages.ReceiveAsync(ws, buffer, cap, life).ConfigureAwait(false);
                 buffer = message.Buffer;
                 if (message.Type == WebSocketMessageType.Close)
@@ -108,7 +109,7 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            WebSocketMessages.Return(buffer);
         }
     }
 

@@ -157,6 +157,7 @@ internal sealed class RoomParticipant
         {
             while (_ws.State == WebSocketState.Open && !_life.IsCancellationRequested)
             {
+                WebSocketMessages.Shrink(ref buffer, 64 * 1024); // a big message's buffer is not kept for the next one
                 var message = await WebSocketMessages.ReceiveAsync(_ws, buffer, LiveKitSignal.MaxMessageBytes, _life.Token).ConfigureAwait(false);
                 buffer = message.Buffer;
                 if (message.Type == WebSocketMessageType.Close)
@@ -166,13 +167,24 @@ internal sealed class RoomParticipant
 
                 if (message.TooLarge)
                 {
-                    // Read the rest of the message away and go on: one bad message does not end the room.
+                    // Read the rest of the message away and go on: one bad message does not end the room. Bounded: a
+                    // message that goes on past 16 times the cap ends the connection (1009) instead of being read forever.
                     ValueWebSocketReceiveResult rest;
+                    long drained = 0;
                     do
                     {
                         rest = await _ws.ReceiveAsync(buffer.AsMemory(), _life.Token).ConfigureAwait(false);
+                        drained += rest.Count;
                         if (rest.MessageType == WebSocketMessageType.Close)
                         {
+                            return;
+                        }
+
+                        if (drained > 16L * LiveKitSignal.MaxMessageBytes)
+                        {
+                            Count(ref _malformed, "signal message far over the limit; closing");
+                            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                            await _ws.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, "message too big", bound.Token).ConfigureAwait(false);
                             return;
                         }
                     }
@@ -190,7 +202,7 @@ internal sealed class RoomParticipant
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            WebSocketMessages.Return(buffer);
         }
     }
 
