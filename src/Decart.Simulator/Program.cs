@@ -25,6 +25,8 @@ public static class Program
           --jitter MS       the latency varies by up to this much either way (default 0)
           --model-mode M    transform (default: decode, draw the state and a stamp,
                             encode) or echo (the received bitstream back; load tests)
+          --negotiation-timeout S  end sessions whose media has not connected after S
+                            seconds (default 30; 0: never)
           --record DIR      write what each realtime session received to DIR/{session}.ivf
           --verbose         log requests and sessions
           --help            this text
@@ -124,6 +126,14 @@ public static class Program
                             return BadArguments("--model-mode needs 'transform' or 'echo'.");
                     }
 
+                    break;
+                case "--negotiation-timeout":
+                    if (!int.TryParse(Value(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int negotiation) || negotiation > 3600)
+                    {
+                        return BadArguments("--negotiation-timeout needs seconds from 0 to 3600.");
+                    }
+
+                    options.NegotiationTimeout = TimeSpan.FromSeconds(negotiation);
                     break;
                 case "--record":
                     var dir = Value();
