@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Decart.Bench;
 using Decart.Sdk;
 using Decart.Sdk.Media;
 using Decart.Sdk.Models;
@@ -12,7 +13,8 @@ internal sealed class Bystander : IAsyncDisposable
     private readonly List<ConnectionState> _states = [];
     private readonly List<DecartException> _errors = [];
     private DecartClient? _client;
-    private IvfFileSource? _source;
+    private TimedSource? _source;
+    private readonly Queue<(long At, double Ms)> _latencies = new();
     private RealtimeClient? _rt;
     private long _frames;
     private long _lastFrame;
@@ -49,7 +51,7 @@ internal sealed class Bystander : IAsyncDisposable
     {
         var b = new Bystander();
         b._client = new DecartClient(new DecartClientOptions { ApiKey = key, BaseUrl = new Uri(url), RealtimeBaseUrl = new Uri(url.Replace("http://", "ws://", StringComparison.Ordinal)) });
-        b._source = await IvfFileSource.OpenAsync(Decart.Testing.RepositoryPaths.Clip("pattern-1088x624-30fps.ivf"), fps: 30, loop: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        b._source = new TimedSource(await IvfFileSource.OpenAsync(Decart.Testing.RepositoryPaths.Clip("pattern-1088x624-30fps.ivf"), fps: 30, loop: true, cancellationToken: cancellationToken).ConfigureAwait(false));
         b._rt = await b._client.Realtime.ConnectAsync(b._source, new RealtimeConnectOptions
         {
             Model = RealtimeModels.Lucy21,
@@ -69,13 +71,42 @@ internal sealed class Bystander : IAsyncDisposable
                     b._errors.Add(e);
                 }
             },
-            OnFrame = _ =>
+            OnFrame = f =>
             {
+                long now = Stopwatch.GetTimestamp();
                 Interlocked.Increment(ref b._frames);
-                Interlocked.Exchange(ref b._lastFrame, Stopwatch.GetTimestamp());
+                Interlocked.Exchange(ref b._lastFrame, now);
+                if (b._source!.TryTakeSendTime(f.RtpTimestamp, out long sent))
+                {
+                    lock (b._latencies)
+                    {
+                        if (b._latencies.Count == 20_000)
+                        {
+                            b._latencies.Dequeue();
+                        }
+
+                        b._latencies.Enqueue((now, Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds));
+                    }
+                }
             },
         }, cancellationToken).ConfigureAwait(false);
         return b;
+    }
+
+    /// <summary>Glass-to-glass percentile (send → echoed frame assembled, ms) over the last <paramref name="window"/>, or NaN.</summary>
+    public double Percentile(double p, TimeSpan window) => Percentile(Latencies(window).Order().ToArray(), p);
+
+    /// <summary>The percentile of sorted values, or NaN for none.</summary>
+    public static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];
+
+    /// <summary>Glass-to-glass samples (ms) of the last <paramref name="window"/>.</summary>
+    public double[] Latencies(TimeSpan window)
+    {
+        long from = Stopwatch.GetTimestamp() - (long)(window.TotalSeconds * Stopwatch.Frequency);
+        lock (_latencies)
+        {
+            return _latencies.Where(l => l.At >= from).Select(l => l.Ms).ToArray();
+        }
     }
 
     /// <summary>Whether frames arrived within the last <paramref name="window"/>.</summary>
