@@ -403,16 +403,25 @@ public sealed class Campaign(CampaignOptions options)
         }
 
         await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false); // warm-up
-        var samples = new List<(double Minutes, double Rss, int Fds, long Threads)>();
+        var samples = new List<(double Minutes, double Rss, int Fds, long Threads, double HeapMb)>();
         var watch = Stopwatch.StartNew();
         long frames0 = clients.Sum(c => c.Frames);
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        async Task SampleAsync()
+        {
+            // The managed heap after the last GC is what a leak grows; RSS also holds what the GC keeps reserved.
+            var health = JsonNode.Parse(await http.GetStringAsync("/_sim/health", cancellationToken).ConfigureAwait(false))!;
+            double heap = health["heapSizeAfterLastGcBytes"]!.GetValue<long>() / 1024.0 / 1024.0;
+            samples.Add((watch.Elapsed.TotalMinutes, sim.RssMb, sim.OpenFds, sim.Threads, heap));
+        }
+
         while (watch.Elapsed < options.SoakDuration)
         {
-            samples.Add((watch.Elapsed.TotalMinutes, sim.RssMb, sim.OpenFds, sim.Threads));
+            await SampleAsync().ConfigureAwait(false);
             await Task.Delay(TimeSpan.FromSeconds(options.Long ? 30 : 5), cancellationToken).ConfigureAwait(false);
         }
 
-        samples.Add((watch.Elapsed.TotalMinutes, sim.RssMb, sim.OpenFds, sim.Threads));
+        await SampleAsync().ConfigureAwait(false);
         double atEnd = bystander.Percentile(0.99, window);                     // under the soak's load, at its end
         double fps = (clients.Sum(c => c.Frames) - frames0) / watch.Elapsed.TotalSeconds / clients.Count;
         int stalled = clients.Count(c => !c.Flowing(TimeSpan.FromSeconds(2)));
@@ -423,13 +432,15 @@ public sealed class Campaign(CampaignOptions options)
 
         // Growth after warm-up: from the sample a tenth of the way in (the first minute settles pools and JIT).
         var warm = samples[Math.Min(samples.Count - 1, samples.Count / 10)];
-        double growth = samples.Count > 1 ? (samples[^1].Rss - warm.Rss) / Math.Max(0.1, samples[^1].Minutes - warm.Minutes) : 0;
+        double minutes = Math.Max(0.1, samples[^1].Minutes - warm.Minutes);
+        double growth = (samples[^1].Rss - warm.Rss) / minutes;
+        double heapGrowth = (samples[^1].HeapMb - warm.HeapMb) / minutes;
         var first = samples[0];
         var last = samples[^1];
         bool ratcheted = atEnd - alone > 10;
-        var verdict = stalled > 0 ? Verdict.Broke : !options.Long || (growth < 1.0 && !ratcheted) ? Verdict.Held : Verdict.Degraded;
+        var verdict = stalled > 0 ? Verdict.Broke : !options.Long || (heapGrowth < 1.0 && !ratcheted) ? Verdict.Held : Verdict.Degraded;
         Record("soak", $"{options.SoakSessions} sessions for {options.SoakDuration.TotalMinutes:0.#} min", verdict,
-            string.Create(CultureInfo.InvariantCulture, $"{fps:F1} fps each, {stalled} stalled; RSS {first.Rss:F0} → {last.Rss:F0} MB ({growth:+0.0;-0.0} MB/min after warm-up), fds {first.Fds} → {last.Fds}, threads {first.Threads} → {last.Threads}; bystander p99 {alone:F1} ms alone, {atEnd:F1} ms at the end"));
+            string.Create(CultureInfo.InvariantCulture, $"{fps:F1} fps each, {stalled} stalled; managed heap {first.HeapMb:F0} → {last.HeapMb:F0} MB ({heapGrowth:+0.00;-0.00} MB/min after warm-up), RSS {first.Rss:F0} → {last.Rss:F0} MB ({growth:+0.0;-0.0} MB/min), fds {first.Fds} → {last.Fds}, threads {first.Threads} → {last.Threads}; bystander p99 {alone:F1} ms alone, {atEnd:F1} ms at the end"));
         Record("soak", "bystander through the soak", bystander.Flowing(TimeSpan.FromSeconds(2)) ? Verdict.Held : Verdict.Broke, $"{bystander.Frames} frames received in all");
     }
 

@@ -77,6 +77,15 @@ internal sealed class SimulatorProcess : IDisposable
         }
     }
 
+    /// <summary>SIGTERM, wait for the exit (bounded), and return everything the process wrote.</summary>
+    public async Task<string> StopAsync()
+    {
+        Signal("-TERM");
+        await Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        Process.WaitForExit(); // flushes the asynchronous readers
+        return Output;
+    }
+
     public void Signal(string signal) => Process.Start("kill", [signal, Process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
 
     public void Dispose()

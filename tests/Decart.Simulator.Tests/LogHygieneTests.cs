@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Decart.Chaos;
 using Decart.Simulator.Hosting;
 
 namespace Decart.Simulator.Tests;
@@ -20,9 +20,11 @@ public class LogHygieneTests
     [Fact]
     public async Task A_verbose_run_logs_requests_but_never_a_key_or_token_and_the_banner_masks_user_keys()
     {
-        await using var sim = await SimulatorProcess.StartAsync("--verbose", "--api-key", UserKey);
-        Assert.DoesNotContain(UserKey, sim.Banner, StringComparison.Ordinal);
-        Assert.Contains("API key: user*** (27 characters)", sim.Banner, StringComparison.Ordinal);
+        using var sim = await SimulatorProcess.StartAsync("--port", "0", "--verbose", "--api-key", UserKey);
+        await Task.Delay(300); // the rest of the banner
+        string banner = sim.Output;
+        Assert.DoesNotContain(UserKey, banner, StringComparison.Ordinal);
+        Assert.Contains("API key: user*** (27 characters)", banner, StringComparison.Ordinal);
 
         var secrets = new List<string> { UserKey, WrongKey };
         using var http = new HttpClient();
@@ -62,7 +64,7 @@ public class LogHygieneTests
     [Fact]
     public async Task A_flood_of_malformed_messages_writes_a_few_lines_and_counts_the_rest()
     {
-        await using var sim = await SimulatorProcess.StartAsync("--verbose");
+        using var sim = await SimulatorProcess.StartAsync("--port", "0", "--verbose");
         using (var ws = await ConnectAsync(sim.Url, SimulatorOptions.DevelopmentKey, expectAccepted: true))
         {
             // Bad input tried: 300 messages of three kinds (not JSON, no type, unknown type).
@@ -145,95 +147,6 @@ public class LogHygieneTests
             if (json["type"]?.GetValue<string>() == type)
             {
                 return json;
-            }
-        }
-    }
-
-    /// <summary>The built simulator as a separate process, with everything it writes kept.</summary>
-    private sealed class SimulatorProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly TaskCompletionSource<string> _url = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private SimulatorProcess(Process process)
-        {
-            _process = process;
-            _process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public string Url { get; private set; } = string.Empty;
-
-        public string Banner { get; private set; } = string.Empty;
-
-        public static async Task<SimulatorProcess> StartAsync(params string[] args)
-        {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Decart.Simulator.dll"));
-            info.ArgumentList.Add("--port");
-            info.ArgumentList.Add("0");
-            foreach (var a in args)
-            {
-                info.ArgumentList.Add(a);
-            }
-
-            var sim = new SimulatorProcess(Process.Start(info)!);
-            sim.Url = await sim._url.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await Task.Delay(200); // the rest of the banner
-            sim.Banner = sim.Text;
-            return sim;
-        }
-
-        private string Text
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        /// <summary>SIGTERM, wait for the exit, and return everything the process wrote.</summary>
-        public async Task<string> StopAsync()
-        {
-            Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            _process.WaitForExit(); // flushes the asynchronous readers
-            return Text;
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            _process.Dispose();
-            return ValueTask.CompletedTask;
-        }
-
-        private void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-
-            const string prefix = "Decart simulator listening on ";
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                _url.TrySetResult(line[prefix.Length..]);
             }
         }
     }

@@ -33,6 +33,7 @@ internal static class ControlEndpoints
         group.MapPost("/sessions/{id}/drop", (HttpContext context, string id) => DropAsync(context, state, id));
         group.MapGet("/sessions/{id}/frames", (string id, string? last) => FramesOf(state, id, last));
         group.MapPost("/sessions/{id}/model", (HttpContext context, string id) => SetModelAsync(context, state, id));
+        group.MapGet("/health", () => Results.Json(Health(state), Json));
         group.MapGet("/faults", () => Results.Json(state.Faults.All, Json));
         group.MapPost("/faults", (Delegate)((HttpContext context) => AddFaultAsync(context, state, null)));
         group.MapPost("/sessions/{id}/faults", (HttpContext context, string id) => AddFaultAsync(context, state, id));
@@ -42,6 +43,24 @@ internal static class ControlEndpoints
             state.Faults.Clear();
             return Results.NoContent();
         });
+    }
+
+    /// <summary><c>GET /_sim/health</c>: the process's own figures — what a soak watches for leaks.</summary>
+    private static object Health(ControlServices state)
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        var gc = GC.GetGCMemoryInfo();
+        return new
+        {
+            openSessions = state.Sessions.Open.Count,
+            listedSessions = state.Sessions.Count,
+            managedHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
+            heapSizeAfterLastGcBytes = gc.HeapSizeBytes,
+            fragmentedBytes = gc.FragmentedBytes,
+            gen2Collections = GC.CollectionCount(2),
+            workingSetBytes = process.WorkingSet64,
+            threads = process.Threads.Count,
+        };
     }
 
     /// <summary>Whether the caller is on this machine: 127.0.0.0/8 and ::1, also when a dual-stack socket (<c>--host ::</c>) shows an IPv4 caller as <c>::ffff:127.x.y.z</c>.</summary>

@@ -13,37 +13,15 @@ internal sealed class EchoPipeline(IModelHost host) : ModelPipeline(host)
 {
     private const int QueueFrames = 64;
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(100);
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(QueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly object _gate = new();
-    private bool _awaitingKeyframe;
+    private readonly Channel<PendingFrame> _queue = Channel.CreateBounded<PendingFrame>(new BoundedChannelOptions(QueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private long _output;
 
     public override string Mode => "echo";
 
     public override void OnKeyframeRequested() => Host.RequestInputKeyframe();
 
-    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival)
-    {
-        lock (_gate)
-        {
-            if (_awaitingKeyframe && !isKeyframe)
-            {
-                Dropped();
-                return;
-            }
-
-            _awaitingKeyframe = false;
-            var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
-            frame.CopyTo(copy);
-            if (!_queue.Writer.TryWrite(new Pending(copy, frame.Length, rtpTimestamp, isKeyframe, input, arrival)))
-            {
-                ArrayPool<byte>.Shared.Return(copy);
-                Dropped();
-                _awaitingKeyframe = true;
-                Host.RequestInputKeyframe();
-            }
-        }
-    }
+    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival) =>
+        Enqueue(_queue, frame, rtpTimestamp, isKeyframe, input, arrival);
 
     protected override async Task RunAsync(CancellationToken stop)
     {
@@ -88,13 +66,7 @@ internal sealed class EchoPipeline(IModelHost host) : ModelPipeline(host)
         }
         finally
         {
-            _queue.Writer.TryComplete();
-            while (_queue.Reader.TryRead(out var left))
-            {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
-            }
+            Drain(_queue);
         }
     }
-
-    private readonly record struct Pending(byte[] Buffer, int Length, uint RtpTimestamp, bool IsKeyframe, long Input, long Arrival);
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json.Serialization;
+using System.Threading.Channels;
 using Decart.Simulator.Constraints;
 
 namespace Decart.Simulator.Model;
@@ -65,6 +67,8 @@ internal interface IModelHost
 internal abstract class ModelPipeline : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _inputGate = new();
+    private bool _awaitingKeyframe;
     private Task _running = Task.CompletedTask;
     private long _dropped;
     private long _inputs;
@@ -108,6 +112,47 @@ internal abstract class ModelPipeline : IAsyncDisposable
     }
 
     protected abstract void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival);
+
+    /// <summary>
+    /// The input side both modes share: a copy of the frame into a bounded queue, never blocking the receive path.
+    /// When the queue is full the frame is dropped and everything after it until a keyframe (which is asked for): an
+    /// encoded stream cannot skip a frame and stay decodable.
+    /// </summary>
+    protected void Enqueue(Channel<PendingFrame> queue, ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival)
+    {
+        lock (_inputGate)
+        {
+            if (_awaitingKeyframe && !isKeyframe)
+            {
+                Dropped();
+                return;
+            }
+
+            _awaitingKeyframe = false;
+            var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+            frame.CopyTo(copy);
+            if (!queue.Writer.TryWrite(new PendingFrame(copy, frame.Length, rtpTimestamp, isKeyframe, input, arrival)))
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+                Dropped();
+                _awaitingKeyframe = true;
+                Host.RequestInputKeyframe();
+            }
+        }
+    }
+
+    /// <summary>Returns the buffers of whatever is still queued.</summary>
+    protected static void Drain(Channel<PendingFrame> queue)
+    {
+        queue.Writer.TryComplete();
+        while (queue.Reader.TryRead(out var left))
+        {
+            ArrayPool<byte>.Shared.Return(left.Buffer);
+        }
+    }
+
+    /// <summary>One received frame waiting in a pipeline's queue (its bytes in a pooled buffer).</summary>
+    protected readonly record struct PendingFrame(byte[] Buffer, int Length, uint RtpTimestamp, bool IsKeyframe, long Input, long Arrival);
 
     protected abstract Task RunAsync(CancellationToken stop);
 

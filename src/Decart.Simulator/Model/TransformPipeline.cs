@@ -16,10 +16,8 @@ namespace Decart.Simulator.Model;
 internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPipeline(host)
 {
     private const int DecodeQueueFrames = 8;
-    private readonly Channel<Pending> _decode = Channel.CreateBounded<Pending>(new BoundedChannelOptions(DecodeQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<PendingFrame> _decode = Channel.CreateBounded<PendingFrame>(new BoundedChannelOptions(DecodeQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly SemaphoreSlim _ready = new(0, 1);
-    private readonly object _gate = new();
-    private bool _awaitingKeyframe;
     private Decoded? _latest;
     private IModelEncoder? _encoder;
 
@@ -27,29 +25,9 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
 
     public override void OnKeyframeRequested() => _encoder?.RequestKeyframe();
 
-    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival)
-    {
-        lock (_gate)
-        {
-            if (_awaitingKeyframe && !isKeyframe)
-            {
-                Dropped();
-                return;
-            }
-
-            _awaitingKeyframe = false;
-            var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
-            frame.CopyTo(copy);
-            if (!_decode.Writer.TryWrite(new Pending(copy, frame.Length, rtpTimestamp, isKeyframe, input, arrival)))
-            {
-                // The decoder is behind: skip to the next keyframe rather than queue.
-                ArrayPool<byte>.Shared.Return(copy);
-                Dropped();
-                _awaitingKeyframe = true;
-                Host.RequestInputKeyframe();
-            }
-        }
-    }
+    // The decoder behind (its queue full): skip to the next keyframe rather than queue.
+    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival) =>
+        Enqueue(_decode, frame, rtpTimestamp, isKeyframe, input, arrival);
 
     protected override async Task RunAsync(CancellationToken stop)
     {
@@ -132,10 +110,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
         }
         finally
         {
-            while (_decode.Reader.TryRead(out var left))
-            {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
-            }
+            Drain(_decode);
         }
     }
 
@@ -236,7 +211,6 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
 
     private readonly record struct Made(byte[] Buffer, int Length, uint RtpTimestamp, long Due, long Arrival, long Input, long Output, RenderState State, double WorkMs);
 
-    private readonly record struct Pending(byte[] Buffer, int Length, uint RtpTimestamp, bool IsKeyframe, long Input, long Arrival);
 
     private sealed record Decoded(I420Frame Picture, uint RtpTimestamp, long Input, long Arrival);
 }

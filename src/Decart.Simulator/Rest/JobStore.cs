@@ -17,12 +17,10 @@ public sealed record SimulatedJob(string Id, string Model, DateTimeOffset Submit
 /// </summary>
 public sealed class JobStore
 {
-    private readonly ConcurrentDictionary<string, SimulatedJob> _jobs = new(StringComparer.Ordinal);
+    private readonly BoundedStore<SimulatedJob> _jobs;
     private readonly TimeProvider _time;
     private readonly TimeSpan _pending;
     private readonly TimeSpan _processing;
-    private readonly object _pruneGate = new();
-    private int _sincePrune;
 
     /// <summary>Creates a store.</summary>
     /// <param name="time">Clock.</param>
@@ -35,17 +33,16 @@ public sealed class JobStore
         _time = time;
         _pending = pending;
         _processing = processing;
-        Retention = retention ?? TimeSpan.FromHours(1);
-        Capacity = Math.Max(1, capacity);
+        _jobs = new BoundedStore<SimulatedJob>(j => j.SubmittedAt, time, retention ?? TimeSpan.FromHours(1), capacity);
     }
 
     /// <summary>How long a job is kept after it was submitted.</summary>
-    public TimeSpan Retention { get; }
+    public TimeSpan Retention => _jobs.Retention;
 
     /// <summary>Most jobs kept.</summary>
-    public int Capacity { get; }
+    public int Capacity => _jobs.Capacity;
 
-    /// <summary>All jobs.</summary>
+    /// <summary>All jobs (not yet forgotten).</summary>
     public IReadOnlyCollection<SimulatedJob> Jobs => _jobs.Values.ToArray();
 
     /// <summary>Adds a job.</summary>
@@ -56,45 +53,14 @@ public sealed class JobStore
     public SimulatedJob Submit(string model, bool fails, byte[] result)
     {
         var job = new SimulatedJob("job_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), model, _time.GetUtcNow(), fails, result);
-        _jobs[job.Id] = job;
-        if (Interlocked.Increment(ref _sincePrune) >= 64 || _jobs.Count > Capacity)
-        {
-            Prune();
-        }
-
+        _jobs.Add(job.Id, job);
         return job;
-    }
-
-    /// <summary>Forgets jobs older than <see cref="Retention"/>, then the oldest beyond <see cref="Capacity"/>.</summary>
-    internal void Prune()
-    {
-        lock (_pruneGate)
-        {
-            Interlocked.Exchange(ref _sincePrune, 0);
-            var now = _time.GetUtcNow();
-            foreach (var (id, job) in _jobs)
-            {
-                if (now - job.SubmittedAt > Retention)
-                {
-                    _jobs.TryRemove(id, out _);
-                }
-            }
-
-            int excess = _jobs.Count - Capacity;
-            if (excess > 0)
-            {
-                foreach (var job in _jobs.Values.OrderBy(j => j.SubmittedAt).Take(excess).ToArray())
-                {
-                    _jobs.TryRemove(job.Id, out _);
-                }
-            }
-        }
     }
 
     /// <summary>Finds a job.</summary>
     /// <param name="id">Its id.</param>
     /// <returns>It or null.</returns>
-    public SimulatedJob? Find(string id) => _jobs.TryGetValue(id, out var job) ? job : null;
+    public SimulatedJob? Find(string id) => _jobs.TryGet(id, out var job) ? job : null;
 
     /// <summary>The job's status now: <c>pending</c>, <c>processing</c>, <c>completed</c> or <c>failed</c>.</summary>
     /// <param name="job">The job.</param>

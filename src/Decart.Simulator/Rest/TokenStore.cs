@@ -42,11 +42,9 @@ public enum KeyRejection
 /// </summary>
 public sealed class TokenStore
 {
-    private readonly ConcurrentDictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
+    private readonly BoundedStore<IssuedToken> _tokens;
     private readonly HashSet<string> _keys;
     private readonly TimeProvider _time;
-    private readonly object _pruneGate = new();
-    private int _sincePrune;
 
     /// <summary>Creates a store accepting <paramref name="permanentKeys"/>.</summary>
     /// <param name="permanentKeys">Configured API keys.</param>
@@ -57,17 +55,16 @@ public sealed class TokenStore
     {
         _keys = new HashSet<string>(permanentKeys, StringComparer.Ordinal);
         _time = time;
-        Retention = retention ?? TimeSpan.FromHours(1);
-        Capacity = Math.Max(1, capacity);
+        _tokens = new BoundedStore<IssuedToken>(t => t.ExpiresAt, time, retention ?? TimeSpan.FromHours(1), capacity);
     }
 
     /// <summary>How long an expired token is still recognized (and refused as expired).</summary>
-    public TimeSpan Retention { get; }
+    public TimeSpan Retention => _tokens.Retention;
 
     /// <summary>Most tokens kept.</summary>
-    public int Capacity { get; }
+    public int Capacity => _tokens.Capacity;
 
-    /// <summary>Tokens issued so far.</summary>
+    /// <summary>Tokens issued so far (and not yet forgotten).</summary>
     public IReadOnlyCollection<IssuedToken> Issued => _tokens.Values.ToArray();
 
     /// <summary>Whether <paramref name="key"/> is a configured permanent key.</summary>
@@ -84,45 +81,14 @@ public sealed class TokenStore
     public IssuedToken Issue(TimeSpan expiresIn, IReadOnlyList<string>? models, IReadOnlyList<string>? origins, TimeSpan? maxSession)
     {
         var token = new IssuedToken("ek_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), _time.GetUtcNow() + expiresIn, models, origins, maxSession);
-        _tokens[token.Key] = token;
-        if (Interlocked.Increment(ref _sincePrune) >= 64 || _tokens.Count > Capacity)
-        {
-            Prune();
-        }
-
+        _tokens.Add(token.Key, token);
         return token;
-    }
-
-    /// <summary>Forgets tokens expired longer than <see cref="Retention"/> ago, then the earliest-expiring beyond <see cref="Capacity"/>.</summary>
-    internal void Prune()
-    {
-        lock (_pruneGate)
-        {
-            Interlocked.Exchange(ref _sincePrune, 0);
-            var now = _time.GetUtcNow();
-            foreach (var (key, token) in _tokens)
-            {
-                if (now - token.ExpiresAt > Retention)
-                {
-                    _tokens.TryRemove(key, out _);
-                }
-            }
-
-            int excess = _tokens.Count - Capacity;
-            if (excess > 0)
-            {
-                foreach (var token in _tokens.Values.OrderBy(t => t.ExpiresAt).Take(excess).ToArray())
-                {
-                    _tokens.TryRemove(token.Key, out _);
-                }
-            }
-        }
     }
 
     /// <summary>Looks up an issued token (expired or not).</summary>
     /// <param name="key">The token.</param>
     /// <returns>It, or null.</returns>
-    public IssuedToken? Find(string? key) => key is not null && _tokens.TryGetValue(key, out var t) ? t : null;
+    public IssuedToken? Find(string? key) => key is not null && _tokens.TryGet(key, out var t) ? t : null;
 
     /// <summary>Checks a key for a new session or request. Tokens only gate new sessions: an expired one is refused here, never mid-session.</summary>
     /// <param name="key">The presented key.</param>

@@ -72,21 +72,7 @@ internal static unsafe class LibOpenH264
     public static Api Native => Loaded.Value;
 
     /// <summary>Whether OpenH264 could be loaded on this machine.</summary>
-    public static bool IsAvailable
-    {
-        get
-        {
-            try
-            {
-                _ = Loaded.Value;
-                return true;
-            }
-            catch (DecartException)
-            {
-                return false;
-            }
-        }
-    }
+    public static bool IsAvailable => NativeCodecLibrary.IsAvailable(Loaded);
 
     /// <summary>How to install OpenH264, for error messages.</summary>
     public static string InstallHint =>
@@ -102,22 +88,7 @@ internal static unsafe class LibOpenH264
         string[] names = OperatingSystem.IsWindows() ? ["openh264", "openh264-2.3.1-win64", "openh264-2.4.1-win64"]
             : OperatingSystem.IsMacOS() ? ["libopenh264.dylib", "libopenh264.7.dylib", "/opt/homebrew/lib/libopenh264.dylib", "/usr/local/lib/libopenh264.dylib"]
             : ["libopenh264.so.7", "libopenh264.so", "libopenh264.so.6", "libopenh264.so.8"];
-        foreach (var name in names)
-        {
-            if (NativeLibrary.TryLoad(name, typeof(LibOpenH264).Assembly, null, out var handle))
-            {
-                try
-                {
-                    return new Api(handle);
-                }
-                catch (EntryPointNotFoundException ex)
-                {
-                    throw new DecartException(DecartErrorCode.WebRtcError, $"the OpenH264 found as '{name}' lacks {ex.Message}; {InstallHint}.", ex);
-                }
-            }
-        }
-
-        throw new DecartException(DecartErrorCode.WebRtcError, $"OpenH264 (the H.264 codec library) was not found: {InstallHint}.");
+        return NativeCodecLibrary.Load("OpenH264 (the H.264 codec library)", names, InstallHint, handle => new Api(handle));
     }
 
     /// <summary>The library's exported constructors and destructors.</summary>

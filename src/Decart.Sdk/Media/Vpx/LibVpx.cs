@@ -70,21 +70,7 @@ internal static unsafe class LibVpx
     public static Api Native => Loaded.Value;
 
     /// <summary>Whether libvpx could be loaded on this machine.</summary>
-    public static bool IsAvailable
-    {
-        get
-        {
-            try
-            {
-                _ = Loaded.Value;
-                return true;
-            }
-            catch (DecartException)
-            {
-                return false;
-            }
-        }
-    }
+    public static bool IsAvailable => NativeCodecLibrary.IsAvailable(Loaded);
 
     /// <summary>How to install libvpx on the current OS, for error messages.</summary>
     public static string InstallHint =>
@@ -116,22 +102,7 @@ internal static unsafe class LibVpx
         string[] names = OperatingSystem.IsWindows() ? ["vpx", "libvpx", "vpx-1"]
             : OperatingSystem.IsMacOS() ? ["libvpx.dylib", "libvpx.9.dylib", "libvpx.8.dylib", "libvpx.7.dylib", "/opt/homebrew/lib/libvpx.dylib", "/usr/local/lib/libvpx.dylib"]
             : ["libvpx.so.7", "libvpx.so", "libvpx.so.8", "libvpx.so.9", "libvpx.so.6"];
-        foreach (var name in names)
-        {
-            if (NativeLibrary.TryLoad(name, typeof(LibVpx).Assembly, null, out var handle))
-            {
-                try
-                {
-                    return new Api(handle);
-                }
-                catch (EntryPointNotFoundException ex)
-                {
-                    throw new DecartException(DecartErrorCode.WebRtcError, $"the libvpx found as '{name}' lacks {ex.Message}; {InstallHint}.", ex);
-                }
-            }
-        }
-
-        throw new DecartException(DecartErrorCode.WebRtcError, $"libvpx (the VP8 codec library) was not found: {InstallHint}.");
+        return NativeCodecLibrary.Load("libvpx (the VP8 codec library)", names, InstallHint, handle => new Api(handle));
     }
 
     /// <summary>Function pointers into libvpx.</summary>
