@@ -409,9 +409,9 @@ public sealed class Campaign(CampaignOptions options)
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         async Task SampleAsync()
         {
-            // The managed heap after the last GC is what a leak grows; RSS also holds what the GC keeps reserved.
-            var health = JsonNode.Parse(await http.GetStringAsync("/_sim/health", cancellationToken).ConfigureAwait(false))!;
-            double heap = health["heapSizeAfterLastGcBytes"]!.GetValue<long>() / 1024.0 / 1024.0;
+            // The live managed heap (after a full GC) is what a leak grows; RSS also holds what the GC keeps reserved.
+            var health = JsonNode.Parse(await http.GetStringAsync("/_sim/health?collect=true", cancellationToken).ConfigureAwait(false))!;
+            double heap = health["managedHeapBytes"]!.GetValue<long>() / 1024.0 / 1024.0;
             samples.Add((watch.Elapsed.TotalMinutes, sim.RssMb, sim.OpenFds, sim.Threads, heap));
         }
 

@@ -107,6 +107,40 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public async Task Acks_keep_their_order_when_a_refusal_follows_an_update_waiting_for_its_frame()
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { MaxUpdatesPerSecond = 1, ProcessingLatency = TimeSpan.FromMilliseconds(30) });
+        var next = sim.Sessions.NextSessionAsync();
+        await using var client = await RawRealtimeClient.OpenAsync(sim);
+        await next.WaitAsync(Bound);
+        await client.NegotiateAsync();
+        client.StartMedia();
+        await client.ExpectAsync("generation_started");
+        await Task.Delay(1100);                                                       // a fresh rate-limit window
+        await client.SendAsync(new JsonObject { ["type"] = "prompt", ["prompt"] = "accepted" });   // waits for its frame
+        await client.SendAsync(new JsonObject { ["type"] = "prompt", ["prompt"] = "refused" });    // over the limit: refused at once
+        var first = await client.ExpectAsync("prompt_ack");
+        var second = await client.ExpectAsync("prompt_ack");
+        Assert.Equal(("accepted", true), ((string?)first["prompt"], (bool)first["success"]!));
+        Assert.Equal(("refused", false), ((string?)second["prompt"], (bool)second["success"]!));
+    }
+
+    [Fact]
+    public async Task A_long_non_ASCII_end_reason_still_closes_and_ends_the_session()
+    {
+        await using var sim = await DecartSimulator.StartAsync();
+        var next = sim.Sessions.NextSessionAsync();
+        await using var client = await RawRealtimeClient.OpenAsync(sim);
+        var session = await next.WaitAsync(Bound);
+        string reason = string.Concat(Enumerable.Repeat("é€", 40));                 // 200 UTF-8 bytes: over a close frame's 123
+        await session.EndGenerationAsync(reason);
+        Assert.Equal(reason, (string?)(await client.ExpectAsync("generation_ended"))["reason"]);
+        await client.Closed.WaitAsync(Bound);
+        await session.Ended.WaitAsync(Bound);
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(ControlChannel.CloseReason(reason)), 1, 123);
+    }
+
+    [Fact]
     public async Task Media_binds_to_the_simulators_own_address()
     {
         await using var sim = await DecartSimulator.StartAsync();                     // loopback, the default

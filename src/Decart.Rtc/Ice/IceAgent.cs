@@ -475,6 +475,16 @@ public sealed class IceAgent : IDatagramTransport
             return;
         }
 
+        // A request seen before: from the same address it is a retransmission (answered again, changes nothing);
+        // from another it is a replay — somebody sniffed a valid check — and is neither answered nor trusted.
+        var seen = SeenRequest(request.TransactionId, from);
+        if (seen == RequestHistory.Replayed)
+        {
+            Interlocked.Increment(ref _replays);
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
         Span<byte> response = stackalloc byte[256];
         // Role conflict (RFC 8445 §7.3.1.1).
         bool theyControl = request.TryGetTieBreaker(StunAttributeType.IceControlling, out ulong theirs);
@@ -502,16 +512,6 @@ public sealed class IceAgent : IDatagramTransport
             }
         }
 
-        // A request seen before: from the same address it is a retransmission (answered again, changes nothing);
-        // from another it is a replay — somebody sniffed a valid check — and is neither answered nor trusted.
-        var seen = SeenRequest(request.TransactionId, from);
-        if (seen == RequestHistory.Replayed)
-        {
-            Interlocked.Increment(ref _replays);
-            Interlocked.Increment(ref _dropped);
-            return;
-        }
-
         var writer = new StunWriter(response, StunMessageType.BindingSuccess, request.TransactionId);
         writer.AddXorMappedAddress(from);
         writer.AddMessageIntegrity(localPassword);
@@ -522,13 +522,15 @@ public sealed class IceAgent : IDatagramTransport
         }
         catch (SocketException)
         {
-            return;
+            return; // not remembered: the peer's retransmission is handled as new
         }
 
         if (seen == RequestHistory.Retransmission)
         {
             return;
         }
+
+        RememberRequest(request.TransactionId, from);
 
         // Peer-reflexive learning: an address we did not know about becomes a remote candidate, paired at least with
         // the socket the check arrived on (that path demonstrably works).
@@ -552,25 +554,32 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
-    /// <summary>Requests answered so far that a replay would reuse: transaction ids with the address they came from, the last 512.</summary>
+    /// <summary>Whether a request's transaction was answered before, and from where (the last 512 are remembered).</summary>
     private RequestHistory SeenRequest(ReadOnlySpan<byte> transactionId, IPEndPoint from)
+    {
+        lock (_requests)
+        {
+            return !_requests.TryGetValue(Key(transactionId), out var first) ? RequestHistory.New
+                : first.Equals(from) ? RequestHistory.Retransmission : RequestHistory.Replayed;
+        }
+    }
+
+    /// <summary>Remembers an answered request's transaction and its address, so a replay from elsewhere is known.</summary>
+    private void RememberRequest(ReadOnlySpan<byte> transactionId, IPEndPoint from)
     {
         var key = Key(transactionId);
         lock (_requests)
         {
-            if (_requests.TryGetValue(key, out var first))
+            if (!_requests.TryAdd(key, from))
             {
-                return first.Equals(from) ? RequestHistory.Retransmission : RequestHistory.Replayed;
+                return;
             }
 
-            if (_requestOrder.Count == MaxRememberedRequests)
+            _requestOrder.Enqueue(key);
+            if (_requestOrder.Count > MaxRememberedRequests)
             {
                 _requests.Remove(_requestOrder.Dequeue());
             }
-
-            _requests[key] = from;
-            _requestOrder.Enqueue(key);
-            return RequestHistory.New;
         }
     }
 

@@ -11,7 +11,7 @@ namespace Decart.Sdk.Testing;
 /// </summary>
 /// <param name="Version">The session's state version the frame was made with (0: no state yet); wraps at 65,536.</param>
 /// <param name="InputFrame">The number of the input frame it was made from (1 = the first received); wraps at 2^24.</param>
-/// <param name="OutputFrame">The number of this output frame (1 = the first sent); wraps at 2^24.</param>
+/// <param name="OutputFrame">The number of this output frame (1 = the first the model made; one the media connection could not send yet still counts); wraps at 2^24.</param>
 public readonly record struct StateStamp(int Version, int InputFrame, int OutputFrame)
 {
     /// <summary>Cells per row of the stamp.</summary>

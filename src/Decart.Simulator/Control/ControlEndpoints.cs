@@ -33,7 +33,7 @@ internal static class ControlEndpoints
         group.MapPost("/sessions/{id}/drop", (HttpContext context, string id) => DropAsync(context, state, id));
         group.MapGet("/sessions/{id}/frames", (string id, string? last) => FramesOf(state, id, last));
         group.MapPost("/sessions/{id}/model", (HttpContext context, string id) => SetModelAsync(context, state, id));
-        group.MapGet("/health", () => Results.Json(Health(state), Json));
+        group.MapGet("/health", (string? collect) => Results.Json(Health(state, collect == "true"), Json));
         group.MapGet("/faults", () => Results.Json(state.Faults.All, Json));
         group.MapPost("/faults", (Delegate)((HttpContext context) => AddFaultAsync(context, state, null)));
         group.MapPost("/sessions/{id}/faults", (HttpContext context, string id) => AddFaultAsync(context, state, id));
@@ -45,16 +45,20 @@ internal static class ControlEndpoints
         });
     }
 
-    /// <summary><c>GET /_sim/health</c>: the process's own figures — what a soak watches for leaks.</summary>
-    private static object Health(ControlServices state)
+    /// <summary>
+    /// <c>GET /_sim/health[?collect=true]</c>: the process's own figures — what a soak watches for leaks. With
+    /// <c>collect=true</c> a full blocking GC runs first, so <c>managedHeapBytes</c> is what is really alive.
+    /// </summary>
+    private static object Health(ControlServices state, bool collect)
     {
         using var process = System.Diagnostics.Process.GetCurrentProcess();
+        long heap = GC.GetTotalMemory(forceFullCollection: collect);
         var gc = GC.GetGCMemoryInfo();
         return new
         {
             openSessions = state.Sessions.Open.Count,
             listedSessions = state.Sessions.Count,
-            managedHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
+            managedHeapBytes = heap,
             heapSizeAfterLastGcBytes = gc.HeapSizeBytes,
             fragmentedBytes = gc.FragmentedBytes,
             gen2Collections = GC.CollectionCount(2),

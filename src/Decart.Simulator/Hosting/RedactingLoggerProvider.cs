@@ -36,7 +36,7 @@ internal sealed partial class RedactingLoggerProvider(ILoggerProvider inner) : I
     [GeneratedRegex(@"((?:[?&;\s]|^)(?:api_key|apiKey|api-key|access_token|token|subscribe_token)=)[^&\s""'#]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex QueryParameter();
 
-    [GeneratedRegex(@"((?:x-api-key|authorization)\s*[:=]\s*)\S+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"((?:x-api-key|authorization)\s*[:=]\s*)[^\r\n]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Header();
 
     [GeneratedRegex(@"(""(?:apiKey|api_key|token|access_token)""\s*:\s*"")[^""]*""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -50,32 +50,62 @@ internal static class WebSocketMessages
     /// </summary>
     public static async ValueTask<ReceivedMessage> ReceiveAsync(WebSocket ws, byte[] buffer, int cap, CancellationToken cancellationToken)
     {
+        // The caller owns `original` until this returns normally: if a receive throws, the caller's finally gives it
+        // back, and only the buffers grown here are given back here — never one buffer twice.
+        var original = buffer;
         int length = 0;
         ValueWebSocketReceiveResult result = default;
-        do
+        try
         {
-            if (length >= Math.Min(buffer.Length, cap))
+            do
             {
-                if (length >= cap)
+                if (length >= Math.Min(buffer.Length, cap))
                 {
-                    return new ReceivedMessage(buffer, length, result.MessageType, TooLarge: true);
+                    if (length >= cap)
+                    {
+                        return Done(new ReceivedMessage(buffer, length, result.MessageType, TooLarge: true));
+                    }
+
+                    var bigger = Rent(Math.Min(cap, buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    if (!ReferenceEquals(buffer, original))
+                    {
+                        Return(buffer);
+                    }
+
+                    buffer = bigger;
                 }
 
-                var bigger = Rent(Math.Min(cap, buffer.Length * 2));
-                buffer.AsSpan(0, length).CopyTo(bigger);
-                Return(buffer);
-                buffer = bigger;
+                result = await ws.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), cancellationToken).ConfigureAwait(false);
+                length += result.Count;
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return Done(new ReceivedMessage(buffer, length, WebSocketMessageType.Close, TooLarge: false));
+                }
             }
+            while (!result.EndOfMessage);
 
-            result = await ws.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, cap) - length), cancellationToken).ConfigureAwait(false);
-            length += result.Count;
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return new ReceivedMessage(buffer, length, WebSocketMessageType.Close, TooLarge: false);
-            }
+            return Done(new ReceivedMessage(buffer, length, result.MessageType, TooLarge: false));
         }
-        while (!result.EndOfMessage);
+        catch
+        {
+            if (!ReferenceEquals(buffer, original))
+            {
+                Return(buffer);
+            }
 
-        return new ReceivedMessage(buffer, length, result.MessageType, TooLarge: false);
+            throw;
+        }
+
+        // On a normal return the caller takes the (possibly new) buffer: the original goes back now.
+        ReceivedMessage Done(ReceivedMessage message)
+        {
+            if (!ReferenceEquals(message.Buffer, original))
+            {
+                Return(original);
+            }
+
+            return message;
+        }
     }
 }

@@ -23,7 +23,7 @@ public enum ModelMode
 }
 
 /// <summary>One output frame, as the frame log (<c>GET /_sim/sessions/{id}/frames</c>) shows it.</summary>
-/// <param name="OutputFrame">Its number (1 = the first sent).</param>
+/// <param name="OutputFrame">Its number (transform: 1 = the first made, as in its stamp; echo: 1 = the first sent).</param>
 /// <param name="InputFrame">The number of the input frame it was made from (1 = the first received).</param>
 /// <param name="Version">The state version it was made with (0: none yet).</param>
 /// <param name="PromptHash">First 8 hex digits of SHA-256 of the prompt, or null.</param>
@@ -94,7 +94,18 @@ internal abstract class ModelPipeline : IAsyncDisposable
         mode == ModelMode.Transform && ModelCodecs.CanTransform(codec) ? new TransformPipeline(host, codec) : new EchoPipeline(host);
 
     /// <summary>Starts the pipeline's loops.</summary>
-    public void Start() => _running = Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => _running = Task.Run(async () =>
+    {
+        try
+        {
+            await RunAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A codec that fails (a library refusing its settings, an encoder error) stops this pipeline, never the session.
+            Failure = ex;
+        }
+    });
 
     /// <summary>One received frame, with its arrival timestamp (<see cref="TimeProvider.GetTimestamp"/>). Must not block.</summary>
     public void OnInput(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long arrival) =>
@@ -103,11 +114,22 @@ internal abstract class ModelPipeline : IAsyncDisposable
     /// <summary>The viewer asked for a keyframe (its PLI).</summary>
     public abstract void OnKeyframeRequested();
 
-    /// <summary>Stops the loops and frees the codecs.</summary>
+    /// <summary>Why the pipeline stopped on its own (a codec that failed), or null.</summary>
+    public Exception? Failure { get; private set; }
+
+    /// <summary>Stops the loops and frees the codecs. Never throws: a loop's failure is kept in <see cref="Failure"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _running.ConfigureAwait(false);
+        try
+        {
+            await _running.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Failure ??= ex;
+        }
+
         _stop.Dispose();
     }
 

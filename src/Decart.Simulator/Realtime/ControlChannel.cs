@@ -15,8 +15,15 @@ namespace Decart.Simulator.Realtime;
 /// </summary>
 internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet faults, string sessionId, TimeProvider time, CancellationToken life)
 {
+    /// <summary>Messages queued for a client that does not read them before the connection is cut.</summary>
+    public const int MaxQueued = 4096;
+
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private Task _writer = Task.CompletedTask;
+    private int _queued;
+
+    /// <summary>The client stopped reading while messages piled up past <see cref="MaxQueued"/>: the connection was cut.</summary>
+    public bool Overflowed { get; private set; }
 
     /// <summary>The WebSocket's state.</summary>
     public WebSocketState State => ws.State;
@@ -29,16 +36,16 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
     {
         var delay = SignalingLatency(toClient: true);
         long due = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
-        _outgoing.Writer.TryWrite(new Outgoing(message.ToJsonString(), due, null));
+        Enqueue(new Outgoing(message.ToJsonString(), due, null));
     }
 
     /// <summary>Queues any text as it is, unchecked and undelayed.</summary>
-    public void SendRaw(string text) => _outgoing.Writer.TryWrite(new Outgoing(text, time.GetTimestamp(), null));
+    public void SendRaw(string text) => Enqueue(new Outgoing(text, time.GetTimestamp(), null));
 
     /// <summary>Queues a close after the messages before it, and cuts the connection if the client does not answer within 3 s.</summary>
     public void Close(string reason, WebSocketCloseStatus status)
     {
-        _outgoing.Writer.TryWrite(new Outgoing(reason.Length > 100 ? reason[..100] : reason, time.GetTimestamp(), status));
+        _outgoing.Writer.TryWrite(new Outgoing(CloseReason(reason), time.GetTimestamp(), status));
         _ = AbortLaterAsync();
     }
 
@@ -121,8 +128,9 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         {
             await _writer.WaitAsync(bound).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (Exception)
         {
+            // Timed out or failed: the session ends either way.
         }
     }
 
@@ -170,6 +178,44 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         }
     }
 
+    private void Enqueue(Outgoing item)
+    {
+        // Bounded: a client that sends and never reads would otherwise pile up an error or an ack per message.
+        if (Interlocked.Increment(ref _queued) > MaxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            if (!Overflowed)
+            {
+                Overflowed = true;
+                ws.Abort();
+            }
+
+            return;
+        }
+
+        if (!_outgoing.Writer.TryWrite(item))
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+    }
+
+    /// <summary>A close reason within the 123 UTF-8 bytes a close frame allows, cut at a character boundary.</summary>
+    internal static string CloseReason(string reason)
+    {
+        if (Encoding.UTF8.GetByteCount(reason) <= 123)
+        {
+            return reason;
+        }
+
+        int length = Math.Min(reason.Length, 123);
+        while (length > 0 && (Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > 123 || char.IsHighSurrogate(reason[length - 1])))
+        {
+            length--;
+        }
+
+        return reason[..length];
+    }
+
     private TimeSpan SignalingLatency(bool toClient)
     {
         var delay = TimeSpan.Zero;
@@ -190,6 +236,7 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         {
             await foreach (var item in _outgoing.Reader.ReadAllAsync(life).ConfigureAwait(false))
             {
+                Interlocked.Decrement(ref _queued);
                 var wait = time.GetElapsedTime(time.GetTimestamp(), item.Due);
                 if (wait > TimeSpan.Zero)
                 {
@@ -211,7 +258,7 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
                 await ws.SendAsync(Encoding.UTF8.GetBytes(item.Text), WebSocketMessageType.Text, true, life).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or ArgumentException)
         {
         }
     }

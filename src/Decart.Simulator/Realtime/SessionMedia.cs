@@ -216,15 +216,20 @@ internal sealed class SessionMedia : IModelHost
             _pipeline = null;
         }
 
-        if (pipeline is not null)
+        try
         {
-            Interlocked.Add(ref _droppedBefore, pipeline.FramesDropped);
-            await pipeline.DisposeAsync().ConfigureAwait(false);
+            if (pipeline is not null)
+            {
+                Interlocked.Add(ref _droppedBefore, pipeline.FramesDropped);
+                await pipeline.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        if (Pc is { } pc)
+        finally
         {
-            await pc.DisposeAsync().ConfigureAwait(false);
+            if (Pc is { } pc)
+            {
+                await pc.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 

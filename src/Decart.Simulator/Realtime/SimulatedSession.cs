@@ -357,7 +357,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
-            await EndAsync(EndReason ?? "connection lost").ConfigureAwait(false);
+            await EndAsync(EndReason ?? (_channel.Overflowed ? "client not reading" : "connection lost")).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -518,9 +518,10 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private void CheckNegotiationTimeout()
     {
         var limit = _options.NegotiationTimeout;
-        if (limit <= TimeSpan.Zero || State != SessionPhase.Connecting || Volatile.Read(ref _ending) == 1)
+        if (limit <= TimeSpan.Zero || State != SessionPhase.Connecting || Volatile.Read(ref _ending) == 1
+            || (_liveKit.Room is not null && _liveKit.RoomInfoSentAt == 0))
         {
-            return;
+            return; // not while waiting in a queue: the clock starts when the room is handed out
         }
 
         long since = Math.Max(_startTimestamp, _liveKit.RoomInfoSentAt);
@@ -558,6 +559,13 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         if (result.Version > 0 && State == SessionPhase.Generating && _media.EffectiveModelMode is not null)
         {
             _state.Defer(result.Ack, result.Version);
+            return;
+        }
+
+        if (_state.LastDeferredVersion is { } waiting)
+        {
+            // A refusal after an accepted update still waiting for its frame goes out after it: acks keep their order.
+            _state.Defer(result.Ack, waiting);
             return;
         }
 

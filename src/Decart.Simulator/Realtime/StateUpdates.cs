@@ -192,6 +192,18 @@ internal sealed class StateUpdates(SimulatorOptions options)
         }
     }
 
+    /// <summary>The version of the last ack still waiting for its frame, or null when none waits.</summary>
+    public int? LastDeferredVersion
+    {
+        get
+        {
+            lock (_pendingAcks)
+            {
+                return _pendingAcks.Count == 0 ? null : _pendingAcks[^1].Version;
+            }
+        }
+    }
+
     /// <summary>The deferred acks due now: those of a version up to <paramref name="shown"/>, and any that waited too long.</summary>
     public List<JsonObject>? TakeDueAcks(int shown)
     {

@@ -124,8 +124,9 @@ public sealed unsafe class H264Encoder : IDisposable
         isKeyframe = false;
         if (Interlocked.Exchange(ref _keyframeRequested, 0) == 1)
         {
-            var force = (delegate* unmanaged<nint, byte, int>)LibOpenH264.Slot(_encoder, LibOpenH264.EncForceIntraFrame);
-            force(_encoder, 1);
+            // ForceIntraFrame(bool bIDR, int iLayerId = -1): the C++ default must be passed explicitly from C.
+            var force = (delegate* unmanaged<nint, byte, int, int>)LibOpenH264.Slot(_encoder, LibOpenH264.EncForceIntraFrame);
+            force(_encoder, 1, -1);
         }
 
         int result;

@@ -64,7 +64,7 @@ internal static unsafe class LibOpenH264
     public const int DecInitialize = 0;
     public const int DecUninitialize = 1;
     public const int DecDecodeFrameNoDelay = 3;
-    public const int DecSetOption = 9;
+    public const int DecSetOption = 8;
 
     private static readonly Lazy<Api> Loaded = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
 
