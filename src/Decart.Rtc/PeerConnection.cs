@@ -550,6 +550,16 @@ public sealed class PeerConnection : IAsyncDisposable
         SendPli(_active?.Ssrc ?? receive.RemoteSsrc ?? 0);
     }
 
+    private void AskForKeyframe(ReceiveStream stream)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (now - stream.KeyframeAskedAt > System.Diagnostics.Stopwatch.Frequency / 2)
+        {
+            stream.KeyframeAskedAt = now;
+            SendPli(stream.Ssrc);
+        }
+    }
+
     private void SendPli(uint mediaSsrc)
     {
         if (_srtp is null)
@@ -975,6 +985,13 @@ public sealed class PeerConnection : IAsyncDisposable
                 : _active is null || stream.Layer > _active.Layer || IsStale(_active);
             if (!keyframe || !better)
             {
+                if (better)
+                {
+                    // The stream we want has frames but no keyframe yet (the first one was lost or incomplete): ask
+                    // for one — at most twice a second — instead of waiting for the sender's next on its own.
+                    AskForKeyframe(stream);
+                }
+
                 return;
             }
 

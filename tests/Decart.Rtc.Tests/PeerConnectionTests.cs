@@ -155,6 +155,31 @@ public sealed class PeerConnectionTests
     }
 
     [Fact]
+    public async Task A_receiver_whose_first_keyframe_was_lost_asks_for_one_and_the_stream_starts()
+    {
+        var (client, server) = await ConnectAsync();
+        await using var c = client;
+        await using var s = server;
+        var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
+        var keyframe = clip.First(f => (f[0] & 1) == 0);                       // VP8 frame tag: bit 0 clear on a keyframe
+        var deltas = clip.Where(f => (f[0] & 1) == 1).ToList();
+        int requested = 0, received = 0;
+        client.KeyframeRequested += () => Interlocked.Increment(ref requested);
+        server.FrameReceived += (_, _, _) => Interlocked.Increment(ref received);
+
+        // The sender's stream starts with delta frames only (its keyframe "lost"); it sends a keyframe only when asked.
+        for (int i = 1; i < 60 && Volatile.Read(ref received) == 0; i++)
+        {
+            bool asked = Interlocked.Exchange(ref requested, 0) > 0;
+            client.SendFrame(asked ? keyframe : deltas[i % deltas.Count], (uint)(i * 3000));
+            await Task.Delay(33);
+        }
+
+        Assert.True(server.Stats.PlisSent > 0, "the receiver asked for a keyframe");
+        Assert.True(Volatile.Read(ref received) > 0, "the stream started at the keyframe it asked for");
+    }
+
+    [Fact]
     public async Task Five_percent_loss_through_the_impairment_hook_is_recovered_by_nack()
     {
         var loss = new RandomLoss(0.05, 99);

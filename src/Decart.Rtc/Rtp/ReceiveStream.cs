@@ -54,6 +54,9 @@ internal sealed class ReceiveStream
     /// <summary>Keyframes assembled on this stream.</summary>
     public long Keyframes { get; set; }
 
+    /// <summary>When a keyframe was last asked for on this stream (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), to ask at most twice a second.</summary>
+    internal long KeyframeAskedAt { get; set; }
+
     public long PacketsLost => Math.Max(0, _highestSequence - _baseSequence + 1 - _receivedCount);
 
     public TimeSpan Jitter => TimeSpan.FromSeconds(_jitter / 90000.0);
