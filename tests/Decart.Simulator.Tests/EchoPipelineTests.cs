@@ -1,5 +1,6 @@
 using Decart.Simulator.Constraints;
 using Decart.Simulator.Model;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Decart.Simulator.Tests;
 
@@ -13,11 +14,13 @@ public class EchoPipelineTests
     [Fact]
     public async Task After_a_stall_stale_frames_are_dropped_to_the_next_keyframe_and_latency_returns_to_the_configured_figure()
     {
-        var host = new Host();
+        // On a fake clock: what is stale and what is on time does not depend on how busy the machine is.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var host = new Host(time);
         var pipeline = new EchoPipeline(host);
         pipeline.Start();
-        var time = TimeProvider.System;
-        long stalledSince = time.GetTimestamp() - (2 * time.TimestampFrequency);  // arrived 2 s ago: the loop was stalled
+        long stalledSince = time.GetTimestamp();
+        time.Advance(TimeSpan.FromSeconds(2));                                     // these frames arrived 2 s ago: the loop was stalled
         byte[] delta = [1, 2, 3], key = [9, 9, 9];
         for (int i = 0; i < 30; i++)
         {
@@ -25,22 +28,27 @@ public class EchoPipelineTests
         }
 
         await host.WaitForKeyframeRequestAsync();
-        pipeline.OnInput(delta, 100, isKeyframe: false, time.GetTimestamp());     // still waiting for the keyframe
-        pipeline.OnInput(key, 101, isKeyframe: true, time.GetTimestamp());
+        long now = time.GetTimestamp();
+        pipeline.OnInput(delta, 100, isKeyframe: false, now);                     // still waiting for the keyframe
+        pipeline.OnInput(key, 101, isKeyframe: true, now);
         for (uint i = 102; i < 112; i++)
         {
-            pipeline.OnInput(delta, i, isKeyframe: false, time.GetTimestamp());
+            pipeline.OnInput(delta, i, isKeyframe: false, now);
         }
 
-        await host.WaitForOutputsAsync(11);
+        time.Advance(TimeSpan.FromMilliseconds(30));                               // the model latency passes once; then the clock stands still
+        for (int i = 0; i < 1000 && host.Count < 11; i++)
+        {
+            await Task.Delay(10);
+        }
+
         await pipeline.DisposeAsync();
         Assert.Equal(31, pipeline.FramesDropped);                                  // the 30 stale frames and the delta before the keyframe
-        Assert.Equal(101u, host.Sent[0]);                                          // output resumes with the keyframe
-        Assert.Equal(Enumerable.Range(101, 11).Select(i => (uint)i), host.Sent);
-        Assert.All(host.Records, r => Assert.True(r.LatencyMs < 1000, $"{r.LatencyMs} ms: a stale frame went out"));
+        Assert.Equal(Enumerable.Range(101, 11).Select(i => (uint)i), host.Sent);   // output resumes with the keyframe, then every frame
+        Assert.All(host.Records, r => Assert.InRange(r.LatencyMs, 29.9, 30.1));    // exactly the configured 30 ms again (fake-clock milliseconds)
     }
 
-    private sealed class Host : IModelHost
+    private sealed class Host(TimeProvider time) : IModelHost
     {
         private readonly TaskCompletionSource _keyframe = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -50,7 +58,18 @@ public class EchoPipelineTests
 
         public SimulatedModel Model { get; } = new("lucy-2.1", ModelKind.Realtime, 30, 30, 1088, 624, InputRule.None);
 
-        public TimeProvider Time => TimeProvider.System;
+        public TimeProvider Time => time;
+
+        public int Count
+        {
+            get
+            {
+                lock (Sent)
+                {
+                    return Records.Count;
+                }
+            }
+        }
 
         public RenderState CurrentState() => new(0, null, true, null);
 
@@ -77,13 +96,5 @@ public class EchoPipelineTests
         }
 
         public Task WaitForKeyframeRequestAsync() => _keyframe.Task.WaitAsync(TimeSpan.FromSeconds(10));
-
-        public async Task WaitForOutputsAsync(int count)
-        {
-            for (int i = 0; i < 500 && Records.Count < count; i++)
-            {
-                await Task.Delay(20);
-            }
-        }
     }
 }

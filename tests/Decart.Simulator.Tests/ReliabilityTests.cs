@@ -24,7 +24,8 @@ public class ReliabilityTests
     [Fact]
     public async Task A_socket_that_never_negotiates_is_ended_with_an_error_after_the_negotiation_timeout()
     {
-        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { NegotiationTimeout = TimeSpan.FromSeconds(1) });
+        // 3 s: long enough for the second session's ICE and DTLS on a loaded CI machine, short for a test.
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { NegotiationTimeout = TimeSpan.FromSeconds(3) });
         var next = sim.Sessions.NextSessionAsync();
         await using var idle = await RawRealtimeClient.OpenAsync(sim);                // authenticated, then silent
         var session = await next.WaitAsync(Bound);
@@ -40,7 +41,7 @@ public class ReliabilityTests
         await busy.NegotiateAsync();
         busy.StartMedia();
         await busy.ExpectAsync("generation_started");
-        await Task.Delay(1500);
+        await Task.Delay(3500);                                                       // past the timeout: still generating
         Assert.Equal(SessionPhase.Generating, session2.State);
     }
 
