@@ -269,9 +269,7 @@ public sealed class Campaign(CampaignOptions options)
         return (response.IsSuccessStatusCode ? Verdict.Held : Verdict.Broke, $"a request during the attack answered {(int)response.StatusCode} in {served.TotalMilliseconds:F0} ms");
     }
 
-    private static Task<(Verdict, string)> MediaAbuseAsync(SimulatorProcess sim) => MediaAbuseCoreAsync(sim);
-
-    private static async Task<(Verdict, string)> MediaAbuseCoreAsync(SimulatorProcess sim)
+    private static async Task<(Verdict, string)> MediaAbuseAsync(SimulatorProcess sim)
     {
         // Every UDP port the process has open on loopback: the bystander's media port among them.
         var ports = UdpPortsOf(sim.Process.Id).ToList();

@@ -233,7 +233,7 @@ internal sealed class MeasuringSink(SyntheticVideoSource camera, Stats stats) : 
 /// <summary>What the run counts (updated from the media and decode threads).</summary>
 internal sealed class Stats
 {
-    private readonly List<double> _latencies = [];
+    private readonly List<(string Phase, double Ms)> _latencies = [];
     private I420Frame? _lastDecoded;
     private long _receivedAtReconnect = -1;
     public long Received;
@@ -254,14 +254,11 @@ internal sealed class Stats
 
     public volatile int Version;
 
-    private readonly List<(string Phase, double Ms)> _byPhase = [];
-
     public void AddLatency(double ms)
     {
         lock (_latencies)
         {
-            _latencies.Add(ms);
-            _byPhase.Add((Phase, ms));
+            _latencies.Add((Phase, ms));
         }
     }
 
@@ -269,7 +266,7 @@ internal sealed class Stats
     {
         lock (_latencies)
         {
-            return _byPhase.GroupBy(p => p.Phase).Select(g => (g.Key, g.Select(p => p.Ms).Order().ToArray())).ToArray();
+            return _latencies.GroupBy(p => p.Phase).Select(g => (g.Key, g.Select(p => p.Ms).Order().ToArray())).ToArray();
         }
     }
 
@@ -277,9 +274,7 @@ internal sealed class Stats
     {
         lock (_latencies)
         {
-            var copy = _latencies.ToArray();
-            Array.Sort(copy);
-            return copy;
+            return _latencies.Select(p => p.Ms).Order().ToArray();
         }
     }
 

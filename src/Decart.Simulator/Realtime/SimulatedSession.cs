@@ -47,6 +47,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private int _badInputLogged;
     private int _ending;
     private int _negotiationTimedOut;
+    private string? _roomOffer;
     private readonly long _startTimestamp;
 
     internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
@@ -200,8 +201,6 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     public Task Ended => _ended.Task;
 
     bool IMediaEvents.Ended => State == SessionPhase.Ended;
-
-    private string? _roomOffer;
 
     /// <summary>Raised after a state was applied and acknowledged.</summary>
     public event Action<SimulatedSession, AppliedState>? StateApplied;
