@@ -13,7 +13,7 @@ public static class Program
 
         Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
                                 [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
-                                [--record DIR] [--verbose]
+                                [--record DIR] [--cors-origin ORIGIN]... [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
@@ -28,6 +28,8 @@ public static class Program
           --negotiation-timeout S  end sessions whose media has not connected after S
                             seconds (default 30; 0: never)
           --record DIR      write what each realtime session received to DIR/{session}.ivf
+          --cors-origin O   a browser origin allowed to call the HTTP endpoints (repeat; * for any);
+                            default: any origin while bound to loopback, none otherwise
           --verbose         log requests and sessions
           --help            this text
 
@@ -134,6 +136,15 @@ public static class Program
                     }
 
                     options.NegotiationTimeout = TimeSpan.FromSeconds(negotiation);
+                    break;
+                case "--cors-origin":
+                    var corsOrigin = Value();
+                    if (string.IsNullOrWhiteSpace(corsOrigin) || (corsOrigin != "*" && !Uri.TryCreate(corsOrigin, UriKind.Absolute, out _)))
+                    {
+                        return BadArguments("--cors-origin needs an origin like http://localhost:5173, or *.");
+                    }
+
+                    options.CorsOrigins.Add(corsOrigin);
                     break;
                 case "--record":
                     var dir = Value();

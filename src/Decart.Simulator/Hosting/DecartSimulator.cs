@@ -104,7 +104,9 @@ public sealed class DecartSimulator : IAsyncDisposable
         var app = builder.Build();
         _ = app.Services.GetRequiredService<Faults.FaultSet>(); // the scenario's faults are in force before the first request
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.KeepAliveInterval, KeepAliveTimeout = options.KeepAliveTimeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : options.KeepAliveTimeout });
+        app.UseCors();
         RestEndpoints.Map(app);
+        FileEndpoints.Map(app);
         Realtime.StreamEndpoint.Map(app);
         Rooms.RoomEndpoint.Map(app);
         Control.ControlEndpoints.Map(app);

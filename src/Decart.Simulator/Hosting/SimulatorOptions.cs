@@ -105,9 +105,42 @@ public sealed class SimulatorOptions
     /// <summary>Realtime: the server sends its own SDP <c>offer</c> right after accepting a session (the client answers), instead of waiting for the client's. Default false.</summary>
     public bool ServerOffers { get; set; }
 
+    /// <summary>Files API: most uploaded files kept (beyond it the oldest go). Default 1,000.</summary>
+    public int MaxFiles { get; set; } = 1_000;
+
+    /// <summary>Files API: most bytes kept over all uploaded files (beyond it the oldest go). Default 256 MiB. One file is at most <see cref="MaxImageBytes"/>.</summary>
+    public long MaxFileStoreBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Browser origins allowed to call the simulator's HTTP endpoints (CORS), e.g. <c>http://localhost:5173</c>; <c>*</c>
+    /// allows any. Empty (the default): any origin while the simulator listens on loopback, none otherwise.
+    /// </summary>
+    public List<string> CorsOrigins { get; set; } = [];
+
     /// <summary>Faults in force from the start (a scenario file's <c>faults</c>).</summary>
     public List<Faults.Fault> Faults { get; set; } = [];
 
     /// <summary>The keys in force: <see cref="ApiKeys"/>, or the development key when none.</summary>
     internal IReadOnlyList<string> EffectiveKeys => ApiKeys.Count > 0 ? ApiKeys : [DevelopmentKey];
+
+    /// <summary>Whether a browser page of <paramref name="origin"/> may call the HTTP endpoints (see <see cref="CorsOrigins"/>).</summary>
+    /// <param name="origin">The request's <c>Origin</c>.</param>
+    /// <returns>Whether CORS lets it read the answers.</returns>
+    internal bool AllowsOrigin(string origin)
+    {
+        if (CorsOrigins.Count == 0)
+        {
+            return Host is "localhost" or "::1" || (System.Net.IPAddress.TryParse(Host, out var address) && System.Net.IPAddress.IsLoopback(address));
+        }
+
+        foreach (var allowed in CorsOrigins)
+        {
+            if (allowed == "*" || string.Equals(allowed.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -20,6 +20,7 @@ internal static class SimulatorServices
         services.AddSingleton(_ => new ModelCatalog(options.Models));
         services.AddSingleton(_ => new TokenStore(options.EffectiveKeys, options.TimeProvider, options.TokenRetention, options.MaxTokens));
         services.AddSingleton(_ => new JobStore(options.TimeProvider, options.JobPendingFor, options.JobProcessingFor, options.JobRetention, options.MaxJobs));
+        services.AddSingleton(_ => new FileStore(options.TimeProvider, options.MaxFiles, options.MaxFileStoreBytes));
         services.AddSingleton(_ => new SessionRegistry(options.KeepEndedSessions));
         services.AddSingleton(_ => new RoomRegistry());
         services.AddSingleton(sp =>
@@ -45,6 +46,7 @@ internal static class SimulatorServices
             return faults;
         });
         services.AddSingleton<SessionFactory>();
+        services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.SetIsOriginAllowed(options.AllowsOrigin).AllowAnyHeader().AllowAnyMethod().SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         return services;
     }
 }

@@ -50,7 +50,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private string? _roomOffer;
     private readonly long _startTimestamp;
 
-    internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null)
+    internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null, Rest.FileStore? files = null)
     {
         _options = options;
         _faultSet = faults;
@@ -66,7 +66,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         _logger = logger;
         _interceptor = new FaultInterceptor(faults, Id);
         _channel = new ControlChannel(ws, options.MaxMessageBytes, faults, Id, time, _life.Token);
-        _state = new StateUpdates(options);
+        _state = new StateUpdates(options, files);
         _state.Applied += OnApplied;
         _media = new SessionMedia(options, model, _interceptor, () => _state.Render, this);
         _faults = new SessionFaults(faults, Id, time, start, this, fault => _logger.LogInformation("session {Session}: fault {Fault} ({Type})", Id, fault.Id, fault.Type));

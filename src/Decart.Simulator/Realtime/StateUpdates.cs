@@ -13,7 +13,9 @@ namespace Decart.Simulator.Realtime;
 /// version, the history, the <see cref="RenderState"/> the model draws with, and the acks that wait for the first
 /// output frame made with their version. It neither reads nor writes the socket: it returns the ack to send.
 /// </summary>
-internal sealed class StateUpdates(SimulatorOptions options)
+/// <param name="options">The simulator's limits and clock.</param>
+/// <param name="files">The Files API's store, for <c>image_ref</c>; null refuses every reference.</param>
+internal sealed class StateUpdates(SimulatorOptions options, Rest.FileStore? files = null)
 {
     /// <summary>Longest prompt accepted.</summary>
     public const int MaxPromptLength = 1000;
@@ -133,7 +135,14 @@ internal sealed class StateUpdates(SimulatorOptions options)
     {
         string? error = null;
         string? hash = null;
-        if (!root.TryGetProperty("image_data", out var image) || image.ValueKind == JsonValueKind.Null)
+        bool hasData = root.TryGetProperty("image_data", out var image) && image.ValueKind != JsonValueKind.Null;
+        if (root.TryGetProperty("image_ref", out var reference) && reference.ValueKind != JsonValueKind.Null)
+        {
+            error = hasData ? "set_image takes one of image_data or image_ref, not both"
+                : reference.ValueKind != JsonValueKind.String ? "image_ref must be a file id (file_…)"
+                : ResolveFile(reference.GetString()!, out hash);
+        }
+        else if (!hasData)
         {
             hash = null;
         }
@@ -271,10 +280,7 @@ internal sealed class StateUpdates(SimulatorOptions options)
                 return string.Create(CultureInfo.InvariantCulture, $"Image too large ({n} bytes; limit {options.MaxImageBytes})");
             }
 
-            bool png = data.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-            bool jpeg = data.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]);
-            bool webp = n >= 12 && data.StartsWith("RIFF"u8) && data.Slice(8, 4).SequenceEqual("WEBP"u8);
-            if (!png && !jpeg && !webp)
+            if (Rest.ImageFormat.Sniff(data) is null)
             {
                 return "Unsupported image format: expected PNG, JPEG or WebP";
             }
@@ -285,6 +291,28 @@ internal sealed class StateUpdates(SimulatorOptions options)
         finally
         {
             ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>The image of an uploaded file: its hash, or why it cannot be used.</summary>
+    private string? ResolveFile(string id, out string? hash)
+    {
+        hash = null;
+        string shown = id.Length > 64 ? id[..64] + "…" : id;
+        if (files is null)
+        {
+            return $"File {shown} not found";
+        }
+
+        switch (files.Find(id, out var file))
+        {
+            case Rest.FileLookup.Found:
+                hash = file!.Sha256;
+                return null;
+            case Rest.FileLookup.Expired:
+                return $"File {shown} has expired";
+            default:
+                return $"File {shown} not found";
         }
     }
 
