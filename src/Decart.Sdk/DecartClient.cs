@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Decart.Sdk;
 
 /// <summary>
-/// The entry point of the SDK: REST APIs (<see cref="Process"/>, <see cref="Queue"/>, <see cref="Tokens"/>)
+/// The entry point of the SDK: REST APIs (<see cref="Process"/>, <see cref="Queue"/>, <see cref="Tokens"/>, <see cref="Files"/>)
 /// and realtime sessions. Thread-safe; create one per API key and reuse it.
 /// </summary>
 public sealed class DecartClient : IDisposable
@@ -46,6 +46,7 @@ public sealed class DecartClient : IDisposable
         Process = new ProcessClient(http);
         Queue = new QueueClient(http);
         Tokens = new TokensClient(http);
+        Files = new FilesClient(http);
         Realtime = new Realtime.RealtimeApi(this);
     }
 
@@ -66,6 +67,9 @@ public sealed class DecartClient : IDisposable
 
     /// <summary>Short-lived client tokens.</summary>
     public TokensClient Tokens { get; }
+
+    /// <summary>Uploaded files: an image uploaded once and referred to by id in realtime sessions.</summary>
+    public FilesClient Files { get; }
 
     /// <summary>The integration tag of the User-Agent.</summary>
     internal string? Integration { get; }

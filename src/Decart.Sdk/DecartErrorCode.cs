@@ -41,6 +41,15 @@ public enum DecartErrorCode
 
     /// <summary>Creating a client token failed (<c>TOKEN_CREATE_ERROR</c>).</summary>
     TokenCreateError,
+
+    /// <summary>Uploading a file failed (<c>FILES_UPLOAD_ERROR</c>): too large, not an image, a bad time to live.</summary>
+    FilesUploadError,
+
+    /// <summary>Reading a file's metadata failed (<c>FILES_GET_ERROR</c>): unknown, deleted or expired.</summary>
+    FilesGetError,
+
+    /// <summary>Deleting a file failed (<c>FILES_DELETE_ERROR</c>).</summary>
+    FilesDeleteError,
 }
 
 /// <summary>Conversions between <see cref="DecartErrorCode"/> and its wire spelling.</summary>
@@ -63,6 +72,9 @@ public static class DecartErrorCodes
         DecartErrorCode.QueueResultError => "QUEUE_RESULT_ERROR",
         DecartErrorCode.JobNotCompleted => "JOB_NOT_COMPLETED",
         DecartErrorCode.TokenCreateError => "TOKEN_CREATE_ERROR",
+        DecartErrorCode.FilesUploadError => "FILES_UPLOAD_ERROR",
+        DecartErrorCode.FilesGetError => "FILES_GET_ERROR",
+        DecartErrorCode.FilesDeleteError => "FILES_DELETE_ERROR",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Unknown Decart error code."),
     };
 

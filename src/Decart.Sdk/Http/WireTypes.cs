@@ -38,6 +38,31 @@ public sealed record JobInfo(
 /// <param name="ContentType">Their media type, e.g. <c>video/mp4</c>.</param>
 public sealed record JobResult(string JobId, byte[] Data, string ContentType);
 
+/// <summary>An uploaded file (<c>client.Files</c>): pass <see cref="Id"/> to <c>ImageInput.FromFileRef</c> to reuse it in realtime sessions without sending the bytes again.</summary>
+/// <param name="Id">The reference id, <c>file_…</c>.</param>
+/// <param name="FileName">The name it was uploaded with, if any.</param>
+/// <param name="MimeType">Its media type, e.g. <c>image/png</c>.</param>
+/// <param name="SizeBytes">Its size.</param>
+/// <param name="CreatedAt">When it was uploaded.</param>
+/// <param name="ExpiresAt">When it expires; null for a persistent file.</param>
+public sealed record FileReference(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("filename")] string? FileName,
+    [property: JsonPropertyName("mime_type")] string MimeType,
+    [property: JsonPropertyName("size_bytes")] long SizeBytes,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt);
+
+/// <summary>How long an uploaded file lives.</summary>
+public sealed record FileUploadOptions
+{
+    /// <summary>Its time to live, whole seconds from 60 s to 30 days; null (with <see cref="Persistent"/> false) for the service's default (24 h).</summary>
+    public TimeSpan? Ttl { get; init; }
+
+    /// <summary>Never expires (delete it with <c>DeleteAsync</c>). Not with <see cref="Ttl"/>.</summary>
+    public bool Persistent { get; init; }
+}
+
 /// <summary>The output of a synchronous generation.</summary>
 /// <param name="Data">The result bytes (an image).</param>
 /// <param name="ContentType">Their media type, e.g. <c>image/png</c>.</param>
@@ -136,6 +161,7 @@ public sealed record ClientToken
 /// <summary>Source-generated JSON for every REST wire type.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(JobInfo))]
+[JsonSerializable(typeof(FileReference))]
 [JsonSerializable(typeof(CreateTokenOptions))]
 [JsonSerializable(typeof(ClientToken))]
 [JsonSerializable(typeof(JsonObject))]

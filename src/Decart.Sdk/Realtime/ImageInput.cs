@@ -4,7 +4,8 @@ namespace Decart.Sdk.Realtime;
 
 /// <summary>
 /// A reference image for a realtime session: PNG, JPEG or WebP bytes from memory, a stream, a file, or a
-/// <c>data:</c> URL. It travels base64-encoded on the signaling socket.
+/// <c>data:</c> URL — sent base64-encoded on the signaling socket (<c>image_data</c>) — or a file uploaded once with
+/// <c>client.Files</c> and named by its id (<see cref="FromFileRef"/>, sent as <c>image_ref</c>).
 /// </summary>
 public sealed class ImageInput
 {
@@ -13,8 +14,27 @@ public sealed class ImageInput
 
     private ImageInput(ReadOnlyMemory<byte> bytes) => Bytes = bytes;
 
-    /// <summary>The encoded image.</summary>
+    private ImageInput(string fileRef) => FileRef = fileRef;
+
+    /// <summary>The encoded image; empty for a file reference.</summary>
     public ReadOnlyMemory<byte> Bytes { get; }
+
+    /// <summary>The uploaded file's id (<c>file_…</c>) when this input refers to one, else null.</summary>
+    public string? FileRef { get; }
+
+    /// <summary>An image uploaded with <c>client.Files.UploadAsync</c>, named by its id: the session sends <c>image_ref</c>, not the bytes.</summary>
+    /// <param name="fileId">The id from the upload's <see cref="Http.FileReference"/> (<c>file_…</c>).</param>
+    /// <returns>The input.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> when the id is not a file id.</exception>
+    public static ImageInput FromFileRef(string fileId)
+    {
+        if (!Http.ImageInputRefs.IsFileRef(fileId))
+        {
+            throw new DecartException(DecartErrorCode.InvalidInput, $"image: '{(fileId is { Length: > 40 } ? fileId[..40] + "…" : fileId)}' is not a file id (file_…, from client.Files.UploadAsync).");
+        }
+
+        return new ImageInput(fileId);
+    }
 
     /// <summary>From bytes (copied).</summary>
     /// <param name="bytes">PNG, JPEG or WebP bytes.</param>
@@ -93,11 +113,12 @@ public sealed class ImageInput
 
     /// <summary>The base64 text sent as <c>image_data</c>.</summary>
     /// <returns>Base64 of <see cref="Bytes"/>.</returns>
-    public string ToBase64() => Convert.ToBase64String(Bytes.Span);
+    /// <exception cref="InvalidOperationException">For a file reference, which has no bytes here.</exception>
+    public string ToBase64() => FileRef is null ? Convert.ToBase64String(Bytes.Span) : throw new InvalidOperationException("A file reference has no bytes to encode; it is sent as image_ref.");
 
-    /// <summary>A short description: size and a hash prefix, never the bytes.</summary>
+    /// <summary>A short description: size and a hash prefix (or the file id), never the bytes.</summary>
     /// <returns>The description.</returns>
-    public override string ToString() => $"image {Bytes.Length} B sha256:{Convert.ToHexStringLower(SHA256.HashData(Bytes.Span))[..12]}";
+    public override string ToString() => FileRef is { } id ? $"image {id}" : $"image {Bytes.Length} B sha256:{Convert.ToHexStringLower(SHA256.HashData(Bytes.Span))[..12]}";
 
     private static void Validate(int length)
     {

@@ -173,7 +173,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         var session = RequireConnected();
-        await session.SendAndAwaitAckAsync(new SetStateSignal(state.Image?.ToBase64(), state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
+        await session.SendAndAwaitAckAsync(ImageSignals.SetState(state.Image, state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _acked, new AckedState(state.Prompt, state.Enhance, state.Image));
     }
 
@@ -193,7 +193,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     }
 
     /// <summary>Sets or clears (null) the reference image, optionally with a prompt in the same message, and waits for its ack.</summary>
-    /// <param name="image">The image (<see cref="ImageInput"/>: bytes, stream, file, data URL), or null to clear it.</param>
+    /// <param name="image">The image (<see cref="ImageInput"/>: bytes, stream, file, data URL, or an uploaded file's id with <see cref="ImageInput.FromFileRef"/>), or null to clear it.</param>
     /// <param name="options">A prompt to send along, and its enhancement.</param>
     /// <param name="cancellationToken">Stops waiting for the ack.</param>
     /// <returns>A task that completes when the server acknowledged.</returns>
@@ -206,7 +206,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         var session = RequireConnected();
-        await session.SendAndAwaitAckAsync(new SetImageSignal(image?.ToBase64(), options?.Prompt, options?.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
+        await session.SendAndAwaitAckAsync(ImageSignals.SetImage(image, options?.Prompt, options?.Enhance), null, _options.StateTimeout, cancellationToken).ConfigureAwait(false);
         var before = Volatile.Read(ref _acked);
         Volatile.Write(ref _acked, new AckedState(options?.Prompt ?? before.Prompt, options?.Enhance ?? (options?.Prompt is not null || before.Enhance), image));
     }

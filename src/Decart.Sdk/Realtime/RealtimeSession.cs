@@ -311,7 +311,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
     public Task SendStateAsync(AckedState state, CancellationToken cancellationToken) =>
         state.Image is null && state.Prompt is not null
             ? SendAndAwaitAckAsync(new PromptSignal(state.Prompt, state.Enhance), state.Prompt, _options.PromptTimeout, cancellationToken)
-            : SendAndAwaitAckAsync(new SetStateSignal(state.Image?.ToBase64(), state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken);
+            : SendAndAwaitAckAsync(ImageSignals.SetState(state.Image, state.Prompt, state.Enhance), null, _options.StateTimeout, cancellationToken);
 
     /// <summary>Sends a prompt or image message and waits for its ack.</summary>
     /// <param name="message">The message.</param>

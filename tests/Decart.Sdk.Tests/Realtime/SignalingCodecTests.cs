@@ -15,6 +15,14 @@ public class SignalingCodecTests
         Assert.Equal("""{"prompt":"Anime","enhance_prompt":true,"type":"prompt"}""", Json(new PromptSignal("Anime", true)));
         Assert.Equal("""{"image_data":"AAEC","prompt":"Cyberpunk","enhance_prompt":false,"type":"set_image"}""", Json(new SetImageSignal("AAEC", "Cyberpunk", false)));
         Assert.Equal("""{"image_data":null,"type":"set_image"}""", Json(new SetImageSignal(null, null, null)));
+
+        // An uploaded file goes as image_ref, never with image_data beside it (the service takes exactly one).
+        var file = Decart.Sdk.Realtime.ImageInput.FromFileRef("file_abc123");
+        Assert.Equal("""{"image_ref":"file_abc123","type":"set_image"}""", Json(ImageSignals.SetImage(file, null, null)));
+        Assert.Equal("""{"image_ref":"file_abc123","prompt":"noir","enhance_prompt":true,"type":"set_image"}""", Json(ImageSignals.SetImage(file, "noir", true)));
+        Assert.Equal("""{"image_ref":"file_abc123","prompt":null,"enhance_prompt":false,"type":"set_image"}""", Json(ImageSignals.SetState(file, null, false)));
+        Assert.Equal("""{"image_data":"AAEC","prompt":"p","enhance_prompt":true,"type":"set_image"}""", Json(ImageSignals.SetState(Decart.Sdk.Realtime.ImageInput.FromBytes([0, 1, 2]), "p", true)));
+        Assert.Equal("""{"image_data":null,"prompt":"p","enhance_prompt":true,"type":"set_image"}""", Json(ImageSignals.SetState(null, "p", true)));
         Assert.Equal("""{"type":"offer","sdp":"v=0\r\n"}""", Json(new SdpSignal("offer", "v=0\r\n")));
         Assert.Equal("""{"candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0},"type":"ice-candidate"}""",
             Json(new IceCandidateSignal(new IceCandidateInit("candidate:1 1 udp 1 127.0.0.1 5000 typ host", "0", 0))));

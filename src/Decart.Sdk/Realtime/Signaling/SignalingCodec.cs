@@ -8,6 +8,8 @@ namespace Decart.Sdk.Realtime.Signaling;
 [JsonSerializable(typeof(PromptSignal))]
 [JsonSerializable(typeof(SetImageSignal))]
 [JsonSerializable(typeof(SetStateSignal))]
+[JsonSerializable(typeof(SetImageRefSignal))]
+[JsonSerializable(typeof(SetStateRefSignal))]
 [JsonSerializable(typeof(SdpSignal))]
 [JsonSerializable(typeof(IceCandidateSignal))]
 [JsonSerializable(typeof(IceCandidateInit))]
@@ -39,6 +41,8 @@ internal static class SignalingCodec
         PromptSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.PromptSignal),
         SetImageSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetImageSignal),
         SetStateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetStateSignal),
+        SetImageRefSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetImageRefSignal),
+        SetStateRefSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SetStateRefSignal),
         SdpSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.SdpSignal),
         IceCandidateSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.IceCandidateSignal),
         LiveKitJoinSignal m => JsonSerializer.SerializeToUtf8Bytes(m, SignalingJsonContext.Default.LiveKitJoinSignal),

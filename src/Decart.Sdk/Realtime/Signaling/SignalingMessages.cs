@@ -41,6 +41,46 @@ internal sealed record SetStateSignal(
     public string Type => "set_image";
 }
 
+/// <summary><c>set_image</c> naming an uploaded file (<c>image_ref</c>) instead of carrying the bytes; otherwise as <see cref="SetImageSignal"/>.</summary>
+/// <param name="ImageRef">The file's id, <c>file_…</c>.</param>
+/// <param name="Prompt">A prompt to set with it, or null to keep the current one.</param>
+/// <param name="EnhancePrompt">Prompt enhancement, or null for the server's default.</param>
+internal sealed record SetImageRefSignal(
+    [property: JsonPropertyName("image_ref")] string ImageRef,
+    [property: JsonPropertyName("prompt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Prompt,
+    [property: JsonPropertyName("enhance_prompt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? EnhancePrompt) : OutgoingSignal
+{
+    /// <summary>The message type.</summary>
+    [JsonPropertyName("type")]
+    public string Type => "set_image";
+}
+
+/// <summary><c>set_image</c> replacing the whole state with an uploaded file as the image: <c>prompt</c> always written.</summary>
+/// <param name="ImageRef">The file's id, <c>file_…</c>.</param>
+/// <param name="Prompt">The prompt, or null to clear it.</param>
+/// <param name="EnhancePrompt">Prompt enhancement.</param>
+internal sealed record SetStateRefSignal(
+    [property: JsonPropertyName("image_ref")] string ImageRef,
+    [property: JsonPropertyName("prompt")] string? Prompt,
+    [property: JsonPropertyName("enhance_prompt")] bool EnhancePrompt) : OutgoingSignal
+{
+    /// <summary>The message type.</summary>
+    [JsonPropertyName("type")]
+    public string Type => "set_image";
+}
+
+/// <summary>Picks the <c>set_image</c> form for an image: <c>image_ref</c> for an uploaded file, else <c>image_data</c>.</summary>
+internal static class ImageSignals
+{
+    /// <summary><c>SetImageAsync</c>: the image (or null to clear it), the prompt only when given.</summary>
+    public static OutgoingSignal SetImage(ImageInput? image, string? prompt, bool? enhance) =>
+        image?.FileRef is { } id ? new SetImageRefSignal(id, prompt, enhance) : new SetImageSignal(image?.ToBase64(), prompt, enhance);
+
+    /// <summary><c>SetAsync</c> and restored state: image and prompt together, each null clearing it.</summary>
+    public static OutgoingSignal SetState(ImageInput? image, string? prompt, bool enhance) =>
+        image?.FileRef is { } id ? new SetStateRefSignal(id, prompt, enhance) : new SetStateSignal(image?.ToBase64(), prompt, enhance);
+}
+
 /// <summary><c>{"type":"offer"|"answer","sdp":…}</c> in either direction.</summary>
 internal sealed record SdpSignal(
     [property: JsonPropertyName("type")] string Type,
