@@ -102,6 +102,41 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task A_browser_page_mints_a_token_uploads_files_processes_and_streams_with_an_image_ref_across_origins()
+    {
+        const string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+        var bytes = Convert.FromBase64String(png);
+        var result = await _page.EvaluateAsync<JsonElement>("([k, p]) => window.browserApis(k, p)", new object[] { _sim.DefaultApiKey, png });
+        Assert.True(result.GetProperty("ok").GetBoolean(), result.ToString());
+        output.WriteLine(result.ToString());
+
+        // The token the page minted is what every later call used: the realtime session is the token's.
+        string token = result.GetProperty("token").GetString()!;
+        Assert.StartsWith("ek_", token, StringComparison.Ordinal);
+        Assert.NotEqual(_sim.DefaultApiKey, token);
+        Assert.Equal(result.GetProperty("first").GetString(), result.GetProperty("gotId").GetString());
+        Assert.Equal("image/png", result.GetProperty("mime").GetString());
+        Assert.NotEqual(JsonValueKind.Null, result.GetProperty("firstExpires").ValueKind);
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("secondExpires").ValueKind);
+        Assert.Equal("image/png", result.GetProperty("processType").GetString());
+        Assert.True(result.GetProperty("processSize").GetInt32() > 8);
+        Assert.Equal("FILES_GET_ERROR", result.GetProperty("deletedGet").GetString());
+
+        // The session started from the first file (image_ref in the initial state) and switched to the second.
+        var session = _sim.Sessions.Find(result.GetProperty("sessionId").GetString()!)!;
+        Assert.Equal("livekit", session.Protocol);
+        var initial = session.History[0];
+        Assert.Equal((Sha(bytes), "in the uploaded style", "set_image"), (initial.ImageHash, initial.Prompt, initial.Via));
+        Assert.Equal(Sha([.. bytes, 0, 1, 2, 3]), session.ImageHash);
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 rendered frames", Bound);
+        Assert.Empty(await _page.EvaluateAsync<string[]>("() => window.errors"));
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+        await session.Ended.WaitAsync(Bound);
+
+        static string Sha(byte[] data) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
+    }
+
+    [Fact]
     public async Task The_current_JS_SDK_rejects_an_invalid_key_fast_without_retrying()
     {
         var started = DateTime.UtcNow;
