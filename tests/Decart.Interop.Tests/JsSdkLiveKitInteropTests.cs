@@ -137,6 +137,48 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task A_second_page_subscribes_with_the_sessions_subscribe_token_and_watches_the_model_track()
+    {
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { _sim.DefaultApiKey, "lucy-2.1", "a harbour at night" });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        var session = _sim.Sessions.Find(connected.GetProperty("sessionId").GetString()!)!;
+        await session.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        string token = await _page.EvaluateAsync<string>("() => window.subscribeToken()");
+        var decoded = JsonDocument.Parse(Convert.FromBase64String(token)).RootElement;
+        Assert.Equal(session.RoomName, decoded.GetProperty("room_name").GetString());
+
+        // Bad input tried first: a token for a room that does not exist is refused with the server's reason.
+        await using var viewerPage = await SdkPage.OpenAsync("decart-sdk-lk.js", "@decartai/sdk@0.1.20", "sdk-lk-page.html", "http://localhost:8767", output);
+        var viewer = viewerPage.Page;
+        await viewer.EvaluateAsync("([r, b]) => window.configureSimulator(r, b)", new object[] { _sim.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority), _sim.BaseUrl.GetLeftPart(UriPartial.Authority) });
+        string bogus = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("""{"room_name":"decart-nosuchroom"}"""));
+        var refused = await viewer.EvaluateAsync<JsonElement>("([k, t]) => window.trySubscribe(k, t)", new object[] { _sim.DefaultApiKey, bogus });
+        Assert.False(refused.GetProperty("ok").GetBoolean());
+        // JS 0.1.20 logs the server's 404 and reason ("watch-stream request failed (404): …") and rejects with its
+        // own category, WEBRTC_SIGNALING_ERROR.
+        Assert.StartsWith("WEBRTC_SIGNALING_ERROR", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, session.Viewers);
+
+        var subscribed = await viewer.EvaluateAsync<JsonElement>("([k, t]) => window.trySubscribe(k, t)", new object[] { _sim.DefaultApiKey, token });
+        Assert.True(subscribed.GetProperty("ok").GetBoolean(), subscribed.ToString());
+        await SdkPage.WaitForAsync(async () => await viewer.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 frames of the model track rendered by the viewer", Bound);
+        var viewerSize = await viewer.EvaluateAsync<int[]>("() => window.videoSize()");
+        Assert.Equal([1088, 624], viewerSize);
+        Assert.Equal(1, session.Viewers);
+        Assert.Equal(1, session.Describe().Viewers);
+
+        // The viewer leaving ends only its own connection: the session keeps generating for its publisher.
+        await viewer.EvaluateAsync("() => window.sub.disconnect()");
+        await session.WaitUntilAsync(s => s.Viewers == 0).WaitAsync(Bound);
+        long before = session.FramesOut;
+        await session.WaitUntilAsync(s => s.FramesOut > before + 15).WaitAsync(Bound);
+        Assert.Equal(SessionPhase.Generating, session.State);
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+        await session.Ended.WaitAsync(Bound);
+        Assert.Equal(0, _sim.OpenRooms);
+    }
+
+    [Fact]
     public async Task The_current_JS_SDK_rejects_an_invalid_key_fast_without_retrying()
     {
         var started = DateTime.UtcNow;

@@ -52,6 +52,7 @@ internal sealed class SessionMedia : IModelHost
     private readonly Random _latencyRandom = new();
     private ModelPipeline? _pipeline;
     private ModelMode? _modeOverride;
+    private PeerConnection[] _viewers = [];
     private long _framesIn;
     private long _framesOut;
     private long _droppedBefore;
@@ -122,6 +123,94 @@ internal sealed class SessionMedia : IModelHost
         }
     }
 
+    /// <summary>Most viewers (<c>/watch-stream</c>) one session serves at once.</summary>
+    public const int MaxViewers = 8;
+
+    /// <summary>The viewers' peer connections (receive-only participants of the session's room).</summary>
+    public IReadOnlyList<PeerConnection> Viewers => Volatile.Read(ref _viewers);
+
+    /// <summary>The codec the model's output goes out in: the camera's once negotiated, else null.</summary>
+    public string? OutputCodec => Pc?.Video?.CodecName;
+
+    /// <summary>
+    /// A viewer's peer connection: the model's output, in <paramref name="codec"/>, goes to it as well as to the
+    /// session's own. Null when the session already has <see cref="MaxViewers"/> viewers or has ended.
+    /// </summary>
+    public PeerConnection? AddViewer(string codec, string streamId, string trackId)
+    {
+        if (_events.Ended)
+        {
+            return null;
+        }
+
+        var pc = new PeerConnection(new PeerConnectionOptions
+        {
+            IceLite = true,
+            Addresses = MediaAddresses(_options.Host),
+            ConsentTimeout = _options.ConsentTimeout,
+            CodecPreference = [codec],
+            StreamId = streamId,
+            TrackId = trackId,
+            SenderStartBitrateKbps = 2500,
+        });
+        pc.KeyframeRequested += RequestOutputKeyframe;
+        pc.StateChanged += state =>
+        {
+            if (state == PeerConnectionState.Failed)
+            {
+                _ = RemoveViewerAsync(pc);
+            }
+        };
+        while (true)
+        {
+            var current = Volatile.Read(ref _viewers);
+            if (current.Length >= MaxViewers)
+            {
+                _ = pc.DisposeAsync().AsTask();
+                return null;
+            }
+
+            if (Interlocked.CompareExchange(ref _viewers, [.. current, pc], current) == current)
+            {
+                return pc;
+            }
+        }
+    }
+
+    /// <summary>Stops sending to a viewer and closes its peer connection.</summary>
+    public async Task RemoveViewerAsync(PeerConnection viewer)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _viewers);
+            int index = Array.IndexOf(current, viewer);
+            if (index < 0)
+            {
+                break;
+            }
+
+            if (Interlocked.CompareExchange(ref _viewers, [.. current[..index], .. current[(index + 1)..]], current) == current)
+            {
+                break;
+            }
+        }
+
+        await viewer.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A receiver (the client or a viewer) lost a frame: the model's encoder makes a keyframe; in echo mode the camera is asked.</summary>
+    private void RequestOutputKeyframe()
+    {
+        if (_pipeline is { } pipeline)
+        {
+            pipeline.OnKeyframeRequested();
+        }
+        else
+        {
+            Pc?.RequestKeyframe();
+        }
+    }
+
     /// <summary>Creates the session's one peer connection.</summary>
     public PeerConnection Create(bool iceLite, IReadOnlyList<string>? codecs = null, string? streamId = null, string? trackId = null)
     {
@@ -144,18 +233,7 @@ internal sealed class SessionMedia : IModelHost
             SenderStartBitrateKbps = streamId is null ? null : 2500,
         });
         pc.FrameReceived += OnFrame;
-        pc.KeyframeRequested += () =>
-        {
-            // The viewer's PLI: the model's encoder makes a keyframe; in echo mode it goes on to the sender.
-            if (_pipeline is { } pipeline)
-            {
-                pipeline.OnKeyframeRequested();
-            }
-            else
-            {
-                pc.RequestKeyframe();
-            }
-        };
+        pc.KeyframeRequested += RequestOutputKeyframe; // the client's PLI
         pc.StateChanged += state =>
         {
             if (state == PeerConnectionState.Connected)
@@ -226,6 +304,11 @@ internal sealed class SessionMedia : IModelHost
         }
         finally
         {
+            foreach (var viewer in Interlocked.Exchange(ref _viewers, []))
+            {
+                await viewer.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (Pc is { } pc)
             {
                 await pc.DisposeAsync().ConfigureAwait(false);
@@ -254,7 +337,23 @@ internal sealed class SessionMedia : IModelHost
         return latency < TimeSpan.Zero ? TimeSpan.Zero : latency;
     }
 
-    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp) => Pc is { } pc && !_events.Ended && pc.SendFrame(frame, rtpTimestamp);
+    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    {
+        if (Pc is not { } pc || _events.Ended)
+        {
+            return false;
+        }
+
+        foreach (var viewer in Volatile.Read(ref _viewers))
+        {
+            if (viewer.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv })
+            {
+                viewer.SendFrame(frame, rtpTimestamp);
+            }
+        }
+
+        return pc.SendFrame(frame, rtpTimestamp);
+    }
 
     void IModelHost.RequestInputKeyframe() => Pc?.RequestKeyframe();
 

@@ -88,6 +88,9 @@ public sealed record SessionInfo(
     /// <summary>The LiveKit room of a <c>livekit</c> session.</summary>
     public string? RoomName { get; init; }
 
+    /// <summary>Viewers watching the session now (receive-only room participants from <c>/watch-stream</c>).</summary>
+    public int Viewers { get; init; }
+
     /// <summary>The camera's simulcast layer the model is fed from (LiveKit rooms).</summary>
     public string? InputLayer { get; init; }
 

@@ -129,6 +129,9 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The negotiated codec (<c>VP8</c>/<c>H264</c>) of the received video once the offer is answered.</summary>
     public string? Codec => _media.InputVideo?.CodecName;
 
+    /// <summary>The codec the model's output goes out in (the camera's, once negotiated).</summary>
+    public string? OutputCodec => _media.OutputCodec;
+
     /// <summary>
     /// The protocol generation the client spoke: <c>direct</c> (an SDP offer on this socket), <c>livekit</c>
     /// (<c>livekit_join</c>, media in a room), or <c>pending</c> until one of those arrives.
@@ -226,6 +229,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         {
             Protocol = Protocol,
             RoomName = RoomName,
+            Viewers = Viewers,
             InputLayer = InputLayer,
             ModelMode = ModelMode,
             EffectiveModelMode = EffectiveModelMode,
@@ -386,6 +390,16 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The peer connection of the room's participant (one per session; the room front negotiates it).</summary>
     internal PeerConnection CreateRoomPeerConnection(string streamId, string trackId, IReadOnlyList<string> codecs) =>
         _media.Create(iceLite: true, codecs, streamId, trackId);
+
+    /// <summary>A viewer's peer connection, sent the model's output in the session's codec; null when there are too many viewers or the session ended.</summary>
+    internal PeerConnection? AddViewerPeerConnection(string streamId, string trackId) =>
+        _media.AddViewer(_media.OutputCodec ?? "H264", streamId, trackId);
+
+    /// <summary>A viewer left: its peer connection is closed.</summary>
+    internal Task RemoveViewerAsync(PeerConnection viewer) => _media.RemoveViewerAsync(viewer);
+
+    /// <summary>Viewers watching now (<c>/watch-stream</c>).</summary>
+    public int Viewers => _media.Viewers.Count;
 
     /// <summary>Records the latest offer the room's participant sent (what <see cref="RemoteOffer"/> shows for a room).</summary>
     internal void RecordRoomOffer(string sdp) => _roomOffer = sdp;

@@ -26,27 +26,66 @@ internal static class RoomEndpoint
             services.GetRequiredService<ILoggerFactory>().CreateLogger<RoomParticipant>());
         app.MapGet("/lk/rtc/v1/validate", (HttpContext context) =>
         {
-            var (room, problem) = Check(context, state);
+            var (room, problem, _) = Check(context, state);
             return room is null ? Results.Text(problem, statusCode: StatusCodes.Status401Unauthorized) : Results.Text("success");
         });
         app.Map("/lk/rtc/v1", (HttpContext context) => HandleAsync(context, state));
+        var tokens = services.GetRequiredService<Rest.TokenStore>();
+        app.MapPost("/watch-stream/{room}", (HttpContext context, string room) => WatchStream(context, state, tokens, room));
     }
 
-    private static (Room? Room, string Problem) Check(HttpContext context, RoomServices state)
+    /// <summary>
+    /// <c>POST /watch-stream/{room}</c> (header <c>x-api-key</c>): a viewer's credentials for a live session's room —
+    /// <c>{livekit_url, token, room_name, session_id}</c>; the viewer joins receive-only and gets the model's track.
+    /// </summary>
+    private static IResult WatchStream(HttpContext context, RoomServices state, Rest.TokenStore tokens, string roomName)
     {
-        var room = state.Rooms.FindByToken(context.Request.Query["access_token"]);
-        if (room is null)
+        var key = context.Request.Headers["X-API-KEY"].ToString();
+        var rejection = string.IsNullOrEmpty(key) ? Rest.KeyRejection.Unknown : tokens.Check(key, null, origin: null, enforceOrigin: false);
+        if (rejection != Rest.KeyRejection.None)
         {
-            return (null, "invalid token: no such room (the token of livekit_room_info is valid while its session lives)");
+            return Results.Json(new Dictionary<string, string> { ["error"] = string.IsNullOrEmpty(key) ? "Missing API key (x-api-key header)." : rejection == Rest.KeyRejection.Expired ? "Invalid API key: the client token has expired." : "Invalid API key." }, statusCode: StatusCodes.Status401Unauthorized);
         }
 
-        if (room.Publisher is not null)
+        var room = state.Rooms.FindByName(roomName);
+        if (room is null || room.Session.State == Realtime.SessionPhase.Ended)
         {
-            return (null, "participant already joined this room");
+            string shown = roomName.Length > 64 ? roomName[..64] + "…" : roomName;
+            return Results.Json(new Dictionary<string, string> { ["error"] = $"Room {shown} not found (a room lives as long as its session)." }, statusCode: StatusCodes.Status404NotFound);
+        }
+
+        if (state.Rooms.GrantViewer(room) is not { } grant)
+        {
+            return Results.Json(new Dictionary<string, string> { ["error"] = "Too many viewers for this room." }, statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        state.Logger.LogInformation("session {Session}: viewer {Viewer} granted", room.Session.Id, grant.Identity);
+        return Results.Json(new Dictionary<string, string>
+        {
+            ["livekit_url"] = $"ws://{context.Request.Host.Value}/lk",
+            ["token"] = grant.Token,
+            ["room_name"] = room.Name,
+            ["session_id"] = room.Session.Id,
+        });
+    }
+
+    private static (Room? Room, string Problem, ViewerGrant? Viewer) Check(HttpContext context, RoomServices state)
+    {
+        string? token = context.Request.Query["access_token"];
+        var viewer = state.Rooms.FindViewer(token);
+        var room = viewer?.Room ?? state.Rooms.FindByToken(token);
+        if (room is null)
+        {
+            return (null, "invalid token: no such room (the token of livekit_room_info or /watch-stream is valid while its session lives)", null);
+        }
+
+        if (viewer is null && room.Publisher is not null)
+        {
+            return (null, "participant already joined this room", null);
         }
 
         var error = LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out _);
-        return error == LiveKitSignalError.None ? (room, string.Empty) : (null, $"invalid join_request: {error}");
+        return error == LiveKitSignalError.None ? (room, string.Empty, viewer) : (null, $"invalid join_request: {error}", null);
     }
 
     private static async Task HandleAsync(HttpContext context, RoomServices state)
@@ -58,19 +97,23 @@ internal static class RoomEndpoint
             return;
         }
 
-        var (room, problem) = Check(context, state);
-        if (room is null)
+        var (room, problem, viewer) = Check(context, state);
+        if (room is null || (viewer is not null && !state.Rooms.SpendViewer(viewer)))
         {
             state.Logger.LogInformation("room join refused: {Reason}", problem);
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            await context.Response.WriteAsync(problem, context.RequestAborted).ConfigureAwait(false);
+            await context.Response.WriteAsync(room is null ? problem : "viewer token already used", context.RequestAborted).ConfigureAwait(false);
             return;
         }
 
         LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out var join);
         using var ws = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        var participant = new RoomParticipant(state.Models, state.ParticipantLogger, room, ws, join!);
-        if (!room.TryJoin(participant))
+        var participant = new RoomParticipant(state.Models, state.ParticipantLogger, room, ws, join!, viewer);
+        if (viewer is not null)
+        {
+            room.AddViewer(participant);
+        }
+        else if (!room.TryJoin(participant))
         {
             await ws.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "participant already joined", context.RequestAborted).ConfigureAwait(false);
             return;

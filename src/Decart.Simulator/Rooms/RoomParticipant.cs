@@ -29,6 +29,7 @@ internal sealed class RoomParticipant
     private readonly CancellationTokenSource _life = new();
     private readonly string _participantSid;
     private readonly string _identity;
+    private readonly ViewerGrant? _viewer;
     private PeerConnection? _pc;
     private string? _publishCodec;
     private uint _version = 1;
@@ -36,16 +37,27 @@ internal sealed class RoomParticipant
     private long _ignored;
     private long _malformed;
 
-    public RoomParticipant(Constraints.ModelCatalog models, ILogger logger, Room room, WebSocket ws, JoinRequest join)
+    /// <param name="models">The model catalog (the model participant's track size).</param>
+    /// <param name="logger">Where to log.</param>
+    /// <param name="room">The room joined.</param>
+    /// <param name="ws">The signal connection.</param>
+    /// <param name="join">The join request.</param>
+    /// <param name="viewer">For a viewer (<c>/watch-stream</c>): its grant; it may not publish, gets the model's track at
+    /// once, and leaving ends only its own connection. Null for the session's publisher.</param>
+    public RoomParticipant(Constraints.ModelCatalog models, ILogger logger, Room room, WebSocket ws, JoinRequest join, ViewerGrant? viewer = null)
     {
         _models = models;
         _room = room;
         _ws = ws;
         _join = join;
         _logger = logger;
-        _participantSid = "PA_client" + room.Session.Id[..12];
-        _identity = "client-" + room.Session.Id[..12];
+        _viewer = viewer;
+        _participantSid = viewer is null ? "PA_client" + room.Session.Id[..12] : "PA_" + viewer.Identity.Replace("-", string.Empty, StringComparison.Ordinal);
+        _identity = viewer?.Identity ?? "client-" + room.Session.Id[..12];
     }
+
+    /// <summary>Whether this participant is a receive-only viewer.</summary>
+    public bool IsViewer => _viewer is not null;
 
     /// <summary>Signal messages that were not valid protobuf.</summary>
     public long MalformedMessages => Interlocked.Read(ref _malformed);
@@ -74,7 +86,21 @@ internal sealed class RoomParticipant
         finally
         {
             _life.Cancel();
-            await _room.Session.OnRoomLeftAsync(reason).ConfigureAwait(false);
+            if (_viewer is null)
+            {
+                await _room.Session.OnRoomLeftAsync(reason).ConfigureAwait(false);
+            }
+            else
+            {
+                // A viewer leaving ends its own connection only; the session goes on.
+                _room.RemoveViewer(this);
+                if (_pc is { } pc)
+                {
+                    await _room.Session.RemoveViewerAsync(pc).ConfigureAwait(false);
+                }
+
+                _logger.LogInformation("session {Session}: viewer {Viewer} left ({Reason})", _room.Session.Id, _identity, reason);
+            }
         }
     }
 
@@ -105,14 +131,14 @@ internal sealed class RoomParticipant
     {
         var response = new JoinResponse
         {
-            Room = new Decart.Rtc.LiveKit.Proto.Room { Sid = _room.Sid, Name = _room.Name, NumParticipants = 2, NumPublishers = 2 },
+            Room = new Decart.Rtc.LiveKit.Proto.Room { Sid = _room.Sid, Name = _room.Name, NumParticipants = (uint)(2 + _room.Viewers.Count), NumPublishers = 2 },
             Participant = new ParticipantInfo
             {
                 Sid = _participantSid,
                 Identity = _identity,
                 State = ParticipantInfo.Types.State.Active,
                 Version = 1,
-                Permission = new ParticipantPermission { CanPublish = true, CanSubscribe = true, CanPublishData = true },
+                Permission = new ParticipantPermission { CanPublish = _viewer is null, CanSubscribe = true, CanPublishData = _viewer is null },
             },
             ServerInfo = new ServerInfo { Edition = ServerInfo.Types.Edition.Standard, Version = "1.9.0", Protocol = 16, NodeId = "decart-simulator" },
             ServerVersion = "1.9.0",
@@ -145,7 +171,7 @@ internal sealed class RoomParticipant
             Source = TrackSource.Camera,
             Width = (uint)(model?.Width ?? 0),
             Height = (uint)(model?.Height ?? 0),
-            MimeType = "video/" + (_pc?.Video?.CodecName ?? _publishCodec ?? "H264"),
+            MimeType = "video/" + (_pc?.Video?.CodecName ?? _publishCodec ?? _room.Session.OutputCodec ?? "H264"),
         });
         return info;
     }
@@ -240,6 +266,12 @@ internal sealed class RoomParticipant
 
     private async Task HandleAddTrackAsync(AddTrackRequest request)
     {
+        if (_viewer is not null)
+        {
+            Count(ref _ignored, "add_track from a viewer ignored (viewers may not publish)");
+            return;
+        }
+
         if (request.Type != TrackType.Video)
         {
             // Audio is accepted and published but not fed to the model.
@@ -274,14 +306,38 @@ internal sealed class RoomParticipant
             return;
         }
 
-        _room.Session.RecordRoomOffer(offer.Sdp);
+        if (_viewer is null)
+        {
+            _room.Session.RecordRoomOffer(offer.Sdp);
+        }
+
         try
         {
-            var codecs = _publishCodec is null ? ["H264", "VP8"] : new[] { _publishCodec }.Concat(new[] { "H264", "VP8" }.Where(c => c != _publishCodec)).ToArray();
-            _pc ??= _room.Session.CreateRoomPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
+            string[] codecs;
+            if (_viewer is null)
+            {
+                codecs = _publishCodec is null ? ["H264", "VP8"] : new[] { _publishCodec }.Concat(new[] { "H264", "VP8" }.Where(c => c != _publishCodec)).ToArray();
+                _pc ??= _room.Session.CreateRoomPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
+            }
+            else
+            {
+                codecs = [_room.Session.OutputCodec ?? "H264"];
+                if (_pc is null)
+                {
+                    _pc = _room.Session.AddViewerPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid);
+                    if (_pc is null)
+                    {
+                        _logger.LogWarning("session {Session}: viewer {Viewer} refused: the session has {Max} viewers already", _room.Session.Id, _identity, Realtime.SessionMedia.MaxViewers);
+                        await LeaveAsync(LeaveRequest.Types.Action.Disconnect, DisconnectReason.JoinFailure).ConfigureAwait(false);
+                        return;
+                    }
+                }
+            }
+
             await _pc.SetRemoteDescriptionAsync(sdp!, _life.Token).ConfigureAwait(false);
             // The model's track goes out once the camera's codec is known: the answer to the offer with the camera.
-            bool camera = sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv);
+            // A viewer gets it at once, in the codec the session already sends.
+            bool camera = _viewer is not null || sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv);
             bool wasSending = SendingVideo is not null;
             var answer = await _pc.CreateAnswerAsync(new AnswerOptions { Send = camera, CodecPreference = codecs, SendCodecPreference = _pc.ReceiveVideo is { } r ? [r.CodecName] : codecs }, _life.Token).ConfigureAwait(false);
             foreach (var warning in _pc.NegotiationWarnings)
