@@ -42,7 +42,7 @@ public sealed class DecartClient : IDisposable
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _ownsHttpClient = httpClient is null;
         _httpClient = httpClient ?? new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-        var http = new DecartHttp(_httpClient, key, BaseUrl, options.Integration, options.Timeout, LoggerFactory.CreateLogger("Decart.Sdk.Http"));
+        var http = Http = new DecartHttp(_httpClient, key, BaseUrl, options.Integration, options.Timeout, LoggerFactory.CreateLogger("Decart.Sdk.Http"));
         Process = new ProcessClient(http);
         Queue = new QueueClient(http);
         Tokens = new TokensClient(http);
@@ -76,6 +76,9 @@ public sealed class DecartClient : IDisposable
 
     /// <summary>The key (never logged; only the realtime URL and REST headers carry it).</summary>
     internal string ApiKey { get; }
+
+    /// <summary>The REST sender (key, User-Agent, timeouts, typed errors).</summary>
+    internal DecartHttp Http { get; }
 
     /// <summary>Where the client logs.</summary>
     internal ILoggerFactory LoggerFactory { get; }

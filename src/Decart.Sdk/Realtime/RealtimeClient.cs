@@ -29,6 +29,20 @@ public sealed class RealtimeApi
     public Task<RealtimeClient> ConnectAsync(IVideoSource source, RealtimeConnectOptions options, CancellationToken cancellationToken = default) =>
         RealtimeClient.ConnectAsync(_client, source, options, cancellationToken);
 
+    /// <summary>
+    /// Watches another session's output, receive-only: asks the service for a viewer's place in the session's room
+    /// (<c>POST /watch-stream/{room}</c> with this client's key) and joins it. Sends nothing, changes nothing.
+    /// </summary>
+    /// <param name="subscribeToken">The session's <see cref="RealtimeClient.SubscribeToken"/> (or the JS SDK's <c>subscribeToken</c>).</param>
+    /// <param name="options">Hooks and timeouts; null for defaults.</param>
+    /// <param name="cancellationToken">Cancels joining.</param>
+    /// <returns>The viewer; dispose it to leave the room.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> for a malformed token;
+    /// <see cref="DecartErrorCode.InvalidApiKey"/>; <see cref="DecartErrorCode.WebRtcError"/> when the room is gone
+    /// (HTTP 404) or cannot be joined in time.</exception>
+    public Task<RealtimeViewer> SubscribeAsync(string subscribeToken, SubscribeOptions? options = null, CancellationToken cancellationToken = default) =>
+        RealtimeViewer.ConnectAsync(_client, subscribeToken, options ?? new SubscribeOptions(), cancellationToken);
+
     /// <inheritdoc />
     public override string ToString() => "RealtimeApi";
 }
@@ -100,6 +114,14 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     /// <summary>The server's session id (changes after a reconnect).</summary>
     public string? SessionId => _session?.SessionId;
+
+    /// <summary>
+    /// The token another client passes to <see cref="RealtimeApi.SubscribeAsync"/> to watch this session's output
+    /// (base64 of <c>{"room_name":…}</c>, the form Decart's JS SDK hands out); null on the direct transport or before
+    /// the room is known. It changes after a reconnect (a new session has a new room). It names a room, not a key:
+    /// a viewer still needs its own API key or client token.
+    /// </summary>
+    public string? SubscribeToken => _session?.RoomName is { } room ? RealtimeViewer.EncodeToken(room) : null;
 
     /// <summary>The model.</summary>
     public Models.RealtimeModel Model => _options.Model;

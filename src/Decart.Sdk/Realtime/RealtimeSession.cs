@@ -82,6 +82,9 @@ internal sealed class RealtimeSession : IAsyncDisposable
     /// <summary>The server's session id.</summary>
     public string? SessionId { get; private set; }
 
+    /// <summary>The LiveKit room of the session, once <c>livekit_room_info</c> named it (null on the direct transport).</summary>
+    public string? RoomName => _roomInfo.Task.IsCompletedSuccessfully ? _roomInfo.Task.Result.RoomName : null;
+
     /// <summary>The server sent <c>generation_started</c>.</summary>
     public bool GenerationStarted { get; private set; }
 

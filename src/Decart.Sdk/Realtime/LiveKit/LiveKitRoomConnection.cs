@@ -116,15 +116,15 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     /// <summary>Joins the room and publishes the camera: returns once the send section is negotiated and media flows.</summary>
     /// <param name="livekitUrl">The room server (<c>livekit_url</c> of <c>livekit_room_info</c>).</param>
     /// <param name="token">The room token (never logged).</param>
-    /// <param name="publication">What the camera sends.</param>
+    /// <param name="publication">What the camera sends; null for a viewer, which only receives (it returns once the media
+    /// connection is up and the model participant is known).</param>
     /// <param name="cancellationToken">Cancels the join.</param>
     /// <returns>A task that completes when joined and published.</returns>
     /// <exception cref="DecartException">What failed, typed: the room refused the token, a timeout, bad answers.</exception>
-    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication publication, CancellationToken cancellationToken)
+    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(livekitUrl);
-        ArgumentNullException.ThrowIfNull(publication);
-        var codecs = new[] { publication.Codec }.Concat(new[] { "H264", "VP8" }.Where(c => c != publication.Codec)).ToArray();
+        string[] codecs = publication is null ? ["H264", "VP8"] : new[] { publication.Codec }.Concat(new[] { "H264", "VP8" }.Where(c => c != publication.Codec)).ToArray();
 
         // 1. The join: the first publisher offer has only the section the model's output will arrive on.
         var first = await CustomizeAsync(await _pc.CreateOfferAsync(new OfferOptions { Send = false, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -158,6 +158,10 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
 
         await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+        if (publication is null)
+        {
+            return;
+        }
 
         // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
         string cid = _pc.LocalTrackId;
