@@ -13,7 +13,7 @@ public static class Program
 
         Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
                                 [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
-                                [--record DIR] [--cors-origin ORIGIN]... [--verbose]
+                                [--record DIR] [--cors-origin ORIGIN]... [--capacity N] [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
@@ -28,6 +28,8 @@ public static class Program
           --negotiation-timeout S  end sessions whose media has not connected after S
                             seconds (default 30; 0: never)
           --record DIR      write what each realtime session received to DIR/{session}.ivf
+          --capacity N      at most N realtime sessions generate at once; the next wait in a queue
+                            and are told their place (queue_position). Default: unlimited
           --cors-origin O   a browser origin allowed to call the HTTP endpoints (repeat; * for any);
                             default: any origin while bound to loopback, none otherwise
           --verbose         log requests and sessions
@@ -136,6 +138,14 @@ public static class Program
                     }
 
                     options.NegotiationTimeout = TimeSpan.FromSeconds(negotiation);
+                    break;
+                case "--capacity":
+                    if (!int.TryParse(Value(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int capacity) || capacity is < 1 or > 100_000)
+                    {
+                        return BadArguments("--capacity needs a number of sessions from 1 to 100000.");
+                    }
+
+                    options.MaxConcurrentSessions = capacity;
                     break;
                 case "--cors-origin":
                     var corsOrigin = Value();

@@ -179,6 +179,35 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task At_capacity_one_the_JS_SDK_reports_its_queue_position_and_connects_when_the_slot_frees()
+    {
+        // Another session (a bare control socket that joined) holds the only slot.
+        _sim.Capacity = 1;
+        using var holder = new System.Net.WebSockets.ClientWebSocket();
+        await holder.ConnectAsync(new Uri(_sim.RealtimeBaseUrl, $"/v1/stream?api_key={_sim.DefaultApiKey}&model=lucy-2.1"), CancellationToken.None);
+        await holder.SendAsync("""{"type":"livekit_join","passthrough":true}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        await SdkPage.WaitForAsync(() => Task.FromResult(_sim.Sessions.Open.Any(s => s.RoomName is not null && s.QueuePosition is null)), "the holder's slot", Bound);
+
+        // The page connects as usual; JS 0.1.20 hears queue_position (onQueuePosition) and waits.
+        await _page.EvaluateAsync("([k, m, p]) => { window.pending = window.tryConnect(k, m, p); }", new object[] { _sim.DefaultApiKey, "lucy-2.1", "queued" });
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.queue.length") >= 1, "a queue position in the page", Bound);
+        var first = await _page.EvaluateAsync<JsonElement>("() => window.queue[0]");
+        Assert.Equal((1, 1), (first.GetProperty("position").GetInt32(), first.GetProperty("queueSize").GetInt32()));
+        var queued = _sim.Sessions.Open.Single(s => s.QueuePosition == 1);
+        Assert.Equal(SessionPhase.Connecting, queued.State);
+
+        // The holder leaves: the page's session gets its room, connects and generates.
+        holder.Abort();
+        var connected = await _page.EvaluateAsync<JsonElement>("() => window.pending");
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        Assert.Equal(queued.Id, connected.GetProperty("sessionId").GetString());
+        await queued.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 15, "frames after the queue", Bound);
+        Assert.Equal(0, _sim.QueuedSessions);
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+    }
+
+    [Fact]
     public async Task The_current_JS_SDK_rejects_an_invalid_key_fast_without_retrying()
     {
         var started = DateTime.UtcNow;

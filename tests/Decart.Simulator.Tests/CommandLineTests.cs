@@ -66,6 +66,8 @@ public class CommandLineTests
     [InlineData("--port")]
     [InlineData("--api-key")]
     [InlineData("--frobnicate")]
+    [InlineData("--capacity", "0")]
+    [InlineData("--capacity", "lots")]
     public async Task Bad_arguments_exit_2_with_a_message(params string[] args)
     {
         using var process = Start(args);

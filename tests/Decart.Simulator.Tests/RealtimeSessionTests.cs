@@ -34,6 +34,25 @@ public class RealtimeSessionTests
     }
 
     [Fact]
+    public async Task A_client_that_closes_first_gets_a_close_back_not_a_reset()
+    {
+        await using var sim = await StartAsync();
+        using var ws = new System.Net.WebSockets.ClientWebSocket();
+        await ws.ConnectAsync(new Uri(sim.RealtimeBaseUrl, $"/v1/stream?api_key={sim.DefaultApiKey}&model=lucy-2.1"), CancellationToken.None);
+        await ws.SendAsync("""{"type":"livekit_join","passthrough":true}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        var session = await sim.Sessions.WaitForSessionAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        await session.WaitUntilAsync(s => s.RoomName is not null).WaitAsync(TimeSpan.FromSeconds(15));
+
+        // CloseAsync reads what is still queued (livekit_room_info) and needs the server's close frame to complete.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await ws.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", bound.Token);
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Closed, ws.State);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, ws.CloseStatus);
+        await session.Ended.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal("client closed", session.EndReason);
+    }
+
+    [Fact]
     public async Task A_session_acks_state_answers_sends_session_id_echoes_ticks_and_records()
     {
         await using var sim = await StartAsync(o => o.RecordSessions = true);

@@ -67,6 +67,20 @@ public sealed class DecartSimulator : IAsyncDisposable
         return session.DropAsync(mode);
     }
 
+    /// <summary>
+    /// How many realtime sessions may generate at once (null: unlimited; starts as
+    /// <see cref="SimulatorOptions.MaxConcurrentSessions"/>). Raising it admits waiting sessions at once; lowering it
+    /// makes new sessions wait until enough running ones end.
+    /// </summary>
+    public int? Capacity
+    {
+        get => Get<Realtime.SessionSlots>().Capacity;
+        set => Get<Realtime.SessionSlots>().Capacity = value is < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "capacity: 0 or more, or null for unlimited") : value;
+    }
+
+    /// <summary>Realtime sessions waiting for the model (see <see cref="Capacity"/>).</summary>
+    public int QueuedSessions => Get<Realtime.SessionSlots>().Waiting;
+
     /// <summary>Rooms of the built-in LiveKit room server that are open (one per live <c>livekit_join</c> session).</summary>
     public int OpenRooms => Get<Rooms.RoomRegistry>().Count;
 

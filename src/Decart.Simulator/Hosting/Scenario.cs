@@ -65,6 +65,9 @@ public sealed record Scenario
     /// <summary>Prompt/image updates per second per session.</summary>
     public int? MaxUpdatesPerSecond { get; init; }
 
+    /// <summary>Realtime sessions that may generate at once (<see cref="SimulatorOptions.MaxConcurrentSessions"/>).</summary>
+    public int? MaxConcurrentSessions { get; init; }
+
     /// <summary>Write each session's received video to this folder.</summary>
     public string? RecordDirectory { get; init; }
 
@@ -143,6 +146,7 @@ public sealed record Scenario
         options.MaxMessageBytes = MaxMessageBytes ?? options.MaxMessageBytes;
         options.MaxImageBytes = MaxImageBytes ?? options.MaxImageBytes;
         options.MaxUpdatesPerSecond = MaxUpdatesPerSecond ?? options.MaxUpdatesPerSecond;
+        options.MaxConcurrentSessions = MaxConcurrentSessions ?? options.MaxConcurrentSessions;
         options.RecordDirectory = RecordDirectory ?? options.RecordDirectory;
         foreach (var m in Models ?? [])
         {
@@ -187,6 +191,11 @@ public sealed record Scenario
         if (MaxUpdatesPerSecond is < 1)
         {
             return "maxUpdatesPerSecond: must be > 0";
+        }
+
+        if (MaxConcurrentSessions is < 1)
+        {
+            return "maxConcurrentSessions: must be > 0";
         }
 
         for (int i = 0; i < (Models?.Count ?? 0); i++)

@@ -105,6 +105,14 @@ public sealed class SimulatorOptions
     /// <summary>Realtime: the server sends its own SDP <c>offer</c> right after accepting a session (the client answers), instead of waiting for the client's. Default false.</summary>
     public bool ServerOffers { get; set; }
 
+    /// <summary>
+    /// Realtime: how many sessions may generate at once (the model's capacity); null (the default) for unlimited.
+    /// Beyond it a LiveKit-era session waits after <c>livekit_join</c>, told its place by <c>queue_position</c>
+    /// (<c>position</c>, <c>queue_size</c>) each time it changes, and gets <c>livekit_room_info</c> when a slot frees;
+    /// a direct session waits silently before its offer is answered. <c>--capacity N</c>.
+    /// </summary>
+    public int? MaxConcurrentSessions { get; set; }
+
     /// <summary>Files API: most uploaded files kept (beyond it the oldest go). Default 1,000.</summary>
     public int MaxFiles { get; set; } = 1_000;
 

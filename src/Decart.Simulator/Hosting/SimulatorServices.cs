@@ -23,6 +23,7 @@ internal static class SimulatorServices
         services.AddSingleton(_ => new FileStore(options.TimeProvider, options.MaxFiles, options.MaxFileStoreBytes));
         services.AddSingleton(_ => new SessionRegistry(options.KeepEndedSessions));
         services.AddSingleton(_ => new RoomRegistry());
+        services.AddSingleton(_ => new SessionSlots(options.MaxConcurrentSessions));
         services.AddSingleton(sp =>
         {
             var sessions = sp.GetRequiredService<SessionRegistry>();

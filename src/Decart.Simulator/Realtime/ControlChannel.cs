@@ -140,10 +140,25 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
     /// <summary>
     /// When a close was sent and nobody reads any more, read until the client's close arrives (bounded): aborting with
     /// unread bytes would make the kernel send a reset, and the client would lose the messages before the close.
-    /// Then abort whatever is left.
+    /// When the client closed first, answer its close. Then abort whatever is left.
     /// </summary>
     public async Task FinishAsync()
     {
+        if (ws.State == WebSocketState.CloseReceived && _writer.IsCompleted)
+        {
+            // The client closed first: answer its close (an abort here would reach it as a connection reset).
+            try
+            {
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, bound.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+
+            return;
+        }
+
         if (ws.State == WebSocketState.CloseSent)
         {
             var scratch = ArrayPool<byte>.Shared.Rent(4096);

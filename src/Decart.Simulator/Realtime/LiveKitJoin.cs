@@ -7,10 +7,11 @@ namespace Decart.Simulator.Realtime;
 /// <summary>
 /// Decart's current flow on <c>/v1/stream</c> (PROTOCOL-LIVEKIT §1, JS SDK 0.1.x): <c>livekit_join</c> (with
 /// <c>passthrough</c>, <c>client_capabilities.frame_timing</c>, or the bundled <c>initial_state</c> of JS SDK
-/// 0.1.6–0.1.7) opens a room of the built-in room server; the client is told its place while a <c>queue</c> fault holds
-/// it, then gets <c>livekit_room_info</c>. The media is negotiated in the room (<see cref="Rooms.RoomParticipant"/>).
+/// 0.1.6–0.1.7) opens a room of the built-in room server; the client is told its place (<c>queue_position</c>) while
+/// a <c>queue</c> fault holds it and while the model is at capacity (<see cref="SessionSlots"/>), then gets
+/// <c>livekit_room_info</c>. The media is negotiated in the room (<see cref="Rooms.RoomParticipant"/>).
 /// </summary>
-internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry rooms, SessionFaults faults, Uri? roomBase, ILogger logger, Action changed, TimeProvider time, CancellationToken life)
+internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry rooms, SessionFaults faults, SessionSlots slots, Uri? roomBase, ILogger logger, Action changed, TimeProvider time, CancellationToken life)
 {
     /// <summary>The session's room, once joined.</summary>
     public Rooms.Room? Room { get; private set; }
@@ -22,6 +23,10 @@ internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry 
     public long RoomInfoSentAt => Interlocked.Read(ref _roomInfoSentAt);
 
     private long _roomInfoSentAt;
+    private int _faultPosition;
+
+    /// <summary>The place a <c>queue</c> fault holds the session at, or null.</summary>
+    public int? FaultQueuePosition => Volatile.Read(ref _faultPosition) is > 0 and var p ? p : null;
 
     /// <summary>The join advertised <c>client_capabilities.frame_timing</c>.</summary>
     public bool FrameTiming { get; private set; }
@@ -57,25 +62,34 @@ internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry 
 
         var room = Room = rooms.Create(owner);
         logger.LogInformation("session {Session}: livekit_join, room {Room}", session.Id, room.Name);
-        if (faults.Queue() is not { } queue)
-        {
-            SendRoomInfo(room);
-            return;
-        }
-
-        _ = QueueThenSendRoomInfoAsync(room, queue.Length, queue.Step);
+        _ = AdmitAsync(owner, room, faults.Queue());
     }
 
-    private async Task QueueThenSendRoomInfoAsync(Rooms.Room room, int length, TimeSpan step)
+    /// <summary>A <c>queue</c> fault's wait first (its places counted down), then a model slot (real places), then the room.</summary>
+    private async Task AdmitAsync(SimulatedSession owner, Rooms.Room room, (int Length, TimeSpan Step)? forced)
     {
         try
         {
-            for (int position = length; position >= 1; position--)
+            if (forced is { } queue)
             {
-                session.Send(new JsonObject { ["type"] = "queue_position", ["position"] = position, ["queue_size"] = length });
-                await Task.Delay(step, time, life).ConfigureAwait(false);
+                for (int position = queue.Length; position >= 1; position--)
+                {
+                    Volatile.Write(ref _faultPosition, position);
+                    changed();
+                    SendPosition(position, queue.Length);
+                    await Task.Delay(queue.Step, time, life).ConfigureAwait(false);
+                }
+
+                Volatile.Write(ref _faultPosition, 0);
             }
 
+            var slot = slots.AcquireAsync(owner, (position, size) => { SendPosition(position, size); changed(); }, life);
+            if (!slot.IsCompleted)
+            {
+                logger.LogInformation("session {Session}: the model is at capacity; queued", session.Id);
+            }
+
+            await slot.ConfigureAwait(false);
             SendRoomInfo(room);
         }
         catch (OperationCanceledException)
@@ -83,6 +97,9 @@ internal sealed class LiveKitJoin(ISignalingContext session, Rooms.RoomRegistry 
             // The session ended while queued.
         }
     }
+
+    private void SendPosition(int position, int size) =>
+        session.Send(new JsonObject { ["type"] = "queue_position", ["position"] = position, ["queue_size"] = size });
 
     private void SendRoomInfo(Rooms.Room room)
     {

@@ -88,6 +88,9 @@ public sealed record SessionInfo(
     /// <summary>The LiveKit room of a <c>livekit</c> session.</summary>
     public string? RoomName { get; init; }
 
+    /// <summary>The session's place in the model's queue while it waits (1 = next), or null.</summary>
+    public int? QueuePosition { get; init; }
+
     /// <summary>Viewers watching the session now (receive-only room participants from <c>/watch-stream</c>).</summary>
     public int Viewers { get; init; }
 

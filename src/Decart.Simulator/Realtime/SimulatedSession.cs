@@ -36,6 +36,8 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private readonly BillingClock _clock;
     private readonly DirectNegotiation _direct;
     private readonly LiveKitJoin _liveKit;
+    private readonly SessionSlots _slots;
+    private long _admittedAt;
     private readonly FaultInterceptor _interceptor;
     private readonly List<string> _warnings = [];
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -50,9 +52,10 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     private string? _roomOffer;
     private readonly long _startTimestamp;
 
-    internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null, Rest.FileStore? files = null)
+    internal SimulatedSession(SimulatorOptions options, FaultSet faults, Rooms.RoomRegistry rooms, SessionRegistry sessions, ILogger logger, SimulatedModel model, WebSocket ws, IssuedToken? token, string? origin, string? userAgent, Uri? roomBase = null, Rest.FileStore? files = null, SessionSlots? slots = null)
     {
         _options = options;
+        _slots = slots ?? new SessionSlots(null);
         _faultSet = faults;
         _rooms = rooms;
         _sessions = sessions;
@@ -72,7 +75,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         _faults = new SessionFaults(faults, Id, time, start, this, fault => _logger.LogInformation("session {Session}: fault {Fault} ({Type})", Id, fault.Id, fault.Type));
         _clock = new BillingClock(time, options.TickInterval, token?.MaxSessionDuration, start);
         _direct = new DirectNegotiation(this, _media, _logger, _life.Token);
-        _liveKit = new LiveKitJoin(this, rooms, _faults, roomBase, _logger, Signal, time, _life.Token);
+        _liveKit = new LiveKitJoin(this, rooms, _faults, _slots, roomBase, _logger, Signal, time, _life.Token);
     }
 
     /// <summary>The session id (also sent in <c>session_id</c>).</summary>
@@ -140,6 +143,9 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 
     /// <summary>The LiveKit room of a <c>livekit</c> session, or null.</summary>
     public string? RoomName => _liveKit.Room?.Name;
+
+    /// <summary>The session's place in the model's queue (1 = next) while it waits for a slot or a <c>queue</c> fault holds it; null otherwise.</summary>
+    public int? QueuePosition => _slots.PositionOf(this) ?? _liveKit.FaultQueuePosition;
 
     /// <summary>The client's <c>livekit_join</c> asked for passthrough (no initial state).</summary>
     public bool Passthrough => _liveKit.Passthrough;
@@ -229,6 +235,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         {
             Protocol = Protocol,
             RoomName = RoomName,
+            QueuePosition = QueuePosition,
             Viewers = Viewers,
             InputLayer = InputLayer,
             ModelMode = ModelMode,
@@ -352,6 +359,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         {
             if (_options.ServerOffers)
             {
+                await AdmitDirectAsync().ConfigureAwait(false);
                 await _direct.SendOfferAsync().ConfigureAwait(false);
             }
 
@@ -507,6 +515,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
                     Interlocked.Increment(ref _ignored); // a LiveKit session negotiates in its room
                     break;
                 case "offer":
+                    await AdmitDirectAsync().ConfigureAwait(false);
                     await _direct.OfferAsync(root).ConfigureAwait(false);
                     break;
                 case "answer":
@@ -524,6 +533,22 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     }
 
     /// <summary>
+    /// A direct session takes a model slot before its media is negotiated, waiting its turn when the simulator is at
+    /// <see cref="SimulatorOptions.MaxConcurrentSessions"/> — silently: the direct protocol has no <c>queue_position</c>
+    /// (JS SDK 0.0.x would not know it). Its messages wait with it.
+    /// </summary>
+    private async Task AdmitDirectAsync()
+    {
+        if (_slots.PositionOf(this) is null && _slots.Capacity is { } capacity && _slots.InUse >= capacity)
+        {
+            _logger.LogInformation("session {Session}: at capacity ({Capacity}); the direct session waits for a slot", Id, capacity);
+        }
+
+        await _slots.AcquireAsync(this, null, _life.Token).ConfigureAwait(false);
+        Interlocked.CompareExchange(ref _admittedAt, _options.TimeProvider.GetTimestamp(), 0);
+    }
+
+    /// <summary>
     /// A session whose media never connects is ended after <see cref="SimulatorOptions.NegotiationTimeout"/> — counted from
     /// its start, or from when its room was handed out after a queue — so an authenticated socket that never negotiates
     /// does not stay a session for as long as TCP lives.
@@ -532,12 +557,12 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     {
         var limit = _options.NegotiationTimeout;
         if (limit <= TimeSpan.Zero || State != SessionPhase.Connecting || Volatile.Read(ref _ending) == 1
-            || (_liveKit.Room is not null && _liveKit.RoomInfoSentAt == 0))
+            || (_liveKit.Room is not null && _liveKit.RoomInfoSentAt == 0) || _slots.PositionOf(this) is not null)
         {
-            return; // not while waiting in a queue: the clock starts when the room is handed out
+            return; // not while waiting in a queue: the clock starts when the room is handed out (or the slot granted)
         }
 
-        long since = Math.Max(_startTimestamp, _liveKit.RoomInfoSentAt);
+        long since = Math.Max(Math.Max(_startTimestamp, _liveKit.RoomInfoSentAt), Interlocked.Read(ref _admittedAt));
         if (_options.TimeProvider.GetElapsedTime(since) >= limit && Interlocked.Exchange(ref _negotiationTimedOut, 1) == 0)
         {
             _logger.LogInformation("session {Session}: no media within {Limit} s; ending", Id, limit.TotalSeconds);
@@ -692,6 +717,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
         }
         finally
         {
+            _slots.Release(this);
             _sessions.OnEnded(this);
             _ended.TrySetResult();
             Signal();

@@ -122,6 +122,42 @@ public class LiveKitTransportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task At_capacity_a_second_client_waits_in_the_queue_and_starts_when_the_first_disconnects()
+    {
+        await using var sim = await StartSimulatorAsync(o => o.MaxConcurrentSessions = 1);
+        using var client = Client(sim);
+        await using var firstSource = await SourceAsync();
+        var firstLog = new StateLog();
+        var first = await client.Realtime.ConnectAsync(firstSource, Options(firstLog));
+        await firstLog.WaitForAsync(ConnectionState.Generating);
+
+        await using var secondSource = await SourceAsync();
+        var secondLog = new StateLog();
+        var positions = new System.Collections.Concurrent.ConcurrentQueue<QueuePosition>();
+        var options = new RealtimeConnectOptions
+        {
+            Model = RealtimeModels.Lucy21,
+            OnConnectionChanged = secondLog.Add,
+            OnError = secondLog.AddError,
+            OnQueuePosition = positions.Enqueue,
+            RoomInfoTimeout = TimeSpan.FromSeconds(2),
+        };
+        var connecting = client.Realtime.ConnectAsync(secondSource, options);
+
+        // It waits (past its 2 s room-info timeout: the first queue_position stopped that timer) as first of one.
+        await WaitUntilAsync(() => !positions.IsEmpty, TimeSpan.FromSeconds(15), "a queue position");
+        Assert.Equal(new QueuePosition(1, 1), positions.First());
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.False(connecting.IsCompleted, "the second connect waits for the slot");
+
+        await first.DisposeAsync();
+        await using var second = await connecting.WaitAsync(TimeSpan.FromSeconds(30));
+        await secondLog.WaitForAsync(ConnectionState.Generating);
+        Assert.Empty(secondLog.Errors);
+        Assert.Equal(0, sim.QueuedSessions);
+    }
+
+    [Fact]
     public async Task Cancelling_a_connect_while_queued_ends_it_and_closes_its_room()
     {
         await using var sim = await StartSimulatorAsync();
