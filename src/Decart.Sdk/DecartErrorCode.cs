@@ -97,3 +97,48 @@ public static class DecartErrorCodes
         return false;
     }
 }
+
+/// <summary>
+/// Which part of a realtime connection failed, for a <see cref="DecartErrorCode.WebRtcError"/>: the finer codes
+/// Decart's current JS SDK reports (<c>WEBRTC_TIMEOUT_ERROR</c>, …). Code that switches on
+/// <see cref="DecartErrorCode.WebRtcError"/> keeps working; code that wants the JS SDK's categories reads
+/// <see cref="DecartException.Detail"/> or <see cref="DecartException.DetailCode"/>.
+/// </summary>
+public enum WebRtcErrorDetail
+{
+    /// <summary>No finer category (not a realtime connection failure, or one of its own kind, such as a missing codec library).</summary>
+    None,
+
+    /// <summary><c>WEBRTC_WEBSOCKET_ERROR</c>: the control socket or the room's signal socket failed or closed.</summary>
+    WebSocket,
+
+    /// <summary><c>WEBRTC_ICE_ERROR</c>: the media connection (ICE, DTLS) could not be made or was lost.</summary>
+    Ice,
+
+    /// <summary><c>WEBRTC_TIMEOUT_ERROR</c>: a step did not finish within its timeout (room info, JoinResponse, an answer, an ack, a ping).</summary>
+    Timeout,
+
+    /// <summary><c>WEBRTC_SERVER_ERROR</c>: the server reported an error, sent the client away or the model left.</summary>
+    Server,
+
+    /// <summary><c>WEBRTC_SIGNALING_ERROR</c>: the server's signalling could not be used (bad SDP or answers, a refused join, a room that is gone).</summary>
+    Signaling,
+}
+
+/// <summary>Wire spellings of <see cref="WebRtcErrorDetail"/>.</summary>
+public static class WebRtcErrorDetailExtensions
+{
+    /// <summary>The JS SDK's spelling, e.g. <c>WEBRTC_TIMEOUT_ERROR</c>; null for <see cref="WebRtcErrorDetail.None"/>.</summary>
+    /// <param name="detail">The detail.</param>
+    /// <returns>The spelling.</returns>
+    public static string? ToWireString(this WebRtcErrorDetail detail) => detail switch
+    {
+        WebRtcErrorDetail.None => null,
+        WebRtcErrorDetail.WebSocket => "WEBRTC_WEBSOCKET_ERROR",
+        WebRtcErrorDetail.Ice => "WEBRTC_ICE_ERROR",
+        WebRtcErrorDetail.Timeout => "WEBRTC_TIMEOUT_ERROR",
+        WebRtcErrorDetail.Server => "WEBRTC_SERVER_ERROR",
+        WebRtcErrorDetail.Signaling => "WEBRTC_SIGNALING_ERROR",
+        _ => throw new ArgumentOutOfRangeException(nameof(detail), detail, "Unknown detail."),
+    };
+}

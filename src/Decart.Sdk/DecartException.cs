@@ -43,6 +43,15 @@ public sealed class DecartException : Exception
     /// <summary>The code as every Decart SDK spells it, e.g. <c>INVALID_API_KEY</c>.</summary>
     public string CodeString => Code.ToWireString();
 
+    /// <summary>
+    /// For a <see cref="DecartErrorCode.WebRtcError"/>, which part failed — the category Decart's current JS SDK
+    /// reports as its code (<c>WEBRTC_TIMEOUT_ERROR</c>, …); <see cref="WebRtcErrorDetail.None"/> otherwise.
+    /// </summary>
+    public WebRtcErrorDetail Detail { get; init; }
+
+    /// <summary>The JS SDK's spelling of <see cref="Detail"/>, e.g. <c>WEBRTC_ICE_ERROR</c>; null when there is none.</summary>
+    public string? DetailCode => Detail.ToWireString();
+
     /// <summary>The HTTP status of the failed response, when the failure came from one.</summary>
     public HttpStatusCode? StatusCode { get; }
 
@@ -53,7 +62,13 @@ public sealed class DecartException : Exception
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(nameof(DecartException)).Append(" [").Append(CodeString).Append(']');
+        text.Append(nameof(DecartException)).Append(" [").Append(CodeString);
+        if (DetailCode is { } detail)
+        {
+            text.Append(' ').Append(detail);
+        }
+
+        text.Append(']');
         if (StatusCode is { } status)
         {
             text.Append(" HTTP ").Append((int)status);

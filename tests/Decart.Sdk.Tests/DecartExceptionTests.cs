@@ -56,4 +56,28 @@ public class DecartExceptionTests
         Assert.DoesNotContain(secret, redacted, StringComparison.Ordinal);
         Assert.Contains(SecretRedactor.Mask, redacted, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(WebRtcErrorDetail.WebSocket, "WEBRTC_WEBSOCKET_ERROR")]
+    [InlineData(WebRtcErrorDetail.Ice, "WEBRTC_ICE_ERROR")]
+    [InlineData(WebRtcErrorDetail.Timeout, "WEBRTC_TIMEOUT_ERROR")]
+    [InlineData(WebRtcErrorDetail.Server, "WEBRTC_SERVER_ERROR")]
+    [InlineData(WebRtcErrorDetail.Signaling, "WEBRTC_SIGNALING_ERROR")]
+    public void A_realtime_failure_keeps_WEB_RTC_ERROR_and_adds_the_JS_SDKs_category(WebRtcErrorDetail detail, string spelling)
+    {
+        var ex = new DecartException(DecartErrorCode.WebRtcError, "no answer within 1 s") { Detail = detail };
+        Assert.Equal("WEB_RTC_ERROR", ex.CodeString); // code that switches on WEB_RTC_ERROR keeps working
+        Assert.Equal(spelling, ex.DetailCode);
+        Assert.StartsWith($"DecartException [WEB_RTC_ERROR {spelling}]: ", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_a_detail_there_is_no_detail_code()
+    {
+        var ex = new DecartException(DecartErrorCode.InvalidInput, "bad");
+        Assert.Equal(WebRtcErrorDetail.None, ex.Detail);
+        Assert.Null(ex.DetailCode);
+        Assert.StartsWith("DecartException [INVALID_INPUT]: ", ex.ToString(), StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((WebRtcErrorDetail)99).ToWireString());
+    }
 }

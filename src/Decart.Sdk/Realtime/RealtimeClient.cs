@@ -572,7 +572,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     await session.DisposeAsync().ConfigureAwait(false);
                     if (ex is OperationCanceledException && attempt.IsCancellationRequested && !token.IsCancellationRequested)
                     {
-                        throw new DecartException(DecartErrorCode.WebRtcError, $"connecting took longer than {_options.ConnectTimeout}.", ex);
+                        throw new DecartException(DecartErrorCode.WebRtcError, $"connecting took longer than {_options.ConnectTimeout}.", ex) { Detail = WebRtcErrorDetail.Timeout };
                     }
 
                     throw;

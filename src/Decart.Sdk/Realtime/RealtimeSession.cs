@@ -120,7 +120,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
                 throw;
             }
 
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the realtime connection failed: {SecretRedactor.Redact(ex.Message)}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the realtime connection failed: {SecretRedactor.Redact(ex.Message)}", ex) { Detail = WebRtcErrorDetail.WebSocket };
         }
     }
 
@@ -192,13 +192,13 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
         catch (IOException ex)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the media connection could not be established: {ex.Message}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the media connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
         }
 
         _connected = true;
         if (pc.State != PeerConnectionState.Connected)
         {
-            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting."));
+            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting.") { Detail = WebRtcErrorDetail.Ice });
         }
     }
 
@@ -217,7 +217,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         {
             if (_connected && state is PeerConnectionState.Failed or PeerConnectionState.Closed && Volatile.Read(ref _disposed) == 0)
             {
-                Fail(new DecartException(DecartErrorCode.WebRtcError, $"the media connection was lost ({state}: ICE consent, DTLS close or failure)."));
+                Fail(new DecartException(DecartErrorCode.WebRtcError, $"the media connection was lost ({state}: ICE consent, DTLS close or failure).") { Detail = WebRtcErrorDetail.Ice });
             }
         };
         lock (_lock)
@@ -258,7 +258,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             }
             catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new DecartException(DecartErrorCode.WebRtcError, $"no livekit_room_info within {_options.RoomInfoTimeout.TotalSeconds:0.#} s (timeout).");
+                throw new DecartException(DecartErrorCode.WebRtcError, $"no livekit_room_info within {_options.RoomInfoTimeout.TotalSeconds:0.#} s (timeout).") { Detail = WebRtcErrorDetail.Timeout };
             }
             finally
             {
@@ -272,7 +272,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         var room = _roomInfo.Task.Result;
         if (!Uri.TryCreate(room.LivekitUrl, UriKind.Absolute, out var livekitUrl) || livekitUrl.Scheme is not ("ws" or "wss" or "http" or "https"))
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, "the server's livekit_url is not an absolute ws(s) URL.");
+            throw new DecartException(DecartErrorCode.WebRtcError, "the server's livekit_url is not an absolute ws(s) URL.") { Detail = WebRtcErrorDetail.Signaling };
         }
 
         var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]);
@@ -288,7 +288,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         _connected = true;
         if (pc.State != PeerConnectionState.Connected)
         {
-            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting."));
+            Fail(new DecartException(DecartErrorCode.WebRtcError, "the media connection closed while connecting.") { Detail = WebRtcErrorDetail.Ice });
         }
     }
 
@@ -346,7 +346,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             }
             catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new DecartException(DecartErrorCode.WebRtcError, $"no {(isPrompt ? "prompt_ack" : "set_image_ack")} within {timeout.TotalSeconds:0.#} s.");
+                throw new DecartException(DecartErrorCode.WebRtcError, $"no {(isPrompt ? "prompt_ack" : "set_image_ack")} within {timeout.TotalSeconds:0.#} s.") { Detail = WebRtcErrorDetail.Timeout };
             }
         }
         finally
@@ -370,7 +370,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         _stop.Cancel();
-        Fail(new DecartException(DecartErrorCode.WebRtcError, "the session was closed."));
+        Fail(new DecartException(DecartErrorCode.WebRtcError, "the session was closed.") { Detail = WebRtcErrorDetail.WebSocket });
         // The room first: its leave reaches the server before the control socket's close ends the session.
         if (_room is { } room)
         {
@@ -407,7 +407,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
     private static SessionDescription ParseSdp(string text, SdpType type) =>
         SessionDescription.TryParse(text, type, out var description, out var error, out int line)
             ? description!
-            : throw new DecartException(DecartErrorCode.WebRtcError, $"the server's SDP {type.ToString().ToLowerInvariant()} is invalid: {error} at line {line}.");
+            : throw new DecartException(DecartErrorCode.WebRtcError, $"the server's SDP {type.ToString().ToLowerInvariant()} is invalid: {error} at line {line}.") { Detail = WebRtcErrorDetail.Signaling };
 
     /// <summary>Awaits a task, failing early when the session fails (server error, WebSocket closed).</summary>
     private async Task<T> RaceAsync<T>(Task<T> task, CancellationToken cancellationToken)
@@ -477,7 +477,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         var closed = await signaling.Closed.ConfigureAwait(false);
         Fail(new DecartException(DecartErrorCode.WebRtcError, closed.Failure is not null
             ? $"the realtime WebSocket failed: {SecretRedactor.Redact(closed.Failure.Message)}"
-            : $"the realtime WebSocket was closed ({closed.Status?.ToString() ?? "no status"}{(string.IsNullOrEmpty(closed.Description) ? string.Empty : ": " + SecretRedactor.Redact(closed.Description))})."));
+            : $"the realtime WebSocket was closed ({closed.Status?.ToString() ?? "no status"}{(string.IsNullOrEmpty(closed.Description) ? string.Empty : ": " + SecretRedactor.Redact(closed.Description))}).") { Detail = WebRtcErrorDetail.WebSocket });
     }
 
     private async Task HandleAsync(IncomingSignal signal)

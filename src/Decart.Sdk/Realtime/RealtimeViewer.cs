@@ -68,7 +68,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
         {
             if (state is PeerConnectionState.Failed && State != ConnectionState.Connecting)
             {
-                Lose(new DecartException(DecartErrorCode.WebRtcError, "the viewer's media connection was lost (ICE consent or DTLS)."));
+                Lose(new DecartException(DecartErrorCode.WebRtcError, "the viewer's media connection was lost (ICE consent or DTLS).") { Detail = WebRtcErrorDetail.Ice });
             }
         };
         _room = new LiveKitRoomConnection(_pc, new LiveKitTimeouts(), options.TimeProvider, logger);
@@ -175,12 +175,12 @@ public sealed class RealtimeViewer : IAsyncDisposable
         }
         catch (DecartException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"watch a stream: room {roomName} not found (it lives as long as its session).", ex.StatusCode, null, ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"watch a stream: room {roomName} not found (it lives as long as its session).", ex.StatusCode, null, ex) { Detail = WebRtcErrorDetail.Signaling };
         }
 
         if (string.IsNullOrEmpty(credentials.Token) || !Uri.TryCreate(credentials.LivekitUrl, UriKind.Absolute, out var livekitUrl) || livekitUrl.Scheme is not ("ws" or "wss" or "http" or "https"))
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, "watch a stream: the service's answer lacks a token or an absolute ws(s) livekit_url.");
+            throw new DecartException(DecartErrorCode.WebRtcError, "watch a stream: the service's answer lacks a token or an absolute ws(s) livekit_url.") { Detail = WebRtcErrorDetail.Signaling };
         }
 
         var viewer = new RealtimeViewer(options, logger, credentials.RoomName ?? roomName, credentials.SessionId);

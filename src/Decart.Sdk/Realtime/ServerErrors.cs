@@ -21,6 +21,6 @@ internal static class ServerErrors
             : lower.Contains("model", StringComparison.Ordinal) && lower.Contains("not found", StringComparison.Ordinal)
                 ? DecartErrorCode.ModelNotFound
                 : DecartErrorCode.WebRtcError;
-        return new DecartException(code, $"the realtime server reported an error: {message}", null, message);
+        return new DecartException(code, $"the realtime server reported an error: {message}", null, message) { Detail = code == DecartErrorCode.WebRtcError ? WebRtcErrorDetail.Server : WebRtcErrorDetail.None };
     }
 }

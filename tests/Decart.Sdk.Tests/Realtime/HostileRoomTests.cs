@@ -40,6 +40,7 @@ public class HostileRoomTests
         var (error, lines) = await ConnectExpectingErrorAsync(server);
         Assert.Equal(DecartErrorCode.WebRtcError, error.Code);
         Assert.Contains("no JoinResponse from the room within 1 s", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Timeout, error.Detail); // the JS SDK's category
         Assert.InRange(lines.Count(l => l.Contains("malformed signal message", StringComparison.Ordinal)), 1, 5);
     }
 
@@ -58,6 +59,7 @@ public class HostileRoomTests
         });
         var (error, _) = await ConnectExpectingErrorAsync(server);
         Assert.Contains("over 1024 KiB", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Signaling, error.Detail); // the JS SDK's category
     }
 
     [Fact]
@@ -71,6 +73,7 @@ public class HostileRoomTests
         });
         var (error, lines) = await ConnectExpectingErrorAsync(server);
         Assert.Contains("no answer to the join offer within 1 s", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Timeout, error.Detail); // the JS SDK's category
         Assert.Contains(lines, l => l.Contains("answer with id 9 that matches no pending offer", StringComparison.Ordinal));
     }
 
@@ -82,6 +85,7 @@ public class HostileRoomTests
         var (error, lines) = await ConnectExpectingErrorAsync(server, ReconnectPolicy.Default, () => retries++);
         Assert.Contains("not allowed", error.Message, StringComparison.Ordinal);
         Assert.Contains("invalid token: expired", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Server, error.Detail); // the JS SDK's category
         Assert.Equal(0, retries);
         Assert.DoesNotContain(lines, l => l.Contains(HostileRoomServer.Token, StringComparison.Ordinal));
         Assert.DoesNotContain(HostileRoomServer.Token, error.ToString(), StringComparison.Ordinal);
@@ -94,6 +98,7 @@ public class HostileRoomTests
         var (error, _) = await ConnectExpectingErrorAsync(server, roomInfoTimeout: TimeSpan.FromMilliseconds(500));
         Assert.Equal(DecartErrorCode.WebRtcError, error.Code);
         Assert.Contains("no livekit_room_info within 0.5 s", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Timeout, error.Detail); // the JS SDK's category
     }
 
     [Fact]
@@ -102,6 +107,7 @@ public class HostileRoomTests
         await using var server = await HostileRoomServer.StartAsync(refuseWith: (404, "not found"));
         var (error, _) = await ConnectExpectingErrorAsync(server);
         Assert.Contains("has no /rtc/v1 endpoint", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WebRtcErrorDetail.Signaling, error.Detail); // the JS SDK's category
     }
 
     private static async Task HoldAsync(WebSocket ws)

@@ -154,7 +154,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         catch (IOException ex)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
         }
 
         await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
@@ -199,7 +199,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
         if (_pc.Video is not { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, "the room's answer did not accept the camera's section.");
+            throw new DecartException(DecartErrorCode.WebRtcError, "the room's answer did not accept the camera's section.") { Detail = WebRtcErrorDetail.Signaling };
         }
 
         if (!sending.CodecName.Equals(publication.Codec, StringComparison.OrdinalIgnoreCase))
@@ -232,7 +232,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
         _stop.Cancel();
         _socket.Abort();
-        _lost.TrySetResult(new DecartException(DecartErrorCode.WebRtcError, "the room connection was closed."));
+        _lost.TrySetResult(new DecartException(DecartErrorCode.WebRtcError, "the room connection was closed.") { Detail = WebRtcErrorDetail.WebSocket });
         await Quietly(_receiveLoop).ConfigureAwait(false);
         await Quietly(_pingLoop).ConfigureAwait(false);
         _socket.Dispose();
@@ -261,16 +261,16 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             string? reason = await ValidateAsync(RoomUri(livekitUrl, "http", token, joinRequest), cancellationToken).ConfigureAwait(false);
             if (status == 404 || reason == "404")
             {
-                throw new DecartException(DecartErrorCode.WebRtcError, $"the room server at {where} has no /rtc/v1 endpoint (HTTP 404); the two-connection /rtc path is not supported.", ex);
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room server at {where} has no /rtc/v1 endpoint (HTTP 404); the two-connection /rtc path is not supported.", ex) { Detail = WebRtcErrorDetail.Signaling };
             }
 
             if (status is 401 or 403 || reason is not null && reason.Length > 0 && reason != "404")
             {
                 // "not allowed" keeps Decart's retry rule: a refused room token is not retried.
-                throw new DecartException(DecartErrorCode.WebRtcError, $"the room at {where} refused the join (not allowed, HTTP {(status == 0 ? "?" : status.ToString(CultureInfo.InvariantCulture))}): {SecretRedactor.Redact(reason ?? "no reason given")}.", ex);
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room at {where} refused the join (not allowed, HTTP {(status == 0 ? "?" : status.ToString(CultureInfo.InvariantCulture))}): {SecretRedactor.Redact(reason ?? "no reason given")}.", ex) { Detail = WebRtcErrorDetail.Server };
             }
 
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection to {where} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection to {where} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex) { Detail = WebRtcErrorDetail.WebSocket };
         }
 
         Volatile.Write(ref _lastMessageTicks, _time.GetTimestamp());
@@ -354,7 +354,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     {
         if (!RtcSessionDescription.TryParse(answer.Sdp, SdpType.Answer, out var sdp, out var error, out int line))
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} is not valid SDP: {error} at line {line}.");
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} is not valid SDP: {error} at line {line}.") { Detail = WebRtcErrorDetail.Signaling };
         }
 
         try
@@ -363,7 +363,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         catch (InvalidOperationException ex)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} cannot be applied: {ex.Message}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} cannot be applied: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Signaling };
         }
 
         if (_pc.ReceiveVideo is not { } receive)
@@ -429,7 +429,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}", ex) { Detail = WebRtcErrorDetail.WebSocket };
         }
         finally
         {
@@ -455,7 +455,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"no {what} within {timeout.TotalSeconds:0.#} s (timeout).");
+            throw new DecartException(DecartErrorCode.WebRtcError, $"no {what} within {timeout.TotalSeconds:0.#} s (timeout).") { Detail = WebRtcErrorDetail.Timeout };
         }
 
         if (done != step)
@@ -491,7 +491,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                         if (buffer.Length >= LiveKitSignal.MaxMessageBytes)
                         {
                             Interlocked.Increment(ref _malformed);
-                            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent a signal message over {LiveKitSignal.MaxMessageBytes / 1024} KiB; the room connection was closed."));
+                            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent a signal message over {LiveKitSignal.MaxMessageBytes / 1024} KiB; the room connection was closed.") { Detail = WebRtcErrorDetail.Signaling });
                             return;
                         }
 
@@ -508,7 +508,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server closed the signal connection ({_socket.CloseStatus?.ToString() ?? "no status"})."));
+                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server closed the signal connection ({_socket.CloseStatus?.ToString() ?? "no status"}).") { Detail = WebRtcErrorDetail.WebSocket });
                     return;
                 }
 
@@ -531,7 +531,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}"));
+            Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room's signal connection failed: {SecretRedactor.Redact(ex.Message)}") { Detail = WebRtcErrorDetail.WebSocket });
         }
         finally
         {
@@ -602,7 +602,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             case SignalResponse.MessageOneofCase.Leave:
                 var leave = response.Leave;
                 _logger.LogInformation("The room server asked us to leave ({Action}, {Reason}).", leave.Action, leave.Reason);
-                Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server ended the room connection (leave: {leave.Action}, {leave.Reason})."));
+                Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server ended the room connection (leave: {leave.Action}, {leave.Reason}).") { Detail = WebRtcErrorDetail.Server });
                 break;
             case SignalResponse.MessageOneofCase.Pong:
             case SignalResponse.MessageOneofCase.PongResp:
@@ -646,7 +646,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
         else if (model && ModelIdentity == participant.Identity && _modelKnown.Task.IsCompleted)
         {
-            Lose(new DecartException(DecartErrorCode.WebRtcError, "the model left the room."));
+            Lose(new DecartException(DecartErrorCode.WebRtcError, "the model left the room.") { Detail = WebRtcErrorDetail.Server });
         }
     }
 
@@ -680,7 +680,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                 await Task.Delay(interval, _time, token).ConfigureAwait(false);
                 if (_time.GetElapsedTime(Volatile.Read(ref _lastMessageTicks)) > timeout)
                 {
-                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent nothing for {timeout.TotalSeconds:0} s (ping timeout)."));
+                    Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server sent nothing for {timeout.TotalSeconds:0} s (ping timeout).") { Detail = WebRtcErrorDetail.Timeout });
                     return;
                 }
 

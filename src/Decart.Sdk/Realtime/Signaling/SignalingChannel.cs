@@ -80,7 +80,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
                 ? code == DecartErrorCode.InvalidBaseUrl
                     ? $"realtime WebSocket to {where} was refused with HTTP {status}: check RealtimeBaseUrl (the server's root, e.g. wss://api3.decart.ai or ws://127.0.0.1:PORT, without /v1/stream)."
                     : $"realtime WebSocket to {where} was refused with HTTP {status}."
-                : $"realtime WebSocket to {SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path))} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex);
+                : $"realtime WebSocket to {SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path))} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex) { Detail = code == DecartErrorCode.WebRtcError ? WebRtcErrorDetail.WebSocket : WebRtcErrorDetail.None };
         }
         catch
         {
@@ -107,14 +107,14 @@ internal sealed class SignalingChannel : IAsyncDisposable
         {
             if (_socket.State != WebSocketState.Open)
             {
-                throw new DecartException(DecartErrorCode.WebRtcError, $"realtime WebSocket is {_socket.State}; the message was not sent.");
+                throw new DecartException(DecartErrorCode.WebRtcError, $"realtime WebSocket is {_socket.State}; the message was not sent.") { Detail = WebRtcErrorDetail.WebSocket };
             }
 
             await _socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
         {
-            throw new DecartException(DecartErrorCode.WebRtcError, "realtime WebSocket send failed.", ex);
+            throw new DecartException(DecartErrorCode.WebRtcError, "realtime WebSocket send failed.", ex) { Detail = WebRtcErrorDetail.WebSocket };
         }
         finally
         {
