@@ -455,8 +455,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             CheckPrompt(initialPrompt);
         }
 
+        CheckQuery(options);
+
         var logger = (options.LoggerFactory ?? api.LoggerFactory).CreateLogger("Decart.Sdk.Realtime");
-        var client = new RealtimeClient(source, options, logger, BuildUrl(api, options.Model));
+        var client = new RealtimeClient(source, options, logger, BuildUrl(api, options));
         client.CheckFormat();
         client.SetState(ConnectionState.Connecting);
         try
@@ -488,13 +490,62 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    private static Uri BuildUrl(DecartClient api, Models.RealtimeModel model)
+    private static readonly string[] ReservedQueryKeys = ["api_key", "model", "resolution", "user_agent"];
+
+    private static void CheckQuery(RealtimeConnectOptions options)
     {
+        if (options.Resolution is not (null or "720p" or "1080p"))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"Resolution must be \"720p\" or \"1080p\" (or null for the model's own); got \"{(options.Resolution.Length > 16 ? options.Resolution[..16] + "…" : options.Resolution)}\".");
+        }
+
+        if (options.QueryParameters is not { } extra)
+        {
+            return;
+        }
+
+        if (extra.Count > 32)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"QueryParameters: at most 32 (got {extra.Count}).");
+        }
+
+        foreach (var (name, value) in extra)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.Length > 64 || value is null || value.Length > 1024)
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, "QueryParameters: names must be 1-64 characters and values non-null and at most 1,024 characters.");
+            }
+
+            if (ReservedQueryKeys.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, $"QueryParameters: '{name}' is set by the SDK (use ApiKey, Model or Resolution).");
+            }
+        }
+    }
+
+    private static Uri BuildUrl(DecartClient api, RealtimeConnectOptions options)
+    {
+        var model = options.Model;
         var builder = new UriBuilder(api.RealtimeBaseUrl);
         builder.Scheme = builder.Scheme switch { "http" => "ws", "https" => "wss", var s => s };
         builder.Port = api.RealtimeBaseUrl.IsDefaultPort ? -1 : api.RealtimeBaseUrl.Port;
         builder.Path = builder.Path.TrimEnd('/') + model.UrlPath;
-        builder.Query = $"api_key={Uri.EscapeDataString(api.ApiKey)}&model={Uri.EscapeDataString(model.Name)}&user_agent={Uri.EscapeDataString(UserAgent.Build(api.Integration))}";
+
+        // As Decart's JS SDK orders them: the caller's parameters, the key and model, the resolution, the user agent last.
+        var query = new System.Text.StringBuilder();
+        foreach (var (name, value) in options.QueryParameters ?? new Dictionary<string, string>())
+        {
+            query.Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value)).Append('&');
+        }
+
+        query.Append("api_key=").Append(Uri.EscapeDataString(api.ApiKey)).Append("&model=").Append(Uri.EscapeDataString(model.Name));
+        if (options.Resolution is { } resolution)
+        {
+            query.Append("&resolution=").Append(resolution);
+        }
+
+        query.Append("&user_agent=").Append(Uri.EscapeDataString(UserAgent.Build(api.Integration)));
+        builder.Query = query.ToString();
         return builder.Uri;
     }
 

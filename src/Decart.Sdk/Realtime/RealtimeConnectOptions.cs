@@ -98,6 +98,21 @@ public sealed class RealtimeConnectOptions
     /// <summary>Decoded output: each received VP8 frame is decoded (libvpx) on a worker and handed over as I420. Frames wait in an unbounded queue so none is skipped (a skipped VP8 frame breaks the ones after it).</summary>
     public IVideoSink? DecodedSink { get; init; }
 
+    /// <summary>
+    /// The output resolution to ask the service for: <c>720p</c> or <c>1080p</c> (sent as the <c>resolution</c> query
+    /// parameter, as Decart's JS SDK does); null (the default) for the model's own. Anything else is
+    /// <see cref="DecartErrorCode.InvalidOptions"/>.
+    /// </summary>
+    public string? Resolution { get; init; }
+
+    /// <summary>
+    /// Extra query parameters for the realtime URL (the JS SDK's <c>queryParams</c>), e.g. a feature flag the service
+    /// documents. They come first; <c>api_key</c>, <c>model</c>, <c>resolution</c> and <c>user_agent</c> are the SDK's
+    /// and cannot be overridden (such keys are <see cref="DecartErrorCode.InvalidOptions"/>). At most 32, names up to 64
+    /// characters, values up to 1,024.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? QueryParameters { get; init; }
+
     /// <summary>Where to log (default: the <see cref="DecartClient"/>'s). The key is never logged.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

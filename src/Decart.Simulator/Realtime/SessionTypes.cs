@@ -88,6 +88,9 @@ public sealed record SessionInfo(
     /// <summary>The LiveKit room of a <c>livekit</c> session.</summary>
     public string? RoomName { get; init; }
 
+    /// <summary>The <c>resolution</c> the client asked for (<c>720p</c>/<c>1080p</c>), or null.</summary>
+    public string? Resolution { get; init; }
+
     /// <summary>The session's place in the model's queue while it waits (1 = next), or null.</summary>
     public int? QueuePosition { get; init; }
 

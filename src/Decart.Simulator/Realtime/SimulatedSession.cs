@@ -90,6 +90,16 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The client's <c>user_agent</c> query parameter, if any.</summary>
     public string? UserAgent { get; }
 
+    /// <summary>
+    /// The <c>resolution</c> query parameter (<c>720p</c> or <c>1080p</c>; anything else is refused), or null. Recorded
+    /// for assertions; the simulated model's output keeps the model's size (what the real service does with it is not
+    /// documented).
+    /// </summary>
+    public string? Resolution { get; internal set; }
+
+    /// <summary>The realtime URL's query parameters but the key (the first 64; values cut at 256 characters), for assertions.</summary>
+    public IReadOnlyDictionary<string, string> QueryParameters { get; internal set; } = new Dictionary<string, string>();
+
     /// <summary>When the session was accepted.</summary>
     public DateTimeOffset StartedAt { get; }
 
@@ -236,6 +246,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
             Protocol = Protocol,
             RoomName = RoomName,
             QueuePosition = QueuePosition,
+            Resolution = Resolution,
             Viewers = Viewers,
             InputLayer = InputLayer,
             ModelMode = ModelMode,

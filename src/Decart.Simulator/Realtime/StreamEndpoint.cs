@@ -36,6 +36,7 @@ internal static class StreamEndpoint
         string? key = query["api_key"];
         string? modelName = query["model"];
         string? userAgent = query["user_agent"];
+        string? resolution = query["resolution"];
         string? origin = context.Request.Headers.Origin.Count > 0 ? context.Request.Headers.Origin.ToString() : null;
         using var ws = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
 
@@ -53,7 +54,9 @@ internal static class StreamEndpoint
                 KeyRejection.Expired => "Invalid API key: the client token has expired",
                 KeyRejection.ModelNotAllowed when model is not null => $"Permission denied: this client token is not allowed to use model {modelName}",
                 KeyRejection.OriginNotAllowed => $"Permission denied: origin {origin ?? "(none)"} is not allowed for this client token",
-                _ => model is null ? $"Model {modelName} not found" : null,
+                _ => model is null ? $"Model {modelName} not found"
+                    : resolution is not (null or "720p" or "1080p") ? $"Invalid resolution: {(resolution.Length > 16 ? resolution[..16] + "…" : resolution)} (720p or 1080p)"
+                    : null,
             };
 
             if (refusal is null)
@@ -61,6 +64,15 @@ internal static class StreamEndpoint
                 // The room server is this server: clients reach it the way they reached us.
                 var roomBase = Uri.TryCreate($"ws://{context.Request.Host.Value}/", UriKind.Absolute, out var b) ? b : null;
                 var session = sessionFactory.Create(model!, ws, tokens.Find(key), origin, userAgent, roomBase);
+                session.Resolution = resolution;
+                var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (name, value) in query.Where(q => q.Key != "api_key").Take(64))
+                {
+                    string text = value.ToString();
+                    parameters.TryAdd(name.Length > 64 ? name[..64] : name, text.Length > 256 ? text[..256] : text);
+                }
+
+                session.QueryParameters = parameters;
                 logger.LogInformation("session {Session}: accepted for {Model}", session.Id, model!.Name);
                 sessions.OnStarted(session);
                 await session.RunAsync(context.RequestAborted).ConfigureAwait(false);
