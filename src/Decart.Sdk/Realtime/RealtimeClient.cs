@@ -56,7 +56,10 @@ public sealed class RealtimeApi
 public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 {
     private const int MaxPromptLength = 1000;
-    private readonly IVideoSource _source;
+    private IVideoSource _source;
+    private CancellationTokenSource? _pumpStop;
+    private readonly SemaphoreSlim _replacing = new(1, 1);
+    private long _lastRtp = -1;
     private readonly RealtimeConnectOptions _options;
     private readonly ILogger _logger;
     private readonly Uri _url;
@@ -255,6 +258,74 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
+    /// <summary>
+    /// Switches the camera without reconnecting: the session, its room and its state stay; frames come from
+    /// <paramref name="source"/> from now on, starting with a keyframe. The mirror follows <see cref="RealtimeConnectOptions.Mirror"/>
+    /// for the new source (with <see cref="MirrorMode.Auto"/>, a front camera is mirrored and a back one is not). The size
+    /// and fps are checked as at connect (a warning, or an error with <see cref="RealtimeConnectOptions.StrictFormat"/>).
+    /// The previous source is stopped but not disposed unless <see cref="RealtimeConnectOptions.OwnsSource"/> is set
+    /// (then the client owns the new one instead).
+    /// </summary>
+    /// <param name="source">The new source. It must produce the codec the session negotiated.</param>
+    /// <param name="cancellationToken">Cancels waiting for the previous source to stop.</param>
+    /// <returns>A task that completes when the new source feeds the session.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for another codec, a mirror the
+    /// source cannot do, or (strict) another size or fps; the old source keeps feeding the session then.
+    /// <see cref="DecartErrorCode.WebRtcError"/> after a disconnect.</exception>
+    public async Task ReplaceSourceAsync(IVideoSource source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await _replacing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _closing) == 1)
+            {
+                throw new DecartException(DecartErrorCode.WebRtcError, "the client is disconnected; connect again with the new source.");
+            }
+
+            var old = _source;
+            if (ReferenceEquals(old, source))
+            {
+                return;
+            }
+
+            if (source.Codec != old.Codec)
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, $"the new source produces {source.Codec} but the session sends {old.Codec}; use a source of the same codec or connect again.");
+            }
+
+            ApplyMirror(source, _options.Mirror);
+            CheckFormat(source);
+
+            // Stop the old pump, then start the new one: one source feeds the session at a time.
+            _pumpStop?.Cancel();
+            await IgnoreFailures(_pump).ConfigureAwait(false);
+            _pumpStop?.Dispose();
+            Volatile.Write(ref _source, source);
+            if (Volatile.Read(ref _closing) == 1)
+            {
+                if (_options.OwnsSource)
+                {
+                    await DisposeSourceAsync(old).ConfigureAwait(false); // the disconnect disposes the new one
+                }
+
+                return;
+            }
+
+            StartPump();
+            source.RequestKeyframe();
+            _logger.LogInformation("Realtime source replaced ({Codec} {Width}x{Height}).", source.Codec, source.Format.Width, source.Format.Height);
+            if (_options.OwnsSource)
+            {
+                await DisposeSourceAsync(old).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _replacing.Release();
+        }
+    }
+
     /// <summary>Disconnects: cancels any reconnect, closes the WebSocket and the peer connection, stops the media pump. Idempotent.</summary>
     /// <param name="cancellationToken">Not used to abandon the cleanup (which is bounded); kept for the async convention.</param>
     /// <returns>A task that completes when everything is closed.</returns>
@@ -289,7 +360,16 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         await IgnoreFailures(_supervisor).ConfigureAwait(false);
-        await IgnoreFailures(_pump).ConfigureAwait(false);
+        await _replacing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await IgnoreFailures(_pump).ConfigureAwait(false); // the current source's pump, after any replacement in progress
+        }
+        finally
+        {
+            _replacing.Release();
+        }
+
         Volatile.Read(ref _frames)?.Writer.TryComplete();
         _toDecode?.Writer.TryComplete();
         await IgnoreFailures(_decoder).ConfigureAwait(false);
@@ -301,14 +381,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         if (_options.OwnsSource)
         {
-            if (_source is IAsyncDisposable asyncDisposable)
-            {
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-            }
-            else if (_source is IDisposable disposable)
-            {
-                disposable.Dispose();
-            }
+            await DisposeSourceAsync(_source).ConfigureAwait(false);
         }
 
         _life.Dispose();
@@ -317,6 +390,18 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await DisconnectAsync().ConfigureAwait(false);
+
+    private static async ValueTask DisposeSourceAsync(IVideoSource source)
+    {
+        if (source is IAsyncDisposable asyncDisposable)
+        {
+            await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (source is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"RealtimeClient {{ Model = {_options.Model.Name}, State = {State}, SessionId = {SessionId ?? "none"} }}";
@@ -412,7 +497,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    void IRealtimeSessionHost.OnKeyframeRequested() => _source.RequestKeyframe();
+    void IRealtimeSessionHost.OnKeyframeRequested() => Volatile.Read(ref _source).RequestKeyframe();
 
     void IRealtimeSessionHost.OnQueuePosition(RealtimeSession session, QueuePosition position)
     {
@@ -440,15 +525,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             throw new DecartException(DecartErrorCode.InvalidOptions, "timeouts must be positive.");
         }
 
-        bool mirror = options.Mirror == MirrorMode.On || (options.Mirror == MirrorMode.Auto && source.Facing == FacingMode.User);
-        if (source is IMirrorableVideoSource mirrorable)
-        {
-            mirrorable.Mirror = mirror; // flips the sent frames before encoding; the caller's preview is untouched
-        }
-        else if (mirror)
-        {
-            throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {options.Mirror} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; use a RawVideoSource, flip before encoding, or use Mirror = Off.");
-        }
+        ApplyMirror(source, options.Mirror);
 
         if (options.InitialState?.Prompt is { } initialPrompt)
         {
@@ -465,7 +542,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         {
             var session = await client.ConnectWithRetriesAsync(client._acked, cancellationToken).ConfigureAwait(false);
             client.Install(session);
-            client._pump = Task.Run(client.PumpAsync, CancellationToken.None);
+            client.StartPump();
             if (options.DecodedSink is { } sink)
             {
                 client._decoder = Task.Run(() => client.DecodeLoopAsync(sink), CancellationToken.None);
@@ -549,9 +626,24 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         return builder.Uri;
     }
 
-    private void CheckFormat()
+    private static void ApplyMirror(IVideoSource source, MirrorMode mode)
     {
-        var format = _source.Format;
+        bool mirror = mode == MirrorMode.On || (mode == MirrorMode.Auto && source.Facing == FacingMode.User);
+        if (source is IMirrorableVideoSource mirrorable)
+        {
+            mirrorable.Mirror = mirror; // flips the sent frames before encoding; the caller's preview is untouched
+        }
+        else if (mirror)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {mode} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; use a RawVideoSource, flip before encoding, or use Mirror = Off.");
+        }
+    }
+
+    private void CheckFormat() => CheckFormat(_source);
+
+    private void CheckFormat(IVideoSource source)
+    {
+        var format = source.Format;
         var model = _options.Model;
         if (format.Width > 0 && format.Height > 0 && (format.Width != model.Width || format.Height != model.Height))
         {
@@ -729,12 +821,23 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    private async Task PumpAsync()
+    private void StartPump()
     {
-        var token = _life.Token;
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_life.Token);
+        _pumpStop = stop;
+        var source = _source;
+        _pump = Task.Run(() => PumpAsync(source, stop.Token), CancellationToken.None);
+    }
+
+    private async Task PumpAsync(IVideoSource source, CancellationToken token)
+    {
+        // RTP timestamps continue across a source change: a new source's clock (often starting at 0 again) is shifted
+        // to one frame after the last sent, so the receiver never sees time go backwards.
+        long offset = 0;
+        bool first = true;
         try
         {
-            await foreach (var frame in _source.ReadFramesAsync(token).ConfigureAwait(false))
+            await foreach (var frame in source.ReadFramesAsync(token).ConfigureAwait(false))
             {
                 var session = _session;
                 if (session is null)
@@ -742,15 +845,26 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     continue; // reconnecting: frames are dropped, not queued
                 }
 
-                uint rtp = unchecked((uint)(frame.Timestamp.Ticks * 9 / 1000));
-                if (session.SendFrame(frame.Data.Span, rtp))
+                long own = frame.Timestamp.Ticks * 9 / 1000;
+                if (first)
+                {
+                    first = false;
+                    long last = Interlocked.Read(ref _lastRtp);
+                    int fps = source.Format.Fps > 0 ? source.Format.Fps : _options.Model.Fps;
+                    offset = last < 0 ? 0 : last + (90_000 / Math.Max(1, fps)) - own;
+                }
+
+                long rtp = own + offset;
+                Interlocked.Exchange(ref _lastRtp, rtp);
+                if (session.SendFrame(frame.Data.Span, unchecked((uint)rtp)))
                 {
                     Interlocked.Increment(ref _framesSent);
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (Exception) when (token.IsCancellationRequested)
         {
+            // Stopped (disconnect or a source change); whatever the source threw while stopping does not matter.
         }
         catch (Exception ex)
         {
