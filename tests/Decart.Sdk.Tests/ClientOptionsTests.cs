@@ -139,7 +139,8 @@ public class ModelCatalogTests
     [InlineData("lucy-2.5", 30, 1280, 720)]
     [InlineData("lucy-restyle-2", 30, 1280, 704)]
     [InlineData("lucy-latest", 30, 1088, 624)]
-    [InlineData("lucy-vton-latest", 30, 1088, 624)]
+    [InlineData("lucy-vton-latest", 30, 1280, 720)]
+    [InlineData("lucy-vton-3.5", 30, 1280, 720)]
     [InlineData("lucy-restyle-latest", 30, 1280, 704)]
     [InlineData("mirage", 25, 1280, 704)]
     [InlineData("mirage_v2", 22, 1280, 704)]
@@ -155,7 +156,7 @@ public class ModelCatalogTests
     [Fact]
     public void Every_catalog_entry_is_found_by_name_and_valid()
     {
-        Assert.Equal(14, RealtimeModels.All.Count);
+        Assert.Equal(15, RealtimeModels.All.Count);
         Assert.All(RealtimeModels.All, m => { Assert.Same(m, DecartModels.Realtime(m.Name)); m.Validate(); });
         Assert.All(ImageModels.All, m => { Assert.Same(m, DecartModels.Image(m.Name)); Assert.Equal($"/v1/generate/{m.Name}", m.UrlPath); Assert.Equal($"/v1/jobs/{m.Name}", m.QueueUrlPath); });
         Assert.All(VideoModels.All, m => { Assert.Same(m, DecartModels.Video(m.Name)); Assert.Equal($"/v1/jobs/{m.Name}", m.UrlPath); });
@@ -182,5 +183,80 @@ public class ModelCatalogTests
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new RealtimeModel("x", 30, 20, 640, 480).Validate()).Code);
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new RealtimeModel("", 30, 30, 640, 480).Validate()).Code);
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new RealtimeModel("x", 30, 30, 0, 480).Validate()).Code);
+    }
+}
+
+/// <summary>The SDK's catalog against Decart's JS SDK 0.1.20 and the simulator's.</summary>
+public class CatalogConsistencyTests
+{
+    [Fact]
+    public void Every_sdk_model_is_served_by_the_simulator_at_the_same_size_and_fps()
+    {
+        var sim = new Decart.Simulator.Constraints.ModelCatalog();
+        foreach (var m in RealtimeModels.All)
+        {
+            var served = sim.Find(Decart.Simulator.Constraints.ModelKind.Realtime, m.Name);
+            Assert.True(served is not null, $"the simulator does not serve realtime {m.Name}");
+            Assert.Equal((m.Name, m.Fps, m.Width, m.Height), (m.Name, served!.Fps, served.Width, served.Height));
+        }
+
+        foreach (var m in VideoModels.All)
+        {
+            var served = sim.Find(Decart.Simulator.Constraints.ModelKind.Video, m.Name);
+            Assert.True(served is not null, $"the simulator does not serve video {m.Name}");
+            Assert.Equal((m.Name, m.Width, m.Height), (m.Name, served!.Width, served.Height));
+        }
+
+        foreach (var m in ImageModels.All)
+        {
+            Assert.NotNull(sim.Find(Decart.Simulator.Constraints.ModelKind.Image, m.Name));
+        }
+    }
+
+    [Fact]
+    public void The_JS_SDK_0_1_20_names_are_current_and_the_retired_and_aliased_ones_say_what_to_use()
+    {
+        // JS 0.1.20's canonical lists (realtime, video, image) have no deprecation note.
+        foreach (var name in new[] { "lucy-2.1", "lucy-2.5", "lucy-vton-2", "lucy-vton-3", "lucy-vton-3.5", "lucy-restyle-2", "lucy-latest", "lucy-vton-latest", "lucy-restyle-latest" })
+        {
+            Assert.Null(DecartModels.Realtime(name).Deprecation);
+        }
+
+        foreach (var name in new[] { "lucy-clip", "lucy-2.1", "lucy-2.5", "lucy-vton-2", "lucy-vton-3", "lucy-vton-3.5", "lucy-restyle-2", "lucy-latest", "lucy-vton-latest", "lucy-restyle-latest", "lucy-clip-latest" })
+        {
+            Assert.Null(DecartModels.Video(name).Deprecation);
+        }
+
+        Assert.Equal((20, 1280, 720), (DecartModels.Video("lucy-vton-3.5").Fps, DecartModels.Video("lucy-vton-3.5").Width, DecartModels.Video("lucy-vton-3.5").Height));
+        Assert.Contains("use lucy-vton-2", DecartModels.Realtime("lucy-2.1-vton-2").Deprecation, StringComparison.Ordinal);
+        Assert.Contains("use lucy-clip", DecartModels.Video("lucy-pro-v2v").Deprecation, StringComparison.Ordinal);
+        Assert.Contains("use lucy-restyle-2", DecartModels.Video("lucy-restyle-v2v").Deprecation, StringComparison.Ordinal);
+        Assert.Contains("use lucy-image-2", DecartModels.Image("lucy-pro-i2i").Deprecation, StringComparison.Ordinal);
+        foreach (var retired in new[] { "mirage", "mirage_v2", "lucy_v2v_720p_rt", "lucy_2_rt", "live_avatar" })
+        {
+            Assert.StartsWith("retired by Decart on 2026-", DecartModels.Realtime(retired).Deprecation, StringComparison.Ordinal);
+        }
+
+        foreach (var retired in new[] { "lucy-fast-v2v", "lucy-pro-t2v", "lucy-pro-i2v", "lucy-motion" })
+        {
+            Assert.StartsWith("retired by Decart on 2026-", DecartModels.Video(retired).Deprecation, StringComparison.Ordinal);
+        }
+
+        // The compile-time side: the retired properties carry [Obsolete] naming the date and the replacement.
+        var attribute = typeof(RealtimeModels).GetProperty("LiveAvatar")!.GetCustomAttributes(typeof(ObsoleteAttribute), false).Cast<ObsoleteAttribute>().Single();
+        Assert.Contains("2026-05-10", attribute.Message, StringComparison.Ordinal);
+        Assert.Contains("Lucy21", attribute.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Streaming_to_a_retired_model_works_against_the_simulator_and_warns()
+    {
+        await using var sim = await Decart.Simulator.Hosting.DecartSimulator.StartAsync();
+        using var client = new DecartClient(new DecartClientOptions { ApiKey = sim.DefaultApiKey, BaseUrl = sim.BaseUrl, RealtimeBaseUrl = sim.RealtimeBaseUrl });
+        await using var source = await Decart.Sdk.Media.IvfFileSource.OpenAsync(Decart.Sdk.Tests.Realtime.RealtimeTestKit.Clip("pattern-1088x624-30fps.ivf"), fps: 30, loop: true);
+        var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var rt = await client.Realtime.ConnectAsync(source, new Decart.Sdk.Realtime.RealtimeConnectOptions { Model = DecartModels.Realtime("live_avatar"), OnWarning = warnings.Enqueue });
+        Assert.Contains(warnings, w => w.StartsWith("model live_avatar: retired by Decart on 2026-05-10; use lucy-2.1", StringComparison.Ordinal));
+        Assert.Contains(rt.Warnings, w => w.Contains("retired", StringComparison.Ordinal));
     }
 }

@@ -163,7 +163,7 @@ public class RealtimeSessionTests
     public async Task Every_realtime_model_of_the_protocol_is_served_including_the_legacy_names()
     {
         await using var sim = await StartAsync();
-        foreach (var model in new[] { "lucy-2.1", "lucy-2.5", "lucy-vton-2", "lucy-vton-3", "lucy-2.1-vton-2", "lucy-restyle-2", "lucy-latest", "lucy-vton-latest", "lucy-restyle-latest", "mirage", "mirage_v2", "lucy_v2v_720p_rt", "lucy_2_rt", "live_avatar" })
+        foreach (var model in new[] { "lucy-2.1", "lucy-2.5", "lucy-vton-2", "lucy-vton-3", "lucy-vton-3.5", "lucy-2.1-vton-2", "lucy-restyle-2", "lucy-latest", "lucy-vton-latest", "lucy-restyle-latest", "mirage", "mirage_v2", "lucy_v2v_720p_rt", "lucy_2_rt", "live_avatar" })
         {
             await using var client = await RawRealtimeClient.OpenAsync(sim, model: model);
             Assert.True((bool)(await client.PromptAsync("hello"))["success"]!, model);

@@ -25,7 +25,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     {
         ["Lucy21"] = (30, 1088, 624), ["Lucy25"] = (30, 1280, 720), ["LucyVton2"] = (30, 1088, 624), ["LucyVton3"] = (30, 1088, 624),
         ["Lucy21Vton2"] = (30, 1088, 624), ["LucyRestyle2"] = (30, 1280, 704), ["LucyLatest"] = (30, 1088, 624),
-        ["LucyVtonLatest"] = (30, 1088, 624), ["LucyRestyleLatest"] = (30, 1280, 704), ["Mirage"] = (25, 1280, 704),
+        ["LucyVton35"] = (30, 1280, 720), ["LucyVtonLatest"] = (30, 1280, 720), ["LucyRestyleLatest"] = (30, 1280, 704), ["Mirage"] = (25, 1280, 704),
         ["MirageV2"] = (22, 1280, 704), ["LucyV2v720pRt"] = (25, 1280, 704), ["Lucy2Rt"] = (20, 1280, 720), ["LiveAvatar"] = (25, 1280, 720),
     }.ToImmutableDictionary();
 

@@ -21,6 +21,16 @@ internal sealed class DecartHttp
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
 
+    /// <summary>Logs once per request that a deprecated or retired model name is used (the JS SDK warns the same way).</summary>
+    /// <param name="model">The model.</param>
+    public void WarnIfDeprecated(Models.ModelDefinition model)
+    {
+        if (model.Deprecation is { } note)
+        {
+            _logger.LogWarning("Model {Model}: {Deprecation}.", model.Name, note);
+        }
+    }
+
     public DecartHttp(HttpClient http, string apiKey, Uri baseUrl, string? integration, TimeSpan timeout, ILogger logger)
     {
         _http = http;

@@ -22,6 +22,7 @@ public sealed class ProcessClient
     {
         ArgumentNullException.ThrowIfNull(model);
         InputValidator.Validate(model, input);
+        _http.WarnIfDeprecated(model);
         var (body, type) = await _http.SendForBytesAsync(
             () => new HttpRequestMessage(HttpMethod.Post, _http.Url(model.UrlPath)) { Content = Multipart.Build(input) },
             DecartErrorCode.ProcessingError,

@@ -36,6 +36,7 @@ public sealed class QueueClient
     {
         ArgumentNullException.ThrowIfNull(model);
         InputValidator.Validate(model, input);
+        _http.WarnIfDeprecated(model);
         string path = model is ImageModel image ? image.QueueUrlPath : model.UrlPath;
         return _http.SendForJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, _http.Url(path)) { Content = Multipart.Build(input) },

@@ -12,6 +12,13 @@ public abstract record ModelDefinition(string Name, string UrlPath, int Fps, int
     /// <returns><see cref="Name"/>.</returns>
     public override string ToString() => Name;
 
+    /// <summary>
+    /// Set when Decart deprecated this name (an alias kept for old code) or retired the model: what to use instead, e.g.
+    /// <c>retired by Decart on 2026-05-10; use lucy-restyle-2</c>. The SDK warns when it is used (a realtime
+    /// warning, a REST log line); the simulator still serves these names for tests of older clients.
+    /// </summary>
+    public string? Deprecation { get; init; }
+
     /// <summary>Checks a custom definition.</summary>
     /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> when a field is empty or out of range.</exception>
     public virtual void Validate()

@@ -537,6 +537,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         var logger = (options.LoggerFactory ?? api.LoggerFactory).CreateLogger("Decart.Sdk.Realtime");
         var client = new RealtimeClient(source, options, logger, BuildUrl(api, options));
         client.CheckFormat();
+        if (options.Model.Deprecation is { } deprecation)
+        {
+            client.Warn($"model {options.Model.Name}: {deprecation}.");
+        }
         client.SetState(ConnectionState.Connecting);
         try
         {

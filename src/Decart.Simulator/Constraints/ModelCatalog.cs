@@ -68,12 +68,12 @@ public sealed class ModelCatalog
         _models = all.ToFrozenDictionary();
     }
 
-    /// <summary>The models of PROTOCOL.md, including the legacy realtime names of JS SDK 0.0.46.</summary>
+    /// <summary>Decart's models as of JS SDK 0.1.20 (its realtime, image and video tables), plus the retired names older clients (JS SDK 0.0.46) use, still served for their tests.</summary>
     public static IReadOnlyList<SimulatedModel> Defaults { get; } =
     [
         Rt("lucy-2.1", 30, 1088, 624), Rt("lucy-2.5", 30, 1280, 720), Rt("lucy-vton-2", 30, 1088, 624), Rt("lucy-vton-3", 30, 1088, 624),
         Rt("lucy-2.1-vton-2", 30, 1088, 624), Rt("lucy-restyle-2", 30, 1280, 704), Rt("lucy-latest", 30, 1088, 624),
-        Rt("lucy-vton-latest", 30, 1088, 624), Rt("lucy-restyle-latest", 30, 1280, 704),
+        Rt("lucy-vton-3.5", 30, 1280, 720), Rt("lucy-vton-latest", 30, 1280, 720), Rt("lucy-restyle-latest", 30, 1280, 704),
         Rt("mirage", 25, 1280, 704), Rt("mirage_v2", 22, 1280, 704), Rt("lucy_v2v_720p_rt", 25, 1280, 704),
         Rt("lucy_2_rt", 20, 1280, 720), Rt("live_avatar", 25, 1280, 720),
         new("lucy-image-2", ModelKind.Image, 0, 0, 1280, 704, InputRule.PromptAndData),
@@ -83,6 +83,15 @@ public sealed class ModelCatalog
         new("lucy-2.1", ModelKind.Video, 20, 20, 1088, 624, InputRule.DataOptionalPrompt),
         new("lucy-2.5", ModelKind.Video, 20, 20, 1280, 720, InputRule.DataOptionalPrompt),
         new("lucy-clip", ModelKind.Video, 25, 25, 1280, 704, InputRule.PromptAndData),
+        new("lucy-clip-latest", ModelKind.Video, 25, 25, 1280, 704, InputRule.PromptAndData),
+        new("lucy-latest", ModelKind.Video, 20, 20, 1088, 624, InputRule.DataOptionalPrompt),
+        new("lucy-vton-2", ModelKind.Video, 20, 20, 1088, 624, InputRule.DataOptionalPrompt),
+        new("lucy-vton-3", ModelKind.Video, 20, 20, 1088, 624, InputRule.DataOptionalPrompt),
+        new("lucy-vton-3.5", ModelKind.Video, 20, 20, 1280, 720, InputRule.DataOptionalPrompt),
+        new("lucy-vton-latest", ModelKind.Video, 20, 20, 1280, 720, InputRule.DataOptionalPrompt),
+        new("lucy-2.1-vton-2", ModelKind.Video, 20, 20, 1088, 624, InputRule.DataOptionalPrompt),
+        new("lucy-restyle-2", ModelKind.Video, 22, 22, 1280, 704, InputRule.Restyle),
+        new("lucy-restyle-latest", ModelKind.Video, 22, 22, 1280, 704, InputRule.Restyle),
         new("lucy-pro-v2v", ModelKind.Video, 25, 25, 1280, 704, InputRule.PromptAndData),
         new("lucy-restyle-v2v", ModelKind.Video, 22, 22, 1280, 704, InputRule.Restyle),
         new("lucy-fast-v2v", ModelKind.Video, 25, 25, 1280, 720, InputRule.PromptAndData),

@@ -4,6 +4,8 @@ using Decart.Sdk.Models;
 using FsCheck;
 using FsCheck.Fluent;
 
+#pragma warning disable CS0618 // retired and deprecated model names on purpose: the simulator still serves them
+
 namespace Decart.Sdk.Tests.Http;
 
 public class PropertyTests

@@ -3,6 +3,8 @@ using Decart.Sdk.Models;
 using Decart.Simulator.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
+#pragma warning disable CS0618 // retired and deprecated model names on purpose: the simulator still serves them
+
 namespace Decart.Sdk.Tests.Http;
 
 /// <summary>The SDK against the embedded simulator over real HTTP on loopback.</summary>

@@ -6,6 +6,8 @@ using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
 
+#pragma warning disable CS0618 // retired and deprecated model names on purpose: the simulator still serves them
+
 namespace Decart.Sdk.Tests.Http;
 
 /// <summary>What the simulator does not do: broken and slow servers, via WireMock.Net on loopback.</summary>
