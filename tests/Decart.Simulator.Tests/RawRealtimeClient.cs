@@ -68,7 +68,7 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
         return frames;
     }
 
-    public static async Task<RawRealtimeClient> OpenAsync(DecartSimulator sim, string? key = null, string model = "lucy-2.1", string? origin = null)
+    public static async Task<RawRealtimeClient> OpenAsync(DecartSimulator sim, string? key = null, string model = "lucy-2.1", string? origin = null, string? extraQuery = null)
     {
         var client = new RawRealtimeClient();
         if (origin is not null)
@@ -76,7 +76,7 @@ internal sealed class RawRealtimeClient : IAsyncDisposable
             client._ws.Options.SetRequestHeader("Origin", origin);
         }
 
-        var url = new Uri(sim.RealtimeBaseUrl, $"/v1/stream?api_key={Uri.EscapeDataString(key ?? sim.DefaultApiKey)}&model={Uri.EscapeDataString(model)}&user_agent=raw-test");
+        var url = new Uri(sim.RealtimeBaseUrl, $"/v1/stream?api_key={Uri.EscapeDataString(key ?? sim.DefaultApiKey)}&model={Uri.EscapeDataString(model)}&user_agent=raw-test{(extraQuery is null ? string.Empty : "&" + extraQuery)}");
         await client._ws.ConnectAsync(url, CancellationToken.None);
         client._receive = Task.Run(client.ReceiveLoopAsync);
         return client;
