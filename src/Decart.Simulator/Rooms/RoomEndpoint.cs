@@ -71,7 +71,15 @@ internal static class RoomEndpoint
 
     private static (Room? Room, string Problem, ViewerGrant? Viewer) Check(HttpContext context, RoomServices state)
     {
+        // livekit-client puts the token in the query; LiveKit's Rust SDK (@livekit/rtc-node, the Python SDK) sends it
+        // as "Authorization: Bearer …".
         string? token = context.Request.Query["access_token"];
+        if (string.IsNullOrEmpty(token) && context.Request.Headers.Authorization.ToString() is { } authorization
+            && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            token = authorization["Bearer ".Length..].Trim();
+        }
+
         var viewer = state.Rooms.FindViewer(token);
         var room = viewer?.Room ?? state.Rooms.FindByToken(token);
         if (room is null)
