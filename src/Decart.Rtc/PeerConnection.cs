@@ -191,6 +191,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private string? _targetRid;
     private byte[]? _receiveMid;
     private byte[][] _rids = [];
+    private string[] _ridNames = [];
     private NegotiatedVideo? _receive;
     private IReadOnlyList<TransceiverDescription> _transceivers = [];
     private Action<ReceiveStream>? _onStreamKeyframeNeeded;
@@ -480,8 +481,22 @@ public sealed class PeerConnection : IAsyncDisposable
             }
 
             _receiveMid = receive is { Extensions.Mid: > 0 } ? System.Text.Encoding.UTF8.GetBytes(receive.Mid) : null;
-            _rids = receive?.Rids.Select(r => System.Text.Encoding.UTF8.GetBytes(r)).ToArray() ?? [];
+            _ridNames = [.. LayerOrder(receive?.Rids ?? [])];
+            _rids = _ridNames.Select(r => System.Text.Encoding.UTF8.GetBytes(r)).ToArray();
         }
+    }
+
+    /// <summary>
+    /// The received simulcast layers from the smallest to the largest (a layer's index is its rank). LiveKit's names
+    /// say it outright — <c>q</c> &lt; <c>h</c> &lt; <c>f</c> — whatever order the offer lists them in (livekit-client
+    /// offers <c>q;h;f</c>, LiveKit's Rust SDK <c>f;h;q</c>); other names keep the offer's order.
+    /// </summary>
+    /// <param name="rids">The RIDs as negotiated.</param>
+    /// <returns>The RIDs by rank.</returns>
+    internal static IReadOnlyList<string> LayerOrder(IReadOnlyList<string> rids)
+    {
+        static int Rank(string rid) => rid switch { "q" => 0, "h" => 1, "f" => 2, _ => -1 };
+        return rids.Count > 1 && rids.All(r => Rank(r) >= 0) ? rids.OrderBy(Rank).ToArray() : rids;
     }
 
     /// <summary>Adds a trickled remote candidate (<c>candidate:…</c>); unusable ones are ignored.</summary>
@@ -857,14 +872,14 @@ public sealed class PeerConnection : IAsyncDisposable
             return null; // a RID that was not negotiated
         }
 
-        var existing = Find(receive.Rids[layer]);
+        var existing = Find(_ridNames[layer]);
         if (existing is not null)
         {
             existing.Ssrc = header.Ssrc; // the layer's sender restarted with a new SSRC
             return existing;
         }
 
-        return AddStream(header.Ssrc, receive.Rids[layer], layer, receive);
+        return AddStream(header.Ssrc, _ridNames[layer], layer, receive);
     }
 
     /// <summary>The stream an RTX packet repairs: by RTX SSRC, else by its repaired RID, else the one stream of a plain section.</summary>
@@ -885,7 +900,7 @@ public sealed class PeerConnection : IAsyncDisposable
         }
         else if (receive.Extensions.RepairedRid != 0 && header.TryGetExtension(packet, receive.Extensions.RepairedRid, out var rid) && LayerOf(rid) is int layer and >= 0)
         {
-            stream = Find(receive.Rids[layer]);
+            stream = Find(_ridNames[layer]);
         }
 
         if (stream is not null)

@@ -65,7 +65,7 @@ public sealed class RtcNodeInteropTests(ITestOutputHelper output)
         // LiveKit's Node SDK, in its own process, with only the URL and the token.
         var script = Path.Combine(Decart.Testing.RepositoryPaths.Root, "tests", "Decart.Interop.Tests", "js", "rtc-node-client.mjs");
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(script)! };
-        foreach (var arg in new[] { script, info.GetProperty("livekit_url").GetString()!, info.GetProperty("token").GetString()!, "1088", "624", "60" })
+        foreach (var arg in new[] { script, info.GetProperty("livekit_url").GetString()!, info.GetProperty("token").GetString()!, "1088", "624", "90" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -101,10 +101,12 @@ public sealed class RtcNodeInteropTests(ITestOutputHelper output)
         Assert.Equal("livekit", session.Protocol);
         Assert.True(session.FramesIn > 0 && session.FramesOut >= 30, $"in {session.FramesIn}, out {session.FramesOut}");
         Assert.Equal("seen by rtc-node", session.Prompt);
-        // Known and open: this client's libwebrtc keeps its simulcast at the lowest layer (q, 314x180) here, where
-        // Chromium goes to f within a second; the simulator answers with REMB only, not transport-cc feedback.
+        // This client offers its layers as f;h;q (livekit-client: q;h;f): the model must still be fed the full layer.
         output.WriteLine($"codec {session.Codec}, input layer {session.InputLayer}, warnings: {string.Join(" | ", session.Warnings)}");
-        Assert.NotNull(session.InputLayer);
+        Assert.Contains("a=simulcast:send f;h;q", session.RemoteOffer, StringComparison.Ordinal);
+        output.WriteLine("layers with media: " + string.Join(",", session.InputLayers) + $"; measured fps {session.Describe().MeasuredFps}, frames in {session.FramesIn}");
+        Assert.Equal("f", session.InputLayer);
+        Assert.Empty(session.Warnings); // the full layer at the model's size, at 30 fps (measured by RTP time)
         lock (messages)
         {
             Assert.Contains(messages, m => m.GetProperty("type").GetString() == "generation_started");

@@ -242,4 +242,15 @@ public sealed class PeerConnectionTests
             rebind.Bind(new IPEndPoint(IPAddress.Loopback, port));
         }
     }
+
+    [Theory]
+    [InlineData("q,h,f", "q,h,f")] // livekit-client's order
+    [InlineData("f,h,q", "q,h,f")] // LiveKit's Rust SDK (@livekit/rtc-node, the Python SDK)
+    [InlineData("h,q", "q,h")]
+    [InlineData("hi,lo", "hi,lo")] // other names: the offer's order
+    [InlineData("q,x,f", "q,x,f")]
+    public void Simulcast_layers_rank_by_LiveKit_names_whatever_the_offer_order(string offered, string ranked)
+    {
+        Assert.Equal(ranked.Split(','), PeerConnection.LayerOrder(offered.Split(',')));
+    }
 }

@@ -6,7 +6,9 @@ namespace Decart.Simulator.Constraints;
 
 /// <summary>
 /// Checks received video against a model: the frame size read from each VP8 keyframe or H.264 SPS, and the frame
-/// rate measured from arrival times over a two-second window (15 % tolerance for network jitter). Each distinct
+/// rate the sender captures at — from the RTP timestamps of the frames that arrived in the last two seconds (15 %
+/// tolerance), so a burst of delayed frames (a retransmission, a layer switch, a jittery network) is not taken for a
+/// faster camera. A jump in the timestamps (a new sender or layer clock) starts the measure over. Each distinct
 /// violation is reported once. Not thread-safe: called from one receive loop.
 /// </summary>
 internal sealed class MediaConstraints
@@ -14,9 +16,11 @@ internal sealed class MediaConstraints
     private const double FpsTolerance = 1.15;
     private static readonly long Window = 2 * Stopwatch.Frequency;
     private readonly SimulatedModel _model;
-    private readonly Queue<long> _arrivals = new();
+    private const uint RtpClock = 90_000;
+    private readonly Queue<(long Arrival, uint Rtp)> _arrivals = new();
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
     private long _firstArrival = -1;
+    private uint _lastRtp;
 
     public MediaConstraints(SimulatedModel model) => _model = model;
 
@@ -31,8 +35,9 @@ internal sealed class MediaConstraints
     /// <param name="codec"><c>VP8</c> or <c>H264</c>.</param>
     /// <param name="isKeyframe">Whether it is a keyframe.</param>
     /// <param name="arrival">Its <see cref="Stopwatch"/> timestamp.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz).</param>
     /// <returns>A new violation to report, or null.</returns>
-    public string? Observe(ReadOnlySpan<byte> frame, string codec, bool isKeyframe, long arrival)
+    public string? Observe(ReadOnlySpan<byte> frame, string codec, bool isKeyframe, long arrival, uint rtpTimestamp)
     {
         string? violation = null;
         if (isKeyframe)
@@ -48,23 +53,39 @@ internal sealed class MediaConstraints
             }
         }
 
+        if (_arrivals.Count > 0)
+        {
+            int step = unchecked((int)(rtpTimestamp - _lastRtp));
+            if (step == 0)
+            {
+                return violation; // the same frame's timestamp: not a new frame
+            }
+
+            if (step < 0 || step > 5 * (int)RtpClock)
+            {
+                _arrivals.Clear(); // a new clock (sender restart, another layer's offset): measure from here
+                _firstArrival = -1;
+            }
+        }
+
+        _lastRtp = rtpTimestamp;
         if (_firstArrival < 0)
         {
             _firstArrival = arrival;
         }
 
-        _arrivals.Enqueue(arrival);
-        while (_arrivals.Count > 0 && arrival - _arrivals.Peek() > Window)
+        _arrivals.Enqueue((arrival, rtpTimestamp));
+        while (_arrivals.Count > 0 && arrival - _arrivals.Peek().Arrival > Window)
         {
             _arrivals.Dequeue();
         }
 
         if (arrival - _firstArrival >= Window && _arrivals.Count >= 10)
         {
-            double span = (arrival - _arrivals.Peek()) / (double)Stopwatch.Frequency;
+            uint span = unchecked(rtpTimestamp - _arrivals.Peek().Rtp);
             if (span > 0)
             {
-                double fps = (_arrivals.Count - 1) / span;
+                double fps = (_arrivals.Count - 1) * (double)RtpClock / span;
                 MeasuredFps = fps;
                 if (_model.MaxFps > 0 && fps > _model.MaxFps * FpsTolerance)
                 {

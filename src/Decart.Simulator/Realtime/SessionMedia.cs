@@ -384,7 +384,7 @@ internal sealed class SessionMedia : IModelHost
         string? violation;
         lock (_frameLock)
         {
-            violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival);
+            violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival, rtpTimestamp);
             Recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
             if (_pipeline is null && !_events.Ended)
             {
