@@ -145,6 +145,31 @@ public class RealtimeClientTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("Reconnect")]
+    [InlineData("Resume")]
+    [InlineData("Disconnect")]
+    public async Task A_room_leave_of_any_action_reconnects_the_session_quietly_with_its_state(string actionName)
+    {
+        var action = Enum.Parse<Decart.Rtc.LiveKit.Proto.LeaveRequest.Types.Action>(actionName);
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var log = new StateLog();
+        await using var rt = await client.Realtime.ConnectAsync(source, Options(log, new RealtimeState { Prompt = "before the leave" }));
+        await log.WaitForAsync(ConnectionState.Generating);
+        var session = sim.Sessions.Find(rt.SessionId!)!;
+        var next = sim.Sessions.NextSessionAsync();
+
+        await session.Room!.Publisher!.LeaveAsync(action, Decart.Rtc.LiveKit.Proto.DisconnectReason.SignalClose);
+        var restored = await next.WaitAsync(TimeSpan.FromSeconds(30));
+        await log.WaitForAsync(ConnectionState.Generating, occurrence: 2);
+        Assert.Equal("before the leave", restored.History[0].Prompt);
+        Assert.Equal(1, rt.Reconnects);
+        Assert.Contains(ConnectionState.Reconnecting, log.States);
+        Assert.Empty(log.Errors); // a reconnect that succeeds is not an error
+    }
+
+    [Theory]
     [InlineData(DropMode.WebSocket, RealtimeTransport.LiveKit)]
     [InlineData(DropMode.Media, RealtimeTransport.LiveKit)]
     [InlineData(DropMode.Room, RealtimeTransport.LiveKit)]

@@ -602,7 +602,12 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             case SignalResponse.MessageOneofCase.Leave:
                 var leave = response.Leave;
                 _logger.LogInformation("The room server asked us to leave ({Action}, {Reason}).", leave.Action, leave.Reason);
-                Lose(new DecartException(DecartErrorCode.WebRtcError, $"the room server ended the room connection (leave: {leave.Action}, {leave.Reason}).") { Detail = WebRtcErrorDetail.Server });
+                // RESUME and RECONNECT ask the client to come back; DISCONNECT ends the room. A Decart room belongs to one
+                // session, so either way the whole session is reconnected (a new livekit_join restores the last
+                // acknowledged state) unless the session itself ended; only DISCONNECT is worth an error if that fails.
+                Lose(new DecartException(DecartErrorCode.WebRtcError, leave.Action is LeaveRequest.Types.Action.Resume or LeaveRequest.Types.Action.Reconnect
+                    ? $"the room server asked the client to reconnect (leave: {leave.Action}, {leave.Reason})."
+                    : $"the room server ended the room connection (leave: {leave.Action}, {leave.Reason}).") { Detail = WebRtcErrorDetail.Server });
                 break;
             case SignalResponse.MessageOneofCase.Pong:
             case SignalResponse.MessageOneofCase.PongResp:
