@@ -55,12 +55,12 @@ public static partial class SecretRedactor
         return text;
     }
 
-    [GeneratedRegex(@"((?:api_key|apiKey|api-key)=)[^&\s""']+", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"((?:api_key|apiKey|api-key|access_token)=)[^&\s""']+", RegexOptions.IgnoreCase)]
     private static partial Regex QueryKey();
 
-    [GeneratedRegex(@"(X-API-KEY\s*:\s*)\S+", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"((?:X-API-KEY\s*:|Bearer)\s*)\S+", RegexOptions.IgnoreCase)]
     private static partial Regex HeaderKey();
 
-    [GeneratedRegex(@"(""(?:apiKey|api_key)""\s*:\s*"")[^""]*""", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(""(?:apiKey|api_key|token)""\s*:\s*"")[^""]*""", RegexOptions.IgnoreCase)]
     private static partial Regex JsonKey();
 }

@@ -50,6 +50,9 @@ public class DecartExceptionTests
     [InlineData("wss://api3.decart.ai/v1/stream?api_key=unregistered_secret_1&model=lucy-2.1", "unregistered_secret_1")]
     [InlineData("X-API-KEY: unregistered_secret_2", "unregistered_secret_2")]
     [InlineData("{\"apiKey\":\"ek_unregistered_secret_3\",\"expiresAt\":\"2026-01-01T00:00:00Z\"}", "ek_unregistered_secret_3")]
+    [InlineData("ws://127.0.0.1:9/lk/rtc/v1?access_token=room_token_secret_4&join_request=abc", "room_token_secret_4")]
+    [InlineData("Authorization: Bearer viewer_token_secret_5", "viewer_token_secret_5")]
+    [InlineData("{\"livekit_url\":\"ws://h/lk\",\"token\":\"lkv_secret_6\",\"room_name\":\"r\"}", "lkv_secret_6")]
     public void Unregistered_keys_in_recognizable_places_are_masked(string text, string secret)
     {
         var redacted = SecretRedactor.Redact(text);

@@ -267,7 +267,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     /// (then the client owns the new one instead).
     /// </summary>
     /// <param name="source">The new source. It must produce the codec the session negotiated.</param>
-    /// <param name="cancellationToken">Cancels waiting for the previous source to stop.</param>
+    /// <param name="cancellationToken">Cancels waiting for another replacement in progress (the previous source is given 5 s to stop).</param>
     /// <returns>A task that completes when the new source feeds the session.</returns>
     /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for another codec, a mirror the
     /// source cannot do, or (strict) another size or fps; the old source keeps feeding the session then.
@@ -297,27 +297,37 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             ApplyMirror(source, _options.Mirror);
             CheckFormat(source);
 
-            // Stop the old pump, then start the new one: one source feeds the session at a time.
+            // Stop the old pump, then start the new one: one source feeds the session at a time. A source that ignores
+            // cancellation is waited for 5 s at most; a frame it yields later is not sent (the pump checks its token).
             _pumpStop?.Cancel();
-            await IgnoreFailures(_pump).ConfigureAwait(false);
+            await StopPumpAsync(_pump).ConfigureAwait(false);
             _pumpStop?.Dispose();
             Volatile.Write(ref _source, source);
             if (Volatile.Read(ref _closing) == 1)
             {
                 if (_options.OwnsSource)
                 {
-                    await DisposeSourceAsync(old).ConfigureAwait(false); // the disconnect disposes the new one
+                    await DisposeQuietlyAsync(old).ConfigureAwait(false); // the disconnect disposes the new one
                 }
 
-                return;
+                throw new DecartException(DecartErrorCode.WebRtcError, "the client disconnected while the source was being replaced.");
+            }
+
+            // From here the new source is live: what its code or the old one's throws is logged, not thrown.
+            try
+            {
+                source.RequestKeyframe(); // before its first frame is read
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "The new source's RequestKeyframe threw.");
             }
 
             StartPump();
-            source.RequestKeyframe();
-            _logger.LogInformation("Realtime source replaced ({Codec} {Width}x{Height}).", source.Codec, source.Format.Width, source.Format.Height);
+            _logger.LogInformation("Realtime source replaced ({Codec}).", source.Codec);
             if (_options.OwnsSource)
             {
-                await DisposeSourceAsync(old).ConfigureAwait(false);
+                await DisposeQuietlyAsync(old).ConfigureAwait(false);
             }
         }
         finally
@@ -363,7 +373,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         await _replacing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            await IgnoreFailures(_pump).ConfigureAwait(false); // the current source's pump, after any replacement in progress
+            await StopPumpAsync(_pump).ConfigureAwait(false); // the current source's pump, after any replacement in progress
         }
         finally
         {
@@ -843,6 +853,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         {
             await foreach (var frame in source.ReadFramesAsync(token).ConfigureAwait(false))
             {
+                if (token.IsCancellationRequested)
+                {
+                    break; // stopped (a source change or a disconnect): a frame yielded late is not sent
+                }
+
                 var session = _session;
                 if (session is null)
                 {
@@ -937,6 +952,34 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         catch (Exception ex)
         {
             _logger.LogWarning(ex, "A realtime event handler threw.");
+        }
+    }
+
+    private async Task StopPumpAsync(Task pump)
+    {
+        try
+        {
+            await pump.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning("The video source did not stop within 5 s of its cancellation; going on without waiting.");
+        }
+        catch (Exception)
+        {
+            // Already reported through the Error event.
+        }
+    }
+
+    private async ValueTask DisposeQuietlyAsync(IVideoSource source)
+    {
+        try
+        {
+            await DisposeSourceAsync(source).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Disposing the replaced source threw.");
         }
     }
 

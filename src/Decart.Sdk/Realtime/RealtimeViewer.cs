@@ -195,8 +195,15 @@ public sealed class RealtimeViewer : IAsyncDisposable
             throw;
         }
 
-        _ = viewer._room.Lost.ContinueWith(t => viewer.Lose(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Connected first, then watch for the loss: a room lost in between is seen by the continuation (Lost is a task
+        // that stays completed), and a media connection that failed while connecting is checked once more.
         viewer.SetState(ConnectionState.Connected);
+        _ = viewer._room.Lost.ContinueWith(t => viewer.Lose(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (viewer._pc.State is PeerConnectionState.Failed or PeerConnectionState.Closed)
+        {
+            viewer.Lose(new DecartException(DecartErrorCode.WebRtcError, "the viewer's media connection failed while joining.") { Detail = WebRtcErrorDetail.Ice });
+        }
+
         logger.LogInformation("Watching room {Room}.", viewer.RoomName);
         return viewer;
     }
@@ -235,13 +242,15 @@ public sealed class RealtimeViewer : IAsyncDisposable
 
     private void Lose(DecartException reason)
     {
-        if (Volatile.Read(ref _disposed) == 1 || State == ConnectionState.Disconnected)
+        // Only the first loss is reported (the media and the room may fail together), and only once connected.
+        if (Volatile.Read(ref _disposed) == 1 || Interlocked.CompareExchange(ref _state, (int)ConnectionState.Disconnected, (int)ConnectionState.Connected) != (int)ConnectionState.Connected)
         {
             return;
         }
 
         _logger.LogInformation("The viewer lost room {Room}: {Reason}", RoomName, reason.Message);
-        SetState(ConnectionState.Disconnected);
+        Raise(() => _options.OnConnectionChanged?.Invoke(ConnectionState.Disconnected));
+        Raise(() => ConnectionChanged?.Invoke(this, ConnectionState.Disconnected));
         _frames.Writer.TryComplete();
         Raise(() => _options.OnError?.Invoke(reason));
         Raise(() => Error?.Invoke(this, reason));

@@ -97,6 +97,8 @@ internal sealed class SessionSlots
         List<Action> notices;
         lock (_lock)
         {
+            // A session that is ending (its life cancelled before it releases) must not take a slot nobody would free.
+            cancellationToken.ThrowIfCancellationRequested();
             if (_holders.Contains(session) || (_queue.Count == 0 && HasRoomLocked()))
             {
                 _holders.Add(session);
@@ -135,6 +137,7 @@ internal sealed class SessionSlots
             }
 
             notices = AdmitLocked();
+            notices.AddRange(PositionsLocked());
         }
 
         Run(notices);
@@ -193,8 +196,14 @@ internal sealed class SessionSlots
         {
             _queue.RemoveFirst();
             _holders.Add(head.Value.Session);
-            var granted = head.Value.Granted;
-            notices.Add(() => granted.TrySetResult());
+            var waiter = head.Value;
+            notices.Add(() =>
+            {
+                lock (waiter.Gate)
+                {
+                    waiter.Granted.TrySetResult(); // after any place notice already being sent, never before it
+                }
+            });
             moved = true;
         }
 
@@ -218,7 +227,18 @@ internal sealed class SessionSlots
             {
                 (waiter.LastPosition, waiter.LastSize) = (position, size);
                 int at = position;
-                notices.Add(() => tell(at, size));
+                notices.Add(() =>
+                {
+                    // Notices run outside the lock: one computed before a later change (or before the grant) is stale
+                    // by the time it runs, and a stale place after livekit_room_info would confuse the client.
+                    lock (waiter.Gate)
+                    {
+                        if (!waiter.Granted.Task.IsCompleted && (waiter.LastPosition, waiter.LastSize) == (at, size))
+                        {
+                            tell(at, size);
+                        }
+                    }
+                });
             }
         }
 
@@ -236,5 +256,8 @@ internal sealed class SessionSlots
         public int LastPosition { get; set; }
 
         public int LastSize { get; set; }
+
+        /// <summary>Serializes this waiter's notices.</summary>
+        public object Gate { get; } = new();
     }
 }

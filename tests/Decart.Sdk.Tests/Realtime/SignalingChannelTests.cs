@@ -216,7 +216,7 @@ public class SignalingChannelTests
 
         Assert.NotEmpty(logs);
         Assert.All(logs, line => Assert.DoesNotContain("sk_secret_test_key_123", line, StringComparison.Ordinal));
-        Assert.Contains(logs, line => line.Contains("api_key=***", StringComparison.Ordinal));
+        Assert.Contains(logs, line => line.Contains("Realtime WebSocket open", StringComparison.Ordinal) && line.Contains("query not logged", StringComparison.Ordinal));
     }
 
     private static int FreePort()

@@ -88,7 +88,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
             throw;
         }
 
-        logger.LogDebug("Realtime WebSocket open: {Url}", SecretRedactor.Redact(url.ToString()));
+        logger.LogDebug("Realtime WebSocket open: {Url} (query not logged: it carries the key and the caller's parameters)", SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path)));
         var channel = new SignalingChannel(socket, logger, maxMessageBytes);
         channel._receiveLoop = Task.Run(channel.ReceiveLoopAsync, CancellationToken.None);
         return channel;
