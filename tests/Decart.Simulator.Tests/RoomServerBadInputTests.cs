@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using Decart.Rtc.LiveKit;
+using Decart.Rtc.LiveKit.Proto;
+using Decart.Simulator.Hosting;
+using Google.Protobuf;
+
+namespace Decart.Simulator.Tests;
+
+/// <summary>
+/// The built-in room server (<c>/lk/rtc/v1</c>) against a hostile client over a real socket. Bad input tried: garbage
+/// and truncated protobuf, a text frame, an unknown signal message, an offer that is not SDP, a 900 KB offer, a trickle
+/// that is not JSON, an answer the server never asked for, a join_request that is not base64/gzip/protobuf. Each is
+/// counted or refused with a reason; the room keeps answering and a neighbour session is untouched.
+/// </summary>
+public sealed class RoomServerBadInputTests
+{
+    private static async Task<(RawRealtimeClient Control, string Url, string Token)> JoinAsync(DecartSimulator sim)
+    {
+        var raw = await RawRealtimeClient.OpenAsync(sim);
+        await raw.SendAsync(new JsonObject { ["type"] = "livekit_join", ["passthrough"] = true });
+        var info = await raw.ExpectAsync("livekit_room_info");
+        return (raw, (string)info["livekit_url"]!, (string)info["token"]!);
+    }
+
+    private static string Join() => LiveKitSignal.EncodeJoinRequest(new JoinRequest { ClientInfo = new ClientInfo { Protocol = LiveKitSignal.ProtocolVersion } });
+
+    private static Task SendAsync(ClientWebSocket ws, SignalRequest request) => ws.SendAsync(request.ToByteArray(), WebSocketMessageType.Binary, true, CancellationToken.None);
+
+    private static async Task<SignalResponse> ReceiveUntilAsync(ClientWebSocket ws, SignalResponse.MessageOneofCase want)
+    {
+        var buffer = new byte[1 << 20];
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            int n = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await ws.ReceiveAsync(buffer.AsMemory(n), bound.Token);
+                n += result.Count;
+            }
+            while (!result.EndOfMessage);
+            Assert.NotEqual(WebSocketMessageType.Close, result.MessageType);
+            var response = SignalResponse.Parser.ParseFrom(buffer, 0, n);
+            if (response.MessageCase == want)
+            {
+                return response;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Hostile_signal_messages_are_counted_and_the_room_keeps_answering()
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions());
+        var (neighbour, _, _) = await JoinAsync(sim);
+        await using var _n = neighbour;
+        var (control, url, token) = await JoinAsync(sim);
+        await using var _c = control;
+        var session = sim.Sessions.Open.Single(s => s.Room!.Token == token);
+
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri($"{url}/rtc/v1?access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(Join())}"), CancellationToken.None);
+        var join = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Join);
+        Assert.StartsWith("inference-server-", join.Join.OtherParticipants.Single().Identity, StringComparison.Ordinal);
+
+        await ws.SendAsync(new byte[] { 0xFF, 0xFF, 0xFF, 0x01 }, WebSocketMessageType.Binary, true, CancellationToken.None); // garbage
+        var ping = new SignalRequest { PingReq = new Ping { Timestamp = 42 } }.ToByteArray();
+        await ws.SendAsync(ping.AsMemory(0, ping.Length - 1), WebSocketMessageType.Binary, true, CancellationToken.None); // truncated
+        await ws.SendAsync("{\"not\":\"protobuf\"}"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        await SendAsync(ws, new SignalRequest { SyncState = new SyncState() }); // a message this server does not handle
+        await SendAsync(ws, new SignalRequest { Offer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "offer", Sdp = "not sdp at all", Id = 7 } });
+        await SendAsync(ws, new SignalRequest { Offer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "offer", Sdp = "v=0\r\n" + new string('a', 900_000), Id = 8 } });
+        await SendAsync(ws, new SignalRequest { Trickle = new TrickleRequest { CandidateInit = "{not json", Target = SignalTarget.Publisher } });
+        await SendAsync(ws, new SignalRequest { Answer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "answer", Sdp = "v=0", Id = 9 } });
+
+        // Still answering: a ping gets its pong, after all of the above.
+        await SendAsync(ws, new SignalRequest { PingReq = new Ping { Timestamp = 4242 } });
+        var pong = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.PongResp);
+        Assert.Equal(4242, pong.PongResp.LastPingTimestamp);
+        var publisher = session.Room!.Publisher!;
+        Assert.True(publisher.MalformedMessages >= 5, $"malformed {publisher.MalformedMessages}");
+        Assert.True(publisher.IgnoredMessages >= 2, $"ignored {publisher.IgnoredMessages}");
+        Assert.Equal(2, sim.OpenRooms);
+        Assert.All(sim.Sessions.Open, s => Assert.NotEqual(Decart.Simulator.Realtime.SessionPhase.Ended, s.State));
+    }
+
+    [Theory]
+    [InlineData("!!!not base64!!!", "NotBase64")]
+    [InlineData("AAAA", "BadProtobuf")]
+    [InlineData("", "BadSize")]
+    public async Task A_join_request_that_cannot_be_read_is_refused_with_the_reason(string joinRequest, string reason)
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions());
+        var (control, url, token) = await JoinAsync(sim);
+        await using var _c = control;
+        using var http = new HttpClient();
+        var validate = new Uri(url.Replace("ws://", "http://", StringComparison.Ordinal) + $"/rtc/v1/validate?access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(joinRequest)}");
+        using var response = await http.GetAsync(validate);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("invalid join_request", body, StringComparison.Ordinal);
+        Assert.Contains(reason, body, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, body, StringComparison.Ordinal);
+
+        using var ws = new ClientWebSocket();
+        ws.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => ws.ConnectAsync(new Uri($"{url}/rtc/v1?access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(joinRequest)}"), CancellationToken.None));
+        Assert.Equal(HttpStatusCode.Unauthorized, ws.HttpStatusCode);
+        Assert.Equal(1, sim.OpenRooms); // the room is still there for a good join
+    }
+}
