@@ -19,19 +19,27 @@ public interface IMirrorableVideoSource : IVideoSource
 public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
 {
     private readonly Channel<I420Frame> _queue = Channel.CreateBounded<I420Frame>(new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly Vp8EncoderOptions _encoderOptions;
+    private readonly Func<IFrameEncoder> _createEncoder;
     private readonly object _lastLock = new();
     private I420Frame? _lastSent;
-    private Vp8Encoder? _encoder;
+    private IFrameEncoder? _encoder;
     private long _framesEncoded;
 
     /// <summary>Creates a source for frames of one size and rate.</summary>
     /// <param name="format">The frames' size and rate (use the model's: <c>new VideoFormat(model.Width, model.Height, model.Fps)</c>).</param>
     /// <param name="facing">Which way the camera faces (mirror <c>Auto</c> flips only <see cref="FacingMode.User"/>).</param>
     /// <param name="targetBitrateKbps">Encoder bitrate target.</param>
-    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for a bad format.</exception>
-    public RawVideoSource(VideoFormat format, FacingMode facing = FacingMode.Unknown, int targetBitrateKbps = 1500)
+    /// <param name="codec">What to encode to: <see cref="VideoCodec.Vp8"/> (libvpx, the default) or
+    /// <see cref="VideoCodec.H264"/> (Debian's <c>libopenh264-7</c>, what Decart's JS SDK 0.1.x publishes by default).
+    /// The session negotiates this codec.</param>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for a bad format or codec.</exception>
+    public RawVideoSource(VideoFormat format, FacingMode facing = FacingMode.Unknown, int targetBitrateKbps = 1500, VideoCodec codec = VideoCodec.Vp8)
     {
+        if (codec is not (VideoCodec.Vp8 or VideoCodec.H264))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"raw source codec {codec}: VP8 or H.264.");
+        }
+
         if (format.Width <= 0 || format.Height <= 0 || format.Width % 2 != 0 || format.Height % 2 != 0 || format.Fps <= 0 || targetBitrateKbps <= 0)
         {
             throw new DecartException(DecartErrorCode.InvalidOptions, $"raw source format {format} must have positive even width and height and a positive fps.");
@@ -39,14 +47,17 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
 
         Format = format;
         Facing = facing;
-        _encoderOptions = new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps };
+        Codec = codec;
+        _createEncoder = codec == VideoCodec.H264
+            ? () => new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps })
+            : () => new Vp8Encoder(new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps });
     }
 
     /// <inheritdoc />
     public VideoFormat Format { get; }
 
     /// <inheritdoc />
-    public VideoCodec Codec => VideoCodec.Vp8;
+    public VideoCodec Codec { get; }
 
     /// <inheritdoc />
     public FacingMode Facing { get; }
@@ -98,7 +109,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var encoder = _encoder ??= new Vp8Encoder(_encoderOptions);
+        var encoder = _encoder ??= _createEncoder();
         var output = new byte[encoder.MaxEncodedSize];
         await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -136,7 +147,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
             if (n > 0)
             {
                 Interlocked.Increment(ref _framesEncoded);
-                yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, VideoCodec.Vp8);
+                yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, Codec);
             }
         }
     }
@@ -164,7 +175,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"RawVideoSource {{ {Format}, Facing = {Facing}, Mirror = {Mirror} }}";
+    public override string ToString() => $"RawVideoSource {{ {Format}, {Codec}, Facing = {Facing}, Mirror = {Mirror} }}";
 }
 
 /// <summary>
@@ -182,9 +193,10 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposa
     /// <param name="format">Size and rate (the model's).</param>
     /// <param name="facing">Pretend facing (for mirror <c>Auto</c>).</param>
     /// <param name="timeProvider">Clock for pacing (default system).</param>
-    public SyntheticVideoSource(VideoFormat format, FacingMode facing = FacingMode.User, TimeProvider? timeProvider = null)
+    /// <param name="codec">VP8 (default) or H.264 (OpenH264), as for <see cref="RawVideoSource"/>.</param>
+    public SyntheticVideoSource(VideoFormat format, FacingMode facing = FacingMode.User, TimeProvider? timeProvider = null, VideoCodec codec = VideoCodec.Vp8)
     {
-        _raw = new RawVideoSource(format, facing);
+        _raw = new RawVideoSource(format, facing, codec: codec);
         _time = timeProvider ?? TimeProvider.System;
     }
 
@@ -192,7 +204,7 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposa
     public VideoFormat Format => _raw.Format;
 
     /// <inheritdoc />
-    public VideoCodec Codec => VideoCodec.Vp8;
+    public VideoCodec Codec => _raw.Codec;
 
     /// <inheritdoc />
     public FacingMode Facing => _raw.Facing;

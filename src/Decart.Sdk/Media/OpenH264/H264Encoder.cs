@@ -26,7 +26,7 @@ public sealed record H264EncoderOptions
 /// (constrained baseline, SPS and PPS before every IDR — what WebRTC's H.264 packetization-mode 1 carries), IDR on
 /// request (<see cref="RequestKeyframe"/>). Not thread-safe: one thread encodes at a time.
 /// </summary>
-public sealed unsafe class H264Encoder : IDisposable
+public sealed unsafe class H264Encoder : IDisposable, IFrameEncoder
 {
     private readonly LibOpenH264.Api _api;
     private nint _encoder;

@@ -35,7 +35,7 @@ public sealed record Vp8EncoderOptions
 /// error resilient, keyframes on request (<see cref="RequestKeyframe"/>, e.g. on an RTCP PLI).
 /// Not thread-safe: one thread encodes at a time.
 /// </summary>
-public sealed unsafe class Vp8Encoder : IDisposable
+public sealed unsafe class Vp8Encoder : IDisposable, IFrameEncoder
 {
     private readonly LibVpx.Api _api;
     private nint _context;
