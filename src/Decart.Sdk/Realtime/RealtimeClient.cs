@@ -443,14 +443,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     void IRealtimeSessionHost.OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec)
     {
         Interlocked.Increment(ref _framesReceived);
-        long first = Interlocked.Read(ref _firstRtp);
-        if (first < 0)
-        {
-            Interlocked.CompareExchange(ref _firstRtp, rtpTimestamp, -1);
-            first = Interlocked.Read(ref _firstRtp);
-        }
-
-        var timestamp = TimeSpan.FromTicks((long)unchecked(rtpTimestamp - (uint)first) * 1000 / 9);
+        var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
         if (_options.OnFrame is { } onFrame)
         {
             try

@@ -216,14 +216,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _framesReceived);
-        long first = Interlocked.Read(ref _firstRtp);
-        if (first < 0)
-        {
-            Interlocked.CompareExchange(ref _firstRtp, rtpTimestamp, -1);
-            first = Interlocked.Read(ref _firstRtp);
-        }
-
-        var timestamp = TimeSpan.FromTicks((long)unchecked(rtpTimestamp - (uint)first) * 1000 / 9);
+        var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
         var codec = (_pc.ReceiveVideo ?? _pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
         if (_options.OnFrame is { } onFrame)
         {
