@@ -56,6 +56,11 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(codec, session.Codec);
         output.WriteLine($"input layers {string.Join(",", session.InputLayers)}, model fed from '{session.InputLayer}'");
         Assert.Equal("f", session.InputLayer);
+        if (Environment.GetEnvironmentVariable("DECART_CAPTURE_OFFER") is { Length: > 0 } capture)
+        {
+            File.WriteAllText(capture + "-" + preferred + ".sdp", session.RemoteOffer);
+        }
+
         Assert.True(session.FramesIn >= 60 && session.FramesOut >= 60, $"{session.FramesIn} in, {session.FramesOut} out");
         await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "generating", "the JS client to report generating", Bound);
 

@@ -104,6 +104,11 @@ public sealed class RtcNodeInteropTests(ITestOutputHelper output)
         // This client offers its layers as f;h;q (livekit-client: q;h;f): the model must still be fed the full layer.
         output.WriteLine($"codec {session.Codec}, input layer {session.InputLayer}, warnings: {string.Join(" | ", session.Warnings)}");
         Assert.Contains("a=simulcast:send f;h;q", session.RemoteOffer, StringComparison.Ordinal);
+        if (Environment.GetEnvironmentVariable("DECART_CAPTURE_OFFER") is { Length: > 0 } capture)
+        {
+            File.WriteAllText(capture + "-rtc-node.sdp", session.RemoteOffer); // how tests/Decart.Rtc.Tests/Sdp/fixtures were made
+        }
+
         output.WriteLine("layers with media: " + string.Join(",", session.InputLayers) + $"; measured fps {session.Describe().MeasuredFps}, frames in {session.FramesIn}");
         Assert.Equal("f", session.InputLayer);
         Assert.Empty(session.Warnings); // the full layer at the model's size, at 30 fps (measured by RTP time)
