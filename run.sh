@@ -5,7 +5,10 @@
 # VP8). Arguments go to the quickstart: ./run.sh --short | --out DIR | --live (real service, DECART_API_KEY).
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! ldconfig -p 2>/dev/null | grep -q 'libvpx\.so'; then
+# Not "ldconfig -p | grep -q": under pipefail, grep quitting at the first match kills ldconfig with SIGPIPE, the
+# pipeline fails, and the script would install (with sudo) a library that is already there.
+libraries=$(ldconfig -p 2>/dev/null || true)
+if [[ "$libraries" != *libvpx.so* ]]; then
   echo "==> installing libvpx7 (VP8 encoder/decoder)"
   sudo_cmd=""
   [ "$(id -u)" != "0" ] && sudo_cmd="sudo"
