@@ -42,6 +42,15 @@ public sealed class CapacityQueueTests
         await WaitAsync(() => sim.QueuedSessions == 2, "two queued");
         var bSession = sim.Sessions.Open.Single(s => s.RoomName is not null && s.QueuePosition == 1);
         Assert.Equal(1, bSession.Describe().QueuePosition);
+        using (var http = new HttpClient { BaseAddress = sim.BaseUrl })
+        {
+            // The control API shows each session's protocol, room and place in the queue.
+            using var listed = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/_sim/sessions/{bSession.Id}"));
+            Assert.Equal(1, listed.RootElement.GetProperty("queuePosition").GetInt32());
+            Assert.Equal("livekit", listed.RootElement.GetProperty("protocol").GetString());
+            Assert.Equal(bSession.RoomName, listed.RootElement.GetProperty("roomName").GetString());
+        }
+
         Assert.DoesNotContain(b.All, m => (string?)m["type"] == "livekit_room_info");
 
         // A ends: its slot goes to B (room info now), and C moves up to first of one.
