@@ -39,6 +39,10 @@ public class GlassToGlassBenchmarks
     private long _expectedRtp = -1;
     private long _nextSlot;
 
+    /// <summary>The SDK's transport: Decart's current LiveKit-room flow or the direct one (the baseline row is the same bare UDP echo in both).</summary>
+    [Params(RealtimeTransport.Direct, RealtimeTransport.LiveKit)]
+    public RealtimeTransport Transport { get; set; }
+
     [GlobalSetup]
     public void Setup() => SetupAsync().GetAwaiter().GetResult();
 
@@ -52,6 +56,7 @@ public class GlassToGlassBenchmarks
         _client = await _api.Realtime.ConnectAsync(_source, new RealtimeConnectOptions
         {
             Model = RealtimeModels.Lucy21,
+            Transport = Transport,
             InitialState = new RealtimeState { Prompt = "glass to glass" },
             OnConnectionChanged = s =>
             {
