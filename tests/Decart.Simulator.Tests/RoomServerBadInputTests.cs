@@ -111,4 +111,30 @@ public sealed class RoomServerBadInputTests
         Assert.Equal(HttpStatusCode.Unauthorized, ws.HttpStatusCode);
         Assert.Equal(1, sim.OpenRooms); // the room is still there for a good join
     }
+
+    [Fact]
+    public async Task A_signalling_latency_fault_delays_the_rooms_signal_messages_too()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { TimeProvider = clock, NegotiationTimeout = TimeSpan.Zero });
+        var (control, url, token) = await JoinAsync(sim);
+        await using var _c = control;
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri($"{url}/rtc/v1?access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(Join())}"), CancellationToken.None);
+        await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Join);
+
+        // 400 ms each way on signalling (not media), from now on.
+        sim.Faults.Add(new Decart.Simulator.Faults.Fault { Type = Decart.Simulator.Faults.FaultType.Latency, Target = Decart.Simulator.Faults.FaultTarget.Signaling, LatencyMs = 400 });
+        await SendAsync(ws, new SignalRequest { PingReq = new Ping { Timestamp = 7 } });
+        var pong = ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.PongResp);
+        await Task.Delay(300); // real time passes; the fake clock does not: the ping waits on the way in
+        Assert.False(pong.IsCompleted, "the pong came back before the latency elapsed");
+        for (int i = 0; i < 10 && !pong.IsCompleted; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(400)); // in (400 ms), then out (400 ms)
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(7, (await pong.WaitAsync(TimeSpan.FromSeconds(10))).PongResp.LastPingTimestamp);
+    }
 }

@@ -231,7 +231,10 @@ internal sealed class ControlChannel(WebSocket ws, int maxMessageBytes, FaultSet
         return reason[..length];
     }
 
-    private TimeSpan SignalingLatency(bool toClient)
+    /// <summary>The signalling delay the session's <c>latency</c> faults draw for one message (also used by its room's signal socket).</summary>
+    /// <param name="toClient">The direction.</param>
+    /// <returns>The delay.</returns>
+    public TimeSpan SignalingLatency(bool toClient)
     {
         var delay = TimeSpan.Zero;
         foreach (var fault in faults.Snapshot)

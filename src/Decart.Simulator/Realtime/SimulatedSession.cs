@@ -423,6 +423,14 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>Records the latest offer the room's participant sent (what <see cref="RemoteOffer"/> shows for a room).</summary>
     internal void RecordRoomOffer(string sdp) => _roomOffer = sdp;
 
+    /// <summary>The delay a signalling <c>latency</c> fault puts on one message of this session's room signal socket.</summary>
+    /// <param name="toClient">The direction.</param>
+    /// <returns>The delay (zero without such a fault).</returns>
+    internal TimeSpan RoomSignalingLatency(bool toClient) => _channel.SignalingLatency(toClient);
+
+    /// <summary>The session's clock (the simulator's <see cref="SimulatorOptions.TimeProvider"/>).</summary>
+    internal TimeProvider Time => _options.TimeProvider;
+
     /// <summary>The room's signal connection ended: the session ends with it.</summary>
     internal Task OnRoomLeftAsync(string reason) => State == SessionPhase.Ended ? Task.CompletedTask : CloseAsync(reason);
 

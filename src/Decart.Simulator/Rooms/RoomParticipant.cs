@@ -223,6 +223,13 @@ internal sealed class RoomParticipant
                     continue;
                 }
 
+                // A signalling latency fault delays the room's signal messages as it delays the control socket's.
+                var delay = _room.Session.RoomSignalingLatency(toClient: false);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _room.Session.Time, _life.Token).ConfigureAwait(false);
+                }
+
                 await HandleAsync(request!).ConfigureAwait(false);
             }
         }
@@ -393,9 +400,19 @@ internal sealed class RoomParticipant
     private async Task SendAsync(SignalResponse response)
     {
         var bytes = response.ToByteArray();
+        var time = _room.Session.Time;
+        var delay = _room.Session.RoomSignalingLatency(toClient: true);
+        long due = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
         await _sendLock.WaitAsync(_life.Token).ConfigureAwait(false);
         try
         {
+            // Held in order, each until its own due time (computed when it was sent, so delays do not add up).
+            var wait = time.GetElapsedTime(time.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, _life.Token).ConfigureAwait(false);
+            }
+
             if (_ws.State == WebSocketState.Open)
             {
                 await _ws.SendAsync(bytes, WebSocketMessageType.Binary, true, _life.Token).ConfigureAwait(false);
