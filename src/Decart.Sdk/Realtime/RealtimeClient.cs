@@ -539,7 +539,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         var logger = (options.LoggerFactory ?? api.LoggerFactory).CreateLogger("Decart.Sdk.Realtime");
         var client = new RealtimeClient(source, options, logger, BuildUrl(api, options));
-        client.CheckFormat();
+        client.CheckFormat(source);
         if (options.Model.Deprecation is { } deprecation)
         {
             client.Warn($"model {options.Model.Name}: {deprecation}.");
@@ -645,8 +645,6 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {mode} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; use a RawVideoSource, flip before encoding, or use Mirror = Off.");
         }
     }
-
-    private void CheckFormat() => CheckFormat(_source);
 
     private void CheckFormat(IVideoSource source)
     {

@@ -402,7 +402,10 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
     private static string CodecName(VideoCodec codec) => codec == VideoCodec.H264 ? "H264" : "VP8";
 
-    private static VideoCodec CodecOf(PeerConnection pc) => (pc.ReceiveVideo ?? pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
+    /// <summary>The codec of the video a peer connection receives (VP8 unless H.264 was negotiated).</summary>
+    /// <param name="pc">The peer connection.</param>
+    /// <returns>The codec.</returns>
+    internal static VideoCodec CodecOf(PeerConnection pc) => (pc.ReceiveVideo ?? pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
 
     private static SessionDescription ParseSdp(string text, SdpType type) =>
         SessionDescription.TryParse(text, type, out var description, out var error, out int line)

@@ -217,7 +217,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
 
         Interlocked.Increment(ref _framesReceived);
         var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
-        var codec = (_pc.ReceiveVideo ?? _pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
+        var codec = RealtimeSession.CodecOf(_pc);
         if (_options.OnFrame is { } onFrame)
         {
             try
