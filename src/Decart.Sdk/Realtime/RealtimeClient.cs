@@ -79,6 +79,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private Task _pump = Task.CompletedTask;
     private long _framesSent;
     private long _framesReceived;
+    private readonly GlassToGlassTracker _g2g = new(TimeProvider.System);
     private long _firstRtp = -1;
     private int _reconnects;
     private int _closing;
@@ -137,6 +138,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     /// <summary>Transformed frames received.</summary>
     public long FramesReceived => Interlocked.Read(ref _framesReceived);
+
+    /// <summary>
+    /// Glass-to-glass latency of the current connection: the time to first frame always; the median and p90 of capture →
+    /// receipt with <see cref="RealtimeConnectOptions.MeasureGlassToGlass"/> on the LiveKit transport.
+    /// </summary>
+    public GlassToGlassStats GlassToGlass => _g2g.Snapshot();
 
     /// <summary>Successful automatic reconnects so far.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
@@ -443,6 +450,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     void IRealtimeSessionHost.OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec)
     {
         Interlocked.Increment(ref _framesReceived);
+        _g2g.OnFrame();
         var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
         if (_options.OnFrame is { } onFrame)
         {
@@ -499,6 +507,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
         }
     }
+
+    void IRealtimeSessionHost.OnCaptureTime(ulong captureMicros) => _g2g.OnCaptureTime(captureMicros, Rtc.LiveKit.PacketTrailer.Now(TimeProvider.System));
 
     void IRealtimeSessionHost.OnKeyframeRequested() => Volatile.Read(ref _source).RequestKeyframe();
 
@@ -708,6 +718,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     _connecting = session;
                 }
 
+                _g2g.BeginAttempt();
                 using var attempt = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
                 using var both = CancellationTokenSource.CreateLinkedTokenSource(token, attempt.Token);
                 try

@@ -113,6 +113,15 @@ public sealed class RealtimeConnectOptions
     /// </summary>
     public IReadOnlyDictionary<string, string>? QueryParameters { get; init; }
 
+    /// <summary>
+    /// Measure glass-to-glass latency (LiveKit transport; Decart's JS SDK calls it <c>debugQuality</c>): every sent
+    /// frame carries its capture time in a packet trailer (livekit-client's LKTS format, 15 bytes), the join announces
+    /// <c>client_capabilities.frame_timing</c>, the service copies the capture time onto the output frame made from
+    /// it, and <see cref="RealtimeClient.GlassToGlass"/> reports the median and p90 of capture → receipt. Off by
+    /// default, as in Decart's JS SDK. The time to first frame is measured either way.
+    /// </summary>
+    public bool MeasureGlassToGlass { get; init; }
+
     /// <summary>Where to log (default: the <see cref="DecartClient"/>'s). The key is never logged.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

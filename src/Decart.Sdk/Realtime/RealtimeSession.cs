@@ -1,4 +1,5 @@
 using Decart.Rtc;
+using Decart.Rtc.LiveKit;
 using Decart.Rtc.Sdp;
 using Decart.Sdk.Media;
 using Decart.Sdk.Realtime.LiveKit;
@@ -23,6 +24,9 @@ internal interface IRealtimeSessionHost
     void OnKeyframeRequested();
 
     void OnQueuePosition(RealtimeSession session, QueuePosition position);
+
+    /// <summary>A received frame carried the capture time (epoch microseconds) of the input it was made from.</summary>
+    void OnCaptureTime(ulong captureMicros);
 
     /// <summary>The camera's size and fps for publishing (the source's, else the model's).</summary>
     (int Width, int Height) PublishSize { get; }
@@ -62,6 +66,8 @@ internal sealed class RealtimeSession : IAsyncDisposable
     private SignalingChannel? _signaling;
     private PeerConnection? _pc;
     private Task _dispatch = Task.CompletedTask;
+    private readonly object _trailerLock = new();
+    private byte[] _withTrailer = [];
     private bool _connected;
     private int _disposed;
 
@@ -93,6 +99,9 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
     /// <summary>Signaling messages ignored (malformed or unknown), on the control socket and the room's signal connection.</summary>
     public int IgnoredMessages => (_signaling?.IgnoredMessages ?? 0) + (int)((_room?.MalformedMessages ?? 0) + (_room?.StaleAnswers ?? 0));
+
+    /// <summary>Frames go out with their capture time in a packet trailer (LiveKit transport, <see cref="RealtimeConnectOptions.MeasureGlassToGlass"/>).</summary>
+    public bool FrameTiming => _options.MeasureGlassToGlass && _options.Transport == RealtimeTransport.LiveKit;
 
     /// <summary>The LiveKit room connection (LiveKit transport), once joining.</summary>
     public LiveKitRoomConnection? Room => _room;
@@ -207,10 +216,25 @@ internal sealed class RealtimeSession : IAsyncDisposable
         var pc = new PeerConnection(new PeerConnectionOptions { SendVideo = true, ConsentTimeout = _options.ConsentTimeout, TrackId = trackId ?? "video0" });
         pc.FrameReceived += (frame, ts, key) =>
         {
-            if (_room is null || _room.AcceptsFrames)
+            if (_room is { } room)
             {
-                _host.OnFrame(frame, ts, key, CodecOf(pc));
+                if (!room.AcceptsFrames)
+                {
+                    return;
+                }
+
+                if (room.ReceiveHasTrailer)
+                {
+                    int payload = PacketTrailer.Read(frame, out ulong capture, out _);
+                    frame = frame[..payload];
+                    if (capture != 0)
+                    {
+                        _host.OnCaptureTime(capture);
+                    }
+                }
             }
+
+            _host.OnFrame(frame, ts, key, CodecOf(pc));
         };
         pc.KeyframeRequested += _host.OnKeyframeRequested;
         pc.StateChanged += state =>
@@ -244,7 +268,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
                 _roomInfoTimer = timer;
             }
 
-            await _signaling!.SendAsync(new LiveKitJoinSignal(passthrough, null), cancellationToken).ConfigureAwait(false);
+            await _signaling!.SendAsync(new LiveKitJoinSignal(passthrough, FrameTiming ? new ClientCapabilities(true) : null), cancellationToken).ConfigureAwait(false);
             if (!passthrough)
             {
                 _initialAck = ObserveInitialAckAsync(SendStateAsync(initial, _stop.Token));
@@ -283,7 +307,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         var (width, height) = _host.PublishSize;
-        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height), cancellationToken), cancellationToken).ConfigureAwait(false);
+        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming), cancellationToken), cancellationToken).ConfigureAwait(false);
         _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _connected = true;
         if (pc.State != PeerConnectionState.Connected)
@@ -359,7 +383,32 @@ internal sealed class RealtimeSession : IAsyncDisposable
     }
 
     /// <summary>Sends one encoded frame if the media connection is up.</summary>
-    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp) => _connected && _pc is { } pc && pc.SendFrame(frame, rtpTimestamp);
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    {
+        if (!_connected || _pc is not { } pc)
+        {
+            return false;
+        }
+
+        if (!FrameTiming || frame.IsEmpty)
+        {
+            return pc.SendFrame(frame, rtpTimestamp);
+        }
+
+        // The capture time rides at the end of the frame (LKTS trailer); one reused buffer, nothing allocated per frame.
+        lock (_trailerLock)
+        {
+            int length = frame.Length + PacketTrailer.TimestampTrailerSize;
+            if (_withTrailer.Length < length)
+            {
+                _withTrailer = new byte[Math.Max(length, _withTrailer.Length * 2)];
+            }
+
+            frame.CopyTo(_withTrailer);
+            PacketTrailer.WriteTimestamp(_withTrailer.AsSpan(frame.Length), PacketTrailer.Now(TimeProvider.System));
+            return pc.SendFrame(_withTrailer.AsSpan(0, length), rtpTimestamp);
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -1,3 +1,4 @@
+using Decart.Rtc.LiveKit;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -213,6 +214,11 @@ public sealed class RealtimeViewer : IAsyncDisposable
         if (!_room.AcceptsFrames)
         {
             return;
+        }
+
+        if (_room.ReceiveHasTrailer)
+        {
+            frame = frame[..PacketTrailer.Read(frame, out _, out _)]; // the session's frame timing, not part of the bitstream
         }
 
         Interlocked.Increment(ref _framesReceived);

@@ -20,8 +20,7 @@ internal sealed class EchoPipeline(IModelHost host) : ModelPipeline(host)
 
     public override void OnKeyframeRequested() => Host.RequestInputKeyframe();
 
-    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival) =>
-        Enqueue(_queue, frame, rtpTimestamp, isKeyframe, input, arrival);
+    protected override void Accept(InputFrame meta, ReadOnlySpan<byte> frame) => Enqueue(_queue, meta, frame);
 
     protected override async Task RunAsync(CancellationToken stop)
     {
@@ -49,7 +48,7 @@ internal sealed class EchoPipeline(IModelHost host) : ModelPipeline(host)
                     }
 
                     skipping = false;
-                    if (Host.Send(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp))
+                    if (Host.Send(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp, frame.Meta.Capture))
                     {
                         var state = Host.CurrentState();
                         Host.OnOutput(new FrameRecord(++_output, frame.Input, state.Version, state.PromptHash, state.ImageHash, time.GetElapsedTime(frame.Arrival).TotalMilliseconds, Mode, InputsReceived - frame.Input));

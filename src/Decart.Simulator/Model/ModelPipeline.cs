@@ -50,7 +50,11 @@ internal interface IModelHost
     TimeSpan SampleLatency();
 
     /// <summary>Sends one encoded output frame; false when the media connection cannot send (yet).</summary>
-    bool Send(ReadOnlySpan<byte> frame, uint rtpTimestamp);
+    /// <param name="frame">The encoded frame.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp.</param>
+    /// <param name="captureTimestamp">The capture time of the input frame it was made from (the LKTS user timestamp,
+    /// epoch microseconds), or 0: sent on in the output's trailer when the client asked for frame timing.</param>
+    bool Send(ReadOnlySpan<byte> frame, uint rtpTimestamp, ulong captureTimestamp);
 
     /// <summary>Asks the client for a keyframe (PLI), after a drop or a decode failure.</summary>
     void RequestInputKeyframe();
@@ -107,9 +111,10 @@ internal abstract class ModelPipeline : IAsyncDisposable
         }
     });
 
-    /// <summary>One received frame, with its arrival timestamp (<see cref="TimeProvider.GetTimestamp"/>). Must not block.</summary>
-    public void OnInput(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long arrival) =>
-        Accept(frame, rtpTimestamp, isKeyframe, Interlocked.Increment(ref _inputs), arrival);
+    /// <summary>One received frame, with its arrival timestamp (<see cref="TimeProvider.GetTimestamp"/>) and its capture
+    /// time from the publisher's packet trailer (epoch microseconds, 0 when it had none). Must not block.</summary>
+    public void OnInput(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long arrival, ulong captureTimestamp = 0) =>
+        Accept(new InputFrame(rtpTimestamp, isKeyframe, Interlocked.Increment(ref _inputs), arrival, captureTimestamp), frame);
 
     /// <summary>The viewer asked for a keyframe (its PLI).</summary>
     public abstract void OnKeyframeRequested();
@@ -133,18 +138,18 @@ internal abstract class ModelPipeline : IAsyncDisposable
         _stop.Dispose();
     }
 
-    protected abstract void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival);
+    protected abstract void Accept(InputFrame meta, ReadOnlySpan<byte> frame);
 
     /// <summary>
     /// The input side both modes share: a copy of the frame into a bounded queue, never blocking the receive path.
     /// When the queue is full the frame is dropped and everything after it until a keyframe (which is asked for): an
     /// encoded stream cannot skip a frame and stay decodable.
     /// </summary>
-    protected void Enqueue(Channel<PendingFrame> queue, ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival)
+    protected void Enqueue(Channel<PendingFrame> queue, InputFrame meta, ReadOnlySpan<byte> frame)
     {
         lock (_inputGate)
         {
-            if (_awaitingKeyframe && !isKeyframe)
+            if (_awaitingKeyframe && !meta.IsKeyframe)
             {
                 Dropped();
                 return;
@@ -153,7 +158,7 @@ internal abstract class ModelPipeline : IAsyncDisposable
             _awaitingKeyframe = false;
             var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
             frame.CopyTo(copy);
-            if (!queue.Writer.TryWrite(new PendingFrame(copy, frame.Length, rtpTimestamp, isKeyframe, input, arrival)))
+            if (!queue.Writer.TryWrite(new PendingFrame(copy, frame.Length, meta)))
             {
                 ArrayPool<byte>.Shared.Return(copy);
                 Dropped();
@@ -173,8 +178,25 @@ internal abstract class ModelPipeline : IAsyncDisposable
         }
     }
 
+    /// <summary>What is known of one received frame besides its bytes.</summary>
+    /// <param name="RtpTimestamp">Its RTP timestamp.</param>
+    /// <param name="IsKeyframe">It is a keyframe.</param>
+    /// <param name="Input">Its number (1 = the first received).</param>
+    /// <param name="Arrival">When it arrived (<see cref="IModelHost.Time"/> timestamp).</param>
+    /// <param name="Capture">Its capture time from the publisher's packet trailer (epoch microseconds), or 0.</param>
+    protected internal readonly record struct InputFrame(uint RtpTimestamp, bool IsKeyframe, long Input, long Arrival, ulong Capture);
+
     /// <summary>One received frame waiting in a pipeline's queue (its bytes in a pooled buffer).</summary>
-    protected readonly record struct PendingFrame(byte[] Buffer, int Length, uint RtpTimestamp, bool IsKeyframe, long Input, long Arrival);
+    protected readonly record struct PendingFrame(byte[] Buffer, int Length, InputFrame Meta)
+    {
+        public uint RtpTimestamp => Meta.RtpTimestamp;
+
+        public bool IsKeyframe => Meta.IsKeyframe;
+
+        public long Input => Meta.Input;
+
+        public long Arrival => Meta.Arrival;
+    }
 
     protected abstract Task RunAsync(CancellationToken stop);
 

@@ -26,8 +26,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
     public override void OnKeyframeRequested() => _encoder?.RequestKeyframe();
 
     // The decoder behind (its queue full): skip to the next keyframe rather than queue.
-    protected override void Accept(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, long input, long arrival) =>
-        Enqueue(_decode, frame, rtpTimestamp, isKeyframe, input, arrival);
+    protected override void Accept(InputFrame meta, ReadOnlySpan<byte> frame) => Enqueue(_decode, meta, frame);
 
     protected override async Task RunAsync(CancellationToken stop)
     {
@@ -82,7 +81,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
                         continue;
                     }
 
-                    if (Interlocked.Exchange(ref _latest, new Decoded(picture, frame.RtpTimestamp, frame.Input, frame.Arrival)) is { } superseded)
+                    if (Interlocked.Exchange(ref _latest, new Decoded(picture, frame.RtpTimestamp, frame.Input, frame.Arrival, frame.Meta.Capture)) is { } superseded)
                     {
                         superseded.Picture.Dispose();
                         Dropped(); // latest frame wins
@@ -162,7 +161,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
                 outputs++;
                 var copy = ArrayPool<byte>.Shared.Rent(length);
                 encoded.AsSpan(0, length).CopyTo(copy);
-                await sending.Writer.WriteAsync(new Made(copy, length, input.RtpTimestamp, After(input.Arrival, Host.SampleLatency()), input.Arrival, input.Input, outputs, state, time.GetElapsedTime(work).TotalMilliseconds), stop).ConfigureAwait(false);
+                await sending.Writer.WriteAsync(new Made(copy, length, input.RtpTimestamp, After(input.Arrival, Host.SampleLatency()), input.Arrival, input.Input, outputs, state, time.GetElapsedTime(work).TotalMilliseconds, input.Capture), stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -189,7 +188,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
                 try
                 {
                     await WaitUntilAsync(frame.Due, stop).ConfigureAwait(false);
-                    if (!Host.Send(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp))
+                    if (!Host.Send(frame.Buffer.AsSpan(0, frame.Length), frame.RtpTimestamp, frame.Capture))
                     {
                         _encoder?.RequestKeyframe(); // what the viewer missed would break the frames after it
                         continue;
@@ -209,8 +208,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec) : ModelPi
         }
     }
 
-    private readonly record struct Made(byte[] Buffer, int Length, uint RtpTimestamp, long Due, long Arrival, long Input, long Output, RenderState State, double WorkMs);
+    private readonly record struct Made(byte[] Buffer, int Length, uint RtpTimestamp, long Due, long Arrival, long Input, long Output, RenderState State, double WorkMs, ulong Capture);
 
-
-    private sealed record Decoded(I420Frame Picture, uint RtpTimestamp, long Input, long Arrival);
+    private sealed record Decoded(I420Frame Picture, uint RtpTimestamp, long Input, long Arrival, ulong Capture);
 }

@@ -1,4 +1,5 @@
 using Decart.Rtc;
+using Decart.Rtc.LiveKit;
 using Decart.Rtc.Sdp;
 using Decart.Simulator.Constraints;
 using Decart.Simulator.Faults;
@@ -53,8 +54,12 @@ internal sealed class SessionMedia : IModelHost
     private ModelPipeline? _pipeline;
     private ModelMode? _modeOverride;
     private PeerConnection[] _viewers = [];
+    private readonly object _trailerLock = new();
+    private byte[] _withTrailer = new byte[64 * 1024];
     private long _framesIn;
     private long _framesOut;
+    private long _trailersIn;
+    private long _trailersOut;
     private long _droppedBefore;
 
     public SessionMedia(SimulatorOptions options, SimulatedModel model, FaultInterceptor interceptor, Func<RenderState> state, IMediaEvents events)
@@ -82,6 +87,15 @@ internal sealed class SessionMedia : IModelHost
     public IvfRecorder? Recorder { get; }
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
+
+    /// <summary>Received frames that carried a packet trailer (stripped before the model saw them).</summary>
+    public long TrailersIn => Interlocked.Read(ref _trailersIn);
+
+    /// <summary>Output frames sent with the input's capture time in a packet trailer.</summary>
+    public long TrailersOut => Interlocked.Read(ref _trailersOut);
+
+    /// <summary>The client asked for frame timing (<c>client_capabilities.frame_timing</c>): outputs carry the capture time.</summary>
+    public bool FrameTiming { get; set; }
 
     public long FramesOut => Interlocked.Read(ref _framesOut);
 
@@ -337,13 +351,36 @@ internal sealed class SessionMedia : IModelHost
         return latency < TimeSpan.Zero ? TimeSpan.Zero : latency;
     }
 
-    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    bool IModelHost.Send(ReadOnlySpan<byte> frame, uint rtpTimestamp, ulong captureTimestamp)
     {
         if (Pc is not { } pc || _events.Ended)
         {
             return false;
         }
 
+        if (FrameTiming && captureTimestamp != 0)
+        {
+            // Decart's frame timing: the input frame's capture time goes back on the output made from it (LKTS trailer).
+            lock (_trailerLock)
+            {
+                int length = frame.Length + PacketTrailer.TimestampTrailerSize;
+                if (_withTrailer.Length < length)
+                {
+                    _withTrailer = new byte[Math.Max(length, _withTrailer.Length * 2)];
+                }
+
+                frame.CopyTo(_withTrailer);
+                PacketTrailer.WriteTimestamp(_withTrailer.AsSpan(frame.Length), captureTimestamp);
+                Interlocked.Increment(ref _trailersOut);
+                return SendToAll(pc, _withTrailer.AsSpan(0, length), rtpTimestamp);
+            }
+        }
+
+        return SendToAll(pc, frame, rtpTimestamp);
+    }
+
+    private bool SendToAll(PeerConnection pc, ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    {
         foreach (var viewer in Volatile.Read(ref _viewers))
         {
             if (viewer.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv })
@@ -381,6 +418,14 @@ internal sealed class SessionMedia : IModelHost
 
         long arrival = MediaClock.GetTimestamp();
         long count = Interlocked.Increment(ref _framesIn);
+        int payload = PacketTrailer.Read(frame, out ulong capture, out _);
+        if (payload != frame.Length)
+        {
+            // The publisher's packet trailer (livekit-client's frame metadata) is not part of the bitstream.
+            frame = frame[..payload];
+            Interlocked.Increment(ref _trailersIn);
+        }
+
         string? violation;
         lock (_frameLock)
         {
@@ -392,7 +437,7 @@ internal sealed class SessionMedia : IModelHost
                 _pipeline.Start();
             }
 
-            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, arrival);
+            _pipeline?.OnInput(frame, rtpTimestamp, isKeyframe, arrival, capture);
         }
 
         _events.OnFrameIn(count, violation);

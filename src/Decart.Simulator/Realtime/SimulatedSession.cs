@@ -163,6 +163,12 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The client advertised <c>client_capabilities.frame_timing</c> in its <c>livekit_join</c>.</summary>
     public bool FrameTiming => _liveKit.FrameTiming;
 
+    /// <summary>Camera frames that carried livekit-client's packet trailer (LKTS), stripped before the model.</summary>
+    public long TrailersIn => _media.TrailersIn;
+
+    /// <summary>Output frames that carried the input's capture time back in a packet trailer (frame timing).</summary>
+    public long TrailersOut => _media.TrailersOut;
+
     /// <summary>The simulcast layer of the camera the model is fed from (LiveKit rooms), or null.</summary>
     public string? InputLayer => _media.Pc?.ActiveLayer;
 
@@ -529,6 +535,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
                     break;
                 case "livekit_join":
                     _liveKit.Join(root, this, _media.Pc is not null, (initial, image) => Acknowledge(image ? _state.ApplySetImage(initial) : _state.ApplyPrompt(initial)));
+                    _media.FrameTiming = _liveKit.FrameTiming;
                     break;
                 case "offer" when _liveKit.Room is not null:
                     Interlocked.Increment(ref _ignored); // a LiveKit session negotiates in its room

@@ -163,7 +163,7 @@ internal sealed class RoomParticipant
             Version = _version,
             Permission = new ParticipantPermission { CanPublish = true, CanSubscribe = true },
         };
-        info.Tracks.Add(new TrackInfo
+        var track = new TrackInfo
         {
             Sid = _room.ModelTrackSid,
             Type = TrackType.Video,
@@ -172,7 +172,15 @@ internal sealed class RoomParticipant
             Width = (uint)(model?.Width ?? 0),
             Height = (uint)(model?.Height ?? 0),
             MimeType = "video/" + (_pc?.Video?.CodecName ?? _publishCodec ?? _room.Session.OutputCodec ?? "H264"),
-        });
+        };
+        if (_room.Session.FrameTiming)
+        {
+            // The output carries the capture time in a packet trailer: subscribers strip it (livekit-client installs
+            // its frame-metadata transform only for tracks that list the feature).
+            track.PacketTrailerFeatures.Add(PacketTrailerFeature.PtfUserTimestamp);
+        }
+
+        info.Tracks.Add(track);
         return info;
     }
 
@@ -300,6 +308,7 @@ internal sealed class RoomParticipant
             MimeType = "video/" + _publishCodec,
         };
         track.Layers.Add(request.Layers);
+        track.PacketTrailerFeatures.Add(request.PacketTrailerFeatures); // as an SFU does: subscribers of the camera strip its trailer
         track.Codecs.Add(new SimulcastCodecInfo { MimeType = "video/" + _publishCodec, Cid = request.Cid, Layers = { request.Layers } });
         _logger.LogInformation("session {Session}: camera published ({Codec}, {Width}x{Height}, {Layers} layers)", _room.Session.Id, _publishCodec, request.Width, request.Height, request.Layers.Count);
         await SendAsync(new SignalResponse { TrackPublished = new TrackPublishedResponse { Cid = request.Cid, Track = track } }).ConfigureAwait(false);

@@ -35,7 +35,8 @@ internal sealed record LiveKitTimeouts
 /// <param name="Width">Frame width.</param>
 /// <param name="Height">Frame height.</param>
 /// <param name="MaxBitrate">Target bitrate in bit/s (Decart's JS SDK: 3.5 Mbit/s).</param>
-internal sealed record LiveKitPublication(string Codec, int Width, int Height, int MaxBitrate = 3_500_000);
+/// <param name="FrameTiming">Every frame carries its capture time in a packet trailer (LKTS), announced to the room.</param>
+internal sealed record LiveKitPublication(string Codec, int Width, int Height, int MaxBitrate = 3_500_000, bool FrameTiming = false);
 
 /// <summary>
 /// Our side of a LiveKit room, signal protocol 17 in single peer-connection mode (<c>/rtc/v1</c>): the join with
@@ -75,6 +76,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private long _stale;
     private string? _receiveTrackSid;
     private bool _foreignTrack;
+    private bool _receiveTrailer;
     private int _disposed;
 
     public LiveKitRoomConnection(PeerConnection pc, LiveKitTimeouts timeouts, TimeProvider time, ILogger logger, Func<RtcSessionDescription, CancellationToken, ValueTask<RtcSessionDescription>>? customizeOffer = null)
@@ -113,6 +115,12 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     /// </summary>
     public bool AcceptsFrames => !Volatile.Read(ref _foreignTrack);
 
+    /// <summary>
+    /// The model's track lists <c>packet_trailer_features</c>: its frames end in a packet trailer (LKTS) to strip,
+    /// carrying the capture time of the input each was made from.
+    /// </summary>
+    public bool ReceiveHasTrailer => Volatile.Read(ref _receiveTrailer);
+
     /// <summary>Joins the room and publishes the camera: returns once the send section is negotiated and media flows.</summary>
     /// <param name="livekitUrl">The room server (<c>livekit_url</c> of <c>livekit_room_info</c>).</param>
     /// <param name="token">The room token (never logged).</param>
@@ -130,9 +138,11 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         var first = await CustomizeAsync(await _pc.CreateOfferAsync(new OfferOptions { Send = false, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         uint firstId = NextOfferId();
         var firstAnswer = ExpectAnswer(firstId);
+        var clientInfo = new ClientInfo { Sdk = ClientInfo.Types.SDK.Unknown, Version = typeof(LiveKitRoomConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Protocol = LiveKitSignal.ProtocolVersion, ClientProtocol = 1, Os = Environment.OSVersion.Platform.ToString(), OtherSdks = "decart-dotnet" };
+        clientInfo.Capabilities.Add(ClientInfo.Types.Capability.CapPacketTrailer); // we strip trailers on whatever we receive
         var join = new JoinRequest
         {
-            ClientInfo = new ClientInfo { Sdk = ClientInfo.Types.SDK.Unknown, Version = typeof(LiveKitRoomConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Protocol = LiveKitSignal.ProtocolVersion, ClientProtocol = 1, Os = Environment.OSVersion.Platform.ToString(), OtherSdks = "decart-dotnet" },
+            ClientInfo = clientInfo,
             ConnectionSettings = new ConnectionSettings { AutoSubscribe = true, AdaptiveStream = false },
             PublisherOffer = new SignalSessionDescription { Type = "offer", Sdp = first.ToString(), Id = firstId },
         };
@@ -179,6 +189,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                 Height = (uint)publication.Height,
                 Layers = { layer },
                 SimulcastCodecs = { new SimulcastCodec { Codec = publication.Codec.ToLowerInvariant(), Cid = cid, Layers = { layer } } },
+                PacketTrailerFeatures = { PublishedFeatures(publication) },
             },
         }, cancellationToken).ConfigureAwait(false);
         var track = await WaitAsync(published, _timeouts.TrackPublished, "track_published for the camera", cancellationToken).ConfigureAwait(false);
@@ -393,6 +404,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
 
         Volatile.Write(ref _receiveTrackSid, trackSid);
+        RefreshTrailer();
         string? ownerSid = streamId?.Split('|')[0];
         ParticipantInfo? owner;
         lock (_lock)
@@ -647,12 +659,31 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         if (model && participant.State != ParticipantInfo.Types.State.Disconnected)
         {
             ModelIdentity = participant.Identity;
+            RefreshTrailer();
             _modelKnown.TrySetResult();
         }
         else if (model && ModelIdentity == participant.Identity && _modelKnown.Task.IsCompleted)
         {
             Lose(new DecartException(DecartErrorCode.WebRtcError, "the model left the room.") { Detail = WebRtcErrorDetail.Server });
         }
+    }
+
+    private static PacketTrailerFeature[] PublishedFeatures(LiveKitPublication publication) =>
+        publication.FrameTiming ? [PacketTrailerFeature.PtfUserTimestamp] : [];
+
+    /// <summary>Whether the track on our receive section (else the model's first video track) lists a packet trailer.</summary>
+    private void RefreshTrailer()
+    {
+        string? sid = Volatile.Read(ref _receiveTrackSid);
+        bool trailer;
+        lock (_lock)
+        {
+            var track = sid is null ? null : _participants.Values.SelectMany(p => p.Tracks).FirstOrDefault(t => t.Sid == sid);
+            track ??= _participants.Values.FirstOrDefault(p => p.Identity.StartsWith(ModelIdentityPrefix, StringComparison.Ordinal))?.Tracks.FirstOrDefault(t => t.Type == TrackType.Video);
+            trailer = track is not null && track.PacketTrailerFeatures.Contains(PacketTrailerFeature.PtfUserTimestamp);
+        }
+
+        Volatile.Write(ref _receiveTrailer, trailer);
     }
 
     private async Task HandleTrickleAsync(TrickleRequest trickle, CancellationToken token)

@@ -1,0 +1,131 @@
+namespace Decart.Sdk.Realtime;
+
+/// <summary>
+/// Glass-to-glass latency of a realtime session, as Decart's JS SDK measures it: the time to first frame of the
+/// current connection attempt, and — with <see cref="RealtimeConnectOptions.MeasureGlassToGlass"/> on the LiveKit
+/// transport — capture → receipt of each output frame, from the capture time the service copies from the input frame
+/// onto the output made from it. The median and p90 are over the last 300 samples, leaving out the first 2 s after the
+/// first frame (start-up), and restart with each connection attempt (a reconnect is a new room).
+/// </summary>
+/// <param name="TimeToFirstFrame">From the start of the connection attempt to the first received frame; null before it.</param>
+/// <param name="Median">Median capture → receipt; null without samples.</param>
+/// <param name="P90">90th percentile capture → receipt; null without samples.</param>
+/// <param name="Last">The latest sample; null without samples.</param>
+/// <param name="SampleCount">Samples in the window (at most 300).</param>
+public sealed record GlassToGlassStats(TimeSpan? TimeToFirstFrame, TimeSpan? Median, TimeSpan? P90, TimeSpan? Last, int SampleCount)
+{
+    /// <summary>Nothing measured yet.</summary>
+    public static GlassToGlassStats None { get; } = new(null, null, null, null, 0);
+}
+
+/// <summary>
+/// Collects glass-to-glass samples: a fixed ring (nothing allocated per frame), samples outside 0–60 s dropped as
+/// clock skew, statistics computed only when asked.
+/// </summary>
+internal sealed class GlassToGlassTracker(TimeProvider time)
+{
+    /// <summary>Samples kept (Decart's JS SDK: 300).</summary>
+    public const int Window = 300;
+
+    /// <summary>Samples in the first 2 s after the first frame are start-up, not steady state.</summary>
+    public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan MaxSample = TimeSpan.FromSeconds(60);
+    private readonly object _lock = new();
+    private readonly double[] _samples = new double[Window];
+    private long _attemptStart;
+    private long _firstFrame;
+    private int _count;
+    private int _next;
+    private double _last = double.NaN;
+    private long _rejected;
+
+    /// <summary>Samples dropped as implausible (negative or over 60 s: clock skew, a bogus trailer).</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>A connection attempt starts: the time to first frame and the window start over.</summary>
+    public void BeginAttempt()
+    {
+        lock (_lock)
+        {
+            _attemptStart = time.GetTimestamp();
+            _firstFrame = 0;
+            _count = 0;
+            _next = 0;
+            _last = double.NaN;
+        }
+    }
+
+    /// <summary>A frame arrived (the first one of the attempt sets the time to first frame).</summary>
+    public void OnFrame()
+    {
+        if (Volatile.Read(ref _firstFrame) != 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_firstFrame == 0 && _attemptStart != 0)
+            {
+                _firstFrame = Math.Max(1, time.GetTimestamp());
+            }
+        }
+    }
+
+    /// <summary>A received frame carried its input's capture time.</summary>
+    /// <param name="captureMicros">The capture time, epoch microseconds.</param>
+    /// <param name="nowMicros">Now, epoch microseconds (the same wall clock the sender stamped with).</param>
+    public void OnCaptureTime(ulong captureMicros, ulong nowMicros)
+    {
+        double ms = ((double)nowMicros - captureMicros) / 1000.0;
+        if (ms < 0 || ms > MaxSample.TotalMilliseconds)
+        {
+            Interlocked.Increment(ref _rejected);
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_firstFrame == 0 || time.GetElapsedTime(_firstFrame) < WarmUp)
+            {
+                return;
+            }
+
+            _last = ms;
+            _samples[_next] = ms;
+            _next = (_next + 1) % Window;
+            _count = Math.Min(Window, _count + 1);
+        }
+    }
+
+    /// <summary>The statistics now.</summary>
+    public GlassToGlassStats Snapshot()
+    {
+        double[] sorted;
+        TimeSpan? ttff;
+        double last;
+        lock (_lock)
+        {
+            ttff = _firstFrame == 0 || _attemptStart == 0 ? null : time.GetElapsedTime(_attemptStart, _firstFrame);
+            sorted = _samples.AsSpan(0, _count).ToArray();
+            last = _last;
+        }
+
+        if (sorted.Length == 0)
+        {
+            return new GlassToGlassStats(ttff, null, null, null, 0);
+        }
+
+        Array.Sort(sorted);
+        return new GlassToGlassStats(
+            ttff,
+            TimeSpan.FromMilliseconds(Percentile(sorted, 0.5)),
+            TimeSpan.FromMilliseconds(Percentile(sorted, 0.9)),
+            TimeSpan.FromMilliseconds(last),
+            sorted.Length);
+    }
+
+    // Nearest rank on the sorted samples.
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
