@@ -223,4 +223,59 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(1, _sim.Sessions.TotalRefused); // permanent: not retried
         output.WriteLine($"rejected after {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
     }
+
+    [Theory]
+    [InlineData("echo")]
+    [InlineData("transform")]
+    public async Task The_deep_connectivity_check_runs_a_timed_session_whose_frames_carry_the_capture_time_through_the_model(string mode)
+    {
+        // checkConnectivity({deep: true, model}) opens a real session with debugQuality: livekit-client's frame-metadata
+        // worker stamps each frame's capture time in a packet trailer, the simulator carries it through the model onto
+        // the output frame made from it, and the page's worker reads it back. The model holds frames 150 ms, so a
+        // figure below that would not be this path's.
+        _sim.Options.ModelMode = mode == "echo" ? Decart.Simulator.Model.ModelMode.Echo : Decart.Simulator.Model.ModelMode.Transform;
+        _sim.Options.ProcessingLatency = TimeSpan.FromMilliseconds(150);
+        await _page.EvaluateAsync("() => window.observeFrameTiming()");
+        var next = _sim.Sessions.NextSessionAsync();
+        var probe = await _page.EvaluateAsync<JsonElement>("([k, m]) => window.deepProbe(k, m)", new object[] { _sim.DefaultApiKey, "lucy-2.1" });
+        Assert.True(probe.GetProperty("ok").GetBoolean(), probe.ToString());
+        output.WriteLine(probe.ToString());
+        var report = probe.GetProperty("report");
+        var metrics = report.GetProperty("metrics");
+        Assert.Equal("udp", metrics.GetProperty("transport").GetString());
+        Assert.Equal(JsonValueKind.Number, metrics.GetProperty("rttMs").ValueKind);
+        Assert.Contains(report.GetProperty("quality").GetString(), new[] { "good", "fair" });
+
+        var session = await next.WaitAsync(Bound);
+        Assert.True(session.FrameTiming, "the probe's join announced frame_timing");
+        Assert.True(session.TrailersIn > 0 && session.TrailersOut > 0, $"{session.TrailersIn} trailers in, {session.TrailersOut} out");
+        Assert.Equal(0, session.DecodeErrors);
+        AssertGlassToGlass(await _page.EvaluateAsync<JsonElement>("() => window.frameTimingSummary()"), 150);
+    }
+
+    [Fact]
+    public async Task With_debug_quality_every_output_frame_carries_its_inputs_capture_time_and_the_video_still_renders()
+    {
+        await _page.EvaluateAsync("() => window.observeFrameTiming()");
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p, c, d]) => window.tryConnect(k, m, p, c, d)", new object[] { _sim.DefaultApiKey, "lucy-2.1", "timed", "h264", true });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        await _page.EvaluateAsync("() => window.watchStats()");
+        await SdkPage.WaitForAsync(async () => (await _page.EvaluateAsync<JsonElement>("() => window.frameTimingSummary()")).GetProperty("samples").GetInt32() >= 30, "30 timed frames on screen", Bound);
+        AssertGlassToGlass(await _page.EvaluateAsync<JsonElement>("() => window.frameTimingSummary()"), _sim.Options.ProcessingLatency.TotalMilliseconds);
+        output.WriteLine($"the JS SDK's own glassToGlass stats: {await _page.EvaluateAsync<string>("() => JSON.stringify(window.lastStats)")}");
+        Assert.True(await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "the trailer was stripped before the decoder");
+        var session = _sim.Sessions.Find(connected.GetProperty("sessionId").GetString()!)!;
+        Assert.True(session.FrameTiming);
+        Assert.True(session.TrailersOut >= 30, $"{session.TrailersOut} outputs with a trailer");
+        Assert.Equal(0, session.DecodeErrors);
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+    }
+
+    private void AssertGlassToGlass(JsonElement summary, double modelLatencyMs)
+    {
+        output.WriteLine($"glass-to-glass in the page: {summary}");
+        Assert.True(summary.GetProperty("metadata").GetInt32() > 0, "livekit-client's worker read trailers on the model's track");
+        Assert.True(summary.GetProperty("samples").GetInt32() > 0, summary.ToString());
+        Assert.InRange(summary.GetProperty("medianMs").GetDouble(), modelLatencyMs, 10_000);
+    }
 }

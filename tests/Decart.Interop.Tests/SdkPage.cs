@@ -40,10 +40,13 @@ internal sealed class SdkPage : IAsyncDisposable
         await context.GrantPermissionsAsync(["camera"]);
         var p = await context.NewPageAsync();
         p.Console += (_, m) => output.WriteLine($"[browser {m.Type}] {m.Text}");
-        await p.RouteAsync(origin + "/**", route =>
+        // Routed on the context, so the frame-metadata worker the 0.1.x bundle starts (a request of the worker, not the
+        // page) is served too.
+        await context.RouteAsync(origin + "/**", route =>
         {
             var path = new Uri(route.Request.Url).AbsolutePath;
             return path == "/" + bundle ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(bundlePath) })
+                : path == "/frame-metadata-worker.js" ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(Path.Combine(Path.GetDirectoryName(bundlePath)!, "frame-metadata-worker.js")) })
                 : path == "/page-common.js" ? route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/javascript", Body = File.ReadAllText(Path.Combine(js, "page-common.js")) })
                 : route.FulfillAsync(new RouteFulfillOptions { ContentType = "text/html", Body = File.ReadAllText(Path.Combine(js, page)) });
         });
