@@ -304,8 +304,11 @@ public sealed class PeerConnection : IAsyncDisposable
     public async Task<SessionDescription> CreateOfferAsync(OfferOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        await EnsureStartedAsync(true, cancellationToken).ConfigureAwait(false);
+        // An ICE-lite agent may offer too (an SFU offering its subscriber connection); it stays the controlled agent
+        // and says so in the offer, so the full agent on the other side controls (RFC 8445 §6.1.1).
+        await EnsureStartedAsync(!_options.IceLite, cancellationToken).ConfigureAwait(false);
         _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo });
+        _localDescription.IceLite = _options.IceLite;
         return _localDescription;
     }
 

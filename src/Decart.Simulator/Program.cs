@@ -13,7 +13,8 @@ public static class Program
 
         Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
                                 [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
-                                [--record DIR] [--cors-origin ORIGIN]... [--capacity N] [--verbose]
+                                [--record DIR] [--cors-origin ORIGIN]... [--capacity N] [--room-v0]
+                                [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
@@ -30,6 +31,8 @@ public static class Program
           --record DIR      write what each realtime session received to DIR/{session}.ivf
           --capacity N      at most N realtime sessions generate at once; the next wait in a queue
                             and are told their place (queue_position). Default: unlimited
+          --room-v0         the room server answers only LiveKit's older two-connection path /rtc
+                            (/rtc/v1 gets 404, as before LiveKit 1.9); clients fall back to it
           --cors-origin O   a browser origin allowed to call the HTTP endpoints (repeat; * for any);
                             default: any origin while bound to loopback, none otherwise
           --verbose         log requests and sessions
@@ -146,6 +149,9 @@ public static class Program
                     }
 
                     options.MaxConcurrentSessions = capacity;
+                    break;
+                case "--room-v0":
+                    options.RoomSingleConnection = false;
                     break;
                 case "--cors-origin":
                     var corsOrigin = Value();

@@ -271,6 +271,30 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         await _page.EvaluateAsync("() => window.rt.disconnect()");
     }
 
+    [Theory]
+    [InlineData("h264", "H264")]
+    [InlineData("vp8", "VP8")]
+    public async Task Against_a_room_server_without_the_single_connection_path_the_JS_SDK_falls_back_to_two_connections(string preferred, string codec)
+    {
+        // As a LiveKit server before 1.9: /rtc/v1 and its /validate answer 404, so livekit-client retries on /rtc with
+        // two peer connections — the server offers the subscriber one (the model's track), the client offers the
+        // publisher one (the camera).
+        _sim.Options.RoomSingleConnection = false;
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p, c]) => window.tryConnect(k, m, p, c)", new object[] { _sim.DefaultApiKey, "lucy-2.1", "two connections", preferred });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        var session = _sim.Sessions.Find(connected.GetProperty("sessionId").GetString()!)!;
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 rendered frames of the model track", Bound);
+        var size = await _page.EvaluateAsync<int[]>("() => window.videoSize()");
+        Assert.Equal([1088, 624], size);
+        Assert.Equal(2, session.RoomPeerConnections);
+        Assert.Equal(codec, session.Codec);
+        Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.rt.setPrompt('second connection', { enhance: false }))"));
+        Assert.Equal("second connection", session.Prompt);
+        Assert.True(session.FramesIn >= 30 && session.FramesOut >= 30, $"{session.FramesIn} in, {session.FramesOut} out");
+        Assert.Equal(0, session.DecodeErrors);
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+    }
+
     private void AssertGlassToGlass(JsonElement summary, double modelLatencyMs)
     {
         output.WriteLine($"glass-to-glass in the page: {summary}");

@@ -113,6 +113,13 @@ public sealed class SimulatorOptions
     /// </summary>
     public int? MaxConcurrentSessions { get; set; }
 
+    /// <summary>
+    /// The room server answers LiveKit's single-connection path <c>/rtc/v1</c> (true, the default) — or, when false,
+    /// answers it and its <c>/validate</c> with 404 as a LiveKit server before 1.9 does, so clients fall back to the
+    /// two-connection path <c>/rtc</c> (served either way). <c>--room-v0</c>.
+    /// </summary>
+    public bool RoomSingleConnection { get; set; } = true;
+
     /// <summary>Files API: most uploaded files kept (beyond it the oldest go). Default 1,000.</summary>
     public int MaxFiles { get; set; } = 1_000;
 

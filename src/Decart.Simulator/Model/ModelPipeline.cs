@@ -93,9 +93,17 @@ internal abstract class ModelPipeline : IAsyncDisposable
 
     protected IModelHost Host { get; }
 
-    /// <summary>Creates the pipeline for a mode and codec; transform needs the codec's library, else it echoes.</summary>
-    public static ModelPipeline Create(ModelMode mode, string codec, IModelHost host) =>
-        mode == ModelMode.Transform && ModelCodecs.CanTransform(codec) ? new TransformPipeline(host, codec) : new EchoPipeline(host);
+    /// <summary>
+    /// Creates the pipeline for a mode and codecs; transform needs the codecs' libraries, else it echoes. When the
+    /// output codec differs from the camera's (a two-connection room whose subscriber connection chose another),
+    /// echo cannot serve and transform is used whenever it can be.
+    /// </summary>
+    public static ModelPipeline Create(ModelMode mode, string inputCodec, string outputCodec, IModelHost host)
+    {
+        bool canTransform = ModelCodecs.CanTransform(inputCodec) && ModelCodecs.CanTransform(outputCodec);
+        bool transform = canTransform && (mode == ModelMode.Transform || !string.Equals(inputCodec, outputCodec, StringComparison.OrdinalIgnoreCase));
+        return transform ? new TransformPipeline(host, inputCodec, outputCodec) : new EchoPipeline(host);
+    }
 
     /// <summary>Starts the pipeline's loops.</summary>
     public void Start() => _running = Task.Run(async () =>

@@ -143,8 +143,51 @@ internal sealed class SessionMedia : IModelHost
     /// <summary>The viewers' peer connections (receive-only participants of the session's room).</summary>
     public IReadOnlyList<PeerConnection> Viewers => Volatile.Read(ref _viewers);
 
-    /// <summary>The codec the model's output goes out in: the camera's once negotiated, else null.</summary>
-    public string? OutputCodec => Pc?.Video?.CodecName;
+    /// <summary>The codec the model's output goes out in: the subscriber connection's (two-connection rooms), else the camera's once negotiated, else null.</summary>
+    public string? OutputCodec => Subscriber?.Video?.CodecName ?? Pc?.Video?.CodecName;
+
+    /// <summary>
+    /// The subscriber connection of a two-connection (LiveKit v0, <c>/rtc</c>) room: the server offers it and sends the
+    /// model's output on it, while <see cref="Pc"/> (the publisher connection, which the client offers) brings the
+    /// camera. Null in single-connection rooms and the direct flow.
+    /// </summary>
+    public PeerConnection? Subscriber { get; private set; }
+
+    /// <summary>Creates the subscriber connection of a two-connection room (ICE-lite, offered by us; faults apply to it).</summary>
+    public PeerConnection CreateSubscriber(IReadOnlyList<string> codecs, string streamId, string trackId)
+    {
+        if (Subscriber is not null)
+        {
+            throw new InvalidOperationException("the session already has its subscriber connection");
+        }
+
+        var pc = new PeerConnection(new PeerConnectionOptions
+        {
+            IceLite = true,
+            Addresses = MediaAddresses(_options.Host),
+            ConsentTimeout = _options.ConsentTimeout,
+            Interceptor = _interceptor,
+            CodecPreference = codecs,
+            StreamId = streamId,
+            TrackId = trackId,
+            SenderStartBitrateKbps = 2500,
+        });
+        pc.KeyframeRequested += RequestOutputKeyframe;
+        pc.StateChanged += state =>
+        {
+            if (state == PeerConnectionState.Failed)
+            {
+                _events.OnMediaFailed();
+            }
+        };
+        if (_interceptor.BlackHole)
+        {
+            pc.Ice.Silent = true;
+        }
+
+        Subscriber = pc;
+        return pc;
+    }
 
     /// <summary>
     /// A viewer's peer connection: the model's output, in <paramref name="codec"/>, goes to it as well as to the
@@ -296,6 +339,11 @@ internal sealed class SessionMedia : IModelHost
         {
             pc.Ice.Silent = true;
         }
+
+        if (Subscriber is { } subscriber)
+        {
+            subscriber.Ice.Silent = true;
+        }
     }
 
     /// <summary>Stops the model and closes the peer connection.</summary>
@@ -326,6 +374,11 @@ internal sealed class SessionMedia : IModelHost
             if (Pc is { } pc)
             {
                 await pc.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (Subscriber is { } subscriber)
+            {
+                await subscriber.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -389,7 +442,7 @@ internal sealed class SessionMedia : IModelHost
             }
         }
 
-        return pc.SendFrame(frame, rtpTimestamp);
+        return (Subscriber ?? pc).SendFrame(frame, rtpTimestamp);
     }
 
     void IModelHost.RequestInputKeyframe() => Pc?.RequestKeyframe();
@@ -433,7 +486,7 @@ internal sealed class SessionMedia : IModelHost
             Recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
             if (_pipeline is null && !_events.Ended)
             {
-                _pipeline = ModelPipeline.Create(ModelMode, video.CodecName, this);
+                _pipeline = ModelPipeline.Create(ModelMode, video.CodecName, OutputCodec ?? video.CodecName, this);
                 _pipeline.Start();
             }
 

@@ -163,6 +163,9 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The client advertised <c>client_capabilities.frame_timing</c> in its <c>livekit_join</c>.</summary>
     public bool FrameTiming => _liveKit.FrameTiming;
 
+    /// <summary>Peer connections of the session's room participant: 1 on LiveKit's <c>/rtc/v1</c>, 2 on the older <c>/rtc</c>; null before the room join (and for direct sessions).</summary>
+    public int? RoomPeerConnections => _liveKit.Room?.Publisher is { } participant ? (participant.TwoConnections ? 2 : 1) : null;
+
     /// <summary>Camera frames that carried livekit-client's packet trailer (LKTS), stripped before the model.</summary>
     public long TrailersIn => _media.TrailersIn;
 
@@ -415,6 +418,10 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>The peer connection of the room's participant (one per session; the room front negotiates it).</summary>
     internal PeerConnection CreateRoomPeerConnection(string streamId, string trackId, IReadOnlyList<string> codecs) =>
         _media.Create(iceLite: true, codecs, streamId, trackId);
+
+    /// <summary>The subscriber connection of a two-connection room (LiveKit v0): we offer it, the model's output goes out on it.</summary>
+    internal PeerConnection CreateRoomSubscriber(string streamId, string trackId, IReadOnlyList<string> codecs) =>
+        _media.CreateSubscriber(codecs, streamId, trackId);
 
     /// <summary>A viewer's peer connection, sent the model's output in the session's codec; null when there are too many viewers or the session ended.</summary>
     internal PeerConnection? AddViewerPeerConnection(string streamId, string trackId) =>

@@ -12,7 +12,9 @@ namespace Decart.Simulator.Rooms;
 /// The built-in LiveKit room server's signal endpoints, under the <c>livekit_url</c> handed out in
 /// <c>livekit_room_info</c> (<c>ws://host:port/lk</c>): <c>/lk/rtc/v1</c> (signal protocol 17, single peer
 /// connection, the publisher offer in <c>join_request</c>) and <c>/lk/rtc/v1/validate</c>, which livekit-client
-/// calls when the WebSocket fails, to learn why.
+/// calls when the WebSocket fails, to learn why; and the older two-connection path <c>/lk/rtc</c> (plain query
+/// parameters, the server offers the subscriber connection) with <c>/lk/rtc/validate</c>, which clients fall back to
+/// when <c>/rtc/v1/validate</c> answers 404 (<see cref="SimulatorOptions.RoomSingleConnection"/> off).
 /// </summary>
 internal static class RoomEndpoint
 {
@@ -23,13 +25,25 @@ internal static class RoomEndpoint
             services.GetRequiredService<RoomRegistry>(),
             services.GetRequiredService<Constraints.ModelCatalog>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoomEndpoint)),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<RoomParticipant>());
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<RoomParticipant>(),
+            services.GetRequiredService<SimulatorOptions>());
         app.MapGet("/lk/rtc/v1/validate", (HttpContext context) =>
         {
-            var (room, problem, _) = Check(context, state);
+            if (!state.Options.RoomSingleConnection)
+            {
+                return Results.Text("404 page not found", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var (room, problem, _) = Check(context, state, twoConnections: false);
             return room is null ? Results.Text(problem, statusCode: StatusCodes.Status401Unauthorized) : Results.Text("success");
         });
-        app.Map("/lk/rtc/v1", (HttpContext context) => HandleAsync(context, state));
+        app.Map("/lk/rtc/v1", (HttpContext context) => state.Options.RoomSingleConnection ? HandleAsync(context, state, twoConnections: false) : NotFoundAsync(context));
+        app.MapGet("/lk/rtc/validate", (HttpContext context) =>
+        {
+            var (room, problem, _) = Check(context, state, twoConnections: true);
+            return room is null ? Results.Text(problem, statusCode: StatusCodes.Status401Unauthorized) : Results.Text("success");
+        });
+        app.Map("/lk/rtc", (HttpContext context) => HandleAsync(context, state, twoConnections: true));
         var tokens = services.GetRequiredService<Rest.TokenStore>();
         app.MapPost("/watch-stream/{room}", (HttpContext context, string room) => WatchStream(context, state, tokens, room));
     }
@@ -69,7 +83,13 @@ internal static class RoomEndpoint
         });
     }
 
-    private static (Room? Room, string Problem, ViewerGrant? Viewer) Check(HttpContext context, RoomServices state)
+    private static Task NotFoundAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return context.Response.WriteAsync("404 page not found", context.RequestAborted);
+    }
+
+    private static (Room? Room, string Problem, ViewerGrant? Viewer) Check(HttpContext context, RoomServices state, bool twoConnections)
     {
         // livekit-client puts the token in the query; LiveKit's Rust SDK (@livekit/rtc-node, the Python SDK) sends it
         // as "Authorization: Bearer …".
@@ -92,11 +112,33 @@ internal static class RoomEndpoint
             return (null, "participant already joined this room", null);
         }
 
+        if (twoConnections)
+        {
+            return (room, string.Empty, viewer); // the older path carries the client's details as plain query parameters
+        }
+
         var error = LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out _);
         return error == LiveKitSignalError.None ? (room, string.Empty, viewer) : (null, $"invalid join_request: {error}", null);
     }
 
-    private static async Task HandleAsync(HttpContext context, RoomServices state)
+    /// <summary>The join of the two-connection path, from its query parameters (<c>sdk</c>, <c>version</c>, <c>protocol</c>, <c>auto_subscribe</c>).</summary>
+    private static Decart.Rtc.LiveKit.Proto.JoinRequest JoinFromQuery(IQueryCollection query)
+    {
+        int.TryParse(query["protocol"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int protocol);
+        string version = query["version"].ToString();
+        return new Decart.Rtc.LiveKit.Proto.JoinRequest
+        {
+            ClientInfo = new Decart.Rtc.LiveKit.Proto.ClientInfo
+            {
+                Sdk = query["sdk"].ToString() switch { "js" => Decart.Rtc.LiveKit.Proto.ClientInfo.Types.SDK.Js, "rust" => Decart.Rtc.LiveKit.Proto.ClientInfo.Types.SDK.Rust, _ => Decart.Rtc.LiveKit.Proto.ClientInfo.Types.SDK.Unknown },
+                Version = version.Length > 64 ? version[..64] : version,
+                Protocol = protocol,
+            },
+            ConnectionSettings = new Decart.Rtc.LiveKit.Proto.ConnectionSettings { AutoSubscribe = query["auto_subscribe"] != "0" },
+        };
+    }
+
+    private static async Task HandleAsync(HttpContext context, RoomServices state, bool twoConnections)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -105,7 +147,7 @@ internal static class RoomEndpoint
             return;
         }
 
-        var (room, problem, viewer) = Check(context, state);
+        var (room, problem, viewer) = Check(context, state, twoConnections);
         if (room is null || (viewer is not null && !state.Rooms.SpendViewer(viewer)))
         {
             state.Logger.LogInformation("room join refused: {Reason}", problem);
@@ -114,9 +156,18 @@ internal static class RoomEndpoint
             return;
         }
 
-        LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out var join);
+        Decart.Rtc.LiveKit.Proto.JoinRequest? join;
+        if (twoConnections)
+        {
+            join = JoinFromQuery(context.Request.Query);
+        }
+        else
+        {
+            LiveKitSignal.TryDecodeJoinRequest(context.Request.Query["join_request"], out join);
+        }
+
         using var ws = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        var participant = new RoomParticipant(state.Models, state.ParticipantLogger, room, ws, join!, viewer);
+        var participant = new RoomParticipant(state.Models, state.ParticipantLogger, room, ws, join!, viewer, twoConnections);
         if (viewer is not null)
         {
             room.AddViewer(participant);
@@ -131,5 +182,5 @@ internal static class RoomEndpoint
     }
 
     /// <summary>What the room front uses, taken from the container once when it is mapped.</summary>
-    private sealed record RoomServices(RoomRegistry Rooms, Constraints.ModelCatalog Models, ILogger Logger, ILogger ParticipantLogger);
+    private sealed record RoomServices(RoomRegistry Rooms, Constraints.ModelCatalog Models, ILogger Logger, ILogger ParticipantLogger, SimulatorOptions Options);
 }

@@ -30,7 +30,10 @@ internal sealed class RoomParticipant
     private readonly string _participantSid;
     private readonly string _identity;
     private readonly ViewerGrant? _viewer;
+    private readonly bool _twoConnections;
     private PeerConnection? _pc;
+    private PeerConnection? _subscriber;
+    private uint _serverOfferId;
     private string? _publishCodec;
     private uint _version = 1;
     private int _left;
@@ -44,8 +47,12 @@ internal sealed class RoomParticipant
     /// <param name="join">The join request.</param>
     /// <param name="viewer">For a viewer (<c>/watch-stream</c>): its grant; it may not publish, gets the model's track at
     /// once, and leaving ends only its own connection. Null for the session's publisher.</param>
-    public RoomParticipant(Constraints.ModelCatalog models, ILogger logger, Room room, WebSocket ws, JoinRequest join, ViewerGrant? viewer = null)
+    /// <param name="twoConnections">LiveKit's older two-connection path (<c>/rtc</c>): the JoinResponse says
+    /// <c>subscriber_primary</c>, we offer the subscriber connection (the model's track) and answer the publisher
+    /// connection's offers (the camera).</param>
+    public RoomParticipant(Constraints.ModelCatalog models, ILogger logger, Room room, WebSocket ws, JoinRequest join, ViewerGrant? viewer = null, bool twoConnections = false)
     {
+        _twoConnections = twoConnections;
         _models = models;
         _room = room;
         _ws = ws;
@@ -55,6 +62,9 @@ internal sealed class RoomParticipant
         _participantSid = viewer is null ? "PA_client" + room.Session.Id[..12] : "PA_" + viewer.Identity.Replace("-", string.Empty, StringComparison.Ordinal);
         _identity = viewer?.Identity ?? "client-" + room.Session.Id[..12];
     }
+
+    /// <summary>Joined on the two-connection path (<c>/rtc</c>): a publisher and a subscriber peer connection.</summary>
+    public bool TwoConnections => _twoConnections;
 
     /// <summary>Whether this participant is a receive-only viewer.</summary>
     public bool IsViewer => _viewer is not null;
@@ -72,7 +82,11 @@ internal sealed class RoomParticipant
         try
         {
             await SendAsync(new SignalResponse { Join = JoinResponse() }).ConfigureAwait(false);
-            if (_join.PublisherOffer is { } offer)
+            if (_twoConnections)
+            {
+                await OfferSubscriberAsync().ConfigureAwait(false);
+            }
+            else if (_join.PublisherOffer is { } offer)
             {
                 await HandleOfferAsync(offer).ConfigureAwait(false);
             }
@@ -94,7 +108,7 @@ internal sealed class RoomParticipant
             {
                 // A viewer leaving ends its own connection only; the session goes on.
                 _room.RemoveViewer(this);
-                if (_pc is { } pc)
+                if ((_pc ?? _subscriber) is { } pc)
                 {
                     await _room.Session.RemoveViewerAsync(pc).ConfigureAwait(false);
                 }
@@ -144,6 +158,7 @@ internal sealed class RoomParticipant
             ServerVersion = "1.9.0",
             PingInterval = 5,
             PingTimeout = 15,
+            SubscriberPrimary = _twoConnections,
         };
         response.OtherParticipants.Add(ModelParticipant());
         return response;
@@ -271,7 +286,7 @@ internal sealed class RoomParticipant
                 _life.Cancel();
                 break;
             case SignalRequest.MessageOneofCase.Answer:
-                Count(ref _ignored, "answer ignored (this server never offers in single-PC mode)");
+                await HandleAnswerAsync(request.Answer).ConfigureAwait(false);
                 break;
             default:
                 Interlocked.Increment(ref _ignored);
@@ -327,6 +342,12 @@ internal sealed class RoomParticipant
             _room.Session.RecordRoomOffer(offer.Sdp);
         }
 
+        if (_twoConnections && _viewer is not null)
+        {
+            Count(ref _ignored, $"offer {offer.Id} from a viewer on the two-connection path ignored (viewers publish nothing)");
+            return;
+        }
+
         try
         {
             string[] codecs;
@@ -353,7 +374,8 @@ internal sealed class RoomParticipant
             await _pc.SetRemoteDescriptionAsync(sdp!, _life.Token).ConfigureAwait(false);
             // The model's track goes out once the camera's codec is known: the answer to the offer with the camera.
             // A viewer gets it at once, in the codec the session already sends.
-            bool camera = _viewer is not null || sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv);
+            // On the two-connection path the model's track goes out on the subscriber connection, never here.
+            bool camera = !_twoConnections && (_viewer is not null || sdp!.Media.Exists(m => m.Kind == "video" && !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv));
             bool wasSending = SendingVideo is not null;
             var answer = await _pc.CreateAnswerAsync(new AnswerOptions { Send = camera, CodecPreference = codecs, SendCodecPreference = _pc.ReceiveVideo is { } r ? [r.CodecName] : codecs }, _life.Token).ConfigureAwait(false);
             foreach (var warning in _pc.NegotiationWarnings)
@@ -380,18 +402,92 @@ internal sealed class RoomParticipant
         }
     }
 
+    /// <summary>
+    /// The two-connection path: our offer for the subscriber connection, with the model's track in a send-only section
+    /// (H.264 first, as Decart's clients prefer; a viewer gets the session's codec). ICE-lite, so the client controls.
+    /// </summary>
+    private async Task OfferSubscriberAsync()
+    {
+        try
+        {
+            string[] codecs;
+            if (_viewer is null)
+            {
+                codecs = ["H264", "VP8"];
+                _subscriber = _room.Session.CreateRoomSubscriber($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
+            }
+            else
+            {
+                codecs = [_room.Session.OutputCodec ?? "H264"];
+                _subscriber = _room.Session.AddViewerPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid);
+                if (_subscriber is null)
+                {
+                    _logger.LogWarning("session {Session}: viewer {Viewer} refused: the session has {Max} viewers already", _room.Session.Id, _identity, Realtime.SessionMedia.MaxViewers);
+                    await LeaveAsync(LeaveRequest.Types.Action.Disconnect, DisconnectReason.JoinFailure).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            var offer = await _subscriber.CreateOfferAsync(new OfferOptions { Send = true, Receive = false, SeparateSections = true, CodecPreference = codecs }, _life.Token).ConfigureAwait(false);
+            var description = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "offer", Sdp = offer.ToString(), Id = ++_serverOfferId };
+            foreach (var section in offer.Media.Where(m => m.Kind == "video" && m.Mid is not null))
+            {
+                description.MidToTrackId[section.Mid!] = _room.ModelTrackSid;
+            }
+
+            await SendAsync(new SignalResponse { Offer = description }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SdpException)
+        {
+            Count(ref _malformed, $"the subscriber offer could not be made: {ex.Message}");
+        }
+    }
+
+    /// <summary>The client's answer to our subscriber offer (two-connection path); anything else is counted and ignored.</summary>
+    private async Task HandleAnswerAsync(Decart.Rtc.LiveKit.Proto.SessionDescription answer)
+    {
+        if (_subscriber is not { } subscriber || _subscriber.LocalDescription is null)
+        {
+            Count(ref _ignored, "answer ignored (this server offers only on the two-connection path)");
+            return;
+        }
+
+        if (answer.Id != 0 && answer.Id != _serverOfferId)
+        {
+            Count(ref _ignored, $"answer {answer.Id} to an offer we did not make (latest {_serverOfferId}); ignored");
+            return;
+        }
+
+        if (!Rtc.Sdp.SessionDescription.TryParse(answer.Sdp, SdpType.Answer, out var sdp, out var error, out int line))
+        {
+            Count(ref _malformed, $"answer is not valid SDP ({error}, line {line}); ignored");
+            return;
+        }
+
+        try
+        {
+            await subscriber.SetRemoteDescriptionAsync(sdp!, _life.Token).ConfigureAwait(false);
+            _logger.LogInformation("session {Session}: subscriber connection negotiated ({Codec})", _room.Session.Id, subscriber.Video?.CodecName);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SdpException)
+        {
+            Count(ref _malformed, $"answer cannot be applied: {ex.Message}");
+        }
+    }
+
     /// <summary>The section the model's track goes out on, once an answer attached it.</summary>
     private NegotiatedVideo? SendingVideo => _pc?.Video is { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } v ? v : null;
 
     private async Task HandleTrickleAsync(TrickleRequest trickle)
     {
         string? candidate = null;
-        var read = _pc is null ? TrickleCandidate.BadSize : LiveKitSignal.ReadTrickleCandidate(trickle.CandidateInit, out candidate);
+        var pc = trickle.Target == SignalTarget.Subscriber ? _subscriber : _pc;
+        var read = pc is null ? TrickleCandidate.BadSize : LiveKitSignal.ReadTrickleCandidate(trickle.CandidateInit, out candidate);
         if (read == TrickleCandidate.NotJson)
         {
             Count(ref _malformed, "trickle candidate is not JSON; ignored");
         }
-        else if (read == TrickleCandidate.BadSize || (read == TrickleCandidate.Candidate && !await _pc!.AddRemoteCandidateAsync(candidate!, _life.Token).ConfigureAwait(false)))
+        else if (read == TrickleCandidate.BadSize || (read == TrickleCandidate.Candidate && !await pc!.AddRemoteCandidateAsync(candidate!, _life.Token).ConfigureAwait(false)))
         {
             Interlocked.Increment(ref _ignored); // no media connection yet, empty/oversized, or unusable
         }
