@@ -75,7 +75,7 @@ public class EchoPipelineTests
 
         public TimeSpan SampleLatency() => TimeSpan.FromMilliseconds(30);
 
-        public bool Send(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+        public bool Send(ReadOnlySpan<byte> frame, uint rtpTimestamp, ulong captureTimestamp)
         {
             lock (Sent)
             {

@@ -137,4 +137,45 @@ public sealed class RoomServerBadInputTests
 
         Assert.Equal(7, (await pong.WaitAsync(TimeSpan.FromSeconds(10))).PongResp.LastPingTimestamp);
     }
+
+    [Fact]
+    public async Task Without_the_single_connection_path_v1_is_404_and_rtc_offers_the_subscriber_connection_and_drops_bad_answers()
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions { RoomSingleConnection = false });
+        var (control, url, token) = await JoinAsync(sim);
+        await using var _c = control;
+        var session = sim.Sessions.Open.Single(s => s.Room!.Token == token);
+        using var http = new HttpClient();
+        var httpBase = url.Replace("ws://", "http://", StringComparison.Ordinal);
+        string query = $"access_token={Uri.EscapeDataString(token)}";
+
+        // What makes livekit-client fall back: 404 on /rtc/v1/validate (and on the upgrade); /rtc/validate checks the token.
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"{httpBase}/rtc/v1/validate?{query}&join_request={Uri.EscapeDataString(Join())}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"{httpBase}/rtc/validate?{query}")).StatusCode);
+        var refused = await http.GetAsync($"{httpBase}/rtc/validate?access_token=not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.DoesNotContain("not-a-token", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri($"{url}/rtc?{query}&auto_subscribe=1&sdk=js&version=2.20.2&protocol=16"), CancellationToken.None);
+        var join = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Join);
+        Assert.True(join.Join.SubscriberPrimary);
+        var offer = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Offer);
+        Assert.True(Decart.Rtc.Sdp.SessionDescription.TryParse(offer.Offer.Sdp, Decart.Rtc.Sdp.SdpType.Offer, out var sdp, out _, out _));
+        Assert.True(sdp!.IceLite);
+        var video = Assert.Single(sdp.Media, m => m.Kind == "video");
+        Assert.Equal(Decart.Rtc.Sdp.MediaDirection.SendOnly, video.Direction);
+        Assert.Equal(session.Room!.ModelTrackSid, offer.Offer.MidToTrackId[video.Mid!]);
+        Assert.Equal(2, session.RoomPeerConnections);
+
+        // Bad answers: one to an offer never made, one that is not SDP; both counted, the room keeps answering.
+        var publisher = session.Room.Publisher!;
+        await SendAsync(ws, new SignalRequest { Answer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "answer", Sdp = "v=0", Id = offer.Offer.Id + 5 } });
+        await SendAsync(ws, new SignalRequest { Answer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "answer", Sdp = "not sdp", Id = offer.Offer.Id } });
+        await SendAsync(ws, new SignalRequest { Trickle = new TrickleRequest { CandidateInit = "{not json", Target = SignalTarget.Subscriber } });
+        await SendAsync(ws, new SignalRequest { PingReq = new Ping { Timestamp = 77 } });
+        var pong = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.PongResp);
+        Assert.Equal(77, pong.PongResp.LastPingTimestamp);
+        Assert.True(publisher.IgnoredMessages >= 1 && publisher.MalformedMessages >= 2, $"ignored {publisher.IgnoredMessages}, malformed {publisher.MalformedMessages}");
+    }
 }

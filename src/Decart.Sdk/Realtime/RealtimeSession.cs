@@ -66,6 +66,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
     private SignalingChannel? _signaling;
     private PeerConnection? _pc;
     private Task _dispatch = Task.CompletedTask;
+    private readonly List<PeerConnection> _connections = [];
     private readonly object _trailerLock = new();
     private byte[] _withTrailer = [];
     private bool _connected;
@@ -246,7 +247,8 @@ internal sealed class RealtimeSession : IAsyncDisposable
         };
         lock (_lock)
         {
-            _pc = pc;
+            _pc = pc; // the connection frames are sent on: the last made (the publisher, on a two-connection room)
+            _connections.Add(pc);
         }
 
         return pc;
@@ -300,7 +302,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]);
-        var connection = new LiveKitRoomConnection(pc, _options.RoomTimeouts, _options.TimeProvider, _logger, _options.CustomizeOffer);
+        var connection = new LiveKitRoomConnection(pc, _options.RoomTimeouts, _options.TimeProvider, _logger, _options.CustomizeOffer, () => CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]));
         lock (_lock)
         {
             _room = connection;
@@ -431,7 +433,13 @@ internal sealed class RealtimeSession : IAsyncDisposable
             await signaling.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_pc is { } pc)
+        PeerConnection[] connections;
+        lock (_lock)
+        {
+            connections = [.. _connections];
+        }
+
+        foreach (var pc in connections)
         {
             await pc.DisposeAsync().ConfigureAwait(false);
         }

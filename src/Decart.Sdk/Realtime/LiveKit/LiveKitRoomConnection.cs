@@ -56,7 +56,11 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private readonly LiveKitTimeouts _timeouts;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ClientWebSocket _socket = new();
+    private readonly Func<PeerConnection>? _publisherFactory;
+    private readonly TaskCompletionSource _subscriberAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ClientWebSocket _socket = new();
+    private PeerConnection? _publisher;
+    private bool _twoConnections;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly object _lock = new();
@@ -79,8 +83,16 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private bool _receiveTrailer;
     private int _disposed;
 
-    public LiveKitRoomConnection(PeerConnection pc, LiveKitTimeouts timeouts, TimeProvider time, ILogger logger, Func<RtcSessionDescription, CancellationToken, ValueTask<RtcSessionDescription>>? customizeOffer = null)
+    /// <param name="pc">The peer connection that receives the model's track (and, on <c>/rtc/v1</c>, sends the camera).</param>
+    /// <param name="timeouts">The join's timeouts.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where to log.</param>
+    /// <param name="customizeOffer">Rewrites each of our offers.</param>
+    /// <param name="publisherFactory">On the two-connection path, makes the camera's own peer connection (the publisher);
+    /// null where nothing is published (a viewer).</param>
+    public LiveKitRoomConnection(PeerConnection pc, LiveKitTimeouts timeouts, TimeProvider time, ILogger logger, Func<RtcSessionDescription, CancellationToken, ValueTask<RtcSessionDescription>>? customizeOffer = null, Func<PeerConnection>? publisherFactory = null)
     {
+        _publisherFactory = publisherFactory;
         _customizeOffer = customizeOffer;
         _pc = pc;
         _timeouts = timeouts;
@@ -99,6 +111,13 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
     /// <summary>Answers whose id matched no pending offer.</summary>
     public long StaleAnswers => Interlocked.Read(ref _stale);
+
+    /// <summary>
+    /// The room server has no <c>/rtc/v1</c> (it answered 404, as LiveKit before 1.9 does), so the join went through the
+    /// older <c>/rtc</c>: the server offers the subscriber connection (the model's track) and the camera goes out on a
+    /// publisher connection of its own.
+    /// </summary>
+    public bool TwoConnections => _twoConnections;
 
     /// <summary>The room's name (from the JoinResponse).</summary>
     public string? RoomName { get; private set; }
@@ -155,9 +174,15 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             _pingLoop = Task.Run(() => PingLoopAsync(TimeSpan.FromSeconds(response.PingInterval), TimeSpan.FromSeconds(response.PingTimeout)), CancellationToken.None);
         }
 
+        if (_twoConnections)
+        {
+            await ConnectTwoAsync(publication, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "answer to the join offer", cancellationToken).ConfigureAwait(false);
-        await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
-        await TrickleLocalCandidatesAsync(cancellationToken).ConfigureAwait(false);
+        await ApplyAnswerAsync(_pc, answer, cancellationToken).ConfigureAwait(false);
+        await TrickleLocalCandidatesAsync(_pc, SignalTarget.Publisher, cancellationToken).ConfigureAwait(false);
         try
         {
             await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
@@ -174,7 +199,57 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
 
         // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
-        string cid = _pc.LocalTrackId;
+        await AddCameraTrackAsync(_pc.LocalTrackId, publication, cancellationToken).ConfigureAwait(false);
+        var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
+        await PublishOfferAsync(_pc, offer, publication, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The two-connection path: the server's offer for the subscriber connection is answered as it arrives (see
+    /// <see cref="AnswerServerOfferAsync"/>); once that connection is up and the model is known, the camera is added
+    /// and offered on a publisher connection of its own.
+    /// </summary>
+    private async Task ConnectTwoAsync(LiveKitPublication? publication, CancellationToken cancellationToken)
+    {
+        await WaitAsync(_subscriberAnswered.Task, _timeouts.PeerConnection, "the room's offer for the subscriber connection", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "subscriber media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's subscriber connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
+        }
+
+        await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+        if (publication is null)
+        {
+            return;
+        }
+
+        var publisher = _publisherFactory?.Invoke() ?? throw new InvalidOperationException("a publishing room connection needs a publisher factory");
+        lock (_lock)
+        {
+            _publisher = publisher;
+        }
+
+        await AddCameraTrackAsync(publisher.LocalTrackId, publication, cancellationToken).ConfigureAwait(false);
+        var offer = await publisher.CreateOfferAsync(new OfferOptions { Send = true, Receive = false, SeparateSections = true, CodecPreference = [publication.Codec] }, cancellationToken).ConfigureAwait(false);
+        await PublishOfferAsync(publisher, offer, publication, cancellationToken).ConfigureAwait(false);
+        await TrickleLocalCandidatesAsync(publisher, SignalTarget.Publisher, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WaitAsync(publisher.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "publisher media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's publisher connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
+        }
+    }
+
+    /// <summary><c>add_track</c> for the camera and its <c>track_published</c>.</summary>
+    private async Task AddCameraTrackAsync(string cid, LiveKitPublication publication, CancellationToken cancellationToken)
+    {
         var published = ExpectPublished(cid);
         var layer = new VideoLayer { Quality = VideoQuality.High, Width = (uint)publication.Width, Height = (uint)publication.Height, Bitrate = (uint)publication.MaxBitrate };
         await SendAsync(new SignalRequest
@@ -194,8 +269,11 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
         var track = await WaitAsync(published, _timeouts.TrackPublished, "track_published for the camera", cancellationToken).ConfigureAwait(false);
         _logger.LogDebug("Room camera published as {Track} ({Mime}).", Trim(track.Sid), Trim(track.MimeType));
+    }
 
-        var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
+    /// <summary>Sends the offer with the camera's send section (only the source's codec in it) and applies the answer.</summary>
+    private async Task PublishOfferAsync(PeerConnection pc, RtcSessionDescription offer, LiveKitPublication publication, CancellationToken cancellationToken)
+    {
         foreach (var section in offer.Media.Where(m => m.Kind == "video" && m.Direction == MediaDirection.SendOnly))
         {
             // We send what the source encodes; the receive section keeps every codec the model may answer with.
@@ -206,9 +284,9 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         uint id = NextOfferId();
         var publishAnswer = ExpectAnswer(id);
         await SendAsync(new SignalRequest { Offer = new SignalSessionDescription { Type = "offer", Sdp = offer.ToString(), Id = id } }, cancellationToken).ConfigureAwait(false);
-        answer = await WaitAsync(publishAnswer, _timeouts.PeerConnection, "answer to the publish offer", cancellationToken).ConfigureAwait(false);
-        await ApplyAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
-        if (_pc.Video is not { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
+        var answer = await WaitAsync(publishAnswer, _timeouts.PeerConnection, "answer to the publish offer", cancellationToken).ConfigureAwait(false);
+        await ApplyAnswerAsync(pc, answer, cancellationToken).ConfigureAwait(false);
+        if (pc.Video is not { LocalDirection: MediaDirection.SendOnly or MediaDirection.SendRecv } sending)
         {
             throw new DecartException(DecartErrorCode.WebRtcError, "the room's answer did not accept the camera's section.") { Detail = WebRtcErrorDetail.Signaling };
         }
@@ -258,7 +336,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
     private async Task OpenAsync(Uri livekitUrl, string token, string joinRequest, CancellationToken cancellationToken)
     {
-        var signal = RoomUri(livekitUrl, "ws", token, joinRequest);
+        var signal = _twoConnections ? V0RoomUri(livekitUrl, "ws", token) : RoomUri(livekitUrl, "ws", token, joinRequest);
         _socket.Options.CollectHttpResponseDetails = true;
         try
         {
@@ -269,10 +347,21 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             // Like livekit-client, ask /validate why the upgrade failed: it answers with the reason as text.
             int status = (int)_socket.HttpStatusCode;
             string where = livekitUrl.GetLeftPart(UriPartial.Path);
-            string? reason = await ValidateAsync(RoomUri(livekitUrl, "http", token, joinRequest), cancellationToken).ConfigureAwait(false);
+            string? reason = await ValidateAsync(_twoConnections ? V0RoomUri(livekitUrl, "http", token) : RoomUri(livekitUrl, "http", token, joinRequest), cancellationToken).ConfigureAwait(false);
+            if ((status == 404 || reason == "404") && !_twoConnections)
+            {
+                // A LiveKit server before 1.9: the older two-connection path, as livekit-client falls back to it.
+                _logger.LogInformation("The room server at {Where} has no /rtc/v1 (HTTP 404); joining through /rtc with two peer connections.", where);
+                _twoConnections = true;
+                _socket.Dispose();
+                _socket = new ClientWebSocket();
+                await OpenAsync(livekitUrl, token, joinRequest, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             if (status == 404 || reason == "404")
             {
-                throw new DecartException(DecartErrorCode.WebRtcError, $"the room server at {where} has no /rtc/v1 endpoint (HTTP 404); the two-connection /rtc path is not supported.", ex) { Detail = WebRtcErrorDetail.Signaling };
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room server at {where} has neither /rtc/v1 nor /rtc (HTTP 404): not a LiveKit room server.", ex) { Detail = WebRtcErrorDetail.Signaling };
             }
 
             if (status is 401 or 403 || reason is not null && reason.Length > 0 && reason != "404")
@@ -302,6 +391,16 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         builder.Port = livekitUrl.IsDefaultPort ? -1 : livekitUrl.Port;
         builder.Path = builder.Path.TrimEnd('/') + (kind == "ws" ? "/rtc/v1" : "/rtc/v1/validate");
         builder.Query = $"access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(joinRequest)}";
+        return builder.Uri;
+    }
+
+    /// <summary>The older path: <c>/rtc</c> (or its <c>/validate</c>) with the client's details as plain query parameters.</summary>
+    private static Uri V0RoomUri(Uri livekitUrl, string kind, string token)
+    {
+        var builder = new UriBuilder(RoomUri(livekitUrl, kind, token, string.Empty));
+        builder.Path = builder.Path.EndsWith("/rtc/v1/validate", StringComparison.Ordinal) ? builder.Path[..^"/v1/validate".Length] + "/validate" : builder.Path[..^"/v1".Length];
+        string version = typeof(LiveKitRoomConnection).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        builder.Query = string.Create(CultureInfo.InvariantCulture, $"access_token={Uri.EscapeDataString(token)}&auto_subscribe=1&sdk=dotnet&version={version}&protocol={LiveKitSignal.ProtocolVersion}&client_protocol=1&os={Uri.EscapeDataString(Environment.OSVersion.Platform.ToString())}");
         return builder.Uri;
     }
 
@@ -361,7 +460,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         return waiter.Task;
     }
 
-    private async Task ApplyAnswerAsync(SignalSessionDescription answer, CancellationToken cancellationToken)
+    private async Task ApplyAnswerAsync(PeerConnection pc, SignalSessionDescription answer, CancellationToken cancellationToken)
     {
         if (!RtcSessionDescription.TryParse(answer.Sdp, SdpType.Answer, out var sdp, out var error, out int line))
         {
@@ -370,22 +469,63 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
 
         try
         {
-            await _pc.SetRemoteDescriptionAsync(sdp!, cancellationToken).ConfigureAwait(false);
+            await pc.SetRemoteDescriptionAsync(sdp!, cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)
         {
             throw new DecartException(DecartErrorCode.WebRtcError, $"the room's answer {answer.Id} cannot be applied: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Signaling };
         }
 
+        if (pc == _pc)
+        {
+            BindReceiveTrack(sdp!, answer.MidToTrackId);
+        }
+    }
+
+    /// <summary>
+    /// The two-connection path: the server's offer for the subscriber connection (the first, and any renegotiation)
+    /// is answered receive-only; the track it puts on our section is the one whose frames are delivered.
+    /// </summary>
+    private async Task AnswerServerOfferAsync(SignalSessionDescription offer, CancellationToken cancellationToken)
+    {
+        if (!RtcSessionDescription.TryParse(offer.Sdp, SdpType.Offer, out var sdp, out var error, out int line))
+        {
+            Warn(ref _malformed, $"The room server's offer {offer.Id} is not valid SDP ({error} at line {line}); ignored.");
+            return;
+        }
+
+        RtcSessionDescription answer;
+        try
+        {
+            await _pc.SetRemoteDescriptionAsync(sdp!, cancellationToken).ConfigureAwait(false);
+            answer = await _pc.CreateAnswerAsync(new AnswerOptions { Send = false, Receive = true }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SdpException)
+        {
+            Warn(ref _malformed, $"The room server's offer {offer.Id} cannot be answered: {ex.Message}");
+            return;
+        }
+
+        await SendAsync(new SignalRequest { Answer = new SignalSessionDescription { Type = "answer", Sdp = answer.ToString(), Id = offer.Id } }, cancellationToken).ConfigureAwait(false);
+        BindReceiveTrack(sdp!, offer.MidToTrackId);
+        if (!_subscriberAnswered.Task.IsCompleted)
+        {
+            await TrickleLocalCandidatesAsync(_pc, SignalTarget.Subscriber, cancellationToken).ConfigureAwait(false);
+            _subscriberAnswered.TrySetResult();
+        }
+    }
+
+    private void BindReceiveTrack(RtcSessionDescription sdp, Google.Protobuf.Collections.MapField<string, string> midToTrackId)
+    {
         if (_pc.ReceiveVideo is not { } receive)
         {
             return;
         }
 
         // Which track the server put on our receive section: mid_to_track_id, else the msid (stream "PA_…|TR_…", track "TR_…").
-        string? trackSid = answer.MidToTrackId.TryGetValue(receive.Mid, out var mapped) ? mapped : null;
+        string? trackSid = midToTrackId.TryGetValue(receive.Mid, out var mapped) ? mapped : null;
         string? streamId = null;
-        var section = sdp!.Media.FirstOrDefault(m => m.Mid == receive.Mid);
+        var section = sdp.Media.FirstOrDefault(m => m.Mid == receive.Mid);
         if (section?.Attributes.FirstOrDefault(a => a.Name == "msid")?.Value is { } msid)
         {
             var parts = msid.Split(' ', 2);
@@ -421,13 +561,13 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
     }
 
-    private async Task TrickleLocalCandidatesAsync(CancellationToken cancellationToken)
+    private async Task TrickleLocalCandidatesAsync(PeerConnection pc, SignalTarget target, CancellationToken cancellationToken)
     {
-        string mid = _pc.LocalDescription?.Media.FirstOrDefault()?.Mid ?? "0";
-        foreach (var candidate in _pc.Ice.LocalCandidates)
+        string mid = pc.LocalDescription?.Media.FirstOrDefault()?.Mid ?? "0";
+        foreach (var candidate in pc.Ice.LocalCandidates)
         {
             var init = JsonSerializer.Serialize(new IceCandidateInit(candidate.ToString(), mid, 0), SignalingJsonContext.Default.IceCandidateInit);
-            await SendAsync(new SignalRequest { Trickle = new TrickleRequest { CandidateInit = init, Target = SignalTarget.Publisher } }, cancellationToken).ConfigureAwait(false);
+            await SendAsync(new SignalRequest { Trickle = new TrickleRequest { CandidateInit = init, Target = target } }, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -589,6 +729,9 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             case SignalResponse.MessageOneofCase.Trickle:
                 await HandleTrickleAsync(response.Trickle, token).ConfigureAwait(false);
                 break;
+            case SignalResponse.MessageOneofCase.Offer when _twoConnections:
+                await AnswerServerOfferAsync(response.Offer, token).ConfigureAwait(false);
+                break;
             case SignalResponse.MessageOneofCase.Update:
                 foreach (var participant in response.Update.Participants)
                 {
@@ -691,7 +834,9 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         switch (LiveKitSignal.ReadTrickleCandidate(trickle.CandidateInit, out var candidate))
         {
             case TrickleCandidate.Candidate:
-                if (!await _pc.AddRemoteCandidateAsync(candidate!, token).ConfigureAwait(false))
+                // On the two-connection path the target names the connection; on /rtc/v1 there is only one.
+                var pc = _twoConnections && trickle.Target == SignalTarget.Publisher ? Volatile.Read(ref _publisher) : _pc;
+                if (pc is null || !await pc.AddRemoteCandidateAsync(candidate!, token).ConfigureAwait(false))
                 {
                     Interlocked.Increment(ref _ignored);
                 }
