@@ -4,6 +4,15 @@ using Decart.Sdk.Media.Vpx;
 
 namespace Decart.Sdk.Media;
 
+/// <summary>A source that encodes itself and can be told which codec to encode to, before it starts.</summary>
+internal interface ICodecSelectable
+{
+    /// <summary>Switches the codec the frames will be encoded to; false when the codec is not one it has or encoding already began in another.</summary>
+    /// <param name="codec">The codec.</param>
+    /// <returns>Whether the source now produces <paramref name="codec"/>.</returns>
+    bool TrySelectCodec(VideoCodec codec);
+}
+
 /// <summary>A source whose frames the SDK can flip before encoding (<c>Mirror</c>); the realtime client sets it.</summary>
 public interface IMirrorableVideoSource : IVideoSource
 {
@@ -16,10 +25,13 @@ public interface IMirrorableVideoSource : IVideoSource
 /// them when asked, encodes them with VP8 (libvpx, realtime settings, a keyframe on request) and hands them to the
 /// realtime client. <see cref="PushAsync"/> waits while the encoder is behind (back-pressure, two frames queued).
 /// </summary>
-public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
+public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable
 {
     private readonly Channel<I420Frame> _queue = Channel.CreateBounded<I420Frame>(new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly Func<IFrameEncoder> _createEncoder;
+    private readonly int _targetBitrateKbps;
+    private readonly object _encoderLock = new();
+    private Func<IFrameEncoder> _createEncoder;
+    private VideoCodec _codec;
     private readonly object _lastLock = new();
     private I420Frame? _lastSent;
     private IFrameEncoder? _encoder;
@@ -47,17 +59,51 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
 
         Format = format;
         Facing = facing;
-        Codec = codec;
-        _createEncoder = codec == VideoCodec.H264
-            ? () => new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps })
-            : () => new Vp8Encoder(new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = targetBitrateKbps });
+        _targetBitrateKbps = targetBitrateKbps;
+        _codec = codec;
+        _createEncoder = EncoderFor(codec);
+    }
+
+    private Func<IFrameEncoder> EncoderFor(VideoCodec codec)
+    {
+        var format = Format;
+        int kbps = _targetBitrateKbps;
+        return codec == VideoCodec.H264
+            ? () => new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps })
+            : () => new Vp8Encoder(new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps });
+    }
+
+    /// <inheritdoc />
+    bool ICodecSelectable.TrySelectCodec(VideoCodec codec)
+    {
+        if (codec is not (VideoCodec.Vp8 or VideoCodec.H264))
+        {
+            return false;
+        }
+
+        lock (_encoderLock)
+        {
+            if (codec == _codec)
+            {
+                return true;
+            }
+
+            if (_encoder is not null)
+            {
+                return false; // already encoding: the stream's codec cannot change under its receiver
+            }
+
+            _codec = codec;
+            _createEncoder = EncoderFor(codec);
+            return true;
+        }
     }
 
     /// <inheritdoc />
     public VideoFormat Format { get; }
 
     /// <inheritdoc />
-    public VideoCodec Codec { get; }
+    public VideoCodec Codec => _codec;
 
     /// <inheritdoc />
     public FacingMode Facing { get; }
@@ -109,7 +155,12 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
     /// <inheritdoc />
     public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var encoder = _encoder ??= _createEncoder();
+        IFrameEncoder encoder;
+        lock (_encoderLock)
+        {
+            encoder = _encoder ??= _createEncoder();
+        }
+
         var output = new byte[encoder.MaxEncodedSize];
         await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -183,7 +234,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable
 /// like a <see cref="RawVideoSource"/>. The counter can be read back from decoded output (<see cref="TestPattern.ReadCounter"/>)
 /// to measure glass-to-glass latency.
 /// </summary>
-public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable
+public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable
 {
     private readonly RawVideoSource _raw;
     private readonly TimeProvider _time;
@@ -205,6 +256,9 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposa
 
     /// <inheritdoc />
     public VideoCodec Codec => _raw.Codec;
+
+    /// <inheritdoc />
+    bool ICodecSelectable.TrySelectCodec(VideoCodec codec) => ((ICodecSelectable)_raw).TrySelectCodec(codec);
 
     /// <inheritdoc />
     public FacingMode Facing => _raw.Facing;

@@ -296,6 +296,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 return;
             }
 
+            ApplyCodec(source, old.Codec); // a source that encodes itself follows the session's codec
             if (source.Codec != old.Codec)
             {
                 throw new DecartException(DecartErrorCode.InvalidOptions, $"the new source produces {source.Codec} but the session sends {old.Codec}; use a source of the same codec or connect again.");
@@ -539,6 +540,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         ApplyMirror(source, options.Mirror);
+        ApplyCodec(source, options.PreferredVideoCodec);
 
         if (options.InitialState?.Prompt is { } initialPrompt)
         {
@@ -653,6 +655,25 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         else if (mirror)
         {
             throw new DecartException(DecartErrorCode.InvalidOptions, $"Mirror = {mode} needs frames the SDK can flip, but {source.GetType().Name} produces encoded {source.Codec} frames; use a RawVideoSource, flip before encoding, or use Mirror = Off.");
+        }
+    }
+
+    /// <summary>Makes the source produce <paramref name="codec"/> (a source that encodes itself is switched; an encoded one must already).</summary>
+    private static void ApplyCodec(IVideoSource source, VideoCodec? codec)
+    {
+        if (codec is not { } wanted || source.Codec == wanted)
+        {
+            return;
+        }
+
+        if (wanted is not (VideoCodec.Vp8 or VideoCodec.H264))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"PreferredVideoCodec {wanted}: H264 or VP8.");
+        }
+
+        if (source is not Media.ICodecSelectable selectable || !selectable.TrySelectCodec(wanted))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"PreferredVideoCodec is {wanted} but {source.GetType().Name} produces encoded {source.Codec} frames; use a source of that codec, a RawVideoSource/SyntheticVideoSource (they encode to either), or leave PreferredVideoCodec unset.");
         }
     }
 

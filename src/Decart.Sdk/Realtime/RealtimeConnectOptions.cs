@@ -114,6 +114,16 @@ public sealed class RealtimeConnectOptions
     public IReadOnlyDictionary<string, string>? QueryParameters { get; init; }
 
     /// <summary>
+    /// The codec to publish the camera in (Decart's JS SDK's <c>preferredVideoCodec</c>): <see cref="VideoCodec.H264"/>
+    /// (what Decart's JS SDK 0.1.x sends by default; encoded with Debian's <c>libopenh264-7</c>) or
+    /// <see cref="VideoCodec.Vp8"/> (libvpx). A source that encodes itself (<see cref="RawVideoSource"/>,
+    /// <see cref="SyntheticVideoSource"/>) is switched to it before its first frame; an already-encoded source (a clip
+    /// file, your own encoder) must produce it, else the connect fails with <see cref="DecartErrorCode.InvalidOptions"/>.
+    /// Null (the default): the source's own codec.
+    /// </summary>
+    public VideoCodec? PreferredVideoCodec { get; init; }
+
+    /// <summary>
     /// Measure glass-to-glass latency (LiveKit transport; Decart's JS SDK calls it <c>debugQuality</c>): every sent
     /// frame carries its capture time in a packet trailer (livekit-client's LKTS format, 15 bytes), the join announces
     /// <c>client_capabilities.frame_timing</c>, the service copies the capture time onto the output frame made from
