@@ -295,6 +295,31 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         await _page.EvaluateAsync("() => window.rt.disconnect()");
     }
 
+    [Theory]
+    [InlineData("room")]
+    [InlineData("room-reconnect")]
+    public async Task A_room_leave_from_the_server_brings_the_JS_SDK_back_on_a_new_session(string mode)
+    {
+        // The room server sends leave (DISCONNECT, or RECONNECT as a draining LiveKit node does) and closes; the session
+        // ends with its room, so whatever livekit-client tries first, Decart's own reconnect makes a new session.
+        var connected = await _page.EvaluateAsync<JsonElement>("([k, m, p]) => window.tryConnect(k, m, p)", new object[] { _sim.DefaultApiKey, "lucy-2.1", "left" });
+        Assert.True(connected.GetProperty("ok").GetBoolean(), connected.ToString());
+        var session = _sim.Sessions.Find(connected.GetProperty("sessionId").GetString()!)!;
+        await session.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        var next = _sim.Sessions.NextSessionAsync();
+        using var http = new HttpClient { BaseAddress = _sim.BaseUrl };
+        var drop = await http.PostAsJsonAsync($"/_sim/sessions/{session.Id}/drop", new { mode });
+        Assert.True(drop.IsSuccessStatusCode, await drop.Content.ReadAsStringAsync());
+        var second = await next.WaitAsync(Bound);
+        await second.WaitUntilAsync(s => s.RoomName is not null).WaitAsync(Bound);
+        Assert.NotEqual(session.RoomName, second.RoomName);
+        await SdkPage.WaitForAsync(async () => await _page.EvaluateAsync<string>("() => window.state()") == "connected", "the JS client connected again", Bound);
+        Assert.Equal("ok", await _page.EvaluateAsync<string>("() => window.call(() => window.replaceCamera())")); // see the drop test: the old camera track ended
+        await second.WaitUntilAsync(s => s.State == SessionPhase.Generating).WaitAsync(Bound);
+        Assert.Contains("reconnecting", await _page.EvaluateAsync<string[]>("() => window.states"));
+        await _page.EvaluateAsync("() => window.rt.disconnect()");
+    }
+
     private void AssertGlassToGlass(JsonElement summary, double modelLatencyMs)
     {
         output.WriteLine($"glass-to-glass in the page: {summary}");

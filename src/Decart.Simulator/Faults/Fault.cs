@@ -108,6 +108,19 @@ public enum DropMode
     /// </summary>
     [JsonStringEnumMemberName("room")]
     Room,
+
+    /// <summary>
+    /// LiveKit sessions: the room server sends <c>leave</c> with action RECONNECT (the server asks for a full
+    /// reconnect, as LiveKit does when a node drains) and closes the room's signal connection; the session ends, so a
+    /// client's attempt to rejoin the same room is refused and it reconnects the whole session. Direct: as
+    /// <see cref="WebSocket"/>.
+    /// </summary>
+    [JsonStringEnumMemberName("room-reconnect")]
+    RoomReconnect,
+
+    /// <summary>As <see cref="RoomReconnect"/> with action RESUME (the server asks the client to resume its connection).</summary>
+    [JsonStringEnumMemberName("room-resume")]
+    RoomResume,
 }
 
 /// <summary>

@@ -309,13 +309,19 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     public Task DropAsync(DropMode mode = DropMode.Both)
     {
         _logger.LogInformation("session {Session}: drop ({Mode})", Id, mode);
-        if (mode == DropMode.Room && _liveKit.Room?.Publisher is { } participant)
+        if (mode is DropMode.Room or DropMode.RoomReconnect or DropMode.RoomResume && _liveKit.Room?.Publisher is { } participant)
         {
             EndReason ??= "dropped";
-            return participant.LeaveAsync();
+            var action = mode switch
+            {
+                DropMode.RoomReconnect => Decart.Rtc.LiveKit.Proto.LeaveRequest.Types.Action.Reconnect,
+                DropMode.RoomResume => Decart.Rtc.LiveKit.Proto.LeaveRequest.Types.Action.Resume,
+                _ => Decart.Rtc.LiveKit.Proto.LeaveRequest.Types.Action.Disconnect,
+            };
+            return participant.LeaveAsync(action);
         }
 
-        mode = mode == DropMode.Room ? DropMode.WebSocket : mode;
+        mode = mode is DropMode.Room or DropMode.RoomReconnect or DropMode.RoomResume ? DropMode.WebSocket : mode;
         if (mode is DropMode.Media or DropMode.Both)
         {
             _media.BlackHole();

@@ -173,6 +173,8 @@ public class RealtimeClientTests(ITestOutputHelper output)
     [InlineData(DropMode.WebSocket, RealtimeTransport.LiveKit)]
     [InlineData(DropMode.Media, RealtimeTransport.LiveKit)]
     [InlineData(DropMode.Room, RealtimeTransport.LiveKit)]
+    [InlineData(DropMode.RoomReconnect, RealtimeTransport.LiveKit)]
+    [InlineData(DropMode.RoomResume, RealtimeTransport.LiveKit)]
     [InlineData(DropMode.WebSocket, RealtimeTransport.Direct)]
     [InlineData(DropMode.Media, RealtimeTransport.Direct)]
     public async Task A_drop_mid_session_reconnects_and_restores_the_last_acknowledged_prompt_and_image(DropMode mode, RealtimeTransport transport)
