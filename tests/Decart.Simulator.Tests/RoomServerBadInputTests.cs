@@ -178,4 +178,34 @@ public sealed class RoomServerBadInputTests
         Assert.Equal(77, pong.PongResp.LastPingTimestamp);
         Assert.True(publisher.IgnoredMessages >= 1 && publisher.MalformedMessages >= 2, $"ignored {publisher.IgnoredMessages}, malformed {publisher.MalformedMessages}");
     }
+
+    [Fact]
+    public async Task An_offer_without_a_receive_section_gets_a_media_sections_requirement_and_the_next_offer_gets_the_models_track()
+    {
+        await using var sim = await DecartSimulator.StartAsync(new SimulatorOptions());
+        var (control, url, token) = await JoinAsync(sim);
+        await using var _c = control;
+        var session = sim.Sessions.Open.Single(s => s.Room!.Token == token);
+        await using var pc = new Decart.Rtc.PeerConnection(new Decart.Rtc.PeerConnectionOptions { TrackId = "TR_camera" });
+
+        // A client that offers only its camera (no receive-only section pre-added, unlike livekit-client).
+        var offer = await pc.CreateOfferAsync(new Decart.Rtc.Sdp.OfferOptions { Send = true, Receive = false, SeparateSections = true, CodecPreference = ["VP8"] });
+        var join = LiveKitSignal.EncodeJoinRequest(new JoinRequest { ClientInfo = new ClientInfo { Protocol = LiveKitSignal.ProtocolVersion }, PublisherOffer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "offer", Sdp = offer.ToString(), Id = 1 } });
+        using var ws = new ClientWebSocket();
+        await ws.ConnectAsync(new Uri($"{url}/rtc/v1?access_token={Uri.EscapeDataString(token)}&join_request={Uri.EscapeDataString(join)}"), CancellationToken.None);
+        var first = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Answer);
+        Assert.Empty(first.Answer.MidToTrackId);
+        var requirement = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.MediaSectionsRequirement);
+        Assert.Equal((0u, 1u), (requirement.MediaSectionsRequirement.NumAudios, requirement.MediaSectionsRequirement.NumVideos));
+        Assert.Equal(1, session.Room!.Publisher!.SectionRequests);
+
+        // The client adds a receive section and offers again: the model's track goes out on it.
+        await pc.SetRemoteDescriptionAsync(Decart.Rtc.Sdp.SessionDescription.Parse(first.Answer.Sdp, Decart.Rtc.Sdp.SdpType.Answer));
+        var second = await pc.CreateOfferAsync(new Decart.Rtc.Sdp.OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = ["VP8"] });
+        await SendAsync(ws, new SignalRequest { Offer = new Decart.Rtc.LiveKit.Proto.SessionDescription { Type = "offer", Sdp = second.ToString(), Id = 2 } });
+        var answer = await ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.Answer);
+        Assert.Equal(2u, answer.Answer.Id);
+        Assert.Equal(session.Room.ModelTrackSid, Assert.Single(answer.Answer.MidToTrackId).Value);
+        Assert.Equal(1, session.Room.Publisher.SectionRequests);
+    }
 }

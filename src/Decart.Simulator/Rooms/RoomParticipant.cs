@@ -39,6 +39,7 @@ internal sealed class RoomParticipant
     private int _left;
     private long _ignored;
     private long _malformed;
+    private long _sectionRequests;
 
     /// <param name="models">The model catalog (the model participant's track size).</param>
     /// <param name="logger">Where to log.</param>
@@ -71,6 +72,9 @@ internal sealed class RoomParticipant
 
     /// <summary>Signal messages that were not valid protobuf.</summary>
     public long MalformedMessages => Interlocked.Read(ref _malformed);
+
+    /// <summary><c>media_sections_requirement</c> messages sent: offers that had no receive section for the model's track.</summary>
+    public long SectionRequests => Interlocked.Read(ref _sectionRequests);
 
     /// <summary>Signal messages of kinds this server does not act on.</summary>
     public long IgnoredMessages => Interlocked.Read(ref _ignored);
@@ -390,6 +394,14 @@ internal sealed class RoomParticipant
             }
 
             await SendAsync(new SignalResponse { Answer = response }).ConfigureAwait(false);
+            if (camera && SendingVideo is null && _viewer is null)
+            {
+                // The offer had no section the model's track could go out on (a client that does not pre-add receive
+                // sections): ask for one, as LiveKit does; the client adds it and offers again.
+                Interlocked.Increment(ref _sectionRequests);
+                await SendAsync(new SignalResponse { MediaSectionsRequirement = new MediaSectionsRequirement { NumVideos = 1 } }).ConfigureAwait(false);
+            }
+
             if (!wasSending && SendingVideo is not null)
             {
                 _version++;
