@@ -48,13 +48,18 @@ public sealed record CampaignOptions
 /// </summary>
 public sealed class Campaign(CampaignOptions options)
 {
+    // The simulator under attack ends sessions that never negotiate after this long. Short, so the silent-socket check
+    // is quick; long enough that the malformed flood (2,000 messages, then a prompt after the rate limit's 1.2 s
+    // window) finishes on its one session on a loaded 2-core CI machine (at 2 s it did not, once in a full run).
+    private const int NegotiationSeconds = 5;
+
     private const string UserKey = "chaos_user_key_5c1e8d2f7a";
     private readonly List<CheckResult> _results = [];
     private readonly List<string> _secrets = [UserKey];
 
     public async Task<IReadOnlyList<CheckResult>> RunAsync(CancellationToken cancellationToken = default)
     {
-        using var sim = await SimulatorProcess.StartAsync("--port", "0", "--verbose", "--api-key", UserKey, "--model-mode", "echo", "--negotiation-timeout", "2").ConfigureAwait(false);
+        using var sim = await SimulatorProcess.StartAsync("--port", "0", "--verbose", "--api-key", UserKey, "--model-mode", "echo", "--negotiation-timeout", NegotiationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
         options.Log($"simulator pid {sim.Process.Id} at {sim.Url}");
         await using (var bystander = await Bystander.StartAsync(sim.Url, UserKey, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -221,7 +226,7 @@ public sealed class Campaign(CampaignOptions options)
             s.Dispose();
         }
 
-        return (timedOut == sockets.Count ? Verdict.Held : Verdict.Broke, $"{timedOut}/{sockets.Count} ended by the negotiation timeout (2 s)");
+        return (timedOut == sockets.Count ? Verdict.Held : Verdict.Broke, $"{timedOut}/{sockets.Count} ended by the negotiation timeout ({NegotiationSeconds} s)");
     }
 
     private static async Task<(Verdict, string)> SlowlorisAsync(SimulatorProcess sim)
