@@ -140,6 +140,18 @@ public sealed class PeerConnectionStats
     /// <summary>Changes of the simulcast layer whose frames <see cref="PeerConnection.FrameReceived"/> delivers.</summary>
     public long LayerSwitches { get; internal set; }
 
+    /// <summary>The fraction of our packets the peer last reported lost (0–1, from its reception report on our stream), if any.</summary>
+    public double? RemoteFractionLost { get; internal set; }
+
+    /// <summary>The interarrival jitter the peer last reported on our stream (90 kHz clock), if any.</summary>
+    public TimeSpan? RemoteJitter { get; internal set; }
+
+    /// <summary>The bandwidth the peer last told us we may send (RTCP REMB), bits/s, if it sent one; clamped to 10 Gbit/s.</summary>
+    public long? RemoteEstimate { get; internal set; }
+
+    /// <summary>RTCP values out of any plausible range (a REMB over 10 Gbit/s, a jitter over a minute) that were clamped.</summary>
+    public long RtcpClamped { get; internal set; }
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -1061,6 +1073,16 @@ public sealed class PeerConnection : IAsyncDisposable
                 Stats.PliReceived();
                 KeyframeRequested?.Invoke();
             }
+            else if (packet.TryGetRemb(out ulong remb))
+            {
+                const ulong MaxRemb = 10_000_000_000;
+                if (remb > MaxRemb)
+                {
+                    Stats.RtcpClamped++;
+                }
+
+                Stats.RemoteEstimate = (long)Math.Min(remb, MaxRemb);
+            }
             else if (packet.Type is RtcpPacketType.ReceiverReport or RtcpPacketType.SenderReport)
             {
                 if (packet.TryGetSenderReport(out var sr))
@@ -1082,6 +1104,14 @@ public sealed class PeerConnection : IAsyncDisposable
                     if (report.Ssrc == _ssrc)
                     {
                         Stats.RoundTripTime = RtcpTiming.RoundTripTime(report, (uint)(RtcpTiming.ToNtp(DateTime.UtcNow) >> 16)) ?? Stats.RoundTripTime;
+                        Stats.RemoteFractionLost = report.FractionLost / 256.0; // a byte: never past 255/256
+                        const uint MaxJitter = 90_000 * 60;
+                        if (report.Jitter > MaxJitter)
+                        {
+                            Stats.RtcpClamped++;
+                        }
+
+                        Stats.RemoteJitter = TimeSpan.FromTicks(Math.Min(report.Jitter, MaxJitter) * TimeSpan.TicksPerSecond / 90_000);
                     }
                 }
             }

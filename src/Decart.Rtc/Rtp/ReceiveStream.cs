@@ -14,6 +14,8 @@ internal sealed class ReceiveStream
     private long _baseSequence = -1;
     private long _highestSequence;
     private long _receivedCount;
+    private long _expectedPrior;
+    private long _receivedPrior;
     private double _jitter;
     private long _lastTransit;
     private bool _haveTransit;
@@ -98,12 +100,19 @@ internal sealed class ReceiveStream
     }
 
     /// <summary>The reception report block for this stream.</summary>
+    /// <remarks>Call once per report sent: the fraction lost covers the packets since the previous call.</remarks>
     public ReceptionReport ReportBlock()
     {
         uint dlsr = _lastSrArrival != 0 ? (uint)(Stopwatch.GetElapsedTime(_lastSrArrival).TotalSeconds * 65536) : 0;
         long expected = _highestSequence - _baseSequence + 1;
         long lost = PacketsLost;
-        byte fraction = expected > 0 ? (byte)Math.Clamp(lost * 256 / expected, 0, 255) : (byte)0;
+        // The fraction lost is over the interval since the previous report (RFC 3550 A.3), not the whole stream: a loss
+        // that stopped must stop showing.
+        long expectedInterval = expected - _expectedPrior;
+        long lostInterval = expectedInterval - (_receivedCount - _receivedPrior);
+        _expectedPrior = expected;
+        _receivedPrior = _receivedCount;
+        byte fraction = expectedInterval > 0 && lostInterval > 0 ? (byte)Math.Clamp(lostInterval * 256 / expectedInterval, 0, 255) : (byte)0;
         return new ReceptionReport(Ssrc, fraction, (int)Math.Min(lost, 0x7FFFFF), (uint)_highestSequence, (uint)_jitter, _lastSrCompact, dlsr);
     }
 }

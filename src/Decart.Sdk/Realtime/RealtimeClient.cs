@@ -76,6 +76,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly Channel<EncodedVideoFrame>? _toDecode;
     private Task _decoder = Task.CompletedTask;
     private Task _supervisor = Task.CompletedTask;
+    private Task _statsLoop = Task.CompletedTask;
+    private readonly StatsSampler _sampler = new();
+    private readonly ConnectionQualityEvaluator _quality = new();
+    private RealtimeStats? _stats;
+    private ConnectionQualityReport? _qualityReport;
     private Task _pump = Task.CompletedTask;
     private long _framesSent;
     private long _framesReceived;
@@ -181,6 +186,19 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     /// <summary>The service reported the session's place in its queue (LiveKit transport, while connecting).</summary>
     public event EventHandler<QueuePosition>? QueuePositionChanged;
+
+    /// <summary>A stats sample, every <see cref="RealtimeConnectOptions.StatsInterval"/> (1 s) while connected (on a timer thread).</summary>
+    public event EventHandler<RealtimeStats>? StatsUpdated;
+
+    /// <summary>The connection-quality verdict changed (after its warm-up and hysteresis, as Decart's JS SDK judges it).</summary>
+    public event EventHandler<ConnectionQualityReport>? ConnectionQualityChanged;
+
+    /// <summary>The latest stats sample, or null before the first.</summary>
+    public RealtimeStats? Stats => Volatile.Read(ref _stats);
+
+    /// <summary>The latest connection-quality verdict (Decart's JS SDK's <c>getConnectionQuality()</c>), or null before the first sample.</summary>
+    /// <returns>The report, or null.</returns>
+    public ConnectionQualityReport? GetConnectionQuality() => Volatile.Read(ref _qualityReport);
 
     /// <summary>The billing clock: seconds of generation so far, about once a second.</summary>
     public event EventHandler<GenerationTick>? GenerationTick;
@@ -378,6 +396,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         await IgnoreFailures(_supervisor).ConfigureAwait(false);
+        await IgnoreFailures(_statsLoop).ConfigureAwait(false);
         await _replacing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -539,6 +558,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             throw new DecartException(DecartErrorCode.InvalidOptions, "timeouts must be positive.");
         }
 
+        if (options.StatsInterval < TimeSpan.FromMilliseconds(500))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"StatsInterval must be at least 500 ms (got {options.StatsInterval.TotalMilliseconds:0} ms).");
+        }
+
         ApplyMirror(source, options.Mirror);
         ApplyCodec(source, options.PreferredVideoCodec);
 
@@ -568,6 +592,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
 
             client._supervisor = Task.Run(client.SuperviseAsync, CancellationToken.None);
+            client._statsLoop = Task.Run(client.StatsLoopAsync, CancellationToken.None);
             return client;
         }
         catch
@@ -950,6 +975,60 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         _logger.LogDebug("Realtime state {State}.", state);
         Raise(() => _options.OnConnectionChanged?.Invoke(state));
         Raise(() => ConnectionChanged?.Invoke(this, state));
+    }
+
+    /// <summary>Once per <see cref="RealtimeConnectOptions.StatsInterval"/>: a stats sample, and the quality verdict from it (restarted with each new session: a new room).</summary>
+    private async Task StatsLoopAsync()
+    {
+        var token = _life.Token;
+        using var timer = new PeriodicTimer(_options.StatsInterval, _options.TimeProvider);
+        RealtimeSession? judged = null;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                if (_session is not { } session)
+                {
+                    continue; // reconnecting: nothing to measure
+                }
+
+                var sample = _sampler.Sample(session, session.Connections, session.PeerConnection, FramesSent, FramesReceived, _options.TimeProvider, _source.Codec, _options.Transport, _g2g.Snapshot(), _options.StatsInterval / 2);
+                if (sample is null)
+                {
+                    continue;
+                }
+
+                Volatile.Write(ref _stats, sample);
+                Raise(() => StatsUpdated?.Invoke(this, sample));
+                if (!ReferenceEquals(judged, session))
+                {
+                    _quality.Reset();
+                    judged = session;
+                }
+
+                if (sample.Interval <= TimeSpan.Zero)
+                {
+                    continue; // the first sample of a session has no rates yet
+                }
+
+                var report = _quality.Update(new QualitySignals(
+                    sample.RoundTripTime?.TotalMilliseconds,
+                    sample.GlassToGlass.Median?.TotalMilliseconds,
+                    sample.UpstreamLoss,
+                    sample.AvailableUpstreamBitrate / 1000.0,
+                    sample.FramesPerSecondReceived));
+                Volatile.Write(ref _qualityReport, _quality.Current);
+                if (report is not null)
+                {
+                    _logger.LogInformation("Realtime connection quality {Quality} (limiting factor {Factor}).", report.Quality, report.LimitingFactor);
+                    Raise(() => _options.OnConnectionQuality?.Invoke(report));
+                    Raise(() => ConnectionQualityChanged?.Invoke(this, report));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private void RaiseError(DecartException error)

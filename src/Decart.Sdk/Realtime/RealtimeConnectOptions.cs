@@ -132,6 +132,12 @@ public sealed class RealtimeConnectOptions
     /// </summary>
     public bool MeasureGlassToGlass { get; init; }
 
+    /// <summary>How often <see cref="RealtimeClient.StatsUpdated"/> fires and the connection quality is judged. Default 1 s (Decart's JS SDK); at least 500 ms.</summary>
+    public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Called when the connection-quality verdict changes, like <see cref="RealtimeClient.ConnectionQualityChanged"/> (Decart's JS SDK's <c>onConnectionQuality</c>).</summary>
+    public Action<ConnectionQualityReport>? OnConnectionQuality { get; init; }
+
     /// <summary>Where to log (default: the <see cref="DecartClient"/>'s). The key is never logged.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

@@ -83,8 +83,20 @@ internal sealed class RealtimeSession : IAsyncDisposable
     /// <summary>Completes (with the reason) when the connection is lost: WebSocket closed, ICE/consent or DTLS failure.</summary>
     public Task<DecartException> Lost => _failure.Task;
 
-    /// <summary>The peer connection once created.</summary>
+    /// <summary>The peer connection frames are sent on, once created.</summary>
     public PeerConnection? PeerConnection => _pc;
+
+    /// <summary>Every peer connection of the session (two on LiveKit's older two-connection path).</summary>
+    public IReadOnlyList<PeerConnection> Connections
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _connections];
+            }
+        }
+    }
 
     /// <summary>The server's session id.</summary>
     public string? SessionId { get; private set; }

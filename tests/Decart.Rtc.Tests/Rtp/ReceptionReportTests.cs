@@ -1,0 +1,52 @@
+using Decart.Rtc.Codecs;
+using Decart.Rtc.Rtp;
+
+namespace Decart.Rtc.Tests.Rtp;
+
+/// <summary>The reception report's fraction lost covers the interval since the previous report (RFC 3550 A.3).</summary>
+public class ReceptionReportTests
+{
+    private static void Receive(ReceiveStream stream, ushort sequence)
+    {
+        var packet = new byte[12];
+        packet[0] = 0x80;
+        packet[1] = 96;
+        packet[2] = (byte)(sequence >> 8);
+        packet[3] = (byte)sequence;
+        packet[11] = 7;
+        Assert.True(RtpHeader.TryParse(packet, out var header, out _));
+        stream.OnMediaPacket(header);
+    }
+
+    [Fact]
+    public void A_loss_that_stopped_stops_showing_in_the_next_report_while_the_cumulative_count_keeps_it()
+    {
+        var stream = new ReceiveStream(7, null, 0, VideoCodecKind.Vp8, _ => { });
+        for (ushort s = 0; s < 100; s++)
+        {
+            if (s % 10 != 5)
+            {
+                Receive(stream, s); // every tenth packet lost
+            }
+        }
+
+        var lossy = stream.ReportBlock();
+        Assert.Equal((25, 10), (lossy.FractionLost, lossy.CumulativeLost)); // 10 of 100: 25/256
+
+        for (ushort s = 100; s < 200; s++)
+        {
+            Receive(stream, s);
+        }
+
+        var clean = stream.ReportBlock();
+        Assert.Equal((0, 10), (clean.FractionLost, clean.CumulativeLost));
+        Assert.Equal((0, 10), (stream.ReportBlock().FractionLost, stream.ReportBlock().CumulativeLost)); // nothing new: nothing lost
+
+        for (ushort s = 300; s < 400; s++)
+        {
+            Receive(stream, s); // 100 missing (200-299), then 100 received
+        }
+
+        Assert.Equal(128, stream.ReportBlock().FractionLost); // half of this interval
+    }
+}
