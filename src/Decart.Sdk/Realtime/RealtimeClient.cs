@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Decart.Sdk.Http;
 using Decart.Sdk.Media;
 using Decart.Sdk.Realtime.Signaling;
+using Decart.Sdk.Telemetry;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -77,6 +78,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private Task _decoder = Task.CompletedTask;
     private Task _supervisor = Task.CompletedTask;
     private Task _statsLoop = Task.CompletedTask;
+    private System.Diagnostics.Activity? _firstFrameSpan;
     private readonly StatsSampler _sampler = new();
     private readonly ConnectionQualityEvaluator _quality = new();
     private RealtimeStats? _stats;
@@ -387,9 +389,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         if (session is not null)
         {
+            DecartTelemetry.SessionsActive.Add(-1, DecartTelemetry.Transport(_options.Transport));
             await session.DisposeAsync().ConfigureAwait(false);
         }
 
+        Interlocked.Exchange(ref _firstFrameSpan, null)?.Stop();
         if (connecting is not null)
         {
             await connecting.DisposeAsync().ConfigureAwait(false);
@@ -470,6 +474,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     void IRealtimeSessionHost.OnFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, bool isKeyframe, VideoCodec codec)
     {
         Interlocked.Increment(ref _framesReceived);
+        DecartTelemetry.FramesReceived.Add(1, DecartTelemetry.Transport(_options.Transport));
+        if (Volatile.Read(ref _firstFrameSpan) is not null)
+        {
+            Interlocked.Exchange(ref _firstFrameSpan, null)?.Stop();
+        }
+
         _g2g.OnFrame();
         var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
         if (_options.OnFrame is { } onFrame)
@@ -528,7 +538,15 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    void IRealtimeSessionHost.OnCaptureTime(ulong captureMicros) => _g2g.OnCaptureTime(captureMicros, Rtc.LiveKit.PacketTrailer.Now(TimeProvider.System));
+    void IRealtimeSessionHost.OnCaptureTime(ulong captureMicros)
+    {
+        ulong now = Rtc.LiveKit.PacketTrailer.Now(TimeProvider.System);
+        _g2g.OnCaptureTime(captureMicros, now);
+        if (DecartTelemetry.GlassToGlass.Enabled && now > captureMicros)
+        {
+            DecartTelemetry.GlassToGlass.Record((now - captureMicros) / 1000.0, DecartTelemetry.Transport(_options.Transport));
+        }
+    }
 
     void IRealtimeSessionHost.OnKeyframeRequested() => Volatile.Read(ref _source).RequestKeyframe();
 
@@ -767,13 +785,30 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 _g2g.BeginAttempt();
                 using var attempt = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
                 using var both = CancellationTokenSource.CreateLinkedTokenSource(token, attempt.Token);
+                using var span = DecartTelemetry.ActivitySource.StartActivity("decart.realtime.connect");
+                span?.SetTag("decart.model", _options.Model.Name);
+                span?.SetTag("decart.transport", _options.Transport == RealtimeTransport.LiveKit ? "livekit" : "direct");
+                long started = TimeProvider.System.GetTimestamp();
                 try
                 {
                     await session.ConnectAsync(_url, state, both.Token).ConfigureAwait(false);
+                    DecartTelemetry.Connects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "success"));
+                    DecartTelemetry.ConnectDuration.Record(TimeProvider.System.GetElapsedTime(started).TotalSeconds, DecartTelemetry.Transport(_options.Transport));
+                    span?.SetTag("decart.session_id", session.SessionId);
+                    if (span is not null)
+                    {
+                        // Ends when the model's first frame arrives (OnFrame), so the trace shows the whole wait.
+                        var firstFrame = DecartTelemetry.ActivitySource.StartActivity("first-frame", System.Diagnostics.ActivityKind.Internal, span.Context, startTime: span.StartTimeUtc);
+                        Interlocked.Exchange(ref _firstFrameSpan, firstFrame)?.Stop();
+                        System.Diagnostics.Activity.Current = span; // the open first-frame span is not the flow's current one
+                    }
+
                     return session;
                 }
                 catch (Exception ex)
                 {
+                    DecartTelemetry.Connects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "failure"));
+                    span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex is DecartException d ? d.CodeString : ex.GetType().Name);
                     await session.DisposeAsync().ConfigureAwait(false);
                     if (ex is OperationCanceledException && attempt.IsCancellationRequested && !token.IsCancellationRequested)
                     {
@@ -803,6 +838,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             _session = session;
         }
 
+        DecartTelemetry.SessionsActive.Add(1, DecartTelemetry.Transport(_options.Transport));
         _logger.LogInformation("Realtime session {Session} connected.", session.SessionId);
         SetState(session.GenerationStarted ? ConnectionState.Generating : ConnectionState.Connected);
         _source.RequestKeyframe();
@@ -839,6 +875,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 _session = null;
             }
 
+            DecartTelemetry.SessionsActive.Add(-1, DecartTelemetry.Transport(_options.Transport));
             await session.DisposeAsync().ConfigureAwait(false);
             if (session.GenerationEnded)
             {
@@ -856,6 +893,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             _logger.LogInformation("Realtime connection lost ({Reason}); reconnecting.", reason.Message);
             SetState(ConnectionState.Reconnecting);
+            using var span = DecartTelemetry.ActivitySource.StartActivity("decart.realtime.reconnect");
+            span?.SetTag("decart.reason", reason.CodeString);
             try
             {
                 var next = await ConnectWithRetriesAsync(Volatile.Read(ref _acked), token).ConfigureAwait(false);
@@ -866,6 +905,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 }
 
                 Interlocked.Increment(ref _reconnects);
+                DecartTelemetry.Reconnects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "success"));
                 Install(next);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -874,6 +914,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
             catch (Exception ex)
             {
+                DecartTelemetry.Reconnects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "failure"));
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex is DecartException d ? d.CodeString : ex.GetType().Name);
                 var error = ex as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, $"reconnecting failed: {SecretRedactor.Redact(ex.Message)}", ex);
                 _logger.LogWarning("Realtime reconnect gave up: {Reason}", error.Message);
                 SetState(ConnectionState.Disconnected);
@@ -926,6 +968,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 if (session.SendFrame(frame.Data.Span, unchecked((uint)rtp)))
                 {
                     Interlocked.Increment(ref _framesSent);
+                    DecartTelemetry.FramesSent.Add(1, DecartTelemetry.Transport(_options.Transport));
                 }
             }
         }
@@ -999,6 +1042,23 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 }
 
                 Volatile.Write(ref _stats, sample);
+                var transportTag = DecartTelemetry.Transport(_options.Transport);
+                if (sample.RoundTripTime is { } rtt)
+                {
+                    DecartTelemetry.RoundTripTime.Record(rtt.TotalMilliseconds, transportTag);
+                }
+
+                if (sample.UpstreamLoss is { } upstreamLoss)
+                {
+                    DecartTelemetry.UpstreamLoss.Record(upstreamLoss, transportTag);
+                }
+
+                if (sample.Interval > TimeSpan.Zero)
+                {
+                    DecartTelemetry.SendBitrate.Record(sample.SendBitrate, transportTag);
+                    DecartTelemetry.ReceiveBitrate.Record(sample.ReceiveBitrate, transportTag);
+                }
+
                 Raise(() => StatsUpdated?.Invoke(this, sample));
                 if (!ReferenceEquals(judged, session))
                 {

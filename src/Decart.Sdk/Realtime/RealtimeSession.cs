@@ -4,6 +4,7 @@ using Decart.Rtc.Sdp;
 using Decart.Sdk.Media;
 using Decart.Sdk.Realtime.LiveKit;
 using Decart.Sdk.Realtime.Signaling;
+using Decart.Sdk.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Decart.Sdk.Realtime;
@@ -148,7 +149,11 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
     private async Task ConnectCoreAsync(Uri url, AckedState initial, CancellationToken cancellationToken)
     {
-        _signaling = await SignalingChannel.ConnectAsync(url, _logger, SignalingChannel.DefaultMaxMessageBytes, cancellationToken).ConfigureAwait(false);
+        using (DecartTelemetry.Phase("websocket-open"))
+        {
+            _signaling = await SignalingChannel.ConnectAsync(url, _logger, SignalingChannel.DefaultMaxMessageBytes, cancellationToken).ConfigureAwait(false);
+        }
+
         _dispatch = Task.Run(DispatchLoopAsync, CancellationToken.None);
         if (_options.Transport == RealtimeTransport.LiveKit)
         {
@@ -156,7 +161,12 @@ internal sealed class RealtimeSession : IAsyncDisposable
             return;
         }
 
-        await SendStateAsync(initial, cancellationToken).ConfigureAwait(false);
+        using (DecartTelemetry.Phase("initial-state-ack"))
+        {
+            await SendStateAsync(initial, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var handshake = DecartTelemetry.Phase("webrtc-handshake");
 
         var pc = CreatePeerConnection(null);
         string mid;
@@ -289,6 +299,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             }
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+            using var waiting = DecartTelemetry.Phase("room-info");
             try
             {
                 var info = await RaceAsync(_roomInfo.Task, linked.Token).ConfigureAwait(false);
@@ -321,6 +332,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         var (width, height) = _host.PublishSize;
+        using var joining = DecartTelemetry.Phase("room-join");
         await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming), cancellationToken), cancellationToken).ConfigureAwait(false);
         _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _connected = true;
