@@ -85,6 +85,17 @@ var options = new RealtimeConnectOptions
     DecodedSink = new MeasuringSink(camera, stats),             // decoded pictures (the SDK decodes on its own worker)
 };
 
+// The SDK traces each connect with a span per phase (ActivitySource "Decart.Sdk", what OpenTelemetry reads); here a
+// plain listener keeps them for the summary.
+var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+using var tracing = new ActivityListener
+{
+    ShouldListenTo = s => s.Name == Decart.Sdk.Telemetry.DecartTelemetry.Name,
+    Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+    ActivityStopped = spans.Enqueue,
+};
+ActivitySource.AddActivityListener(tracing);
+
 using var status = new CancellationTokenSource();
 var statusLine = Task.Run(() => StatusLoopAsync(stats, camera, status.Token));
 await using (var rt = await client.Realtime.ConnectAsync(camera, options))
@@ -144,6 +155,15 @@ Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model
 Console.WriteLine($"  states: {string.Join(" > ", states)}");
 Console.WriteLine($"  frames sent: {stats.Sent}, received: {stats.Received}, received after reconnect: {stats.ReceivedAfterReconnect}");
 Console.WriteLine($"  reconnects: {stats.Reconnects}");
+if (spans.FirstOrDefault(s => s.OperationName == "decart.realtime.connect") is { } firstConnect)
+{
+    // The first connect's phases in the order they started; first-frame (from the connect's start to the model's first
+    // frame) last.
+    var phases = spans.Where(s => s.ParentSpanId == firstConnect.SpanId).OrderBy(s => s.OperationName == "first-frame").ThenBy(s => s.StartTimeUtc)
+        .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.OperationName} {s.Duration.TotalMilliseconds:F0} ms"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  connect: {firstConnect.Duration.TotalMilliseconds:F0} ms ({string.Join(", ", phases)})"));
+}
+
 Console.WriteLine(latencies.Length > 0
     ? $"  glass-to-glass latency: p50 {Percentile(latencies, 0.5):F1} ms, p99 {Percentile(latencies, 0.99):F1} ms ({latencies.Length} frames)"
     : "  glass-to-glass latency: no readable frames");

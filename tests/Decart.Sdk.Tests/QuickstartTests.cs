@@ -32,6 +32,9 @@ public class QuickstartTests
             Assert.True(process.ExitCode == 0, text);
             Assert.Contains("states: Connecting > Connected > Generating > Reconnecting > Connected > Generating > Disconnected", text, StringComparison.Ordinal);
             Assert.Contains("reconnects: 1", text, StringComparison.Ordinal);
+            Assert.Matches(transport == "direct"
+                ? @"connect: \d+ ms \(websocket-open \d+ ms, .*initial-state-ack \d+ ms, webrtc-handshake \d+ ms.*first-frame \d+ ms"
+                : @"connect: \d+ ms \(websocket-open \d+ ms, .*room-info \d+ ms, room-join \d+ ms.*first-frame \d+ ms", text);
             Assert.Contains($"transport: {transport}", text, StringComparison.Ordinal);
             var after = Regex.Match(text, @"received after reconnect: (\d+)");
             Assert.True(after.Success && long.Parse(after.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, text);
