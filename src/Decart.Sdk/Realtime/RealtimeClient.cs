@@ -44,6 +44,19 @@ public sealed class RealtimeApi
     public Task<RealtimeViewer> SubscribeAsync(string subscribeToken, SubscribeOptions? options = null, CancellationToken cancellationToken = default) =>
         RealtimeViewer.ConnectAsync(_client, subscribeToken, options ?? new SubscribeOptions(), cancellationToken);
 
+    /// <summary>
+    /// Checks connectivity before connecting (Decart's JS SDK's <c>checkConnectivity</c>): by default a STUN probe —
+    /// does UDP reach the internet, how long is the round trip (failed → critical; &gt; 300 ms poor; &gt; 150 ms fair);
+    /// with <see cref="ConnectivityCheckOptions.Deep"/> and a model, a short real session whose time to first frame,
+    /// glass-to-glass latency and upstream loss are judged with the in-session bands.
+    /// </summary>
+    /// <param name="options">What to probe (default: the STUN probe against Google's public server).</param>
+    /// <param name="cancellationToken">Stops the check.</param>
+    /// <returns>The verdict, what was measured, and why it is not good.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for a deep check without a model or out-of-range bounds.</exception>
+    public Task<ConnectivityReport> CheckConnectivityAsync(ConnectivityCheckOptions? options = null, CancellationToken cancellationToken = default) =>
+        Preflight.CheckAsync(_client, options ?? new ConnectivityCheckOptions(), cancellationToken);
+
     /// <inheritdoc />
     public override string ToString() => "RealtimeApi";
 }
