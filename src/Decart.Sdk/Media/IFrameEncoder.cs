@@ -15,4 +15,8 @@ internal interface IFrameEncoder : IDisposable
 
     /// <summary>Makes the next frame a keyframe.</summary>
     void RequestKeyframe();
+
+    /// <summary>Changes the target bitrate from the next frame on, without a keyframe.</summary>
+    /// <param name="kbps">The target, kbit/s.</param>
+    void SetTargetBitrate(int kbps);
 }

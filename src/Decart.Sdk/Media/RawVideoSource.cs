@@ -5,6 +5,17 @@ using Decart.Sdk.Media.Vpx;
 namespace Decart.Sdk.Media;
 
 /// <summary>A source that encodes itself and can be told which codec to encode to, before it starts.</summary>
+internal interface IBitrateControllable
+{
+    /// <summary>The target bitrate the encoder runs at now, kbit/s.</summary>
+    int TargetBitrateKbps { get; }
+
+    /// <summary>Changes the encoder's target from its next frame on.</summary>
+    /// <param name="kbps">kbit/s (10–100,000).</param>
+    void SetTargetBitrate(int kbps);
+}
+
+/// <summary>A source that encodes itself and can be told which codec to encode to, before it starts.</summary>
 internal interface ICodecSelectable
 {
     /// <summary>Switches the codec the frames will be encoded to; false when the codec is not one it has or encoding already began in another.</summary>
@@ -25,12 +36,14 @@ public interface IMirrorableVideoSource : IVideoSource
 /// them when asked, encodes them with VP8 (libvpx, realtime settings, a keyframe on request) and hands them to the
 /// realtime client. <see cref="PushAsync"/> waits while the encoder is behind (back-pressure, two frames queued).
 /// </summary>
-public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable
+public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
 {
     private readonly Channel<I420Frame> _queue = Channel.CreateBounded<I420Frame>(new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly int _targetBitrateKbps;
     private readonly object _encoderLock = new();
     private Func<IFrameEncoder> _createEncoder;
+    private int _targetKbps;
+    private int _encoderKbps;
     private VideoCodec _codec;
     private readonly object _lastLock = new();
     private I420Frame? _lastSent;
@@ -60,6 +73,8 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
         Format = format;
         Facing = facing;
         _targetBitrateKbps = targetBitrateKbps;
+        _targetKbps = targetBitrateKbps;
+        _encoderKbps = targetBitrateKbps;
         _codec = codec;
         _createEncoder = EncoderFor(codec);
     }
@@ -71,6 +86,20 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
         return codec == VideoCodec.H264
             ? () => new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps })
             : () => new Vp8Encoder(new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps });
+    }
+
+    /// <inheritdoc />
+    int IBitrateControllable.TargetBitrateKbps => Volatile.Read(ref _targetKbps);
+
+    /// <inheritdoc />
+    void IBitrateControllable.SetTargetBitrate(int kbps)
+    {
+        if (kbps is < 10 or > 100_000)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"bitrate {kbps} kbit/s is out of range.");
+        }
+
+        Volatile.Write(ref _targetKbps, kbps); // the encode loop applies it before its next frame
     }
 
     /// <inheritdoc />
@@ -177,6 +206,13 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
                     frame.Dispose();
                 }
 
+                int target = Volatile.Read(ref _targetKbps);
+                if (target != _encoderKbps)
+                {
+                    encoder.SetTargetBitrate(target);
+                    _encoderKbps = target;
+                }
+
                 n = encoder.Encode(sent, output, out key);
             }
             catch
@@ -234,7 +270,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
 /// like a <see cref="RawVideoSource"/>. The counter can be read back from decoded output (<see cref="TestPattern.ReadCounter"/>)
 /// to measure glass-to-glass latency.
 /// </summary>
-public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable
+public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
 {
     private readonly RawVideoSource _raw;
     private readonly TimeProvider _time;
@@ -259,6 +295,12 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposa
 
     /// <inheritdoc />
     bool ICodecSelectable.TrySelectCodec(VideoCodec codec) => ((ICodecSelectable)_raw).TrySelectCodec(codec);
+
+    /// <inheritdoc />
+    int IBitrateControllable.TargetBitrateKbps => ((IBitrateControllable)_raw).TargetBitrateKbps;
+
+    /// <inheritdoc />
+    void IBitrateControllable.SetTargetBitrate(int kbps) => ((IBitrateControllable)_raw).SetTargetBitrate(kbps);
 
     /// <inheritdoc />
     public FacingMode Facing => _raw.Facing;

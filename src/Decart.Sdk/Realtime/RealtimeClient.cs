@@ -95,6 +95,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly StatsSampler _sampler = new();
     private readonly ConnectionQualityEvaluator _quality = new();
     private RealtimeStats? _stats;
+    private SendRateController? _rate;
+    private long _lastKeyframeRequest;
+    private long _keyframesSuppressed;
+    private int _keyframeDeferred;
     private ConnectionQualityReport? _qualityReport;
     private Task _pump = Task.CompletedTask;
     private long _framesSent;
@@ -561,7 +565,43 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    void IRealtimeSessionHost.OnKeyframeRequested() => Volatile.Read(ref _source).RequestKeyframe();
+    void IRealtimeSessionHost.OnKeyframeRequested()
+    {
+        // At most one keyframe per 500 ms: under heavy loss a receiver asks again and again, and keyframe after
+        // keyframe (each several times a delta frame) only makes the loss worse. A request inside the window is not
+        // lost: the requests in it are coalesced into one at its end.
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _lastKeyframeRequest);
+        long wait = last + KeyframeSpacingMs - now;
+        if (wait <= 0 && Interlocked.CompareExchange(ref _lastKeyframeRequest, now, last) == last)
+        {
+            Volatile.Read(ref _source).RequestKeyframe();
+            return;
+        }
+
+        Interlocked.Increment(ref _keyframesSuppressed);
+        if (Interlocked.Exchange(ref _keyframeDeferred, 1) == 0)
+        {
+            _ = Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(wait, 1, KeyframeSpacingMs)), CancellationToken.None).ContinueWith(
+                _ =>
+                {
+                    Interlocked.Exchange(ref _lastKeyframeRequest, Environment.TickCount64);
+                    Volatile.Write(ref _keyframeDeferred, 0);
+                    if (Volatile.Read(ref _closing) == 0)
+                    {
+                        Volatile.Read(ref _source).RequestKeyframe();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    private const long KeyframeSpacingMs = 500;
+
+    /// <summary>Keyframe requests from the peer coalesced into a later one because one was made less than 500 ms before.</summary>
+    public long KeyframeRequestsSuppressed => Interlocked.Read(ref _keyframesSuppressed);
 
     void IRealtimeSessionHost.OnQueuePosition(RealtimeSession session, QueuePosition position)
     {
@@ -587,6 +627,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         if (options.PromptTimeout <= TimeSpan.Zero || options.StateTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero || options.ConsentTimeout <= TimeSpan.Zero)
         {
             throw new DecartException(DecartErrorCode.InvalidOptions, "timeouts must be positive.");
+        }
+
+        if (options.MinBitrateKbps < 50 || options.MaxBitrateKbps < options.MinBitrateKbps || options.MaxBitrateKbps > 50_000)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"bitrate range {options.MinBitrateKbps}-{options.MaxBitrateKbps} kbit/s: at least 50, min ≤ max ≤ 50,000.");
         }
 
         if (options.StatsInterval < TimeSpan.FromMilliseconds(500))
@@ -1052,6 +1097,22 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 if (sample is null)
                 {
                     continue;
+                }
+
+                if (Volatile.Read(ref _source) is Media.IBitrateControllable encoded)
+                {
+                    if (_options.AdaptBitrate && sample.Interval > TimeSpan.Zero)
+                    {
+                        _rate ??= new SendRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, _options.MaxBitrateKbps);
+                        int target = _rate.Update(sample.UpstreamLoss, sample.AvailableUpstreamBitrate);
+                        if (Math.Abs(target - encoded.TargetBitrateKbps) >= Math.Max(10, encoded.TargetBitrateKbps / 33))
+                        {
+                            _logger.LogDebug("Camera bitrate {Old} -> {New} kbit/s (upstream loss {Loss:P1}).", encoded.TargetBitrateKbps, target, sample.UpstreamLoss ?? 0);
+                            encoded.SetTargetBitrate(target);
+                        }
+                    }
+
+                    sample = sample with { TargetBitrateKbps = encoded.TargetBitrateKbps };
                 }
 
                 Volatile.Write(ref _stats, sample);

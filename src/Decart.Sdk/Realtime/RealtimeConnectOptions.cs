@@ -132,6 +132,21 @@ public sealed class RealtimeConnectOptions
     /// </summary>
     public bool MeasureGlassToGlass { get; init; }
 
+    /// <summary>
+    /// Let the camera's bitrate follow the network (default on): a source that encodes itself
+    /// (<see cref="RawVideoSource"/>, <see cref="SyntheticVideoSource"/>) gets its encoder's target lowered when the peer
+    /// reports loss over 10 % and raised again below 2 %, never above the peer's REMB estimate, between
+    /// <see cref="MinBitrateKbps"/> and <see cref="MaxBitrateKbps"/>; once per <see cref="StatsInterval"/>. An encoded
+    /// source (a file) is sent as it is.
+    /// </summary>
+    public bool AdaptBitrate { get; init; } = true;
+
+    /// <summary>The most the camera may send, kbit/s (Decart's JS SDK: 3,500). The adaptive sender never goes above it.</summary>
+    public int MaxBitrateKbps { get; init; } = 3500;
+
+    /// <summary>The least the adaptive sender goes down to, kbit/s. Default 300.</summary>
+    public int MinBitrateKbps { get; init; } = 300;
+
     /// <summary>How often <see cref="RealtimeClient.StatsUpdated"/> fires and the connection quality is judged. Default 1 s (Decart's JS SDK); at least 500 ms.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
 

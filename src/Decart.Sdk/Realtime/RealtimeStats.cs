@@ -29,6 +29,7 @@ namespace Decart.Sdk.Realtime;
 /// <param name="Transport">The transport (<see cref="RealtimeTransport"/>).</param>
 /// <param name="PeerConnections">Peer connections of the session (2 on LiveKit's older two-connection path).</param>
 /// <param name="GlassToGlass">Glass-to-glass latency (see <see cref="RealtimeClient.GlassToGlass"/>).</param>
+/// <param name="TargetBitrateKbps">The camera encoder's target (adaptive sender), kbit/s; null for a source that is not encoded by the SDK.</param>
 public sealed record RealtimeStats(
     DateTimeOffset Timestamp,
     TimeSpan Interval,
@@ -50,7 +51,8 @@ public sealed record RealtimeStats(
     VideoCodec Codec,
     RealtimeTransport Transport,
     int PeerConnections,
-    GlassToGlassStats GlassToGlass);
+    GlassToGlassStats GlassToGlass,
+    int? TargetBitrateKbps = null);
 
 /// <summary>Turns the counters of a session's peer connections into samples (rates from the difference to the previous one).</summary>
 internal sealed class StatsSampler

@@ -106,6 +106,29 @@ public sealed unsafe class H264Encoder : IDisposable, IFrameEncoder
     /// <summary>Makes the next encoded frame an IDR (call on an RTCP PLI or FIR).</summary>
     public void RequestKeyframe() => Interlocked.Exchange(ref _keyframeRequested, 1);
 
+    /// <summary>Changes the target bitrate (e.g. from the network's estimate) from the next frame on, without a keyframe.</summary>
+    /// <param name="kbps">New target in kbit/s (10–100,000).</param>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> out of range.</exception>
+    public void SetTargetBitrate(int kbps)
+    {
+        ObjectDisposedException.ThrowIf(_encoder == 0, this);
+        if (kbps is < 10 or > 100_000)
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"bitrate {kbps} kbit/s is out of range.");
+        }
+
+        // SBitrateInfo { LAYER_NUM iLayer; int iBitrate; } for all spatial layers, in bit/s.
+        var info = stackalloc int[2];
+        info[0] = LibOpenH264.SpatialLayerAll;
+        info[1] = kbps * 1000;
+        var setOption = (delegate* unmanaged<nint, int, void*, int>)LibOpenH264.Slot(_encoder, LibOpenH264.EncSetOption);
+        int result = setOption(_encoder, LibOpenH264.EncoderOptionBitrate, info);
+        if (result != 0)
+        {
+            throw new DecartException(DecartErrorCode.WebRtcError, $"OpenH264 refused the bitrate {kbps} kbit/s (error {result}).");
+        }
+    }
+
     /// <summary>Encodes one frame as an Annex B access unit into <paramref name="destination"/>.</summary>
     /// <param name="frame">An I420 frame of the encoder's size.</param>
     /// <param name="destination">Where the access unit goes; <see cref="MaxEncodedSize"/> bytes always suffice.</param>

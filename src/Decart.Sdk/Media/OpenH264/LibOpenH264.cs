@@ -50,6 +50,8 @@ internal static unsafe class LibOpenH264
     public const int FrameTypeSkip = 4;
     public const int EncoderOptionIdrInterval = 1;
     public const int EncoderOptionRcFrameSkip = 9;
+    public const int EncoderOptionBitrate = 5;
+    public const int SpatialLayerAll = 4;
     public const int EncoderOptionTraceLevel = 25;
     public const int DecoderOptionTraceLevel = 9;
     public const int ErrorConcealmentSliceCopy = 2;

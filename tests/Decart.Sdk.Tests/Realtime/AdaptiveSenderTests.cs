@@ -1,0 +1,128 @@
+using Decart.Sdk.Media;
+using Decart.Sdk.Media.OpenH264;
+using Decart.Sdk.Media.Vpx;
+using Decart.Sdk.Models;
+using Decart.Sdk.Realtime;
+using Decart.Simulator.Faults;
+using static Decart.Sdk.Tests.Realtime.RealtimeTestKit;
+
+namespace Decart.Sdk.Tests.Realtime;
+
+/// <summary>The sender that follows the network: the controller's steps, the encoders' runtime bitrate, and the loop against the simulator's loss fault.</summary>
+public class AdaptiveSenderTests
+{
+    [Fact]
+    public void Loss_over_ten_percent_cuts_by_half_the_loss_under_two_grows_eight_percent_and_between_holds()
+    {
+        var rate = new SendRateController(2000, 300, 3500);
+        Assert.Equal(1800, rate.Update(0.20, null));   // × (1 − 0.1)
+        Assert.Equal(1800, rate.Update(0.05, null));   // hold
+        Assert.Equal(1944, rate.Update(0.0, null));    // × 1.08
+        Assert.Equal(1944, rate.Update(null, null));   // nothing reported: hold
+        for (int i = 0; i < 20; i++)
+        {
+            rate.Update(0, null);
+        }
+
+        Assert.Equal(3500, rate.TargetKbps);           // never above the maximum
+        Assert.Equal(1000, rate.Update(0, 1_000_000)); // the peer's estimate caps it
+        for (int i = 0; i < 50; i++)
+        {
+            rate.Update(0.9, null);
+        }
+
+        Assert.Equal(300, rate.TargetKbps);            // never below the floor
+    }
+
+    [Fact]
+    public void Absurd_inputs_are_clamped_or_ignored()
+    {
+        var rate = new SendRateController(2000, 300, 3500);
+        Assert.Equal(2000, rate.Update(double.NaN, null));
+        Assert.Equal(1000, rate.Update(7.5, null));     // loss above 1 counts as 1: halves
+        Assert.Equal(1080, rate.Update(-3, -5));        // negative loss counts as none; a negative estimate is ignored
+        Assert.Equal(3500, new SendRateController(99_999, 300, 3500).TargetKbps);
+    }
+
+    public static TheoryData<string> Codecs => new() { "VP8", "H264" };
+
+    [Theory]
+    [MemberData(nameof(Codecs))]
+    public void An_encoder_told_a_lower_target_makes_smaller_frames_without_a_keyframe(string codec)
+    {
+        const int width = 320, height = 240;
+        using IFrameEncoder encoder = codec == "VP8"
+            ? new Vp8Encoder(new Vp8EncoderOptions { Width = width, Height = height, Fps = 30, TargetBitrateKbps = 3000 })
+            : new H264Encoder(new H264EncoderOptions { Width = width, Height = height, Fps = 30, TargetBitrateKbps = 3000 });
+        var buffer = new byte[encoder.MaxEncodedSize];
+        var random = new Random(7);
+        int shift = 0;
+        using var frame = I420Frame.Rent(width, height);
+        double Average(int frames, out int keyframes)
+        {
+            long bytes = 0;
+            keyframes = 0;
+            for (int i = 0; i < frames; i++)
+            {
+                // A moving gradient with a little noise: camera-like detail a bitrate target has to squeeze.
+                var y = frame.Y;
+                for (int p = 0; p < y.Length; p++)
+                {
+                    y[p] = (byte)(((p % width) + (p / width) + (shift * 3)) % 200 + random.Next(16) + 20);
+                }
+
+                frame.U.Fill(128);
+                frame.V.Fill(128);
+                shift++;
+                bytes += encoder.Encode(frame, buffer, out bool key);
+                keyframes += key ? 1 : 0;
+            }
+
+            return bytes / (double)frames;
+        }
+
+        Average(30, out _);
+        double high = Average(45, out int keyframesBefore);
+        encoder.SetTargetBitrate(300);
+        Average(15, out int keyframesAfter);
+        double low = Average(30, out _);
+        Assert.True(low < high * 0.5, $"{codec}: {low:0} bytes/frame at 300 kbit/s vs {high:0} at 3,000");
+        // The change itself forces no keyframe (the content's own scene changes may make one now and then).
+        Assert.True(keyframesAfter <= Math.Max(0, keyframesBefore), $"{keyframesAfter} keyframes in the 15 frames after the change, {keyframesBefore} in the 45 before");
+        Assert.Throws<DecartException>(() => encoder.SetTargetBitrate(5));
+    }
+
+    [Fact]
+    public async Task A_loss_fault_lowers_the_cameras_bitrate_and_it_recovers_once_the_loss_stops()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        var model = RealtimeModels.Lucy21;
+        await using var camera = new SyntheticVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
+        await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "adapting" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "the target to grow without loss (from 1,500)");
+
+        var fault = sim.Faults.Add(new Fault { Type = FaultType.Loss, LossPercent = 30, Direction = FaultDirection.FromClient });
+        int before = rt.Stats!.TargetBitrateKbps!.Value;
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps < before / 2, TimeSpan.FromSeconds(30), "the target to halve under 30 % loss");
+        Assert.True(rt.KeyframeRequestsSuppressed >= 0);
+
+        sim.Faults.Remove(fault.Id!);
+        int low = rt.Stats!.TargetBitrateKbps!.Value;
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps > low * 1.5, TimeSpan.FromSeconds(30), "the target to grow again");
+    }
+
+    [Fact]
+    public async Task With_adaptation_off_the_target_stays_and_a_bad_range_is_refused()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        var model = RealtimeModels.Lucy21;
+        await using var camera = new SyntheticVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
+        var bad = await Assert.ThrowsAsync<DecartException>(() => client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, MinBitrateKbps = 2000, MaxBitrateKbps = 1000 }));
+        Assert.Equal(DecartErrorCode.InvalidOptions, bad.Code);
+        await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, AdaptBitrate = false, StatsInterval = TimeSpan.FromMilliseconds(500) });
+        await WaitUntilAsync(() => rt.Stats is { Interval.Ticks: > 0 } && rt.FramesSent > 60, TimeSpan.FromSeconds(30), "a few samples");
+        Assert.Equal(1500, rt.Stats!.TargetBitrateKbps);
+    }
+}
