@@ -26,6 +26,78 @@ public class SessionShapeTests
         """);
 
     [Fact]
+    public Task A_reconnect_after_a_disposal_form_DECART001_recommends_is_flagged_too() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class Restarts
+        {
+            public async Task UsingStatement(DecartClient api, IVideoSource camera)
+            {
+                await using (var first = await api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 }))
+                {
+                    await first.SetPromptAsync("anime");
+                }
+
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 })|};
+            }
+
+            public async Task UsingDeclarationInABlock(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                {
+                    await using var first = await api.Realtime.ConnectAsync(camera, options);
+                    await first.SetPromptAsync("anime");
+                }
+
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, options)|};
+            }
+
+            public async Task ConfigureAwaitUsing(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, options).ConfigureAwait(false);
+                await using (first.ConfigureAwait(false))
+                {
+                    await first.SetPromptAsync("anime").ConfigureAwait(false);
+                }
+
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, options)|};
+            }
+
+            public async Task TryFinally(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, options);
+                try
+                {
+                    await first.SetPromptAsync("anime");
+                }
+                finally
+                {
+                    await first.DisposeAsync();
+                }
+
+                await using var second = await {|DECART004:api.Realtime.ConnectAsync(camera, options)|};
+            }
+        }
+        """);
+
+    [Fact]
+    public Task A_session_still_open_when_the_next_connects_is_not_a_reconnect() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class TwoSessions
+        {
+            public async Task NestedUsing(DecartClient api, IVideoSource a, IVideoSource b, RealtimeConnectOptions options)
+            {
+                await using (var first = await api.Realtime.ConnectAsync(a, options))
+                {
+                    await using var second = await api.Realtime.ConnectAsync(b, options);
+                }
+            }
+
+            public async Task DeclarationInTheSameBlock(DecartClient api, IVideoSource a, IVideoSource b, RealtimeConnectOptions options)
+            {
+                await using var first = await api.Realtime.ConnectAsync(a, options);
+                await using var second = await api.Realtime.ConnectAsync(b, options);
+            }
+        }
+        """);
+
+    [Fact]
     public Task Another_model_or_no_disconnect_in_between_is_fine() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
         public class Fine
         {

@@ -76,11 +76,16 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         }
     }
 
-    /// <summary>The connects and client disposals of the method (or lambda-holding body) an operation belongs to.</summary>
-    private static (List<IInvocationOperation> Connects, List<IInvocationOperation> Disposals) Collect(IOperation operation, DecartSymbols symbols)
+    /// <summary>
+    /// The connects and client disposals of the method (or lambda-holding body) an operation belongs to: each disposal
+    /// as the client it ends and where it ends it — an explicit <c>Dispose</c>/<c>DisposeAsync</c>/<c>DisconnectAsync</c>
+    /// call, the end of a <c>using</c>/<c>await using</c> statement (also over <c>rt.ConfigureAwait(false)</c>), or the
+    /// end of the block of a <c>using</c> declaration: every form DECART001 accepts.
+    /// </summary>
+    private static (List<IInvocationOperation> Connects, List<(ISymbol Client, int End)> Disposals) Collect(IOperation operation, DecartSymbols symbols)
     {
         var connects = new List<IInvocationOperation>();
-        var disposals = new List<IInvocationOperation>();
+        var disposals = new List<(ISymbol Client, int End)>();
         foreach (var descendant in operation.Root().DescendantsAndSelf())
         {
             switch (descendant)
@@ -88,8 +93,25 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
                     connects.Add(call);
                     break;
-                case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type):
-                    disposals.Add(call);
+                case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type) && call.Instance.ReferencedSymbol() is { } disposed:
+                    disposals.Add((disposed, call.Syntax.SpanStart));
+                    break;
+                case IUsingOperation { Resources: { } resources } statement:
+                    foreach (var client in UsedClients(resources, symbols))
+                    {
+                        disposals.Add((client, statement.Syntax.Span.End));
+                    }
+
+                    break;
+                case IUsingDeclarationOperation { DeclarationGroup: { } group } declaration when declaration.Parent is IBlockOperation block:
+                    foreach (var declarator in group.Declarations.SelectMany(d => d.Declarators))
+                    {
+                        if (symbols.IsClient(declarator.Symbol.Type))
+                        {
+                            disposals.Add((declarator.Symbol, block.Syntax.Span.End));
+                        }
+                    }
+
                     break;
             }
         }
@@ -97,8 +119,37 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         return (connects, disposals);
     }
 
+    /// <summary>The client locals a <c>using</c> statement's resources declare or reference (<c>rt</c>, <c>rt.ConfigureAwait(false)</c>).</summary>
+    private static IEnumerable<ISymbol> UsedClients(IOperation resources, DecartSymbols symbols)
+    {
+        if (resources is IVariableDeclarationGroupOperation group)
+        {
+            foreach (var declarator in group.Declarations.SelectMany(d => d.Declarators))
+            {
+                if (symbols.IsClient(declarator.Symbol.Type))
+                {
+                    yield return declarator.Symbol;
+                }
+            }
+
+            yield break;
+        }
+
+        var value = resources.Unwrap();
+        if (value is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configured
+            && (configured.Instance ?? (configured.Arguments.Length > 0 ? configured.Arguments[0].Value : null)) is { } receiver)
+        {
+            value = receiver.Unwrap(); // an instance method, or the IAsyncDisposable extension (receiver as the first argument)
+        }
+
+        if (symbols.IsClient(value.Type) && value.ReferencedSymbol() is { } referenced)
+        {
+            yield return referenced;
+        }
+    }
+
     /// <summary>DECART004.</summary>
-    private static void CheckReconnects(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<IInvocationOperation> disposals)
+    private static void CheckReconnects(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<(ISymbol Client, int End)> disposals)
     {
         var ordered = connects.OrderBy(c => c.Syntax.SpanStart).ToList();
         for (int i = 1; i < ordered.Count; i++)
@@ -119,8 +170,8 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 }
 
                 bool disconnected = disposals.Any(d =>
-                    SymbolEqualityComparer.Default.Equals(d.Instance.ReferencedSymbol(), client)
-                    && d.Syntax.SpanStart > first.Syntax.SpanStart && d.Syntax.SpanStart < second.Syntax.SpanStart);
+                    SymbolEqualityComparer.Default.Equals(d.Client, client)
+                    && d.End > first.Syntax.SpanStart && d.End <= second.Syntax.SpanStart);
                 if (disconnected)
                 {
                     report(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), client.Name));
