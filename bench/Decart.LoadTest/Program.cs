@@ -11,6 +11,8 @@ using Decart.Sdk.Realtime;
 // Usage:
 //   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform] [livekit|direct]
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20] [livekit|direct]
+//   dotnet run -c Release --project bench/Decart.LoadTest -- bandwidth [adapt|fixed] [seconds=60] [livekit|direct]
+//     a camera-like source (1088x624, 30 fps, VP8 at 3 Mbit/s, noise-rich) through a 1 Mbit/s cap from 10 s to 40 s
 // The simulator runs as its own process (the built Decart.Simulator.dll), as in CI or on a developer machine;
 // the clients (the SDK, an IVF clip at 30 fps) run here.
 string mode = args.Length > 0 ? args[0] : "sessions";
@@ -55,6 +57,57 @@ if (mode == "connect")
     times.Sort();
     double p95 = times[Math.Min(times.Count - 1, (int)Math.Ceiling(times.Count * 0.95) - 1)];
     Console.WriteLine($"connect-to-first-frame ({transport}) over {runs} runs on loopback: median {times[times.Count / 2]:F0} ms, p95 {p95:F0} ms, min {times[0]:F0} ms, max {times[^1]:F0} ms");
+    return 0;
+}
+
+if (mode == "bandwidth")
+{
+    bool adapt = !args.Contains("fixed");
+    int total = args.Length > 2 && int.TryParse(args[2], CultureInfo.InvariantCulture, out int t) ? t : 60;
+    int capAt = total * 10 / 60, liftAt = total * 40 / 60;
+    var model = RealtimeModels.Lucy21;
+    await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment, targetBitrateKbps: 3000);
+    using var stopCamera = new CancellationTokenSource();
+    var feeding = Task.Run(() => CameraLikeFramesAsync(camera, model.Width, model.Height, model.Fps, stopCamera.Token));
+    await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, Transport = transport, AdaptBitrate = adapt, InitialState = new RealtimeState { Prompt = "bandwidth" } });
+    using var control = new HttpClient { BaseAddress = new Uri(sim.Url) };
+    string? faultId = null;
+    long lastIn = 0;
+    var rows = new List<(int Second, double SendKbps, int? TargetKbps, double Loss, double ServerFps)>();
+    Console.WriteLine($"adaptive sender {(adapt ? "on" : "off")}; cap 1 Mbit/s from {capAt} s to {liftAt} s");
+    Console.WriteLine("  s  send kbit/s  target  upstream loss  fps at server");
+    for (int second = 1; second <= total; second++)
+    {
+        await Task.Delay(1000);
+        if (second == capAt)
+        {
+            var added = await control.PostAsync("/_sim/faults", new StringContent("""{"type":"bandwidth","bandwidthKbps":1000,"direction":"from_client"}""", System.Text.Encoding.UTF8, "application/json"));
+            faultId = JsonDocument.Parse(await added.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        }
+        else if (second == liftAt && faultId is not null)
+        {
+            await control.DeleteAsync($"/_sim/faults/{faultId}");
+        }
+
+        var info = JsonDocument.Parse(await control.GetStringAsync($"/_sim/sessions/{rt.SessionId}")).RootElement;
+        long framesIn = info.GetProperty("framesIn").GetInt64();
+        var stats = rt.Stats;
+        var row = (second, (stats?.SendBitrate ?? 0) / 1000, stats?.TargetBitrateKbps, stats?.UpstreamLoss ?? 0, (double)(framesIn - lastIn));
+        lastIn = framesIn;
+        rows.Add(row);
+        Console.WriteLine($"{row.second,3}  {row.Item2,10:F0}  {row.Item3?.ToString(CultureInfo.InvariantCulture) ?? "-",6}  {row.Item4,12:P1}  {row.Item5,13:F0}");
+    }
+
+    await stopCamera.CancelAsync();
+    await feeding;
+    // Settled: the first second after the cap from which the send rate stays under the cap until it is lifted.
+    var capped = rows.Where(r => r.Second > capAt && r.Second <= liftAt).ToList();
+    int? settled = capped.Select((r, i) => (r, i)).FirstOrDefault(x => capped.Skip(x.i).All(r => r.SendKbps <= 1000)).r.Second is int at and > 0 ? at - capAt : null;
+    var afterSettle = settled is int sAt ? capped.Where(r => r.Second >= capAt + sAt).ToList() : [];
+    int? recovered = rows.Where(r => r.Second > liftAt).FirstOrDefault(r => r.SendKbps >= 2500).Second is int back and > 0 ? back - liftAt : null;
+    Console.WriteLine($"summary ({(adapt ? "adaptive" : "fixed")}): settled under the cap after {(settled is null ? "never" : settled + " s")}; " +
+        $"while settled: upstream loss {(afterSettle.Count > 0 ? afterSettle.Average(r => r.Loss) : double.NaN):P1}, {(afterSettle.Count > 0 ? afterSettle.Average(r => r.ServerFps) : double.NaN):F1} fps at the server; " +
+        $"whole cap: {capped.Average(r => r.ServerFps):F1} fps; back above 2.5 Mbit/s {(recovered is null ? "never" : recovered + " s")} after the cap was lifted");
     return 0;
 }
 
@@ -127,6 +180,53 @@ foreach (var c in clients)
 }
 
 return 0;
+
+// Camera-like frames: a moving gradient with fine noise (what a real camera's sensor gives an encoder to spend bits
+// on), at the model's rate, paced by wall time.
+static async Task CameraLikeFramesAsync(RawVideoSource camera, int width, int height, int fps, CancellationToken stop)
+{
+    var random = new Random(42);
+    var noise = new byte[width * height];
+    random.NextBytes(noise);
+    var interval = TimeSpan.FromSeconds(1.0 / fps);
+    var clock = Stopwatch.StartNew();
+    for (long n = 0; !stop.IsCancellationRequested; n++)
+    {
+        var frame = I420Frame.Rent(width, height);
+        var y = frame.Y;
+        int offset = random.Next(noise.Length);
+        for (int p = 0; p < y.Length; p++)
+        {
+            y[p] = (byte)(((((p % width) + (p / width) + ((int)n * 4)) % 180) + 30 + (noise[(p + offset) % noise.Length] & 31)) & 0xFF);
+        }
+
+        frame.U.Fill(128);
+        frame.V.Fill(120);
+        frame.Timestamp = interval * n;
+        try
+        {
+            await camera.PushAsync(frame, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            frame.Dispose();
+            return;
+        }
+
+        var due = interval * (n + 1) - clock.Elapsed;
+        if (due > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(due, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
 
 static string FindRoot()
 {

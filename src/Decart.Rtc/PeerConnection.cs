@@ -143,11 +143,17 @@ public sealed class PeerConnectionStats
     /// <summary>The fraction of our packets the peer last reported lost (0–1, from its reception report on our stream), if any.</summary>
     public double? RemoteFractionLost { get; internal set; }
 
+    /// <summary>Reception reports on our stream received so far (a new one: fresh <see cref="RemoteFractionLost"/>).</summary>
+    public long RemoteReports { get; internal set; }
+
     /// <summary>The interarrival jitter the peer last reported on our stream (90 kHz clock), if any.</summary>
     public TimeSpan? RemoteJitter { get; internal set; }
 
     /// <summary>The bandwidth the peer last told us we may send (RTCP REMB), bits/s, if it sent one; clamped to 10 Gbit/s.</summary>
     public long? RemoteEstimate { get; internal set; }
+
+    /// <summary>NACKed packets not sent again: already resent within a round trip, or past the retransmission budget (half the media rate).</summary>
+    public long RetransmissionsSuppressed { get; internal set; }
 
     /// <summary>RTCP values out of any plausible range (a REMB over 10 Gbit/s, a jitter over a minute) that were clamped.</summary>
     public long RtcpClamped { get; internal set; }
@@ -718,7 +724,27 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             _path?.Send(_sendPacket.AsSpan(0, protectedLength));
             Stats.Sent(protectedLength);
+            _mediaBytesThisWindow += protectedLength;
         }
+    }
+
+    // The retransmission budget's one-second windows (under _sendLock): media bytes sent, and copies sent.
+    private long _windowStart;
+    private long _mediaBytesThisWindow;
+    private long _mediaBytesLastWindow;
+    private long _retransmitBytes;
+
+    private void RollRetransmitWindow(long now)
+    {
+        if (now - _windowStart < 1000)
+        {
+            return;
+        }
+
+        _mediaBytesLastWindow = now - _windowStart < 2000 ? _mediaBytesThisWindow : 0;
+        _mediaBytesThisWindow = 0;
+        _retransmitBytes = 0;
+        _windowStart = now;
     }
 
     private InterceptedPath? _path;
@@ -1051,9 +1077,30 @@ public sealed class PeerConnection : IAsyncDisposable
                 var srtp = _srtp;
                 lock (_sendLock)
                 {
+                    long now = Environment.TickCount64;
+                    long minInterval = Math.Clamp((long)(Stats.RoundTripTime?.TotalMilliseconds ?? 100), 20, 500);
+                    RollRetransmitWindow(now);
                     for (int i = 0; i < count && srtp is not null; i++)
                     {
-                        if (_sendBuffer.TryGet(lost[i], out var original))
+                        // Each packet at most once per round trip, and all copies together at most half of what the
+                        // media itself sent in the last second (plus 16 KB): under congestion, retransmissions must not
+                        // multiply the rate the path already cannot carry.
+                        if (_retransmitBytes >= Math.Max(16_384, _mediaBytesLastWindow / 2))
+                        {
+                            Stats.RetransmissionsSuppressed += count - i;
+                            break;
+                        }
+
+                        if (!_sendBuffer.TryGetForResend(lost[i], now, minInterval, out var original))
+                        {
+                            if (_sendBuffer.TryGet(lost[i], out _))
+                            {
+                                Stats.RetransmissionsSuppressed++;
+                            }
+
+                            continue;
+                        }
+
                         {
                             int length = _video?.RtxPayloadType is { } rtxPt
                                 ? Rtx.Wrap(copy, original, (byte)rtxPt, _rtxSequence++, _rtxSsrc)
@@ -1063,6 +1110,7 @@ public sealed class PeerConnection : IAsyncDisposable
                                 _path?.Send(copy[..p]);
                                 Stats.Retransmitted();
                                 Stats.Sent(p);
+                                _retransmitBytes += p;
                             }
                         }
                     }
@@ -1105,6 +1153,7 @@ public sealed class PeerConnection : IAsyncDisposable
                     {
                         Stats.RoundTripTime = RtcpTiming.RoundTripTime(report, (uint)(RtcpTiming.ToNtp(DateTime.UtcNow) >> 16)) ?? Stats.RoundTripTime;
                         Stats.RemoteFractionLost = report.FractionLost / 256.0; // a byte: never past 255/256
+                        Stats.RemoteReports++;
                         const uint MaxJitter = 90_000 * 60;
                         if (report.Jitter > MaxJitter)
                         {

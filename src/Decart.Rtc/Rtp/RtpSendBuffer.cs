@@ -11,6 +11,7 @@ public sealed class RtpSendBuffer
     private readonly byte[][] _slots;
     private readonly int[] _lengths;
     private readonly int[] _sequences;
+    private readonly long[] _resentAt;
 
     /// <summary>Creates a buffer.</summary>
     /// <param name="capacity">Packets kept; a power of two (default 1024, ~1 s of 720p video).</param>
@@ -27,6 +28,7 @@ public sealed class RtpSendBuffer
         _slots = new byte[capacity][];
         _lengths = new int[capacity];
         _sequences = new int[capacity];
+        _resentAt = new long[capacity];
         for (int i = 0; i < capacity; i++)
         {
             _slots[i] = new byte[maxPacketSize];
@@ -55,6 +57,31 @@ public sealed class RtpSendBuffer
         packet.CopyTo(_slots[slot]);
         _lengths[slot] = packet.Length;
         _sequences[slot] = sequenceNumber;
+        _resentAt[slot] = 0;
+        return true;
+    }
+
+    /// <summary>
+    /// Looks a packet up for a retransmission: only if it was not already sent again within <paramref name="minInterval"/>
+    /// milliseconds (a receiver NACKs again until the copy arrives; sending each NACK's copy would multiply the rate
+    /// exactly when the path is congested).
+    /// </summary>
+    /// <param name="sequenceNumber">The sequence number a NACK asked for.</param>
+    /// <param name="nowMs">Now (<see cref="Environment.TickCount64"/>).</param>
+    /// <param name="minInterval">Least time between two copies of one packet, ms (about one round trip).</param>
+    /// <param name="packet">The stored packet.</param>
+    /// <returns>Whether to send it again now (it is marked as sent).</returns>
+    public bool TryGetForResend(ushort sequenceNumber, long nowMs, long minInterval, out ReadOnlySpan<byte> packet)
+    {
+        int slot = sequenceNumber & (Capacity - 1);
+        if (_sequences[slot] != sequenceNumber || (_resentAt[slot] != 0 && nowMs - _resentAt[slot] < minInterval))
+        {
+            packet = default;
+            return false;
+        }
+
+        _resentAt[slot] = nowMs;
+        packet = _slots[slot].AsSpan(0, _lengths[slot]);
         return true;
     }
 

@@ -209,8 +209,17 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
                 int target = Volatile.Read(ref _targetKbps);
                 if (target != _encoderKbps)
                 {
-                    encoder.SetTargetBitrate(target);
-                    _encoderKbps = target;
+                    int running = _encoderKbps;
+                    try
+                    {
+                        encoder.SetTargetBitrate(target);
+                        _encoderKbps = target;
+                    }
+                    catch (DecartException)
+                    {
+                        // An encoder that refuses the rate keeps its own, and the frames keep coming.
+                        Volatile.Write(ref _targetKbps, running);
+                    }
                 }
 
                 n = encoder.Encode(sent, output, out key);

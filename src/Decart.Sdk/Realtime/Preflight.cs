@@ -119,26 +119,35 @@ internal static class Preflight
             using var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             socket.Bind(new IPEndPoint(address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
             var remote = new IPEndPoint(address, port);
-            var transaction = RandomNumberGenerator.GetBytes(12);
+            // A fresh transaction per attempt, so an answer to a retransmission is timed from its own send, not from the
+            // first (a lost request would otherwise add its whole retransmission wait to the round trip).
+            var transactions = new byte[5][];
+            var sentAt = new long[5];
             var request = new byte[20];
-            var writer = new StunWriter(request, StunMessageType.BindingRequest, transaction);
-            int length = writer.Length;
-            long started = TimeProvider.System.GetTimestamp();
             var receive = new byte[1500];
             var any = new IPEndPoint(address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
             var pending = socket.ReceiveFromAsync(receive, SocketFlags.None, any, bound.Token).AsTask();
             try
             {
-                foreach (int wait in new[] { 500, 1000, 2000, 4000, 8000 })
+                int[] waits = [500, 1000, 2000, 4000, 8000];
+                for (int attempt = 0; attempt < waits.Length; attempt++)
                 {
+                    transactions[attempt] = RandomNumberGenerator.GetBytes(12);
+                    int length = new StunWriter(request, StunMessageType.BindingRequest, transactions[attempt]).Length;
+                    sentAt[attempt] = TimeProvider.System.GetTimestamp();
                     await socket.SendToAsync(request.AsMemory(0, length), SocketFlags.None, remote, bound.Token).ConfigureAwait(false);
-                    while (await Task.WhenAny(pending, Task.Delay(wait, bound.Token)).ConfigureAwait(false) == pending)
+                    while (await Task.WhenAny(pending, Task.Delay(waits[attempt], bound.Token)).ConfigureAwait(false) == pending)
                     {
                         var got = await pending.ConfigureAwait(false);
-                        if (StunMessage.TryParse(receive.AsSpan(0, got.ReceivedBytes), out var message, out _)
-                            && message.Type == StunMessageType.BindingSuccess && message.TransactionId.SequenceEqual(transaction))
+                        if (StunMessage.TryParse(receive.AsSpan(0, got.ReceivedBytes), out var message, out _) && message.Type == StunMessageType.BindingSuccess)
                         {
-                            return TimeProvider.System.GetElapsedTime(started);
+                            for (int i = 0; i <= attempt; i++)
+                            {
+                                if (message.TransactionId.SequenceEqual(transactions[i]))
+                                {
+                                    return TimeProvider.System.GetElapsedTime(sentAt[i]);
+                                }
+                            }
                         }
 
                         pending = socket.ReceiveFromAsync(receive, SocketFlags.None, any, bound.Token).AsTask(); // not ours (garbage, another transaction): keep listening

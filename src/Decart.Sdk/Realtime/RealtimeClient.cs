@@ -96,6 +96,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly ConnectionQualityEvaluator _quality = new();
     private RealtimeStats? _stats;
     private SendRateController? _rate;
+    private long _reportsSeen;
     private long _lastKeyframeRequest;
     private long _keyframesSuppressed;
     private int _keyframeDeferred;
@@ -587,9 +588,16 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 {
                     Interlocked.Exchange(ref _lastKeyframeRequest, Environment.TickCount64);
                     Volatile.Write(ref _keyframeDeferred, 0);
-                    if (Volatile.Read(ref _closing) == 0)
+                    try
                     {
-                        Volatile.Read(ref _source).RequestKeyframe();
+                        if (Volatile.Read(ref _closing) == 0)
+                        {
+                            Volatile.Read(ref _source).RequestKeyframe();
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        _logger.LogWarning(ex, "The video source failed a keyframe request.");
                     }
                 },
                 CancellationToken.None,
@@ -660,7 +668,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         try
         {
             var session = await client.ConnectWithRetriesAsync(client._acked, cancellationToken).ConfigureAwait(false);
-            client.Install(session);
+            if (!client.Install(session))
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+                throw new OperationCanceledException("the client was disposed while connecting.");
+            }
+
             client.StartPump();
             if (options.DecodedSink is { } sink)
             {
@@ -823,7 +836,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
     }
 
-    private async Task<RealtimeSession> ConnectWithRetriesAsync(AckedState state, CancellationToken cancellationToken)
+    private async Task<RealtimeSession> ConnectWithRetriesAsync(AckedState state, CancellationToken cancellationToken, System.Diagnostics.ActivityContext parent = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _life.Token);
         return await _pipeline.ExecuteAsync(
@@ -843,7 +856,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 _g2g.BeginAttempt();
                 using var attempt = new CancellationTokenSource(_options.ConnectTimeout, _options.TimeProvider);
                 using var both = CancellationTokenSource.CreateLinkedTokenSource(token, attempt.Token);
-                using var span = DecartTelemetry.ActivitySource.StartActivity("decart.realtime.connect");
+                using var span = DecartTelemetry.Start("decart.realtime.connect", parent);
+                session.Trace = span?.Context ?? default;
                 span?.SetTag("decart.model", _options.Model.Name);
                 span?.SetTag("decart.transport", _options.Transport == RealtimeTransport.LiveKit ? "livekit" : "direct");
                 long started = TimeProvider.System.GetTimestamp();
@@ -856,9 +870,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     if (span is not null)
                     {
                         // Ends when the model's first frame arrives (OnFrame), so the trace shows the whole wait.
-                        var firstFrame = DecartTelemetry.ActivitySource.StartActivity("first-frame", System.Diagnostics.ActivityKind.Internal, span.Context, startTime: span.StartTimeUtc);
+                        var firstFrame = DecartTelemetry.Start("first-frame", span.Context, span.StartTimeUtc);
                         Interlocked.Exchange(ref _firstFrameSpan, firstFrame)?.Stop();
-                        System.Diagnostics.Activity.Current = span; // the open first-frame span is not the flow's current one
                     }
 
                     return session;
@@ -889,10 +902,16 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             linked.Token).ConfigureAwait(false);
     }
 
-    private void Install(RealtimeSession session)
+    /// <summary>Makes a connected session the live one; false (the caller disposes it) when the client is disconnecting.</summary>
+    private bool Install(RealtimeSession session)
     {
         lock (_lock)
         {
+            if (_closing == 1)
+            {
+                return false;
+            }
+
             _session = session;
         }
 
@@ -900,6 +919,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         _logger.LogInformation("Realtime session {Session} connected.", session.SessionId);
         SetState(session.GenerationStarted ? ConnectionState.Generating : ConnectionState.Connected);
         _source.RequestKeyframe();
+        return true;
     }
 
     private async Task SuperviseAsync()
@@ -930,6 +950,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             lock (_lock)
             {
+                if (!ReferenceEquals(_session, session))
+                {
+                    return; // DisconnectAsync took it (and counts it)
+                }
+
                 _session = null;
             }
 
@@ -951,12 +976,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             _logger.LogInformation("Realtime connection lost ({Reason}); reconnecting.", reason.Message);
             SetState(ConnectionState.Reconnecting);
-            using var span = DecartTelemetry.ActivitySource.StartActivity("decart.realtime.reconnect");
+            using var span = DecartTelemetry.Start("decart.realtime.reconnect");
             span?.SetTag("decart.reason", reason.CodeString);
             try
             {
-                var next = await ConnectWithRetriesAsync(Volatile.Read(ref _acked), token).ConfigureAwait(false);
-                if (token.IsCancellationRequested)
+                var next = await ConnectWithRetriesAsync(Volatile.Read(ref _acked), token, span?.Context ?? default).ConfigureAwait(false);
+                if (token.IsCancellationRequested || !Install(next))
                 {
                     await next.DisposeAsync().ConfigureAwait(false);
                     return;
@@ -964,7 +989,6 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
                 Interlocked.Increment(ref _reconnects);
                 DecartTelemetry.Reconnects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "success"));
-                Install(next);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -1099,12 +1123,17 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     continue;
                 }
 
+                // Each of the peer's reports counts once (a stats tick faster than its reports would apply one twice,
+                // and a peer that stopped reporting would keep steering with its last figure).
+                long reports = session.PeerConnection?.Stats.RemoteReports ?? 0;
+                double? freshLoss = reports != _reportsSeen ? sample.UpstreamLoss : null;
+                _reportsSeen = reports;
                 if (Volatile.Read(ref _source) is Media.IBitrateControllable encoded)
                 {
                     if (_options.AdaptBitrate && sample.Interval > TimeSpan.Zero)
                     {
-                        _rate ??= new SendRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, _options.MaxBitrateKbps);
-                        int target = _rate.Update(sample.UpstreamLoss, sample.AvailableUpstreamBitrate);
+                        _rate ??= new SendRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
+                        int target = _rate.Update(freshLoss, sample.AvailableUpstreamBitrate);
                         if (Math.Abs(target - encoded.TargetBitrateKbps) >= Math.Max(10, encoded.TargetBitrateKbps / 33))
                         {
                             _logger.LogDebug("Camera bitrate {Old} -> {New} kbit/s (upstream loss {Loss:P1}).", encoded.TargetBitrateKbps, target, sample.UpstreamLoss ?? 0);
@@ -1150,7 +1179,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     sample.GlassToGlass.Median?.TotalMilliseconds,
                     sample.UpstreamLoss,
                     sample.AvailableUpstreamBitrate / 1000.0,
-                    sample.FramesPerSecondReceived));
+                    sample.GlassToGlass.TimeToFirstFrame is null ? null : sample.FramesPerSecondReceived)); // no frame yet: not a stall (the JS SDK has no inbound video then)
                 Volatile.Write(ref _qualityReport, _quality.Current);
                 if (report is not null)
                 {

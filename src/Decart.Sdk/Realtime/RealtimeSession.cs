@@ -114,6 +114,9 @@ internal sealed class RealtimeSession : IAsyncDisposable
     /// <summary>Signaling messages ignored (malformed or unknown), on the control socket and the room's signal connection.</summary>
     public int IgnoredMessages => (_signaling?.IgnoredMessages ?? 0) + (int)((_room?.MalformedMessages ?? 0) + (_room?.StaleAnswers ?? 0));
 
+    /// <summary>The span of this connect attempt, parent of its phase spans (default: none).</summary>
+    public System.Diagnostics.ActivityContext Trace { get; set; }
+
     /// <summary>Frames go out with their capture time in a packet trailer (LiveKit transport, <see cref="RealtimeConnectOptions.MeasureGlassToGlass"/>).</summary>
     public bool FrameTiming => _options.MeasureGlassToGlass && _options.Transport == RealtimeTransport.LiveKit;
 
@@ -149,7 +152,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
     private async Task ConnectCoreAsync(Uri url, AckedState initial, CancellationToken cancellationToken)
     {
-        using (DecartTelemetry.Phase("websocket-open"))
+        using (DecartTelemetry.Start("websocket-open", Trace))
         {
             _signaling = await SignalingChannel.ConnectAsync(url, _logger, SignalingChannel.DefaultMaxMessageBytes, cancellationToken).ConfigureAwait(false);
         }
@@ -161,12 +164,12 @@ internal sealed class RealtimeSession : IAsyncDisposable
             return;
         }
 
-        using (DecartTelemetry.Phase("initial-state-ack"))
+        using (DecartTelemetry.Start("initial-state-ack", Trace))
         {
             await SendStateAsync(initial, cancellationToken).ConfigureAwait(false);
         }
 
-        using var handshake = DecartTelemetry.Phase("webrtc-handshake");
+        using var handshake = DecartTelemetry.Start("webrtc-handshake", Trace);
 
         var pc = CreatePeerConnection(null);
         string mid;
@@ -299,7 +302,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             }
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-            using var waiting = DecartTelemetry.Phase("room-info");
+            using var waiting = DecartTelemetry.Start("room-info", Trace);
             try
             {
                 var info = await RaceAsync(_roomInfo.Task, linked.Token).ConfigureAwait(false);
@@ -332,7 +335,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
 
         var (width, height) = _host.PublishSize;
-        using var joining = DecartTelemetry.Phase("room-join");
+        using var joining = DecartTelemetry.Start("room-join", Trace);
         await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming), cancellationToken), cancellationToken).ConfigureAwait(false);
         _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _connected = true;

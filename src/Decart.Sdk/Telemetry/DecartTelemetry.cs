@@ -49,6 +49,16 @@ public static class DecartTelemetry
     internal static KeyValuePair<string, object?> Transport(Realtime.RealtimeTransport transport) =>
         new("decart.transport", transport == Realtime.RealtimeTransport.LiveKit ? "livekit" : "direct");
 
-    /// <summary>Starts a phase span under the current activity (null when nobody listens).</summary>
-    internal static Activity? Phase(string name) => ActivitySource.StartActivity(name, ActivityKind.Internal);
+    /// <summary>
+    /// Starts a span under <paramref name="parent"/> (default: the caller's current activity) without making it the
+    /// current one: the SDK's long-lived loops start inside its connects, and a span that became their current one
+    /// would parent everything they later do (null when nobody listens).
+    /// </summary>
+    internal static Activity? Start(string name, ActivityContext parent = default, DateTimeOffset startTime = default)
+    {
+        var previous = Activity.Current;
+        var activity = ActivitySource.StartActivity(name, ActivityKind.Internal, parent, startTime: startTime);
+        Activity.Current = previous;
+        return activity;
+    }
 }

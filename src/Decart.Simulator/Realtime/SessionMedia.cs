@@ -161,6 +161,11 @@ internal sealed class SessionMedia : IModelHost
             throw new InvalidOperationException("the session already has its subscriber connection");
         }
 
+        if (_events.Ended)
+        {
+            throw new InvalidOperationException("the session has ended");
+        }
+
         var pc = new PeerConnection(new PeerConnectionOptions
         {
             IceLite = true,
