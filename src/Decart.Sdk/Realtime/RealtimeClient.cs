@@ -1133,7 +1133,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     if (_options.AdaptBitrate && sample.Interval > TimeSpan.Zero)
                     {
                         _rate ??= new SendRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
-                        int target = _rate.Update(freshLoss, sample.AvailableUpstreamBitrate);
+                        int target = _rate.Update(freshLoss, sample.AvailableUpstreamBitrate, freshLoss is null ? null : sample.RoundTripTime?.TotalMilliseconds);
                         if (Math.Abs(target - encoded.TargetBitrateKbps) >= Math.Max(10, encoded.TargetBitrateKbps / 33))
                         {
                             _logger.LogDebug("Camera bitrate {Old} -> {New} kbit/s (upstream loss {Loss:P1}).", encoded.TargetBitrateKbps, target, sample.UpstreamLoss ?? 0);

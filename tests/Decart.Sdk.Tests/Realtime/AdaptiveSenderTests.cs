@@ -35,6 +35,18 @@ public class AdaptiveSenderTests
     }
 
     [Fact]
+    public void A_round_trip_well_above_its_floor_means_a_queue_so_the_target_drops_before_any_loss()
+    {
+        var rate = new SendRateController(2000, 300, 3500);
+        Assert.Equal(2160, rate.Update(0, null, rttMs: 20));   // the floor: 20 ms
+        Assert.Equal(2333, rate.Update(0, null, rttMs: 60));   // 20 + max(50, 20) = 70: not yet a queue
+        Assert.Equal(1983, rate.Update(0, null, rttMs: 300));  // a queue: −15 % with no loss yet
+        Assert.Equal(1487, rate.Update(0.5, null, rttMs: 400)); // loss too: the larger cut (half the loss: −25 %)
+        Assert.Equal(1606, rate.Update(0, null, rttMs: 25));    // drained: grows again
+        Assert.Equal(1735, rate.Update(0, null, rttMs: -5));    // a negative RTT (clock skew) is ignored
+    }
+
+    [Fact]
     public void Absurd_inputs_are_clamped_or_ignored()
     {
         var rate = new SendRateController(2000, 300, 3500);
