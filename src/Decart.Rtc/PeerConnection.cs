@@ -1078,14 +1078,16 @@ public sealed class PeerConnection : IAsyncDisposable
                 lock (_sendLock)
                 {
                     long now = Environment.TickCount64;
-                    long minInterval = Math.Clamp((long)(Stats.RoundTripTime?.TotalMilliseconds ?? 100), 20, 500);
+                    // A copy needs a round trip to arrive before a NACK for it can stop coming; without an RTT yet, 20 ms
+                    // (the receiver's NACK cadence here), so nothing is withheld that a real loss needs.
+                    long minInterval = Math.Clamp((long)(Stats.RoundTripTime?.TotalMilliseconds ?? 20), 10, 500);
                     RollRetransmitWindow(now);
                     for (int i = 0; i < count && srtp is not null; i++)
                     {
                         // Each packet at most once per round trip, and all copies together at most half of what the
-                        // media itself sent in the last second (plus 16 KB): under congestion, retransmissions must not
-                        // multiply the rate the path already cannot carry.
-                        if (_retransmitBytes >= Math.Max(16_384, _mediaBytesLastWindow / 2))
+                        // media itself sends in a second (the last window or this one, whichever is more; at least
+                        // 16 KB): under congestion, retransmissions must not multiply the rate the path cannot carry.
+                        if (_retransmitBytes >= Math.Max(16_384, Math.Max(_mediaBytesLastWindow, _mediaBytesThisWindow) / 2))
                         {
                             Stats.RetransmissionsSuppressed += count - i;
                             break;

@@ -136,6 +136,31 @@ public class ConnectionQualityTests
     }
 
     [Fact]
+    public async Task A_latency_fault_turns_the_verdict_to_latency_from_the_round_trip()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        var verdicts = new System.Collections.Concurrent.ConcurrentQueue<ConnectionQualityReport>();
+        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
+        {
+            Model = RealtimeModels.Lucy21,
+            InitialState = new RealtimeState { Prompt = "far away" },
+            StatsInterval = TimeSpan.FromMilliseconds(500),
+            OnConnectionQuality = verdicts.Enqueue,
+        });
+        await WaitUntilAsync(() => verdicts.LastOrDefault() is { WarmingUp: false, Quality: ConnectionQualityLevel.Good }, TimeSpan.FromSeconds(30), "a good verdict after the warm-up");
+
+        // 200 ms each way on the media: an RTT of about 400 ms, past the 300 ms "fair" band (no frame timing: RTT is the latency).
+        sim.Faults.Add(new Fault { Type = FaultType.Latency, LatencyMs = 200 });
+        // (The delay's onset stalls the frames for a moment, so the first poor verdict may name the stall; the current
+        // report's factor follows once the frames flow again.)
+        await WaitUntilAsync(() => rt.GetConnectionQuality() is { Quality: ConnectionQualityLevel.Poor, LimitingFactor: LimitingFactor.Latency }, TimeSpan.FromSeconds(30), "a poor verdict limited by latency");
+        Assert.Contains(verdicts, v => v.Quality == ConnectionQualityLevel.Poor);
+        Assert.InRange(rt.GetConnectionQuality()!.Metrics.RoundTripTime!.Value.TotalMilliseconds, 300, 500);
+    }
+
+    [Fact]
     public async Task A_stats_interval_under_half_a_second_is_refused()
     {
         await using var sim = await StartSimulatorAsync();
