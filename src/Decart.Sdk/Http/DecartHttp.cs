@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Http;
 
@@ -27,7 +28,7 @@ internal sealed class DecartHttp
     {
         if (model.Deprecation is { } note)
         {
-            _logger.LogWarning("Model {Model}: {Deprecation}.", model.Name, note);
+            _logger.LogWarning(DecartLog.ModelDeprecated, "Model {Model}: {Deprecation}.", model.Name, note);
         }
     }
 
@@ -81,7 +82,7 @@ internal sealed class DecartHttp
         request.Headers.TryAddWithoutValidation("X-API-KEY", _apiKey);
         request.Headers.TryAddWithoutValidation("User-Agent", _userAgent);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("*/*"));
-        _logger.LogDebug("Decart {Operation}: {Method} {Path}", what, request.Method, request.RequestUri?.AbsolutePath);
+        _logger.LogDebug(DecartLog.Request, "Decart {Operation}: {Method} {Path}", what, request.Method, request.RequestUri?.AbsolutePath);
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
@@ -98,12 +99,12 @@ internal sealed class DecartHttp
         }
         catch (OperationCanceledException ex)
         {
-            _logger.LogWarning("Decart {Operation} timed out after {Timeout}.", what, _timeout);
+            _logger.LogWarning(DecartLog.RequestTimedOut, "Decart {Operation} timed out after {Timeout}.", what, _timeout);
             throw new DecartException(failure, $"{what}: no complete answer within {_timeout.TotalSeconds:0.###} s.", ex);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            _logger.LogWarning("Decart {Operation} failed: {Error}", what, SecretRedactor.Redact(ex.Message));
+            _logger.LogWarning(DecartLog.RequestFailed, "Decart {Operation} failed: {Error}", what, SecretRedactor.Redact(ex.Message));
             throw new DecartException(failure, $"{what}: the request failed ({SecretRedactor.Redact(ex.Message)}).", ex);
         }
     }
@@ -133,7 +134,7 @@ internal sealed class DecartHttp
             _ => failure,
         };
         var message = ExtractMessage(body);
-        _logger.LogWarning("Decart {Operation} failed with HTTP {Status}: {Message}", what, (int)status, SecretRedactor.Redact(message));
+        _logger.LogWarning(DecartLog.HttpError, "Decart {Operation} failed with HTTP {Status}: {Message}", what, (int)status, SecretRedactor.Redact(message));
         return new DecartException(code, $"{what} failed: HTTP {(int)status} - {message}", status, body);
     }
 

@@ -6,6 +6,7 @@ using Decart.Sdk.Realtime.Signaling;
 using Decart.Sdk.Telemetry;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime;
 
@@ -124,7 +125,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         _pipeline = options.Reconnect.BuildPipeline(options.TimeProvider, (retry, delay, error) =>
         {
             var failure = error as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, SecretRedactor.Redact(error?.Message) ?? "connection failed");
-            _logger.LogInformation("Realtime connection attempt failed ({Code}); retry {Retry} in {Delay}.", failure.CodeString, retry, delay);
+            _logger.LogInformation(DecartLog.ConnectAttemptFailed, "Realtime connection attempt failed ({Code}); retry {Retry} in {Delay}.", failure.CodeString, retry, delay);
             options.OnRetry?.Invoke(retry, delay, failure);
         });
     }
@@ -366,11 +367,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The new source's RequestKeyframe threw.");
+                _logger.LogWarning(DecartLog.NewSourceKeyframeFailed, ex, "The new source's RequestKeyframe threw.");
             }
 
             StartPump();
-            _logger.LogInformation("Realtime source replaced ({Codec}).", source.Codec);
+            _logger.LogInformation(DecartLog.SourceReplaced, "Realtime source replaced ({Codec}).", source.Codec);
             if (_options.OwnsSource)
             {
                 await DisposeQuietlyAsync(old).ConfigureAwait(false);
@@ -393,7 +394,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             return;
         }
 
-        _logger.LogDebug("Realtime client disconnecting.");
+        _logger.LogDebug(DecartLog.Disconnecting, "Realtime client disconnecting.");
         _life.Cancel();
         RealtimeSession? session;
         RealtimeSession? connecting;
@@ -483,7 +484,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     void IRealtimeSessionHost.OnGenerationEnded(RealtimeSession session, double seconds, string? reason)
     {
-        _logger.LogInformation("Realtime generation ended after {Seconds} s ({Reason}).", seconds, reason);
+        _logger.LogInformation(DecartLog.GenerationEnded, "Realtime generation ended after {Seconds} s ({Reason}).", seconds, reason);
         Raise(() => GenerationEnded?.Invoke(this, new GenerationEnded(seconds, reason)));
     }
 
@@ -508,7 +509,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The OnFrame callback threw; the frame is skipped.");
+                _logger.LogWarning(DecartLog.FrameCallbackFailed, ex, "The OnFrame callback threw; the frame is skipped.");
             }
         }
 
@@ -535,7 +536,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
             catch (DecartException ex)
             {
-                _logger.LogDebug("A received frame could not be decoded ({Reason}); the next keyframe resumes.", ex.Message);
+                _logger.LogDebug(DecartLog.FrameNotDecoded, "A received frame could not be decoded ({Reason}); the next keyframe resumes.", ex.Message);
                 continue;
             }
 
@@ -551,7 +552,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The video sink threw; the frame is skipped.");
+                _logger.LogWarning(DecartLog.SinkFailed, ex, "The video sink threw; the frame is skipped.");
             }
         }
     }
@@ -597,7 +598,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                     }
                     catch (Exception ex)
                     {
-                        _logger.LogWarning(ex, "The video source failed a keyframe request.");
+                        _logger.LogWarning(DecartLog.KeyframeRequestFailed, ex, "The video source failed a keyframe request.");
                     }
                 },
                 CancellationToken.None,
@@ -613,7 +614,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     void IRealtimeSessionHost.OnQueuePosition(RealtimeSession session, QueuePosition position)
     {
-        _logger.LogInformation("Realtime session queued: position {Position} of {Size}.", position.Position, position.QueueSize);
+        _logger.LogInformation(DecartLog.Queued, "Realtime session queued: position {Position} of {Size}.", position.Position, position.QueueSize);
         Raise(() => _options.OnQueuePosition?.Invoke(position));
         Raise(() => QueuePositionChanged?.Invoke(this, position));
     }
@@ -820,7 +821,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     private void Warn(string message)
     {
-        _logger.LogWarning("{Warning}", message);
+        _logger.LogWarning(DecartLog.Warning, "{Warning}", message);
         lock (_lock)
         {
             _warnings.Add(message);
@@ -832,7 +833,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "The OnWarning callback threw.");
+            _logger.LogWarning(DecartLog.WarningCallbackFailed, ex, "The OnWarning callback threw.");
         }
     }
 
@@ -916,7 +917,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         DecartTelemetry.SessionsActive.Add(1, DecartTelemetry.Transport(_options.Transport));
-        _logger.LogInformation("Realtime session {Session} connected.", session.SessionId);
+        _logger.LogInformation(DecartLog.Connected, "Realtime session {Session} connected.", session.SessionId);
         SetState(session.GenerationStarted ? ConnectionState.Generating : ConnectionState.Connected);
         _source.RequestKeyframe();
         return true;
@@ -968,13 +969,13 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             if (_options.Reconnect.MaxRetries == 0 || ReconnectPolicy.IsPermanent(reason))
             {
-                _logger.LogWarning("Realtime connection lost ({Reason}); not reconnecting.", reason.Message);
+                _logger.LogWarning(DecartLog.ConnectionLost, "Realtime connection lost ({Reason}); not reconnecting.", reason.Message);
                 SetState(ConnectionState.Disconnected);
                 RaiseError(reason);
                 return;
             }
 
-            _logger.LogInformation("Realtime connection lost ({Reason}); reconnecting.", reason.Message);
+            _logger.LogInformation(DecartLog.Reconnecting, "Realtime connection lost ({Reason}); reconnecting.", reason.Message);
             SetState(ConnectionState.Reconnecting);
             using var span = DecartTelemetry.Start("decart.realtime.reconnect");
             span?.SetTag("decart.reason", reason.CodeString);
@@ -999,7 +1000,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 DecartTelemetry.Reconnects.Add(1, DecartTelemetry.Transport(_options.Transport), new("outcome", "failure"));
                 span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex is DecartException d ? d.CodeString : ex.GetType().Name);
                 var error = ex as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, $"reconnecting failed: {SecretRedactor.Redact(ex.Message)}", ex);
-                _logger.LogWarning("Realtime reconnect gave up: {Reason}", error.Message);
+                _logger.LogWarning(DecartLog.ReconnectGaveUp, "Realtime reconnect gave up: {Reason}", error.Message);
                 SetState(ConnectionState.Disconnected);
                 RaiseError(error);
                 return;
@@ -1097,7 +1098,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             _state = state;
         }
 
-        _logger.LogDebug("Realtime state {State}.", state);
+        _logger.LogDebug(DecartLog.StateChanged, "Realtime state {State}.", state);
         Raise(() => _options.OnConnectionChanged?.Invoke(state));
         Raise(() => ConnectionChanged?.Invoke(this, state));
     }
@@ -1136,7 +1137,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                         int target = _rate.Update(freshLoss, sample.AvailableUpstreamBitrate, freshLoss is null ? null : sample.RoundTripTime?.TotalMilliseconds);
                         if (Math.Abs(target - encoded.TargetBitrateKbps) >= Math.Max(10, encoded.TargetBitrateKbps / 33))
                         {
-                            _logger.LogDebug("Camera bitrate {Old} -> {New} kbit/s (upstream loss {Loss:P1}).", encoded.TargetBitrateKbps, target, sample.UpstreamLoss ?? 0);
+                            _logger.LogDebug(DecartLog.BitrateChanged, "Camera bitrate {Old} -> {New} kbit/s (upstream loss {Loss:P1}).", encoded.TargetBitrateKbps, target, sample.UpstreamLoss ?? 0);
                             encoded.SetTargetBitrate(target);
                         }
                     }
@@ -1183,7 +1184,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 Volatile.Write(ref _qualityReport, _quality.Current);
                 if (report is not null)
                 {
-                    _logger.LogInformation("Realtime connection quality {Quality} (limiting factor {Factor}).", report.Quality, report.LimitingFactor);
+                    _logger.LogInformation(DecartLog.QualityChanged, "Realtime connection quality {Quality} (limiting factor {Factor}).", report.Quality, report.LimitingFactor);
                     Raise(() => _options.OnConnectionQuality?.Invoke(report));
                     Raise(() => ConnectionQualityChanged?.Invoke(this, report));
                 }
@@ -1216,7 +1217,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "A realtime event handler threw.");
+            _logger.LogWarning(DecartLog.EventHandlerFailed, ex, "A realtime event handler threw.");
         }
     }
 
@@ -1228,7 +1229,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
         catch (TimeoutException)
         {
-            _logger.LogWarning("The video source did not stop within 5 s of its cancellation; going on without waiting.");
+            _logger.LogWarning(DecartLog.SourceSlowToStop, "The video source did not stop within 5 s of its cancellation; going on without waiting.");
         }
         catch (Exception)
         {
@@ -1244,7 +1245,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Disposing the replaced source threw.");
+            _logger.LogWarning(DecartLog.ReplacedSourceDisposeFailed, ex, "Disposing the replaced source threw.");
         }
     }
 

@@ -6,6 +6,7 @@ using Decart.Sdk.Realtime.LiveKit;
 using Decart.Sdk.Realtime.Signaling;
 using Decart.Sdk.Telemetry;
 using Microsoft.Extensions.Logging;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime;
 
@@ -354,7 +355,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
         catch (DecartException ex) when (Volatile.Read(ref _disposed) == 0 && !_failure.Task.IsCompleted)
         {
-            _logger.LogWarning("The initial state was not acknowledged: {Reason}", ex.Message);
+            _logger.LogWarning(DecartLog.InitialStateNotAcknowledged, "The initial state was not acknowledged: {Reason}", ex.Message);
             _host.OnServerError(this, ex);
         }
         catch (Exception ex) when (ex is DecartException or OperationCanceledException)
@@ -553,7 +554,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Whatever the server sends, the loop goes on.
-                    _logger.LogWarning("Realtime message {Type} could not be handled: {Reason}", signal.GetType().Name, SecretRedactor.Redact(ex.Message));
+                    _logger.LogWarning(DecartLog.MessageNotHandled, "Realtime message {Type} could not be handled: {Reason}", signal.GetType().Name, SecretRedactor.Redact(ex.Message));
                 }
             }
         }
@@ -573,7 +574,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         {
             case ErrorSignal error:
                 var mapped = ServerErrors.Map(error.Error);
-                _logger.LogWarning("Realtime server error: {Error}", mapped.ServerMessage);
+                _logger.LogWarning(DecartLog.ServerError, "Realtime server error: {Error}", mapped.ServerMessage);
                 if (_connected)
                 {
                     _host.OnServerError(this, mapped);
@@ -600,7 +601,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             case LiveKitRoomInfoSignal info:
                 if (_options.Transport != RealtimeTransport.LiveKit || !_roomInfo.TrySetResult(info))
                 {
-                    _logger.LogWarning("Ignored an unexpected livekit_room_info.");
+                    _logger.LogWarning(DecartLog.UnexpectedRoomInfo, "Ignored an unexpected livekit_room_info.");
                 }
 
                 break;
@@ -627,14 +628,14 @@ internal sealed class RealtimeSession : IAsyncDisposable
             case RemoteSdpSignal { Type: "answer" } answer:
                 if (!_answer.TrySetResult(answer.Sdp))
                 {
-                    _logger.LogWarning("Ignored a second SDP answer.");
+                    _logger.LogWarning(DecartLog.SecondAnswer, "Ignored a second SDP answer.");
                 }
 
                 break;
             case RemoteSdpSignal offer:
                 if (_pc is not null || !_serverOffer.TrySetResult(offer.Sdp))
                 {
-                    _logger.LogWarning("Ignored a server offer after negotiation (renegotiation is not supported).");
+                    _logger.LogWarning(DecartLog.LateServerOffer, "Ignored a server offer after negotiation (renegotiation is not supported).");
                 }
 
                 break;
@@ -651,7 +652,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
                 if (pc is not null && !await pc.AddRemoteCandidateAsync(candidate.Candidate, _stop.Token).ConfigureAwait(false))
                 {
-                    _logger.LogDebug("Ignored an unusable remote candidate.");
+                    _logger.LogDebug(DecartLog.UnusableCandidate, "Ignored an unusable remote candidate.");
                 }
 
                 break;
@@ -668,7 +669,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
         if (waiter is null)
         {
-            _logger.LogDebug("Ignored an ack nobody waits for.");
+            _logger.LogDebug(DecartLog.UnexpectedAck, "Ignored an ack nobody waits for.");
             return;
         }
 

@@ -9,6 +9,7 @@ using Decart.Sdk.Http;
 using Decart.Sdk.Media;
 using Decart.Sdk.Realtime.LiveKit;
 using Microsoft.Extensions.Logging;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime;
 
@@ -205,7 +206,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
             viewer.Lose(new DecartException(DecartErrorCode.WebRtcError, "the viewer's media connection failed while joining.") { Detail = WebRtcErrorDetail.Ice });
         }
 
-        logger.LogInformation("Watching room {Room}.", viewer.RoomName);
+        logger.LogInformation(DecartLog.Watching, "Watching room {Room}.", viewer.RoomName);
         return viewer;
     }
 
@@ -232,7 +233,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(ex, "The viewer's OnFrame callback threw; the frame is skipped.");
+                _logger.LogWarning(DecartLog.ViewerFrameCallbackFailed, ex, "The viewer's OnFrame callback threw; the frame is skipped.");
             }
         }
 
@@ -247,7 +248,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
             return;
         }
 
-        _logger.LogInformation("The viewer lost room {Room}: {Reason}", RoomName, reason.Message);
+        _logger.LogInformation(DecartLog.ViewerLost, "The viewer lost room {Room}: {Reason}", RoomName, reason.Message);
         Raise(() => _options.OnConnectionChanged?.Invoke(ConnectionState.Disconnected));
         Raise(() => ConnectionChanged?.Invoke(this, ConnectionState.Disconnected));
         _frames.Writer.TryComplete();
@@ -274,7 +275,7 @@ public sealed class RealtimeViewer : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "A viewer event handler threw.");
+            _logger.LogWarning(DecartLog.ViewerEventHandlerFailed, ex, "A viewer event handler threw.");
         }
     }
 }

@@ -11,6 +11,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using RtcSessionDescription = Decart.Rtc.Sdp.SessionDescription;
 using SignalSessionDescription = Decart.Rtc.LiveKit.Proto.SessionDescription;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime.LiveKit;
 
@@ -268,7 +269,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             },
         }, cancellationToken).ConfigureAwait(false);
         var track = await WaitAsync(published, _timeouts.TrackPublished, "track_published for the camera", cancellationToken).ConfigureAwait(false);
-        _logger.LogDebug("Room camera published as {Track} ({Mime}).", Trim(track.Sid), Trim(track.MimeType));
+        _logger.LogDebug(DecartLog.CameraPublished, "Room camera published as {Track} ({Mime}).", Trim(track.Sid), Trim(track.MimeType));
     }
 
     /// <summary>Sends the offer with the camera's send section (only the source's codec in it) and applies the answer.</summary>
@@ -351,7 +352,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             if ((status == 404 || reason == "404") && !_twoConnections)
             {
                 // A LiveKit server before 1.9: the older two-connection path, as livekit-client falls back to it.
-                _logger.LogInformation("The room server at {Where} has no /rtc/v1 (HTTP 404); joining through /rtc with two peer connections.", where);
+                _logger.LogInformation(DecartLog.TwoConnectionFallback, "The room server at {Where} has no /rtc/v1 (HTTP 404); joining through /rtc with two peer connections.", where);
                 _twoConnections = true;
                 _socket.Dispose();
                 _socket = new ClientWebSocket();
@@ -557,7 +558,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         Volatile.Write(ref _foreignTrack, foreign);
         if (foreign)
         {
-            _logger.LogWarning("The room put a track of participant {Identity} (not the model) on the receive section; its frames are not delivered.", Trim(owner!.Identity));
+            _logger.LogWarning(DecartLog.ForeignTrack, "The room put a track of participant {Identity} (not the model) on the receive section; its frames are not delivered.", Trim(owner!.Identity));
         }
     }
 
@@ -756,7 +757,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                 break;
             case SignalResponse.MessageOneofCase.Leave:
                 var leave = response.Leave;
-                _logger.LogInformation("The room server asked us to leave ({Action}, {Reason}).", leave.Action, leave.Reason);
+                _logger.LogInformation(DecartLog.ServerLeave, "The room server asked us to leave ({Action}, {Reason}).", leave.Action, leave.Reason);
                 // RESUME and RECONNECT ask the client to come back; DISCONNECT ends the room. A Decart room belongs to one
                 // session, so either way the whole session is reconnected (a new livekit_join restores the last
                 // acknowledged state) unless the session itself ended; only DISCONNECT is worth an error if that fails.
@@ -880,7 +881,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     {
         if (Interlocked.Increment(ref counter) <= MaxWarnings)
         {
-            _logger.LogWarning("{Message}", message);
+            _logger.LogWarning(DecartLog.RoomMessageIgnored, "{Message}", message);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime.Signaling;
 
@@ -88,7 +89,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
             throw;
         }
 
-        logger.LogDebug("Realtime WebSocket open: {Url} (query not logged: it carries the key and the caller's parameters)", SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path)));
+        logger.LogDebug(DecartLog.WebSocketOpen, "Realtime WebSocket open: {Url} (query not logged: it carries the key and the caller's parameters)", SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path)));
         var channel = new SignalingChannel(socket, logger, maxMessageBytes);
         channel._receiveLoop = Task.Run(channel.ReceiveLoopAsync, CancellationToken.None);
         return channel;
@@ -138,7 +139,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            _logger.LogDebug(ex, "Realtime WebSocket close handshake did not complete; aborting.");
+            _logger.LogDebug(DecartLog.CloseHandshakeIncomplete, ex, "Realtime WebSocket close handshake did not complete; aborting.");
         }
         finally
         {
@@ -182,7 +183,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
 
                 if (message.WrittenCount + result.Count > _maxMessageBytes)
                 {
-                    _logger.LogWarning("Realtime message over {Limit} bytes; closing the WebSocket.", _maxMessageBytes);
+                    _logger.LogWarning(DecartLog.MessageTooLarge, "Realtime message over {Limit} bytes; closing the WebSocket.", _maxMessageBytes);
                     closed = new SignalingClosed(WebSocketCloseStatus.MessageTooBig, "message too big", null);
                     await _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, "message too big", CancellationToken.None).ConfigureAwait(false);
                     break;
@@ -201,7 +202,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
                 else
                 {
                     Interlocked.Increment(ref _ignored);
-                    _logger.LogWarning("Ignored a binary realtime message of {Length} bytes.", message.WrittenCount);
+                    _logger.LogWarning(DecartLog.BinaryMessageIgnored, "Ignored a binary realtime message of {Length} bytes.", message.WrittenCount);
                 }
 
                 message.ResetWrittenCount();
@@ -214,7 +215,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
         {
             closed = new SignalingClosed(null, null, ex);
-            _logger.LogDebug(ex, "Realtime WebSocket receive ended.");
+            _logger.LogDebug(DecartLog.ReceiveEnded, ex, "Realtime WebSocket receive ended.");
         }
         finally
         {
@@ -237,7 +238,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            _logger.LogDebug(ex, "Could not answer the server's close.");
+            _logger.LogDebug(DecartLog.CloseNotAnswered, ex, "Could not answer the server's close.");
         }
     }
 
@@ -252,11 +253,11 @@ internal sealed class SignalingChannel : IAsyncDisposable
         Interlocked.Increment(ref _ignored);
         if (error == SignalParseError.UnknownType)
         {
-            _logger.LogDebug("Ignored realtime message of unknown type {Type}.", type);
+            _logger.LogDebug(DecartLog.UnknownMessageType, "Ignored realtime message of unknown type {Type}.", type);
         }
         else
         {
-            _logger.LogWarning("Ignored a realtime message: {Error} (type {Type}, {Length} bytes).", error, type ?? "none", utf8.Length);
+            _logger.LogWarning(DecartLog.MessageIgnored, "Ignored a realtime message: {Error} (type {Type}, {Length} bytes).", error, type ?? "none", utf8.Length);
         }
     }
 }
