@@ -114,6 +114,26 @@ internal static class PacketTrailer
         return TimestampTrailerSize;
     }
 
+    /// <summary>
+    /// The frame with a timestamp trailer appended, in <paramref name="scratch"/> (grown when too small, so a sender
+    /// that reuses it allocates only until it has seen its largest frame).
+    /// </summary>
+    /// <param name="frame">The encoded frame.</param>
+    /// <param name="userTimestamp">The capture time in epoch microseconds (non-zero).</param>
+    /// <param name="scratch">The caller's reusable buffer.</param>
+    /// <returns>The frame and its trailer, in <paramref name="scratch"/>.</returns>
+    public static ReadOnlySpan<byte> Append(ReadOnlySpan<byte> frame, ulong userTimestamp, ref byte[] scratch)
+    {
+        int length = frame.Length + TimestampTrailerSize;
+        if (scratch.Length < length)
+        {
+            scratch = new byte[Math.Max(length, scratch.Length * 2)];
+        }
+
+        frame.CopyTo(scratch);
+        return scratch.AsSpan(0, frame.Length + WriteTimestamp(scratch.AsSpan(frame.Length), userTimestamp));
+    }
+
     /// <summary>Now, as a user timestamp (epoch microseconds).</summary>
     /// <param name="time">The clock.</param>
     public static ulong Now(TimeProvider time) => (ulong)((time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10);

@@ -107,20 +107,30 @@ internal sealed record QualityThresholds
 /// smoothed (medians, fps by its minimum) and the verdict moved only after several samples in a row agree.
 /// Allocates nothing per sample beyond the report it returns.
 /// </summary>
-internal sealed class ConnectionQualityEvaluator(QualityThresholds? thresholds = null)
+internal sealed class ConnectionQualityEvaluator
 {
-    private readonly QualityThresholds _t = thresholds ?? QualityThresholds.Default;
-    private readonly Window _rtt = new((thresholds ?? QualityThresholds.Default).WindowSamples);
-    private readonly Window _g2g = new((thresholds ?? QualityThresholds.Default).WindowSamples);
-    private readonly Window _loss = new((thresholds ?? QualityThresholds.Default).WindowSamples);
-    private readonly Window _available = new((thresholds ?? QualityThresholds.Default).WindowSamples);
-    private readonly Window _fps = new((thresholds ?? QualityThresholds.Default).WindowSamples);
+    private readonly QualityThresholds _t;
+    private readonly Window _rtt;
+    private readonly Window _g2g;
+    private readonly Window _loss;
+    private readonly Window _available;
+    private readonly Window _fps;
     private int _samples;
     private ConnectionQualityLevel? _level;
     private LimitingFactor _factor;
     private ConnectionQualityLevel? _candidate;
     private int _candidateCount;
     private bool _wasWarmingUp = true;
+
+    public ConnectionQualityEvaluator(QualityThresholds? thresholds = null)
+    {
+        _t = thresholds ?? QualityThresholds.Default;
+        _rtt = new Window(_t.WindowSamples);
+        _g2g = new Window(_t.WindowSamples);
+        _loss = new Window(_t.WindowSamples);
+        _available = new Window(_t.WindowSamples);
+        _fps = new Window(_t.WindowSamples);
+    }
 
     /// <summary>The latest report, or null before the first sample.</summary>
     public ConnectionQualityReport? Current { get; private set; }
@@ -254,7 +264,8 @@ internal sealed class ConnectionQualityEvaluator(QualityThresholds? thresholds =
 
     private static ConnectionQualityLevel Worst(ConnectionQualityLevel a, ConnectionQualityLevel b) => a < b ? a : b;
 
-    private static ConnectionQualityLevel LowerBetter(double? value, (double Good, double Fair, double Poor) bands) =>
+    /// <summary>A value in bands where lower is better (null or NaN: good, as a missing input scores).</summary>
+    internal static ConnectionQualityLevel LowerBetter(double? value, (double Good, double Fair, double Poor) bands) =>
         value is not { } v || double.IsNaN(v) || v <= bands.Good ? ConnectionQualityLevel.Good
         : v <= bands.Fair ? ConnectionQualityLevel.Fair
         : v <= bands.Poor ? ConnectionQualityLevel.Poor

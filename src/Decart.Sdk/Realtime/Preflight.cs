@@ -260,7 +260,7 @@ internal static class Preflight
         var dims = new List<ConnectionQualityLevel>();
         if (m.TimeToFirstFrame is { } ttff)
         {
-            var q = Band(ttff.TotalMilliseconds, (4000, 6000, 10000));
+            var q = ConnectionQualityEvaluator.LowerBetter(ttff.TotalMilliseconds, (4000, 6000, 10000));
             dims.Add(q);
             if (q != ConnectionQualityLevel.Good)
             {
@@ -270,7 +270,7 @@ internal static class Preflight
 
         if (m.GlassToGlass is { } g2g)
         {
-            var q = Band(g2g.TotalMilliseconds, t.GlassToGlassMs);
+            var q = ConnectionQualityEvaluator.LowerBetter(g2g.TotalMilliseconds, t.GlassToGlassMs);
             dims.Add(q);
             if (q != ConnectionQualityLevel.Good)
             {
@@ -283,7 +283,7 @@ internal static class Preflight
             if (m.RoundTripTime is { } rtt)
             {
                 reasons.Add("Glass-to-glass latency could not be measured during the probe; using the round-trip time instead.");
-                dims.Add(Band(rtt.TotalMilliseconds, t.RttMs));
+                dims.Add(ConnectionQualityEvaluator.LowerBetter(rtt.TotalMilliseconds, t.RttMs));
             }
             else
             {
@@ -293,7 +293,7 @@ internal static class Preflight
 
         if (m.PacketLoss is { } loss)
         {
-            var q = Band(loss, t.Loss);
+            var q = ConnectionQualityEvaluator.LowerBetter(loss, t.Loss);
             dims.Add(q);
             if (q != ConnectionQualityLevel.Good)
             {
@@ -303,7 +303,4 @@ internal static class Preflight
 
         return new ConnectivityReport(dims.Count == 0 ? ConnectionQualityLevel.Fair : dims.Min(), m, reasons);
     }
-
-    private static ConnectionQualityLevel Band(double value, (double Good, double Fair, double Poor) bands) =>
-        value <= bands.Good ? ConnectionQualityLevel.Good : value <= bands.Fair ? ConnectionQualityLevel.Fair : value <= bands.Poor ? ConnectionQualityLevel.Poor : ConnectionQualityLevel.Critical;
 }

@@ -428,15 +428,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
         // The capture time rides at the end of the frame (LKTS trailer); one reused buffer, nothing allocated per frame.
         lock (_trailerLock)
         {
-            int length = frame.Length + PacketTrailer.TimestampTrailerSize;
-            if (_withTrailer.Length < length)
-            {
-                _withTrailer = new byte[Math.Max(length, _withTrailer.Length * 2)];
-            }
-
-            frame.CopyTo(_withTrailer);
-            PacketTrailer.WriteTimestamp(_withTrailer.AsSpan(frame.Length), PacketTrailer.Now(TimeProvider.System));
-            return pc.SendFrame(_withTrailer.AsSpan(0, length), rtpTimestamp);
+            return pc.SendFrame(PacketTrailer.Append(frame, PacketTrailer.Now(TimeProvider.System), ref _withTrailer), rtpTimestamp);
         }
     }
 

@@ -166,7 +166,7 @@ internal sealed class SessionMedia : IModelHost
             throw new InvalidOperationException("the session has ended");
         }
 
-        var pc = new PeerConnection(new PeerConnectionOptions
+        Subscriber = SessionConnection(new PeerConnectionOptions
         {
             IceLite = true,
             Addresses = MediaAddresses(_options.Host),
@@ -177,21 +177,7 @@ internal sealed class SessionMedia : IModelHost
             TrackId = trackId,
             SenderStartBitrateKbps = 2500,
         });
-        pc.KeyframeRequested += RequestOutputKeyframe;
-        pc.StateChanged += state =>
-        {
-            if (state == PeerConnectionState.Failed)
-            {
-                _events.OnMediaFailed();
-            }
-        };
-        if (_interceptor.BlackHole)
-        {
-            pc.Ice.Silent = true;
-        }
-
-        Subscriber = pc;
-        return pc;
+        return Subscriber;
     }
 
     /// <summary>
@@ -281,7 +267,7 @@ internal sealed class SessionMedia : IModelHost
             throw new InvalidOperationException("the session already has its media connection");
         }
 
-        var pc = new PeerConnection(new PeerConnectionOptions
+        var pc = SessionConnection(new PeerConnectionOptions
         {
             IceLite = iceLite,
             Addresses = MediaAddresses(_options.Host),
@@ -295,14 +281,29 @@ internal sealed class SessionMedia : IModelHost
             SenderStartBitrateKbps = streamId is null ? null : 2500,
         });
         pc.FrameReceived += OnFrame;
-        pc.KeyframeRequested += RequestOutputKeyframe; // the client's PLI
         pc.StateChanged += state =>
         {
             if (state == PeerConnectionState.Connected)
             {
                 _events.OnMediaConnected(pc.Video?.CodecName);
             }
-            else if (state == PeerConnectionState.Failed)
+        };
+        Pc = pc;
+        return pc;
+    }
+
+    /// <summary>
+    /// A peer connection of the session itself (the one connection, or a two-connection room's subscriber): the
+    /// client's PLI makes an output keyframe, its failure is the session's, and a media black hole already in force
+    /// silences it.
+    /// </summary>
+    private PeerConnection SessionConnection(PeerConnectionOptions options)
+    {
+        var pc = new PeerConnection(options);
+        pc.KeyframeRequested += RequestOutputKeyframe;
+        pc.StateChanged += state =>
+        {
+            if (state == PeerConnectionState.Failed)
             {
                 _events.OnMediaFailed();
             }
@@ -312,7 +313,6 @@ internal sealed class SessionMedia : IModelHost
             pc.Ice.Silent = true;
         }
 
-        Pc = pc;
         return pc;
     }
 
@@ -421,16 +421,8 @@ internal sealed class SessionMedia : IModelHost
             // Decart's frame timing: the input frame's capture time goes back on the output made from it (LKTS trailer).
             lock (_trailerLock)
             {
-                int length = frame.Length + PacketTrailer.TimestampTrailerSize;
-                if (_withTrailer.Length < length)
-                {
-                    _withTrailer = new byte[Math.Max(length, _withTrailer.Length * 2)];
-                }
-
-                frame.CopyTo(_withTrailer);
-                PacketTrailer.WriteTimestamp(_withTrailer.AsSpan(frame.Length), captureTimestamp);
                 Interlocked.Increment(ref _trailersOut);
-                return SendToAll(pc, _withTrailer.AsSpan(0, length), rtpTimestamp);
+                return SendToAll(pc, PacketTrailer.Append(frame, captureTimestamp, ref _withTrailer), rtpTimestamp);
             }
         }
 

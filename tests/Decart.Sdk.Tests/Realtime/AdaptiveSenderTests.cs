@@ -117,7 +117,6 @@ public class AdaptiveSenderTests
         var fault = sim.Faults.Add(new Fault { Type = FaultType.Loss, LossPercent = 30, Direction = FaultDirection.FromClient });
         int before = rt.Stats!.TargetBitrateKbps!.Value;
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps < before / 2, TimeSpan.FromSeconds(30), "the target to halve under 30 % loss");
-        Assert.True(rt.KeyframeRequestsSuppressed >= 0);
 
         sim.Faults.Remove(fault.Id!);
         int low = rt.Stats!.TargetBitrateKbps!.Value;

@@ -23,13 +23,7 @@ public class TelemetryTests
     public async Task A_connect_is_one_span_with_a_child_per_phase_and_the_meters_count_it(RealtimeTransport transport, string[] phases)
     {
         var spans = new ConcurrentQueue<Activity>();
-        using var activities = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == DecartTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(activities);
+        using var activities = ListenToSpans(spans);
         var measurements = new ConcurrentQueue<(string Name, double Value, string? Outcome, string? Transport)>();
         using var meters = new MeterListener();
         meters.InstrumentPublished = (instrument, listener) =>
@@ -88,13 +82,7 @@ public class TelemetryTests
     public async Task A_reconnect_is_its_own_span_with_the_attempt_under_it_and_counts_as_a_successful_reconnect()
     {
         var spans = new ConcurrentQueue<Activity>();
-        using var activities = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == DecartTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(activities);
+        using var activities = ListenToSpans(spans);
         long reconnects = 0;
         using var meters = new MeterListener();
         meters.InstrumentPublished = (instrument, listener) =>
@@ -119,6 +107,19 @@ public class TelemetryTests
         var reconnect = spans.Single(s => s.OperationName == "decart.realtime.reconnect");
         Assert.Contains(spans, s => s.OperationName == "decart.realtime.connect" && s.ParentSpanId == reconnect.SpanId);
         Assert.Equal(1, Interlocked.Read(ref reconnects));
+    }
+
+    /// <summary>Records every stopped span of the SDK, as an OpenTelemetry exporter would see them.</summary>
+    private static ActivityListener ListenToSpans(ConcurrentQueue<Activity> spans)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == DecartTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 }
 
