@@ -50,7 +50,10 @@ public sealed record PeerConnectionOptions
     /// <summary>DTLS certificate (default: the process-wide one).</summary>
     public DtlsCertificate? Certificate { get; init; }
 
-    /// <summary>The impairment hook, if any.</summary>
+    /// <summary>
+    /// The impairment hook, if any: it sits below ICE and sees every datagram of the connection (STUN, DTLS, SRTP), so
+    /// dropping them all is a real black hole — consent freshness fails and both peers report Failed.
+    /// </summary>
     public IPacketInterceptor? Interceptor { get; init; }
 
     /// <summary>Largest RTP payload sent. Default 1,100 bytes (fits SRTP and common MTUs).</summary>
@@ -242,7 +245,9 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         _options = options ?? new PeerConnectionOptions();
         _certificate = _options.Certificate ?? DtlsCertificate.Default;
-        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout });
+        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, Interceptor = _options.Interceptor });
+        _demux = new PacketDemux(_ice);
+        _demux.MediaReceived += OnRtp;
         _ice.LocalCandidateGathered += c => LocalCandidateGathered?.Invoke(c);
         _ice.StateChanged += OnIceState;
     }
@@ -636,6 +641,7 @@ public sealed class PeerConnection : IAsyncDisposable
             await _dtls.DisposeAsync().ConfigureAwait(false);
         }
 
+        _demux.Dispose();
         await _ice.DisposeAsync().ConfigureAwait(false);
         _srtp?.Dispose();
         _connected.TrySetException(new IOException("peer connection closed"));
@@ -674,9 +680,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private void StartDtls(DtlsRole role, string remoteFingerprint)
     {
-        _path = new InterceptedPath(_ice, _options.Interceptor);
-        _dtls = new DtlsTransport(_path, role, remoteFingerprint, _certificate);
-        _dtls.RtpReceived += OnRtp;
+        _dtls = new DtlsTransport(_demux.Dtls, role, remoteFingerprint, _certificate);
         _dtls.StateChanged += s =>
         {
             if (s is DtlsState.Failed or DtlsState.Closed && State == PeerConnectionState.Connected)
@@ -722,7 +726,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _sendBuffer.Store(seq, _sendPacket.AsSpan(0, length));
         if (srtp.Outbound.ProtectRtp(_sendPacket, length, out int protectedLength) == SrtpError.None)
         {
-            _path?.Send(_sendPacket.AsSpan(0, protectedLength));
+            _ice.Send(_sendPacket.AsSpan(0, protectedLength));
             Stats.Sent(protectedLength);
             _mediaBytesThisWindow += protectedLength;
         }
@@ -747,7 +751,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _windowStart = now;
     }
 
-    private InterceptedPath? _path;
+    private readonly PacketDemux _demux;
 
     private void SendRtcp(ReadOnlySpan<byte> packet, int length)
     {
@@ -763,7 +767,7 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             if (srtp.Outbound.ProtectRtcp(buffer, length, out int n) == SrtpError.None)
             {
-                _path?.Send(buffer[..n]);
+                _ice.Send(buffer[..n]);
             }
         }
     }
@@ -1109,7 +1113,7 @@ public sealed class PeerConnection : IAsyncDisposable
                                 : CopyTo(original, copy);
                             if (length > 0 && srtp.Outbound.ProtectRtp(copy, length, out int p) == SrtpError.None)
                             {
-                                _path?.Send(copy[..p]);
+                                _ice.Send(copy[..p]);
                                 Stats.Retransmitted();
                                 Stats.Sent(p);
                                 _retransmitBytes += p;
@@ -1269,71 +1273,5 @@ public sealed class PeerConnection : IAsyncDisposable
 
         Interlocked.Exchange(ref _state, (int)state);
         StateChanged?.Invoke(state);
-    }
-
-    /// <summary>The ICE path with the impairment hook applied in both directions.</summary>
-    private sealed class InterceptedPath : IDatagramTransport
-    {
-        private readonly IDatagramTransport _inner;
-        private readonly IPacketInterceptor? _interceptor;
-
-        public InterceptedPath(IDatagramTransport inner, IPacketInterceptor? interceptor)
-        {
-            _inner = inner;
-            _interceptor = interceptor;
-            _inner.DatagramReceived += OnReceived;
-        }
-
-        public event DatagramHandler? DatagramReceived;
-
-        public int MaxDatagramSize => _inner.MaxDatagramSize;
-
-        public bool Send(ReadOnlySpan<byte> datagram)
-        {
-            var decision = _interceptor?.Intercept(PacketDirection.Outbound, datagram) ?? InterceptDecision.Pass;
-            if (decision.Drop)
-            {
-                return true;
-            }
-
-            if (decision.Delay > TimeSpan.Zero)
-            {
-                SendLater(datagram.ToArray(), decision.Delay);
-                return true;
-            }
-
-            return _inner.Send(datagram);
-        }
-
-        // The delayed paths live in their own methods: a lambda in Send/OnReceived would make the compiler allocate
-        // its closure on every packet, delayed or not.
-        private void SendLater(byte[] copy, TimeSpan delay) =>
-            _ = Task.Delay(delay).ContinueWith(_ => _inner.Send(copy), TaskScheduler.Default);
-
-        private void ReceiveLater(byte[] copy, TimeSpan delay) =>
-            _ = Task.Delay(delay).ContinueWith(_ => DatagramReceived?.Invoke(copy), TaskScheduler.Default);
-
-        public ValueTask DisposeAsync()
-        {
-            _inner.DatagramReceived -= OnReceived;
-            return ValueTask.CompletedTask;
-        }
-
-        private void OnReceived(ReadOnlySpan<byte> datagram)
-        {
-            var decision = _interceptor?.Intercept(PacketDirection.Inbound, datagram) ?? InterceptDecision.Pass;
-            if (decision.Drop)
-            {
-                return;
-            }
-
-            if (decision.Delay > TimeSpan.Zero)
-            {
-                ReceiveLater(datagram.ToArray(), decision.Delay);
-                return;
-            }
-
-            DatagramReceived?.Invoke(datagram);
-        }
     }
 }

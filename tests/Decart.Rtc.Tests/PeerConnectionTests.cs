@@ -21,7 +21,7 @@ public sealed class PeerConnectionTests
             lock (_random)
             {
                 // Only media (RTP, not RTCP) is dropped so the test measures NACK recovery of video packets.
-                if (direction == PacketDirection.Outbound && datagram.Length > 1 && datagram[1] is < 192 or > 223 && _random.NextDouble() < rate)
+                if (direction == PacketDirection.Outbound && Rfc7983.Classify(datagram) == DatagramKind.Media && datagram[1] is < 192 or > 223 && _random.NextDouble() < rate)
                 {
                     Dropped++;
                     return InterceptDecision.Discard;
@@ -51,6 +51,47 @@ public sealed class PeerConnectionTests
         await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
         await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
         return (client, server);
+    }
+
+    /// <summary>Passes everything until switched to a black hole, then drops every datagram both ways.</summary>
+    private sealed class BlackHole : IPacketInterceptor
+    {
+        public volatile bool On;
+        public long StunSeen;
+
+        public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram)
+        {
+            if (Rfc7983.Classify(datagram) == DatagramKind.Stun)
+            {
+                Interlocked.Increment(ref StunSeen);
+            }
+
+            return On ? InterceptDecision.Discard : InterceptDecision.Pass;
+        }
+    }
+
+    [Fact]
+    public async Task A_media_black_hole_in_the_impairment_hook_fails_consent_and_both_peers_report_failed()
+    {
+        var hole = new BlackHole();
+        await using var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], ConsentTimeout = TimeSpan.FromSeconds(2) });
+        await using var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback], ConsentTimeout = TimeSpan.FromSeconds(2), Interceptor = hole });
+        var offer = await client.CreateOfferAsync();
+        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
+        var answer = await server.CreateAnswerAsync();
+        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
+        Assert.True(Interlocked.Read(ref hole.StunSeen) > 0, "the hook sits below ICE: it saw the checks");
+
+        var clientFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var serverFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += s => { if (s == PeerConnectionState.Failed) { clientFailed.TrySetResult(); } };
+        server.StateChanged += s => { if (s == PeerConnectionState.Failed) { serverFailed.TrySetResult(); } };
+        hole.On = true; // sockets stay open: only the impairment stops the traffic
+        await Task.WhenAll(clientFailed.Task, serverFailed.Task).WaitAsync(Bound);
+        Assert.Equal(PeerConnectionState.Failed, client.State);
+        Assert.Equal(PeerConnectionState.Failed, server.State);
+        Assert.False(client.SendFrame([0x10, 0, 0], 0));
     }
 
     private static async Task<List<(byte[] Frame, uint Ts)>> SendAndCollect(PeerConnection from, PeerConnection to, IReadOnlyList<byte[]> frames, int expect)

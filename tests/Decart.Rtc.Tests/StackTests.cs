@@ -6,11 +6,12 @@ using Decart.Rtc.Rtcp;
 using Decart.Rtc.Rtp;
 using Decart.Rtc.Srtp;
 using Decart.Rtc.Tests.Codecs;
+using Decart.Rtc.Transport;
 
 namespace Decart.Rtc.Tests;
 
 /// <summary>
-/// The layers composed over real loopback UDP: ICE (full controlling ↔ lite) → DTLS → SRTP → RTP/VP8 → frame
+/// The layers composed over real loopback UDP: ICE (full controlling ↔ lite) → RFC 7983 demux → DTLS / SRTP → RTP/VP8 → frame
 /// assembly, with NACK retransmission from the send buffer. The PeerConnection façade will wrap exactly this.
 /// </summary>
 public sealed class StackTests
@@ -22,6 +23,8 @@ public sealed class StackTests
     {
         public IceAgent Ice { get; init; } = null!;
 
+        public PacketDemux Demux { get; set; } = null!;
+
         public DtlsTransport Dtls { get; set; } = null!;
 
         public SrtpSession Srtp { get; set; } = null!;
@@ -29,6 +32,7 @@ public sealed class StackTests
         public async ValueTask DisposeAsync()
         {
             await Dtls.DisposeAsync();
+            Demux.Dispose();
             await Ice.DisposeAsync();
             Srtp?.Dispose();
         }
@@ -50,8 +54,10 @@ public sealed class StackTests
         }
 
         // DTLS transports subscribe before ICE connects so no early record is missed.
-        client.Dtls = new DtlsTransport(client.Ice, DtlsRole.Client, serverCert.Fingerprint, clientCert, [profile]);
-        server.Dtls = new DtlsTransport(server.Ice, DtlsRole.Server, clientCert.Fingerprint, serverCert, [profile]);
+        client.Demux = new PacketDemux(client.Ice);
+        server.Demux = new PacketDemux(server.Ice);
+        client.Dtls = new DtlsTransport(client.Demux.Dtls, DtlsRole.Client, serverCert.Fingerprint, clientCert, [profile]);
+        server.Dtls = new DtlsTransport(server.Demux.Dtls, DtlsRole.Server, clientCert.Fingerprint, serverCert, [profile]);
         await Task.WhenAll(client.Ice.ConnectedAsync(), server.Ice.ConnectedAsync()).WaitAsync(TimeSpan.FromSeconds(20));
         var keys = await Task.WhenAll(client.Dtls.HandshakeAsync(), server.Dtls.HandshakeAsync()).WaitAsync(TimeSpan.FromSeconds(20));
         client.Srtp = new SrtpSession(keys[0]);
@@ -80,7 +86,7 @@ public sealed class StackTests
         var received = new List<(byte[] Frame, uint Ts)>();
         var gate = new object();
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.Dtls.RtpReceived += datagram =>
+        server.Demux.MediaReceived += datagram =>
         {
             if (RtpHeader.IsRtcp(datagram))
             {
@@ -128,7 +134,7 @@ public sealed class StackTests
             }
         }
 
-        client.Dtls.RtpReceived += datagram =>
+        client.Demux.MediaReceived += datagram =>
         {
             if (!RtpHeader.IsRtcp(datagram))
             {

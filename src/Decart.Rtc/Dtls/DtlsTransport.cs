@@ -52,7 +52,8 @@ public sealed class DtlsHandshakeException : Exception
 /// <summary>
 /// DTLS 1.2 with <c>use_srtp</c> over an <see cref="IDatagramTransport"/> (RFC 5764), on BouncyCastle: mutual
 /// certificate authentication checked against the peer's SDP fingerprint, SRTP keys exported after the handshake.
-/// Demultiplexes the path (RFC 7983): DTLS records go to the handshake, RTP/RTCP to <see cref="RtpReceived"/>.
+/// It reads DTLS records only (RFC 7983 first byte 20–63) and ignores anything else: on a shared path a
+/// <see cref="Transport.PacketDemux"/> below it hands media to SRTP.
 /// </summary>
 public sealed class DtlsTransport : IAsyncDisposable
 {
@@ -83,9 +84,6 @@ public sealed class DtlsTransport : IAsyncDisposable
         _profiles = (profiles ?? [SrtpProfile.AeadAes128Gcm, SrtpProfile.Aes128CmHmacSha1_80]).ToArray();
         _path.DatagramReceived += OnDatagram;
     }
-
-    /// <summary>Raised for RTP/RTCP datagrams (first byte 128–191) arriving on the path; the span is only valid during the call.</summary>
-    public event DatagramHandler? RtpReceived;
 
     /// <summary>Raised on every state change.</summary>
     public event Action<DtlsState>? StateChanged;
@@ -238,17 +236,9 @@ public sealed class DtlsTransport : IAsyncDisposable
             return;
         }
 
-        byte first = datagram[0];
-        if (first is >= 20 and <= 63)
+        if (Rfc7983.Classify(datagram) == DatagramKind.Dtls && !_incoming.IsAddingCompleted)
         {
-            if (!_incoming.IsAddingCompleted)
-            {
-                _incoming.TryAdd(datagram.ToArray());
-            }
-        }
-        else if (first is >= 128 and <= 191)
-        {
-            RtpReceived?.Invoke(datagram);
+            _incoming.TryAdd(datagram.ToArray());
         }
     }
 

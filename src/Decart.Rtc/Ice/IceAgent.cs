@@ -57,6 +57,12 @@ public sealed record IceOptions
 
     /// <summary>Clock for checks and consent.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The impairment hook, below ICE: it sees every datagram the agent's sockets send or receive — STUN checks and
+    /// consent, DTLS, SRTP — and may drop or delay it. Dropping everything is a black hole: consent freshness fails.
+    /// </summary>
+    public IPacketInterceptor? Interceptor { get; init; }
 }
 
 /// <summary>
@@ -272,14 +278,30 @@ public sealed class IceAgent : IDatagramTransport
             return false;
         }
 
-        if (Silent)
+        return Transmit(selected.Socket.Socket, datagram, selected.RemoteAddress);
+    }
+
+    /// <summary>Every datagram the sockets send passes here: the impairment hook, then the socket.</summary>
+    private bool Transmit(Socket socket, ReadOnlySpan<byte> datagram, SocketAddress to)
+    {
+        if (_options.Interceptor is { } interceptor)
         {
-            return true; // swallowed by the black hole
+            var decision = interceptor.Intercept(PacketDirection.Outbound, datagram);
+            if (decision.Drop)
+            {
+                return true;
+            }
+
+            if (decision.Delay > TimeSpan.Zero)
+            {
+                TransmitLater(socket, datagram.ToArray(), to, decision.Delay);
+                return true;
+            }
         }
 
         try
         {
-            selected.Socket.Socket.SendTo(datagram, SocketFlags.None, selected.RemoteAddress);
+            socket.SendTo(datagram, SocketFlags.None, to);
             return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
@@ -288,11 +310,42 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
-    /// <summary>
-    /// A black hole for impairment: while set, connectivity checks and consent requests are no longer answered and
-    /// nothing is sent, so the peer's consent freshness fails; sockets stay open. The simulator uses it to drop media.
-    /// </summary>
-    public bool Silent { get; set; }
+    private bool Transmit(Socket socket, ReadOnlySpan<byte> datagram, IPEndPoint to) => Transmit(socket, datagram, to.Serialize());
+
+    // The delayed paths live in their own methods: a lambda in the per-datagram methods would make the compiler
+    // allocate its closure on every datagram, delayed or not.
+    private void TransmitLater(Socket socket, byte[] copy, SocketAddress to, TimeSpan delay) =>
+        _ = Task.Delay(delay, _stop.Token).ContinueWith(
+            _ =>
+            {
+                try
+                {
+                    socket.SendTo(copy, SocketFlags.None, to);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
+
+    private void ReceiveLater(LocalSocket local, IPEndPoint from, byte[] copy, TimeSpan delay) =>
+        _ = Task.Delay(delay, _stop.Token).ContinueWith(
+            _ =>
+            {
+                try
+                {
+                    Deliver(local, from.Serialize(), copy, from);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref _dropped);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -393,19 +446,40 @@ public sealed class IceAgent : IDatagramTransport
             try
             {
                 var datagram = buffer.AsSpan(0, received);
-                if (!StunMessage.IsStun(datagram) && _validatedAddresses.ContainsKey(address))
+                if (_options.Interceptor is { } interceptor)
                 {
-                    DatagramReceived?.Invoke(datagram); // media from a validated peer: the hot path
+                    var decision = interceptor.Intercept(PacketDirection.Inbound, datagram);
+                    if (decision.Drop)
+                    {
+                        continue;
+                    }
+
+                    if (decision.Delay > TimeSpan.Zero)
+                    {
+                        ReceiveLater(local, (IPEndPoint)any.Create(address), datagram.ToArray(), decision.Delay);
+                        continue;
+                    }
                 }
-                else
-                {
-                    Handle(local, (IPEndPoint)any.Create(address), datagram);
-                }
+
+                Deliver(local, address, datagram, any);
             }
             catch (Exception)
             {
                 Interlocked.Increment(ref _dropped); // nothing a peer sends may end the loop
             }
+        }
+    }
+
+    /// <summary>One received datagram, past the impairment hook: media from a validated peer, or STUN and the rest.</summary>
+    private void Deliver(LocalSocket local, SocketAddress address, ReadOnlySpan<byte> datagram, IPEndPoint endpointFactory)
+    {
+        if (!StunMessage.IsStun(datagram) && _validatedAddresses.ContainsKey(address))
+        {
+            DatagramReceived?.Invoke(datagram); // media from a validated peer: the hot path
+        }
+        else
+        {
+            Handle(local, (IPEndPoint)endpointFactory.Create(address), datagram);
         }
     }
 
@@ -455,11 +529,6 @@ public sealed class IceAgent : IDatagramTransport
 
     private void HandleRequest(LocalSocket local, IPEndPoint from, StunMessage request)
     {
-        if (Silent)
-        {
-            return;
-        }
-
         var localPassword = Encoding.UTF8.GetBytes(LocalPassword);
         if (!request.TryGetAttribute(StunAttributeType.Username, out var username) || !request.VerifyIntegrity(localPassword))
         {
@@ -518,7 +587,7 @@ public sealed class IceAgent : IDatagramTransport
         writer.AddFingerprint();
         try
         {
-            local.Socket.SendTo(writer.Written, SocketFlags.None, from);
+            Transmit(local.Socket, writer.Written, from);
         }
         catch (SocketException)
         {
@@ -583,14 +652,14 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
-    private static void SendRoleConflict(LocalSocket local, IPEndPoint to, ReadOnlySpan<byte> transactionId, byte[] localPassword)
+    private void SendRoleConflict(LocalSocket local, IPEndPoint to, ReadOnlySpan<byte> transactionId, byte[] localPassword)
     {
         Span<byte> buffer = stackalloc byte[256];
         var error = new StunWriter(buffer, StunMessageType.BindingError, transactionId);
         error.AddErrorCode(487, "Role Conflict"u8);
         error.AddMessageIntegrity(localPassword);
         error.AddFingerprint();
-        local.Socket.SendTo(error.Written, SocketFlags.None, to);
+        Transmit(local.Socket, error.Written, to);
     }
 
     private void HandleResponse(IPEndPoint from, StunMessage response)
@@ -770,7 +839,7 @@ public sealed class IceAgent : IDatagramTransport
             _transactions[Key(transaction)] = pair;
         }
 
-        pair.Socket.Socket.SendTo(writer.Written, SocketFlags.None, pair.Remote);
+        Transmit(pair.Socket.Socket, writer.Written, pair.Remote);
     }
 
     private void ScheduleConsent(long now)

@@ -23,9 +23,10 @@ public readonly record struct InterceptDecision(bool Drop, TimeSpan Delay)
 }
 
 /// <summary>
-/// The impairment hook of a peer connection: sees every media datagram (SRTP/SRTCP, after protection on the way
-/// out, before unprotection on the way in) and may drop or delay it — loss, latency, jitter and bandwidth caps
-/// without touching the protocol layers. The simulator plugs its faults in here.
+/// The impairment hook of a peer connection, below ICE: sees every datagram its sockets send or receive — STUN checks
+/// and consent, DTLS records, SRTP/SRTCP (protected) — and may drop or delay it: loss, latency, jitter, bandwidth caps
+/// and black holes without touching the protocol layers. <see cref="Rfc7983.Classify"/> tells the kinds apart. The
+/// simulator plugs its faults in here.
 /// </summary>
 public interface IPacketInterceptor
 {

@@ -4,9 +4,10 @@ using Decart.Rtc.Transport;
 namespace Decart.Simulator.Faults;
 
 /// <summary>
-/// One session's media impairment: plugged into its peer connection, it applies the latency, loss and bandwidth
-/// faults in force to every SRTP/SRTCP datagram, and swallows everything while the session is stalled or
-/// black-holed. Allocation-free on the hot path (the fault snapshot is an array read).
+/// One session's media impairment: plugged into its peer connections below ICE, it applies the latency, loss and
+/// bandwidth faults in force to every SRTP/SRTCP datagram, drops SRTP/SRTCP while the session is stalled, and swallows
+/// every datagram — STUN consent included — once the session is black-holed. STUN and DTLS otherwise pass untouched,
+/// so a loss fault does not slow the handshake. Allocation-free on the hot path (the fault snapshot is an array read).
 /// </summary>
 internal sealed class FaultInterceptor : IPacketInterceptor
 {
@@ -41,7 +42,18 @@ internal sealed class FaultInterceptor : IPacketInterceptor
 
     public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram)
     {
-        if (BlackHole || Stalled)
+        if (BlackHole)
+        {
+            Interlocked.Increment(ref _dropped);
+            return InterceptDecision.Discard;
+        }
+
+        if (Rfc7983.Classify(datagram) != DatagramKind.Media)
+        {
+            return InterceptDecision.Pass;
+        }
+
+        if (Stalled)
         {
             Interlocked.Increment(ref _dropped);
             return InterceptDecision.Discard;

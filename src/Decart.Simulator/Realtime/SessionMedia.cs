@@ -308,11 +308,6 @@ internal sealed class SessionMedia : IModelHost
                 _events.OnMediaFailed();
             }
         };
-        if (_interceptor.BlackHole)
-        {
-            pc.Ice.Silent = true;
-        }
-
         return pc;
     }
 
@@ -336,20 +331,11 @@ internal sealed class SessionMedia : IModelHost
         return [address];
     }
 
-    /// <summary>Black-holes the media (a media drop): the client's consent checks go unanswered.</summary>
-    public void BlackHole()
-    {
-        _interceptor.BlackHole = true;
-        if (Pc is { } pc)
-        {
-            pc.Ice.Silent = true;
-        }
-
-        if (Subscriber is { } subscriber)
-        {
-            subscriber.Ice.Silent = true;
-        }
-    }
+    /// <summary>
+    /// Black-holes the media (a media drop): the fault interceptor sits below ICE on the session's connections, so the
+    /// client's consent checks go unanswered along with everything else.
+    /// </summary>
+    public void BlackHole() => _interceptor.BlackHole = true;
 
     /// <summary>Stops the model and closes the peer connection.</summary>
     public async Task StopAsync()

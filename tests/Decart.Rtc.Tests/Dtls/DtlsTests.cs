@@ -68,7 +68,8 @@ public sealed class DtlsTests : IAsyncLifetime
     {
         var roleOfB = roleOfA == DtlsRole.Client ? DtlsRole.Server : DtlsRole.Client;
         await using var a = new DtlsTransport(_a, roleOfA, CertB.Fingerprint, CertA, [profile]);
-        await using var b = new DtlsTransport(_b, roleOfB, CertA.Fingerprint, CertB, [SrtpProfile.AeadAes128Gcm, SrtpProfile.Aes128CmHmacSha1_80]);
+        using var demuxB = new PacketDemux(_b); // DTLS up to the handshake, media to SRTP
+        await using var b = new DtlsTransport(demuxB.Dtls, roleOfB, CertA.Fingerprint, CertB, [SrtpProfile.AeadAes128Gcm, SrtpProfile.Aes128CmHmacSha1_80]);
         var keys = await Task.WhenAll(a.HandshakeAsync(), b.HandshakeAsync()).WaitAsync(Bound);
         Assert.Equal(profile, keys[0].Profile);
         Assert.Equal(profile, keys[1].Profile);
@@ -82,7 +83,7 @@ public sealed class DtlsTests : IAsyncLifetime
         using var sa = new SrtpSession(keys[0]);
         using var sb = new SrtpSession(keys[1]);
         var received = new TaskCompletionSource<byte[]>();
-        b.RtpReceived += datagram =>
+        demuxB.MediaReceived += datagram =>
         {
             var copy = datagram.ToArray();
             if (sb.Inbound.UnprotectRtp(copy, copy.Length, out int n) == SrtpError.None)
@@ -131,9 +132,10 @@ public sealed class DtlsTests : IAsyncLifetime
     public async Task Garbage_and_rtp_during_the_handshake_do_not_break_it()
     {
         await using var a = new DtlsTransport(_a, DtlsRole.Client, CertB.Fingerprint, CertA);
-        await using var b = new DtlsTransport(_b, DtlsRole.Server, CertA.Fingerprint, CertB);
+        using var demuxB = new PacketDemux(_b);
+        await using var b = new DtlsTransport(demuxB.Dtls, DtlsRole.Server, CertA.Fingerprint, CertB);
         int rtpSeen = 0;
-        b.RtpReceived += _ => Interlocked.Increment(ref rtpSeen);
+        demuxB.MediaReceived += _ => Interlocked.Increment(ref rtpSeen);
         var handshake = Task.WhenAll(a.HandshakeAsync(), b.HandshakeAsync());
         var rng = new Random(1);
         for (int i = 0; i < 50; i++)

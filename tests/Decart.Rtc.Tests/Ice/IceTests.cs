@@ -123,12 +123,37 @@ public sealed class IceAgentTests
         Assert.Equal(new byte[] { 0x80, 7 }, await Exchange(a, b, [0x80, 7]));
     }
 
-    [Fact]
-    public async Task Silent_peer_fails_consent_on_the_controlling_side()
+    /// <summary>An impairment that black-holes everything once switched on, and counts what it saw by kind.</summary>
+    private sealed class Switchable : IPacketInterceptor
     {
+        public volatile bool BlackHole;
+        public TimeSpan Delay;
+        public int Stun;
+        public int Other;
+
+        public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram)
+        {
+            if (Rfc7983.Classify(datagram) == DatagramKind.Stun)
+            {
+                Interlocked.Increment(ref Stun);
+            }
+            else
+            {
+                Interlocked.Increment(ref Other);
+            }
+
+            return BlackHole ? InterceptDecision.Discard : Delay > TimeSpan.Zero ? new InterceptDecision(false, Delay) : InterceptDecision.Pass;
+        }
+    }
+
+    [Fact]
+    public async Task A_black_hole_in_the_impairment_hook_fails_consent_on_the_controlling_side()
+    {
+        var hole = new Switchable();
         await using var client = new IceAgent(Loopback(controlling: true, consentSeconds: 2));
-        await using var server = new IceAgent(Loopback(controlling: false, lite: true, consentSeconds: 2));
+        await using var server = new IceAgent(Loopback(controlling: false, lite: true, consentSeconds: 2) with { Interceptor = hole });
         await Connect(client, server, trickleAToB: false);
+        Assert.True(hole.Stun > 0, "the hook sees the connectivity checks, below ICE");
         var failed = new TaskCompletionSource();
         client.StateChanged += s =>
         {
@@ -137,9 +162,21 @@ public sealed class IceAgentTests
                 failed.TrySetResult();
             }
         };
-        server.Silent = true; // a black hole: it stops answering consent checks
+        hole.BlackHole = true; // the server's sockets stay open; nothing gets in or out
         await failed.Task.WaitAsync(Bound);
         Assert.False(client.Send([0x80, 1]));
+    }
+
+    [Fact]
+    public async Task The_impairment_hook_delays_checks_and_media_in_both_directions()
+    {
+        var slow = new Switchable { Delay = TimeSpan.FromMilliseconds(40) };
+        await using var a = new IceAgent(Loopback(controlling: true) with { Interceptor = slow });
+        await using var b = new IceAgent(Loopback(controlling: false, lite: true));
+        await Connect(a, b, trickleAToB: false);
+        Assert.Equal(new byte[] { 0x80, 9 }, await Exchange(a, b, [0x80, 9]));
+        Assert.Equal(new byte[] { 0x80, 10 }, await Exchange(b, a, [0x80, 10]));
+        Assert.True(slow.Stun > 0 && slow.Other >= 2, $"stun {slow.Stun}, other {slow.Other}");
     }
 
     [Fact]
