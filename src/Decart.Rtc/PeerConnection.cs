@@ -2,6 +2,7 @@ using System.Net;
 using Decart.Rtc.Codecs;
 using Decart.Rtc.Dtls;
 using Decart.Rtc.Ice;
+using Decart.Rtc.Interceptors;
 using Decart.Rtc.Rtcp;
 using Decart.Rtc.Rtp;
 using Decart.Rtc.Sdp;
@@ -161,6 +162,15 @@ public sealed class PeerConnectionStats
     /// <summary>RTCP values out of any plausible range (a REMB over 10 Gbit/s, a jitter over a minute) that were clamped.</summary>
     public long RtcpClamped { get; internal set; }
 
+    /// <summary>What the peer's transport-wide congestion control feedback said last (loss, queueing delay, acknowledged bitrate), if it sends any.</summary>
+    public Interceptors.TransportFeedbackSummary? TransportFeedback { get; internal set; }
+
+    /// <summary>Transport-wide feedback packets from the peer that could not be read (truncated, reserved symbols, absurd counts).</summary>
+    public long TransportFeedbackMalformed { get; internal set; }
+
+    /// <summary>Transport-wide feedback packets we sent about what we receive.</summary>
+    public long TransportFeedbacksSent { get; internal set; }
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -202,7 +212,13 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly PeerConnectionOptions _options;
     private readonly IceAgent _ice;
     private readonly DtlsCertificate _certificate;
-    private readonly RtpSendBuffer _sendBuffer = new();
+    private readonly NackResponder _nackResponder;
+    private readonly SenderReporter _senderReporter = new();
+    private readonly TwccSender _twccSender = new();
+    private readonly TwccReceiver _twccReceiver;
+    // The send path's interceptors, in order: the transport-wide sequence number is stamped first, so the NACK
+    // responder keeps the packet as it went out.
+    private readonly IRtpInterceptor[] _sendInterceptors;
     private const int MaxStreams = 8;
     private readonly ReceiveStream?[] _streams = new ReceiveStream?[MaxStreams];
     private int _streamCount;
@@ -234,7 +250,6 @@ public sealed class PeerConnection : IAsyncDisposable
     private SessionDescription? _localDescription;
     private ushort _sequence = (ushort)Random.Shared.Next(0, 30000);
     private ushort _pictureId;
-    private ushort _rtxSequence = (ushort)Random.Shared.Next(0, 30000);
     private long _lastPliTicks;
     private Task? _rtcpLoop;
     private int _state;
@@ -248,6 +263,11 @@ public sealed class PeerConnection : IAsyncDisposable
         _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, Interceptor = _options.Interceptor });
         _demux = new PacketDemux(_ice);
         _demux.MediaReceived += OnRtp;
+        _nackResponder = new NackResponder(Stats, () => Stats.RoundTripTime, Retransmit) { MediaSsrc = _ssrc, RtxSsrc = _rtxSsrc };
+        _senderReporter.Ssrc = _ssrc;
+        _twccReceiver = new TwccReceiver(_ssrc);
+        _twccSender.FeedbackReceived += summary => Stats.TransportFeedback = summary;
+        _sendInterceptors = [_twccSender, _nackResponder, _senderReporter];
         _ice.LocalCandidateGathered += c => LocalCandidateGathered?.Invoke(c);
         _ice.StateChanged += OnIceState;
     }
@@ -371,7 +391,7 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             // Every video section may be inactive for now (a room answers its placeholders so until it has a track).
             var (send, receive, transceivers) = SdpNegotiation.ReadAnswerSections(remote);
-            _video = send;
+            SetSend(send);
             SetReceive(receive);
             _transceivers = transceivers;
             if (!renegotiation)
@@ -456,7 +476,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _localDescription = result.Answer;
         _transceivers = result.Transceivers;
         NegotiationWarnings = result.Warnings;
-        _video = result.Send;
+        SetSend(result.Send);
         SetReceive(result.Receive);
         if (_dtls is null)
         {
@@ -493,6 +513,16 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
+    private void SetSend(NegotiatedVideo? send)
+    {
+        lock (_sendLock)
+        {
+            _video = send;
+            _nackResponder.RtxPayloadType = send?.RtxPayloadType;
+            _twccSender.ExtensionId = send?.Extensions.TransportCc is int id and >= 1 and <= 14 ? id : 0;
+        }
+    }
+
     private void SetReceive(NegotiatedVideo? receive)
     {
         lock (_receiveLock)
@@ -506,6 +536,7 @@ public sealed class PeerConnection : IAsyncDisposable
                 _active = null;
             }
 
+            _twccReceiver.ExtensionId = receive?.Extensions.TransportCc ?? 0;
             _receiveMid = receive is { Extensions.Mid: > 0 } ? System.Text.Encoding.UTF8.GetBytes(receive.Mid) : null;
             _ridNames = [.. LayerOrder(receive?.Rids ?? [])];
             _rids = _ridNames.Select(r => System.Text.Encoding.UTF8.GetBytes(r)).ToArray();
@@ -722,33 +753,47 @@ public sealed class PeerConnection : IAsyncDisposable
     private void SendRtp(SrtpSession srtp, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
     {
         ushort seq = _sequence++;
-        int length = new RtpWriter(_sendPacket, payloadType, seq, timestamp, _ssrc, marker).WritePayload(payload);
-        _sendBuffer.Store(seq, _sendPacket.AsSpan(0, length));
-        if (srtp.Outbound.ProtectRtp(_sendPacket, length, out int protectedLength) == SrtpError.None)
+        var writer = new RtpWriter(_sendPacket, payloadType, seq, timestamp, _ssrc, marker);
+        if (_twccSender.ExtensionId > 0)
         {
-            _ice.Send(_sendPacket.AsSpan(0, protectedLength));
-            Stats.Sent(protectedLength);
-            _mediaBytesThisWindow += protectedLength;
+            writer.AddExtension(_twccSender.ExtensionId, [0, 0]); // the TWCC interceptor writes the number
         }
-    }
 
-    // The retransmission budget's one-second windows (under _sendLock): media bytes sent, and copies sent.
-    private long _windowStart;
-    private long _mediaBytesThisWindow;
-    private long _mediaBytesLastWindow;
-    private long _retransmitBytes;
-
-    private void RollRetransmitWindow(long now)
-    {
-        if (now - _windowStart < 1000)
+        int length = writer.WritePayload(payload);
+        var packet = _sendPacket.AsSpan(0, length);
+        if (!RtpHeader.TryParse(packet, out var header, out _))
         {
             return;
         }
 
-        _mediaBytesLastWindow = now - _windowStart < 2000 ? _mediaBytesThisWindow : 0;
-        _mediaBytesThisWindow = 0;
-        _retransmitBytes = 0;
-        _windowStart = now;
+        long now = RtpClock.Now;
+        foreach (var interceptor in _sendInterceptors)
+        {
+            interceptor.OnRtpSending(packet, header, now);
+        }
+
+        if (srtp.Outbound.ProtectRtp(_sendPacket, length, out int protectedLength) == SrtpError.None)
+        {
+            _ice.Send(_sendPacket.AsSpan(0, protectedLength));
+            Stats.Sent(protectedLength);
+        }
+    }
+
+    /// <summary>Sends a NACK responder's copy (under the send lock): a fresh transport-wide number, then SRTP.</summary>
+    private void Retransmit(Span<byte> buffer, int length)
+    {
+        var srtp = _srtp;
+        if (srtp is null || !RtpHeader.TryParse(buffer[..length], out var header, out _))
+        {
+            return;
+        }
+
+        _twccSender.OnRtpSending(buffer[..length], header, RtpClock.Now);
+        if (srtp.Outbound.ProtectRtp(buffer, length, out int p) == SrtpError.None)
+        {
+            _ice.Send(buffer[..p]);
+            Stats.Sent(p);
+        }
     }
 
     private readonly PacketDemux _demux;
@@ -829,6 +874,7 @@ public sealed class PeerConnection : IAsyncDisposable
             Stats.Received(datagram.Length);
             var receive = _receive;
             var packet = buffer[..n];
+            _twccReceiver.OnRtpReceived(packet, header, RtpClock.Now); // every packet of the bundle, RTX included
             if (receive is null || !RoutesHere(receive, header, packet))
             {
                 Stats.PacketsUnroutable++;
@@ -1070,57 +1116,20 @@ public sealed class PeerConnection : IAsyncDisposable
     private void HandleRtcp(ReadOnlySpan<byte> compound)
     {
         var rest = compound;
-        Span<ushort> lost = stackalloc ushort[256];
-        Span<byte> copy = stackalloc byte[1600];
+        long now = RtpClock.Now;
         while (RtcpPacket.TryReadNext(ref rest, out var packet, out _))
         {
             if (packet.IsNack)
             {
-                int count = packet.GetNackedSequences(lost);
-                Stats.NackReceived(count);
-                var srtp = _srtp;
                 lock (_sendLock)
                 {
-                    long now = Environment.TickCount64;
-                    // A copy needs a round trip to arrive before a NACK for it can stop coming; without an RTT yet, 20 ms
-                    // (the receiver's NACK cadence here), so nothing is withheld that a real loss needs.
-                    long minInterval = Math.Clamp((long)(Stats.RoundTripTime?.TotalMilliseconds ?? 20), 10, 500);
-                    RollRetransmitWindow(now);
-                    for (int i = 0; i < count && srtp is not null; i++)
-                    {
-                        // Each packet at most once per round trip, and all copies together at most half of what the
-                        // media itself sends in a second (the last window or this one, whichever is more; at least
-                        // 16 KB): under congestion, retransmissions must not multiply the rate the path cannot carry.
-                        if (_retransmitBytes >= Math.Max(16_384, Math.Max(_mediaBytesLastWindow, _mediaBytesThisWindow) / 2))
-                        {
-                            Stats.RetransmissionsSuppressed += count - i;
-                            break;
-                        }
-
-                        if (!_sendBuffer.TryGetForResend(lost[i], now, minInterval, out var original))
-                        {
-                            if (_sendBuffer.TryGet(lost[i], out _))
-                            {
-                                Stats.RetransmissionsSuppressed++;
-                            }
-
-                            continue;
-                        }
-
-                        {
-                            int length = _video?.RtxPayloadType is { } rtxPt
-                                ? Rtx.Wrap(copy, original, (byte)rtxPt, _rtxSequence++, _rtxSsrc)
-                                : CopyTo(original, copy);
-                            if (length > 0 && srtp.Outbound.ProtectRtp(copy, length, out int p) == SrtpError.None)
-                            {
-                                _ice.Send(copy[..p]);
-                                Stats.Retransmitted();
-                                Stats.Sent(p);
-                                _retransmitBytes += p;
-                            }
-                        }
-                    }
+                    _nackResponder.OnRtcpReceived(packet, now);
                 }
+            }
+            else if (TransportFeedback.Is(packet))
+            {
+                _twccSender.OnRtcpReceived(packet, now);
+                Stats.TransportFeedbackMalformed = _twccSender.Malformed;
             }
             else if (packet.IsPli || packet.IsFir)
             {
@@ -1173,12 +1182,6 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    private static int CopyTo(ReadOnlySpan<byte> source, Span<byte> destination)
-    {
-        source.CopyTo(destination);
-        return source.Length;
-    }
-
     private void OnKeyframeNeeded(ReceiveStream stream)
     {
         long now = Environment.TickCount64;
@@ -1228,6 +1231,13 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
             }
 
+            int feedback = _twccReceiver.WriteRtcp(buffer, RtpClock.Now);
+            if (feedback > 0)
+            {
+                SendRtcp(buffer, feedback);
+                Stats.TransportFeedbacksSent = _twccReceiver.Reports;
+            }
+
             if (++tick % 50 == 0)
             {
                 // Once a second: a sender report (with our stream) or a receiver report, plus CNAME; REMB when asked.
@@ -1241,7 +1251,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
                 bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly };
                 int n = sending
-                    ? RtcpWriter.WriteSenderReport(buffer, new SenderReportInfo(_ssrc, RtcpTiming.ToNtp(DateTime.UtcNow), 0, (uint)Stats.PacketsSent, (uint)Stats.BytesSent, 0), blocks)
+                    ? RtcpWriter.WriteSenderReport(buffer, _senderReporter.Report(DateTime.UtcNow, RtpClock.Now), blocks)
                     : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks);
                 n += RtcpWriter.WriteSdesCname(buffer.AsSpan(n), _ssrc, "decart"u8);
                 if (_options.ReceiveBitrateEstimate is { } estimate && firstRemote != 0)

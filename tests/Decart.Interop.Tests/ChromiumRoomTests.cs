@@ -131,6 +131,15 @@ public sealed class ChromiumRoomTests
         Assert.Contains("f", pc.ReceivedLayers);
         Assert.Equal(0, pc.Stats.DecryptFailures);
 
+        // Transport-wide congestion control both ways: we reported on the camera's packets, Chromium on ours, and its
+        // send-side estimate (fed by our feedback alone: it stops reading REMB once transport-cc is negotiated) stays up.
+        await Task.Delay(2500); // a few seconds of the camera, so both estimates have had feedback to work on
+        Assert.True(pc.Stats.TransportFeedbacksSent > 10, $"we sent {pc.Stats.TransportFeedbacksSent} feedback packets on {pc.Stats.PacketsReceived} packets");
+        Assert.True(pc.Stats.TransportFeedback is { Feedbacks: > 10 }, $"Chromium's feedback on our track: {pc.Stats.TransportFeedback}");
+        Assert.Equal(0, pc.Stats.TransportFeedbackMalformed);
+        double estimate = await browser.Page.EvaluateAsync<double>("() => outgoingEstimate()");
+        Assert.True(estimate > 1_000_000, $"Chromium's outgoing estimate from our feedback: {estimate} bit/s");
+
         int renderedAfter = await browser.Page.EvaluateAsync<int>("() => window.rendered");
         Assert.True(renderedAfter > rendered, "our track kept playing through the renegotiation");
         stopSending.Cancel();

@@ -6,7 +6,7 @@ namespace Decart.Rtc.Tests;
 
 /// <summary>
 /// "The media hot path allocates nothing per packet", checked end to end on a real connected pair (ICE, DTLS, SRTP on
-/// loopback UDP): after a warm-up, 800 frames of 60 KB (≈ 45,000 packets) go from one peer's SendFrame to the other's
+/// loopback UDP, transport-wide congestion control on): after a warm-up, 800 frames of 60 KB (≈ 45,000 packets) go from one peer's SendFrame to the other's
 /// FrameReceived, and the bytes the whole process allocated meanwhile are divided by the packets. Timers (RTCP
 /// reports, consent checks) allocate a little per second, not per packet (3–5 B per packet measured); the smallest
 /// object is 24 bytes, so a single allocation per packet would fail the 16-byte bound. Two
@@ -65,6 +65,9 @@ public sealed class MediaPathAllocationTests
         Assert.Equal(800L * frame.Length, bytesOut - bytes0); // every byte arrived
         Assert.True(packets >= 800 * 55, $"{packets} packets");
         double perPacket = (double)allocated / packets;
+        // With transport-wide congestion control on: every packet stamped, reported on and read back.
+        Assert.True(client.Video!.Extensions.TransportCc > 0);
+        Assert.True(server.Stats.TransportFeedbacksSent > 10 && client.Stats.TransportFeedback is { Feedbacks: > 10 }, $"feedback sent {server.Stats.TransportFeedbacksSent}, read {client.Stats.TransportFeedback}");
         Assert.True(perPacket < 16, $"{perPacket:F1} bytes allocated per packet ({allocated} bytes over {packets} packets)");
     }
 }

@@ -242,6 +242,34 @@ public sealed class PeerConnectionTests
         Assert.True(server.Stats.RtxReceived > 0); // RTX was negotiated, so retransmissions travel on it (RFC 4588)
     }
 
+    [Fact]
+    public async Task Transport_wide_feedback_reports_what_arrived_and_the_loss_the_impairment_caused()
+    {
+        var loss = new RandomLoss(0.10, 7);
+        var (client, server) = await ConnectAsync(clientInterceptor: loss);
+        await using var c = client;
+        await using var s = server;
+        Assert.True(client.Video!.Extensions.TransportCc > 0, "transport-cc was negotiated");
+        var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
+        var frames = Enumerable.Range(0, 150).Select(i => clip[i % clip.Count]).ToList();
+        for (int i = 0; i < frames.Count; i++)
+        {
+            Assert.True(client.SendFrame(frames[i], (uint)(i * 3000)));
+            await Task.Delay(10);
+        }
+
+        await Task.Delay(300); // the last feedback
+        Assert.True(server.Stats.TransportFeedbacksSent >= 10, $"the receiver sent {server.Stats.TransportFeedbacksSent} feedback packets");
+        var summary = client.Stats.TransportFeedback;
+        Assert.NotNull(summary);
+        Assert.True(summary.Value.Feedbacks >= 10, $"the sender read {summary.Value.Feedbacks}");
+        Assert.Equal(0, client.Stats.TransportFeedbackMalformed);
+        // 10 % of the media is dropped below ICE (retransmissions carry fresh numbers and arrive, so a window sees a bit less).
+        Assert.InRange(summary.Value.LossFraction, 0.01, 0.3);
+        Assert.True(summary.Value.AckedBitrate > 100_000, $"acked {summary.Value.AckedBitrate} bit/s");
+        Assert.True(summary.Value.QueueDelay < TimeSpan.FromMilliseconds(200), $"queue delay {summary.Value.QueueDelay} on loopback");
+    }
+
     private static List<byte[]> H264AccessUnits() => H264Nal.SplitAccessUnits(File.ReadAllBytes(Clips.Path("pattern-1088x624-30fps.h264")));
 
     [Fact]

@@ -192,8 +192,27 @@ public readonly struct RtpHeader
     /// <returns>Whether present; malformed extension blocks yield false, never an exception.</returns>
     public bool TryGetExtension(ReadOnlySpan<byte> packet, int id, out ReadOnlySpan<byte> value)
     {
+        if (TryFindExtension(packet, id, out int offset, out int length))
+        {
+            value = packet.Slice(offset, length);
+            return true;
+        }
+
         value = default;
-        if (ExtensionLength == 0)
+        return false;
+    }
+
+    /// <summary>Finds a header extension element by id and says where its value sits in the packet (to rewrite it in place).</summary>
+    /// <param name="packet">The packet this header was parsed from.</param>
+    /// <param name="id">The extension id.</param>
+    /// <param name="offset">The value's offset in <paramref name="packet"/>.</param>
+    /// <param name="length">The value's length.</param>
+    /// <returns>Whether present; malformed extension blocks yield false.</returns>
+    public bool TryFindExtension(ReadOnlySpan<byte> packet, int id, out int offset, out int length)
+    {
+        offset = 0;
+        length = 0;
+        if (ExtensionLength == 0 || id <= 0 || ExtensionOffset + ExtensionLength > packet.Length)
         {
             return false;
         }
@@ -215,11 +234,11 @@ public readonly struct RtpHeader
                 continue;
             }
 
-            int elementId, length, headerSize;
+            int elementId, elementLength, headerSize;
             if (oneByte)
             {
                 elementId = block[i] >> 4;
-                length = (block[i] & 0x0F) + 1;
+                elementLength = (block[i] & 0x0F) + 1;
                 headerSize = 1;
                 if (elementId == 15)
                 {
@@ -234,22 +253,23 @@ public readonly struct RtpHeader
                 }
 
                 elementId = block[i];
-                length = block[i + 1];
+                elementLength = block[i + 1];
                 headerSize = 2;
             }
 
-            if (i + headerSize + length > block.Length)
+            if (i + headerSize + elementLength > block.Length)
             {
                 return false;
             }
 
             if (elementId == id)
             {
-                value = block.Slice(i + headerSize, length);
+                offset = ExtensionOffset + i + headerSize;
+                length = elementLength;
                 return true;
             }
 
-            i += headerSize + length;
+            i += headerSize + elementLength;
         }
 
         return false;

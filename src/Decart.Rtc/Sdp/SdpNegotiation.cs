@@ -62,7 +62,7 @@ public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecNa
 public static class SdpNegotiation
 {
     /// <summary>RTCP feedback we implement.</summary>
-    public static readonly IReadOnlySet<string> SupportedFeedback = new HashSet<string>(["nack", "nack pli", "ccm fir", "goog-remb"], StringComparer.OrdinalIgnoreCase);
+    public static readonly IReadOnlySet<string> SupportedFeedback = new HashSet<string>(["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The VP8 fmtp the Decart reference client adds to raise the bitrate floor.</summary>
     public const string Vp8BitrateParameters = "x-google-min-bitrate=300;x-google-start-bitrate=600";
@@ -80,6 +80,7 @@ public static class SdpNegotiation
         var video = new MediaDescription("video", 9, "UDP/TLS/RTP/SAVPF", ["96", "97", "102", "103"]);
         video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
         Common(video, local, "0", "actpass", direction);
+        video.Attributes.Add(new SdpAttribute("extmap", "3 " + RtpExtensionUris.TransportWideCc));
         AddCodec(video, 96, "VP8", Vp8BitrateParameters);
         AddRtx(video, 97, 96);
         AddCodec(video, 102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
@@ -192,7 +193,7 @@ public static class SdpNegotiation
 
             var negotiated = Agreement(m, mid, codec) with
             {
-                Extensions = new RtpExtensionIds(m.ExtensionId(RtpExtensionUris.Mid), m.ExtensionId(RtpExtensionUris.Rid), m.ExtensionId(RtpExtensionUris.RepairedRid)),
+                Extensions = RtpExtensionIds.Of(m),
             };
             var direction = negotiated.LocalDirection;
             transceivers.Add(new TransceiverDescription(mid, "video", direction, false, negotiated.CodecName, negotiated.PayloadType));
@@ -215,6 +216,7 @@ public static class SdpNegotiation
         var video = new MediaDescription("video", 9, "UDP/TLS/RTP/SAVPF", ["96", "97", "102", "103"]);
         video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
         Common(video, local, mid, "actpass", direction);
+        video.Attributes.Add(new SdpAttribute("extmap", "3 " + RtpExtensionUris.TransportWideCc));
         video.Attributes.Add(new SdpAttribute("extmap", "4 " + RtpExtensionUris.Mid));
         AddCodec(video, 96, "VP8", Vp8BitrateParameters);
         AddRtx(video, 97, 96);
@@ -365,7 +367,7 @@ public static class SdpNegotiation
     private static void AddCodec(MediaDescription m, int pt, string name, string? fmtp)
     {
         m.Attributes.Add(new SdpAttribute("rtpmap", $"{pt} {name}/90000"));
-        foreach (var fb in new[] { "goog-remb", "ccm fir", "nack", "nack pli" })
+        foreach (var fb in new[] { "goog-remb", "transport-cc", "ccm fir", "nack", "nack pli" })
         {
             m.Attributes.Add(new SdpAttribute("rtcp-fb", $"{pt} {fb}"));
         }

@@ -13,13 +13,27 @@ public static class RtpExtensionUris
 
     /// <summary>RFC 8852 <c>sdes:repaired-rtp-stream-id</c>: the layer an RTX packet repairs.</summary>
     public const string RepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+
+    /// <summary>draft-holmer-rmcat-transport-wide-cc-extensions-01: the transport-wide sequence number of every packet.</summary>
+    public const string TransportWideCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 }
 
 /// <summary>Header-extension ids negotiated for a section (0 = not negotiated).</summary>
 /// <param name="Mid">Id of <see cref="RtpExtensionUris.Mid"/>.</param>
 /// <param name="Rid">Id of <see cref="RtpExtensionUris.Rid"/>.</param>
 /// <param name="RepairedRid">Id of <see cref="RtpExtensionUris.RepairedRid"/>.</param>
-public readonly record struct RtpExtensionIds(int Mid, int Rid, int RepairedRid);
+/// <param name="TransportCc">Id of <see cref="RtpExtensionUris.TransportWideCc"/>.</param>
+public readonly record struct RtpExtensionIds(int Mid, int Rid, int RepairedRid, int TransportCc = 0)
+{
+    /// <summary>The ids a section's <c>a=extmap</c> lines give.</summary>
+    /// <param name="section">The section.</param>
+    /// <returns>Its ids.</returns>
+    public static RtpExtensionIds Of(MediaDescription section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return new(section.ExtensionId(RtpExtensionUris.Mid), section.ExtensionId(RtpExtensionUris.Rid), section.ExtensionId(RtpExtensionUris.RepairedRid), section.ExtensionId(RtpExtensionUris.TransportWideCc));
+    }
+}
 
 /// <summary>One m-section as offer/answer settled it (what a transceiver is in RTCPeerConnection).</summary>
 /// <param name="Mid">The section's mid.</param>
@@ -121,7 +135,7 @@ public sealed record AnswerResult(SessionDescription Answer, NegotiatedVideo? Se
 /// </summary>
 public static class TransceiverNegotiation
 {
-    private static readonly string[] SupportedExtensions = [RtpExtensionUris.Mid, RtpExtensionUris.Rid, RtpExtensionUris.RepairedRid];
+    private static readonly string[] SupportedExtensions = [RtpExtensionUris.Mid, RtpExtensionUris.Rid, RtpExtensionUris.RepairedRid, RtpExtensionUris.TransportWideCc];
 
     /// <summary>Answers an offer.</summary>
     /// <param name="offer">The remote offer.</param>
@@ -225,7 +239,7 @@ public static class TransceiverNegotiation
             var video = new MediaDescription("video", 9, m.Protocol, formats);
             video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
             Common(video, local, mid, setup, direction, withMsid: sendHere);
-            var ids = new RtpExtensionIds(m.ExtensionId(RtpExtensionUris.Mid), m.ExtensionId(RtpExtensionUris.Rid), m.ExtensionId(RtpExtensionUris.RepairedRid));
+            var ids = RtpExtensionIds.Of(m);
             foreach (var (id, uri) in m.Extensions)
             {
                 // On every accepted section, not only where we receive: in a BUNDLE a browser offers later sections
