@@ -252,7 +252,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private ushort _pictureId;
     private long _lastPliTicks;
     private Task? _rtcpLoop;
-    private int _state;
+    private readonly StateMachine<PeerConnectionState> _state = new(PeerConnectionState.New, PeerConnectionState.Failed, PeerConnectionState.Closed);
 
     /// <summary>Creates a peer connection.</summary>
     /// <param name="options">Settings.</param>
@@ -285,7 +285,7 @@ public sealed class PeerConnection : IAsyncDisposable
     public event Action? KeyframeRequested;
 
     /// <summary>The state.</summary>
-    public PeerConnectionState State => (PeerConnectionState)Volatile.Read(ref _state);
+    public PeerConnectionState State => _state.Current;
 
     /// <summary>What offer/answer settled for video: the section we send on, else the one we receive on.</summary>
     public NegotiatedVideo? Video => _video ?? _receive;
@@ -649,7 +649,7 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <returns>A task that completes when closed.</returns>
     public async Task Close()
     {
-        if (Interlocked.Exchange(ref _state, (int)PeerConnectionState.Closed) == (int)PeerConnectionState.Closed)
+        if (!_state.TryMove(PeerConnectionState.Closed))
         {
             return;
         }
@@ -1275,13 +1275,9 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private void SetState(PeerConnectionState state)
     {
-        int previous = Volatile.Read(ref _state);
-        if (previous == (int)state || previous == (int)PeerConnectionState.Closed || (previous == (int)PeerConnectionState.Failed && state != PeerConnectionState.Closed))
+        if (_state.TryMove(state))
         {
-            return;
+            StateChanged?.Invoke(state);
         }
-
-        Interlocked.Exchange(ref _state, (int)state);
-        StateChanged?.Invoke(state);
     }
 }

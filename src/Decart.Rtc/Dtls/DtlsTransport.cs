@@ -67,7 +67,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     private Org.BouncyCastle.Tls.DtlsTransport? _dtls;
     private Thread? _reader;
     private string? _failure;
-    private int _state;
+    private readonly StateMachine<DtlsState> _state = new(DtlsState.New, DtlsState.Failed, DtlsState.Closed);
 
     /// <summary>Creates the transport; nothing is sent until <see cref="HandshakeAsync"/>.</summary>
     /// <param name="path">The selected ICE pair or a direct UDP link.</param>
@@ -89,7 +89,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     public event Action<DtlsState>? StateChanged;
 
     /// <summary>The current state.</summary>
-    public DtlsState State => (DtlsState)Volatile.Read(ref _state);
+    public DtlsState State => _state.Current;
 
     /// <summary>Why the transport failed, when it did.</summary>
     public string? FailureReason => _failure;
@@ -106,7 +106,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     /// <exception cref="DtlsHandshakeException">On a fingerprint mismatch, a fatal alert, a timeout, or no common SRTP profile.</exception>
     public async Task<SrtpKeyingMaterial> HandshakeAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)DtlsState.Connecting, (int)DtlsState.New) != (int)DtlsState.New)
+        if (!_state.TryMove(DtlsState.New, DtlsState.Connecting))
         {
             throw new InvalidOperationException("the handshake has already run");
         }
@@ -275,14 +275,9 @@ public sealed class DtlsTransport : IAsyncDisposable
 
     private void SetState(DtlsState state)
     {
-        int previous = Interlocked.Exchange(ref _state, (int)state);
-        if (previous != (int)state && !(previous is (int)DtlsState.Failed or (int)DtlsState.Closed && state is DtlsState.Closed or DtlsState.Failed))
+        if (_state.TryMove(state))
         {
             StateChanged?.Invoke(state);
-        }
-        else if (previous is (int)DtlsState.Failed or (int)DtlsState.Closed)
-        {
-            Interlocked.Exchange(ref _state, previous); // terminal states stay
         }
     }
 

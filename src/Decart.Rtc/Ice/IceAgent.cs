@@ -95,7 +95,7 @@ public sealed class IceAgent : IDatagramTransport
     private long _checkStartTicks;
     private long _lastConsentTicks;
     private long _nextConsentTicks;
-    private int _state;
+    private readonly StateMachine<IceState> _state = new(IceState.New, IceState.Failed, IceState.Closed);
     private bool _controlling;
 
     /// <summary>Creates an agent with fresh credentials; call <see cref="StartAsync"/> to gather.</summary>
@@ -124,7 +124,7 @@ public sealed class IceAgent : IDatagramTransport
     public string LocalPassword { get; }
 
     /// <summary>The state.</summary>
-    public IceState State => (IceState)Volatile.Read(ref _state);
+    public IceState State => _state.Current;
 
     /// <summary>Whether the agent is controlling now (after any role conflict).</summary>
     public bool IsControlling => _controlling;
@@ -859,14 +859,7 @@ public sealed class IceAgent : IDatagramTransport
 
     private void SetState(IceState state)
     {
-        int previous = Interlocked.Exchange(ref _state, (int)state);
-        if (previous == (int)IceState.Closed || (previous == (int)IceState.Failed && state != IceState.Closed))
-        {
-            Interlocked.Exchange(ref _state, previous);
-            return;
-        }
-
-        if (previous != (int)state)
+        if (_state.TryMove(state))
         {
             StateChanged?.Invoke(state);
         }
