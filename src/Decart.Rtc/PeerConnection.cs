@@ -588,7 +588,7 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             int max = _options.MaxPayloadSize;
             byte pt = (byte)video.PayloadType;
-            if (video.CodecName == "H264")
+            if (video.Codec == RtpCodec.H264)
             {
                 var packetizer = new H264Packetizer(frame, max);
                 while (packetizer.TryWriteNext(_sendPayload, out int n, out bool last))
@@ -1052,7 +1052,7 @@ public sealed class PeerConnection : IAsyncDisposable
             return null;
         }
 
-        var stream = new ReceiveStream(ssrc, rid, layer, receive.CodecName == "H264" ? VideoCodecKind.H264 : VideoCodecKind.Vp8, _onStreamKeyframeNeeded ??= OnKeyframeNeeded);
+        var stream = new ReceiveStream(ssrc, rid, layer, receive.Codec, _onStreamKeyframeNeeded ??= OnKeyframeNeeded);
         stream.OnFrame = (frame, timestamp, keyframe) => OnFrame(stream, frame, timestamp, keyframe);
         if (receive.RemoteRtxSsrc is { } rtx && rid is null)
         {

@@ -81,7 +81,7 @@ public sealed class StackTests
         var frames = Enumerable.Range(0, 310).Select(i => clip[i % clip.Count]).ToList();
 
         // Receiver (server): unprotect → NACK tracking → assemble.
-        var assembler = new FrameAssembler(VideoCodecKind.Vp8, reorderWindow: 512);
+        var assembler = new FrameAssembler(RtpCodec.Vp8, reorderWindow: 512);
         var nacks = new NackGenerator();
         var received = new List<(byte[] Frame, uint Ts)>();
         var gate = new object();

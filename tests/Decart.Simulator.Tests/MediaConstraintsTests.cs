@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Diagnostics;
 using Decart.Simulator.Constraints;
 
@@ -19,7 +20,7 @@ public sealed class MediaConstraintsTests
         for (int i = 0; i < 120; i++)
         {
             double arrival = (i / 10) * (10 / 30.0) + 0.3 + (i % 10) * 0.001;
-            Assert.Null(constraints.Observe(frame, "VP8", false, Ticks(arrival), (uint)(i * 3000)));
+            Assert.Null(constraints.Observe(frame, RtpCodec.Vp8, false, Ticks(arrival), (uint)(i * 3000)));
         }
 
         Assert.InRange(constraints.MeasuredFps!.Value, 29.0, 31.0);
@@ -33,7 +34,7 @@ public sealed class MediaConstraintsTests
         var reports = new List<string>();
         for (int i = 0; i < 150; i++)
         {
-            if (constraints.Observe(frame, "VP8", false, Ticks(i / 50.0), (uint)(1_000_000 + (i * 1800))) is { } violation)
+            if (constraints.Observe(frame, RtpCodec.Vp8, false, Ticks(i / 50.0), (uint)(1_000_000 + (i * 1800))) is { } violation)
             {
                 reports.Add(violation);
             }
@@ -45,14 +46,14 @@ public sealed class MediaConstraintsTests
         var fresh = new MediaConstraints(Lucy);
         for (int i = 0; i < 75; i++)
         {
-            fresh.Observe(frame, "VP8", false, Ticks(i / 30.0), (uint)(500_000 + (i * 3000)));
+            fresh.Observe(frame, RtpCodec.Vp8, false, Ticks(i / 30.0), (uint)(500_000 + (i * 3000)));
         }
 
         double before = fresh.MeasuredFps!.Value;
-        fresh.Observe(frame, "VP8", false, Ticks(2.5), 10); // timestamps restart
+        fresh.Observe(frame, RtpCodec.Vp8, false, Ticks(2.5), 10); // timestamps restart
         for (int i = 1; i < 20; i++)
         {
-            fresh.Observe(frame, "VP8", false, Ticks(2.5 + (i / 30.0)), (uint)(10 + (i * 1500))); // 60 fps, not measured yet
+            fresh.Observe(frame, RtpCodec.Vp8, false, Ticks(2.5 + (i / 30.0)), (uint)(10 + (i * 1500))); // 60 fps, not measured yet
         }
 
         Assert.Equal(before, fresh.MeasuredFps!.Value); // not re-measured yet: under two seconds since the restart

@@ -54,7 +54,7 @@ public class PayloadingBenchmarks
             _reordered[^1] = _packets.Length - 1;
         }
 
-        _assembler = new FrameAssembler(IsH264 ? VideoCodecKind.H264 : VideoCodecKind.Vp8);
+        _assembler = new FrameAssembler(IsH264 ? RtpCodec.H264 : RtpCodec.Vp8);
         _onFrame = OnFrame; // one delegate, not one per call
 
         // A receiver drops delta frames until it has a keyframe: feed the clip's keyframe first, then check that

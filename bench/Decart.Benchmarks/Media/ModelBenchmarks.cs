@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using BenchmarkDotNet.Attributes;
 using Decart.Benchmarks.Infrastructure;
 using Decart.Sdk.Media;
@@ -35,7 +36,7 @@ public class ModelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        using (var source = ModelCodecs.Encoder(Codec, Width, Height, 30))
+        using (var source = ModelCodecs.Encoder(RtpCodec.Parse(Codec), Width, Height, 30))
         using (var frame = I420Frame.Rent(Width, Height))
         {
             var buffer = new byte[source.MaxEncodedSize];
@@ -51,8 +52,8 @@ public class ModelBenchmarks
             }
         }
 
-        _decoder = ModelCodecs.Decoder(Codec);
-        _encoder = ModelCodecs.Encoder(Codec, Width, Height, 30);
+        _decoder = ModelCodecs.Decoder(RtpCodec.Parse(Codec));
+        _encoder = ModelCodecs.Encoder(RtpCodec.Parse(Codec), Width, Height, 30);
         _encoded = new byte[_encoder.MaxEncodedSize];
         _output = I420Frame.Rent(Width, Height);
         _picture = I420Frame.Rent(Width, Height);

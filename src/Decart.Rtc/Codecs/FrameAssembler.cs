@@ -2,16 +2,6 @@ using Decart.Rtc.Rtp;
 
 namespace Decart.Rtc.Codecs;
 
-/// <summary>Video codecs the assembler understands.</summary>
-public enum VideoCodecKind
-{
-    /// <summary>VP8 (RFC 7741 payloads).</summary>
-    Vp8,
-
-    /// <summary>H.264 (RFC 6184 payloads, packetization mode 1).</summary>
-    H264,
-}
-
 /// <summary>Receives one assembled frame; <paramref name="frame"/> is only valid during the call.</summary>
 /// <param name="frame">The encoded frame (VP8 frame, or H.264 access unit in Annex B).</param>
 /// <param name="rtpTimestamp">Its RTP timestamp.</param>
@@ -26,7 +16,7 @@ public delegate void AssembledFrameHandler(ReadOnlySpan<byte> frame, uint rtpTim
 /// </summary>
 public sealed class FrameAssembler
 {
-    private readonly VideoCodecKind _codec;
+    private readonly RtpCodec _codec;
     private readonly int _mask;
     private readonly byte[][] _payloads;
     private readonly int[] _lengths;
@@ -47,14 +37,14 @@ public sealed class FrameAssembler
     /// <param name="maxFrameSize">Largest frame assembled.</param>
     /// <param name="reorderWindow">How many packets may arrive beyond a gap before the gap is declared lost
     /// (room for reordering and NACK retransmissions). Default 128; at most half the capacity.</param>
-    public FrameAssembler(VideoCodecKind codec, int capacity = 1024, int maxPayloadSize = 1500, int maxFrameSize = 4 * 1024 * 1024, int reorderWindow = 128)
+    public FrameAssembler(RtpCodec codec, int capacity = 1024, int maxPayloadSize = 1500, int maxFrameSize = 4 * 1024 * 1024, int reorderWindow = 128)
     {
         if (capacity < 16 || (capacity & (capacity - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), "capacity must be a power of two >= 16");
         }
 
-        _codec = codec;
+        _codec = codec ?? throw new ArgumentNullException(nameof(codec));
         _mask = capacity - 1;
         _payloads = new byte[capacity][];
         _lengths = new int[capacity];
@@ -282,7 +272,7 @@ public sealed class FrameAssembler
             var payload = _payloads[slot].AsSpan(0, _lengths[slot]);
             if (ok)
             {
-                if (_codec == VideoCodecKind.Vp8)
+                if (_codec == RtpCodec.Vp8)
                 {
                     if (Vp8Descriptor.TryParse(payload, out var d) && length + payload.Length - d.HeaderSize <= _frame.Length)
                     {
@@ -369,7 +359,7 @@ public sealed class FrameAssembler
     {
         int slot = seq & _mask;
         var payload = _payloads[slot].AsSpan(0, _lengths[slot]);
-        if (_codec == VideoCodecKind.Vp8)
+        if (_codec == RtpCodec.Vp8)
         {
             return Vp8Descriptor.TryParse(payload, out var d) && d.StartsFrame;
         }
@@ -393,7 +383,7 @@ public sealed class FrameAssembler
     {
         int slot = begin & _mask;
         var payload = _payloads[slot].AsSpan(0, _lengths[slot]);
-        if (_codec == VideoCodecKind.Vp8)
+        if (_codec == RtpCodec.Vp8)
         {
             return Vp8Descriptor.TryParse(payload, out var d) && d.StartsFrame && payload.Length > d.HeaderSize && (payload[d.HeaderSize] & 1) == 0;
         }

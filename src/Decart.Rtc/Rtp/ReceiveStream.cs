@@ -22,7 +22,7 @@ internal sealed class ReceiveStream
     private uint _lastSrCompact;
     private long _lastSrArrival;
 
-    public ReceiveStream(uint ssrc, string? rid, int layer, VideoCodecKind codec, Action<ReceiveStream> keyframeNeeded)
+    public ReceiveStream(uint ssrc, string? rid, int layer, RtpCodec codec, Action<ReceiveStream> keyframeNeeded)
     {
         Ssrc = ssrc;
         Rid = rid;

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Globalization;
 
 namespace Decart.Rtc.Sdp;
@@ -43,6 +44,9 @@ public sealed record LocalMediaParameters
 /// <param name="LocalDirection">Our direction for the section.</param>
 public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecName, int? RtxPayloadType, uint? RemoteSsrc, uint? RemoteRtxSsrc, MediaDirection LocalDirection)
 {
+    /// <summary>The payload format (<see cref="CodecName"/> as its one object).</summary>
+    public RtpCodec Codec => RtpCodec.TryParse(CodecName, out var codec) ? codec : RtpCodec.Vp8;
+
     /// <summary>The simulcast layers we receive on this section (RIDs, lowest first as offered); empty without simulcast.</summary>
     public IReadOnlyList<string> Rids { get; init; } = [];
 
@@ -64,9 +68,6 @@ public static class SdpNegotiation
     /// <summary>RTCP feedback we implement.</summary>
     public static readonly IReadOnlySet<string> SupportedFeedback = new HashSet<string>(["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"], StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The VP8 fmtp the Decart reference client adds to raise the bitrate floor.</summary>
-    public const string Vp8BitrateParameters = "x-google-min-bitrate=300;x-google-start-bitrate=600";
-
     /// <summary>Creates the client's offer: one video section (VP8 then H.264, each with RTX), optionally an audio receive section.</summary>
     /// <param name="local">Our parameters.</param>
     /// <param name="direction">Video direction (usually send and receive).</param>
@@ -81,9 +82,9 @@ public static class SdpNegotiation
         video.OtherLines.Add(('c', "IN IP4 0.0.0.0"));
         Common(video, local, "0", "actpass", direction);
         video.Attributes.Add(new SdpAttribute("extmap", "3 " + RtpExtensionUris.TransportWideCc));
-        AddCodec(video, 96, "VP8", Vp8BitrateParameters);
+        AddCodec(video, 96, RtpCodec.Vp8.Name, RtpCodec.Vp8.OfferParameters);
         AddRtx(video, 97, 96);
-        AddCodec(video, 102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+        AddCodec(video, 102, RtpCodec.H264.Name, RtpCodec.H264.OfferParameters);
         AddRtx(video, 103, 102);
         AddSsrcs(video, local, direction);
         offer.Media.Add(video);
@@ -218,9 +219,9 @@ public static class SdpNegotiation
         Common(video, local, mid, "actpass", direction);
         video.Attributes.Add(new SdpAttribute("extmap", "3 " + RtpExtensionUris.TransportWideCc));
         video.Attributes.Add(new SdpAttribute("extmap", "4 " + RtpExtensionUris.Mid));
-        AddCodec(video, 96, "VP8", Vp8BitrateParameters);
+        AddCodec(video, 96, RtpCodec.Vp8.Name, RtpCodec.Vp8.OfferParameters);
         AddRtx(video, 97, 96);
-        AddCodec(video, 102, "H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+        AddCodec(video, 102, RtpCodec.H264.Name, RtpCodec.H264.OfferParameters);
         AddRtx(video, 103, 102);
         return video;
     }

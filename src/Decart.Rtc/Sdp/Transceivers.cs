@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Globalization;
 
 namespace Decart.Rtc.Sdp;
@@ -150,7 +151,7 @@ public static class TransceiverNegotiation
         ArgumentNullException.ThrowIfNull(offer);
         ArgumentNullException.ThrowIfNull(local);
         options ??= new AnswerOptions();
-        var receivePreference = options.CodecPreference ?? ["VP8", "H264"];
+        var receivePreference = options.CodecPreference ?? RtpCodec.All.Select(c => c.Name).ToArray();
         var sendPreference = options.SendCodecPreference ?? receivePreference;
         var answer = new SessionDescription { Type = SdpType.Answer, Origin = $"- {Random.Shared.NextInt64(1, long.MaxValue)} 2 IN IP4 127.0.0.1", IceLite = iceLite };
         var warnings = new List<string>();
@@ -343,7 +344,7 @@ public static class TransceiverNegotiation
     {
         foreach (var name in preference)
         {
-            bool h264 = name.Equals("H264", StringComparison.OrdinalIgnoreCase);
+            bool h264 = RtpCodec.TryParse(name, out var wanted) && wanted == RtpCodec.H264;
             var matching = codecs.Where(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase) && (!h264 || c.Parameter("packetization-mode") == "1")).ToList();
             if (matching.Count > 0)
             {

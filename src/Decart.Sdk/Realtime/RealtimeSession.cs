@@ -1,4 +1,5 @@
 using Decart.Rtc;
+using Decart.Rtc.Codecs;
 using Decart.Rtc.LiveKit;
 using Decart.Rtc.Sdp;
 using Decart.Sdk.Media;
@@ -477,12 +478,12 @@ internal sealed class RealtimeSession : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private static string CodecName(VideoCodec codec) => codec == VideoCodec.H264 ? "H264" : "VP8";
+    private static string CodecName(VideoCodec codec) => codec.ToRtp().Name;
 
     /// <summary>The codec of the video a peer connection receives (VP8 unless H.264 was negotiated).</summary>
     /// <param name="pc">The peer connection.</param>
     /// <returns>The codec.</returns>
-    internal static VideoCodec CodecOf(PeerConnection pc) => (pc.ReceiveVideo ?? pc.Video)?.CodecName == "H264" ? VideoCodec.H264 : VideoCodec.Vp8;
+    internal static VideoCodec CodecOf(PeerConnection pc) => ((pc.ReceiveVideo ?? pc.Video)?.Codec ?? RtpCodec.Vp8).ToVideoCodec();
 
     private static SessionDescription ParseSdp(string text, SdpType type) =>
         SessionDescription.TryParse(text, type, out var description, out var error, out int line)

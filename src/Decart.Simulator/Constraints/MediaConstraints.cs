@@ -37,12 +37,12 @@ internal sealed class MediaConstraints
     /// <param name="arrival">Its <see cref="Stopwatch"/> timestamp.</param>
     /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz).</param>
     /// <returns>A new violation to report, or null.</returns>
-    public string? Observe(ReadOnlySpan<byte> frame, string codec, bool isKeyframe, long arrival, uint rtpTimestamp)
+    public string? Observe(ReadOnlySpan<byte> frame, RtpCodec codec, bool isKeyframe, long arrival, uint rtpTimestamp)
     {
         string? violation = null;
         if (isKeyframe)
         {
-            bool read = codec == "H264" ? H264Nal.TryReadSize(frame, out int w, out int h) : Vp8Bitstream.TryReadKeyframeSize(frame, out w, out h);
+            bool read = codec.TryReadKeyframeSize(frame, out int w, out int h);
             if (read)
             {
                 FrameSize = (w, h);

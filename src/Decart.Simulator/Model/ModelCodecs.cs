@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using Decart.Sdk.Media;
 using Decart.Sdk.Media.OpenH264;
 using Decart.Sdk.Media.Vpx;
@@ -31,19 +32,14 @@ internal static class ModelCodecs
     public const int OutputKbps = 2500;
 
     /// <summary>Whether this machine can decode and encode <paramref name="codec"/> (<c>VP8</c>, <c>H264</c>).</summary>
-    public static bool CanTransform(string codec) => codec switch
-    {
-        "VP8" => LibVpx.IsAvailable,
-        "H264" => Decart.Sdk.Media.OpenH264.LibOpenH264.IsAvailable,
-        _ => false,
-    };
+    public static bool CanTransform(RtpCodec codec) => codec == RtpCodec.H264 ? Decart.Sdk.Media.OpenH264.LibOpenH264.IsAvailable : LibVpx.IsAvailable;
 
-    public static IModelDecoder Decoder(string codec) => codec == "H264" ? new H264(new H264Decoder()) : new Vp8(new Vp8Decoder(threads: 1));
+    public static IModelDecoder Decoder(RtpCodec codec) => codec == RtpCodec.H264 ? new H264(new H264Decoder()) : new Vp8(new Vp8Decoder(threads: 1));
 
     /// <summary>Seconds between the model's keyframes (besides those asked for by PLI), so a viewer that joins late or lost one recovers without asking.</summary>
     public const int KeyframeSeconds = 3;
 
-    public static IModelEncoder Encoder(string codec, int width, int height, int fps) => codec == "H264"
+    public static IModelEncoder Encoder(RtpCodec codec, int width, int height, int fps) => codec == RtpCodec.H264
         ? new H264Out(new H264Encoder(new H264EncoderOptions { Width = width & ~1, Height = height & ~1, Fps = Math.Min(fps, 60), TargetBitrateKbps = OutputKbps, MaxKeyframeInterval = fps * KeyframeSeconds }))
         : new Vp8Out(new Vp8Encoder(new Vp8EncoderOptions { Width = width, Height = height, Fps = fps, TargetBitrateKbps = OutputKbps, Threads = 1, MaxKeyframeInterval = fps * KeyframeSeconds }));
 

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Buffers;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
@@ -98,10 +99,10 @@ internal abstract class ModelPipeline : IAsyncDisposable
     /// output codec differs from the camera's (a two-connection room whose subscriber connection chose another),
     /// echo cannot serve and transform is used whenever it can be.
     /// </summary>
-    public static ModelPipeline Create(ModelMode mode, string inputCodec, string outputCodec, IModelHost host)
+    public static ModelPipeline Create(ModelMode mode, RtpCodec inputCodec, RtpCodec outputCodec, IModelHost host)
     {
         bool canTransform = ModelCodecs.CanTransform(inputCodec) && ModelCodecs.CanTransform(outputCodec);
-        bool transform = canTransform && (mode == ModelMode.Transform || !string.Equals(inputCodec, outputCodec, StringComparison.OrdinalIgnoreCase));
+        bool transform = canTransform && (mode == ModelMode.Transform || inputCodec != outputCodec);
         return transform ? new TransformPipeline(host, inputCodec, outputCodec) : new EchoPipeline(host);
     }
 

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Buffers;
 using System.Threading.Channels;
 using Decart.Sdk;
@@ -13,7 +14,7 @@ namespace Decart.Simulator.Model;
 /// encodes it at the model's size. Glass-to-glass stays at latency + encode time + at most one frame interval,
 /// whatever the input rate. A corrupt frame is counted, a keyframe requested, and decoding resumes at the keyframe.
 /// </summary>
-internal sealed class TransformPipeline(IModelHost host, string codec, string outputCodec) : ModelPipeline(host)
+internal sealed class TransformPipeline(IModelHost host, RtpCodec codec, RtpCodec outputCodec) : ModelPipeline(host)
 {
     private const int DecodeQueueFrames = 8;
     private readonly Channel<PendingFrame> _decode = Channel.CreateBounded<PendingFrame>(new BoundedChannelOptions(DecodeQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -118,7 +119,7 @@ internal sealed class TransformPipeline(IModelHost host, string codec, string ou
         var model = Host.Model;
         var time = Host.Time;
         int fps = Math.Max(1, model.Fps);
-        using var output = I420Frame.Rent(outputCodec == "H264" ? model.Width & ~1 : model.Width, outputCodec == "H264" ? model.Height & ~1 : model.Height);
+        using var output = I420Frame.Rent(outputCodec == RtpCodec.H264 ? model.Width & ~1 : model.Width, outputCodec == RtpCodec.H264 ? model.Height & ~1 : model.Height);
         _encoder = ModelCodecs.Encoder(outputCodec, model.Width, model.Height, fps);
         var encoded = new byte[_encoder.MaxEncodedSize];
         // Processing is pipelined like a real model's: a frame is made as soon as it is taken and held until its

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -71,7 +72,7 @@ internal sealed class DirectNegotiation(ISignalingContext session, SessionMedia 
 
         // Like a browser answerer, honour the offerer's codec order among the codecs we handle.
         var offered = offer.Media.First(m => m.Kind == "video" && !m.IsRejected).Codecs
-            .Select(c => c.Name.ToUpperInvariant()).Where(n => n is "VP8" or "H264").Distinct().ToArray();
+            .Select(c => RtpCodec.TryParse(c.Name, out var known) ? known.Name : null).OfType<string>().Distinct().ToArray();
         RemoteOffer = sdp;
         var pc = media.Create(iceLite: true, offered.Length > 0 ? offered : null);
         try

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Buffers.Binary;
 
 namespace Decart.Simulator.Realtime;
@@ -18,7 +19,7 @@ internal sealed class IvfRecorder
     /// <param name="codec"><c>VP8</c> or <c>H264</c>.</param>
     /// <param name="rtpTimestamp">Its 90 kHz timestamp (stored as is; the file's timebase is 1/90000).</param>
     /// <param name="size">The frame size if known (written into the header from the first keyframe).</param>
-    public void Append(ReadOnlySpan<byte> frame, string codec, uint rtpTimestamp, (int Width, int Height)? size)
+    public void Append(ReadOnlySpan<byte> frame, RtpCodec codec, uint rtpTimestamp, (int Width, int Height)? size)
     {
         lock (_lock)
         {
@@ -28,7 +29,7 @@ internal sealed class IvfRecorder
                 "DKIF"u8.CopyTo(header);
                 BinaryPrimitives.WriteUInt16LittleEndian(header[4..], 0);
                 BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 32);
-                (codec == "H264" ? "H264"u8 : "VP80"u8).CopyTo(header[8..]);
+                (codec == RtpCodec.H264 ? "H264"u8 : "VP80"u8).CopyTo(header[8..]);
                 BinaryPrimitives.WriteUInt16LittleEndian(header[12..], (ushort)(size?.Width ?? 0));
                 BinaryPrimitives.WriteUInt16LittleEndian(header[14..], (ushort)(size?.Height ?? 0));
                 BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 90000);

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using Decart.Rtc;
 using Decart.Rtc.LiveKit;
 using Decart.Rtc.Sdp;
@@ -144,7 +145,7 @@ internal sealed class SessionMedia : IModelHost
     public IReadOnlyList<PeerConnection> Viewers => Volatile.Read(ref _viewers);
 
     /// <summary>The codec the model's output goes out in: the subscriber connection's (two-connection rooms), else the camera's once negotiated, else null.</summary>
-    public string? OutputCodec => Subscriber?.Video?.CodecName ?? Pc?.Video?.CodecName;
+    public RtpCodec? OutputCodec => Subscriber?.Video?.Codec ?? Pc?.Video?.Codec;
 
     /// <summary>
     /// The subscriber connection of a two-connection (LiveKit v0, <c>/rtc</c>) room: the server offers it and sends the
@@ -184,7 +185,7 @@ internal sealed class SessionMedia : IModelHost
     /// A viewer's peer connection: the model's output, in <paramref name="codec"/>, goes to it as well as to the
     /// session's own. Null when the session already has <see cref="MaxViewers"/> viewers or has ended.
     /// </summary>
-    public PeerConnection? AddViewer(string codec, string streamId, string trackId)
+    public PeerConnection? AddViewer(RtpCodec codec, string streamId, string trackId)
     {
         if (_events.Ended)
         {
@@ -196,7 +197,7 @@ internal sealed class SessionMedia : IModelHost
             IceLite = true,
             Addresses = MediaAddresses(_options.Host),
             ConsentTimeout = _options.ConsentTimeout,
-            CodecPreference = [codec],
+            CodecPreference = [codec.Name],
             StreamId = streamId,
             TrackId = trackId,
             SenderStartBitrateKbps = 2500,
@@ -273,7 +274,7 @@ internal sealed class SessionMedia : IModelHost
             Addresses = MediaAddresses(_options.Host),
             ConsentTimeout = _options.ConsentTimeout,
             Interceptor = _interceptor,
-            CodecPreference = codecs ?? ["VP8", "H264"],
+            CodecPreference = codecs ?? [.. RtpCodec.All.Select(c => c.Name)],
             StreamId = streamId ?? "decart",
             TrackId = trackId ?? "video0",
             // An SFU tells a browser sender how much it may send, so its larger simulcast layers come up at once.
@@ -465,11 +466,11 @@ internal sealed class SessionMedia : IModelHost
         string? violation;
         lock (_frameLock)
         {
-            violation = _constraints.Observe(frame, video.CodecName, isKeyframe, arrival, rtpTimestamp);
-            Recorder?.Append(frame, video.CodecName, rtpTimestamp, _constraints.FrameSize);
+            violation = _constraints.Observe(frame, video.Codec, isKeyframe, arrival, rtpTimestamp);
+            Recorder?.Append(frame, video.Codec, rtpTimestamp, _constraints.FrameSize);
             if (_pipeline is null && !_events.Ended)
             {
-                _pipeline = ModelPipeline.Create(ModelMode, video.CodecName, OutputCodec ?? video.CodecName, this);
+                _pipeline = ModelPipeline.Create(ModelMode, video.Codec, OutputCodec ?? video.Codec, this);
                 _pipeline.Start();
             }
 

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -143,7 +144,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     public string? Codec => _media.InputVideo?.CodecName;
 
     /// <summary>The codec the model's output goes out in (the camera's, once negotiated).</summary>
-    public string? OutputCodec => _media.OutputCodec;
+    public string? OutputCodec => _media.OutputCodec?.Name;
 
     /// <summary>
     /// The protocol generation the client spoke: <c>direct</c> (an SDP offer on this socket), <c>livekit</c>
@@ -431,7 +432,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 
     /// <summary>A viewer's peer connection, sent the model's output in the session's codec; null when there are too many viewers or the session ended.</summary>
     internal PeerConnection? AddViewerPeerConnection(string streamId, string trackId) =>
-        _media.AddViewer(_media.OutputCodec ?? "H264", streamId, trackId);
+        _media.AddViewer(_media.OutputCodec ?? RtpCodec.H264, streamId, trackId);
 
     /// <summary>A viewer left: its peer connection is closed.</summary>
     internal Task RemoveViewerAsync(PeerConnection viewer) => _media.RemoveViewerAsync(viewer);

@@ -1,3 +1,4 @@
+using Decart.Rtc.Codecs;
 using System.Buffers;
 using System.Net.WebSockets;
 using Decart.Rtc;
@@ -190,7 +191,7 @@ internal sealed class RoomParticipant
             Source = TrackSource.Camera,
             Width = (uint)(model?.Width ?? 0),
             Height = (uint)(model?.Height ?? 0),
-            MimeType = "video/" + (_pc?.Video?.CodecName ?? _publishCodec ?? _room.Session.OutputCodec ?? "H264"),
+            MimeType = (_pc?.Video?.Codec ?? (RtpCodec.TryParse(_publishCodec ?? _room.Session.OutputCodec, out var codec) ? codec : RtpCodec.H264)).MimeType,
         };
         if (_room.Session.FrameTiming)
         {
@@ -313,8 +314,8 @@ internal sealed class RoomParticipant
             return;
         }
 
-        string codec = request.SimulcastCodecs.Select(c => c.Codec).FirstOrDefault(c => !string.IsNullOrEmpty(c))?.ToUpperInvariant() ?? "H264";
-        _publishCodec = codec is "VP8" or "H264" ? codec : "H264";
+        // The codec the client will publish; one we do not speak (or none) means Decart's default, H.264.
+        _publishCodec = (RtpCodec.TryParse(request.SimulcastCodecs.Select(c => c.Codec).FirstOrDefault(c => !string.IsNullOrEmpty(c)), out var codec) ? codec : RtpCodec.H264).Name;
         var track = new TrackInfo
         {
             Sid = "TR_cam" + Guid.NewGuid().ToString("N")[..10],
@@ -357,12 +358,12 @@ internal sealed class RoomParticipant
             string[] codecs;
             if (_viewer is null)
             {
-                codecs = _publishCodec is null ? ["H264", "VP8"] : new[] { _publishCodec }.Concat(new[] { "H264", "VP8" }.Where(c => c != _publishCodec)).ToArray();
+                codecs = [.. new[] { _publishCodec, RtpCodec.H264.Name, RtpCodec.Vp8.Name }.OfType<string>().Distinct()];
                 _pc ??= _room.Session.CreateRoomPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
             }
             else
             {
-                codecs = [_room.Session.OutputCodec ?? "H264"];
+                codecs = [_room.Session.OutputCodec ?? RtpCodec.H264.Name];
                 if (_pc is null)
                 {
                     _pc = _room.Session.AddViewerPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid);
@@ -425,12 +426,12 @@ internal sealed class RoomParticipant
             string[] codecs;
             if (_viewer is null)
             {
-                codecs = ["H264", "VP8"];
+                codecs = [RtpCodec.H264.Name, RtpCodec.Vp8.Name];
                 _subscriber = _room.Session.CreateRoomSubscriber($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid, codecs);
             }
             else
             {
-                codecs = [_room.Session.OutputCodec ?? "H264"];
+                codecs = [_room.Session.OutputCodec ?? RtpCodec.H264.Name];
                 _subscriber = _room.Session.AddViewerPeerConnection($"{_room.ModelParticipantSid}|{_room.ModelTrackSid}", _room.ModelTrackSid);
                 if (_subscriber is null)
                 {

@@ -58,7 +58,7 @@ public class Vp8PayloadTests
             var frame = new byte[size];
             new Random(size).NextBytes(frame);
             frame[0] &= 0xFE; // keyframe tag
-            var assembler = new FrameAssembler(VideoCodecKind.Vp8, capacity: 4096);
+            var assembler = new FrameAssembler(RtpCodec.Vp8, capacity: 4096);
             byte[]? got = null;
             var packetizer = new Vp8Packetizer(frame, mtu, 77);
             var payload = new byte[mtu];
@@ -126,7 +126,7 @@ public class FrameAssemblerTests
             }
         }
 
-        var assembler = new FrameAssembler(VideoCodecKind.Vp8);
+        var assembler = new FrameAssembler(RtpCodec.Vp8);
         var got = new List<(byte[] Frame, uint Ts, bool Key)>();
         foreach (var p in delivered)
         {
@@ -152,7 +152,7 @@ public class FrameAssemblerTests
         var packets = Packetize(frames);
         var rng = new Random(7);
         var lost = packets.Skip(3).Where(_ => rng.NextDouble() < 0.05).Select(p => p.Seq).ToHashSet();
-        var assembler = new FrameAssembler(VideoCodecKind.Vp8);
+        var assembler = new FrameAssembler(RtpCodec.Vp8);
         int keyframeEvents = 0;
         assembler.KeyframeNeeded += () => keyframeEvents++;
         var got = new List<(byte[] Frame, uint Ts)>();
@@ -177,7 +177,7 @@ public class FrameAssemblerTests
     [Fact]
     public void A_flood_of_unique_timestamps_and_garbage_keeps_memory_bounded_and_never_throws()
     {
-        var assembler = new FrameAssembler(VideoCodecKind.Vp8, capacity: 64);
+        var assembler = new FrameAssembler(RtpCodec.Vp8, capacity: 64);
         var rng = new Random(3);
         var payload = new byte[300];
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -197,7 +197,7 @@ public class FrameAssemblerTests
     {
         var frames = ThreeHundredClipFrames();
         var packets = Packetize(frames).Where(p => p.Ts >= 3000).ToList(); // the first keyframe is missing
-        var assembler = new FrameAssembler(VideoCodecKind.Vp8);
+        var assembler = new FrameAssembler(RtpCodec.Vp8);
         int requests = 0;
         assembler.KeyframeNeeded += () => requests++;
         var got = new List<bool>();
@@ -267,7 +267,7 @@ public class H264Tests
         var payload = new byte[mtu];
         var packetizer = new H264Packetizer(au, mtu);
         var types = new List<int>();
-        var assembler = new FrameAssembler(VideoCodecKind.H264);
+        var assembler = new FrameAssembler(RtpCodec.H264);
         byte[]? got = null;
         bool key = false;
         ushort seq = 10;

@@ -21,7 +21,7 @@ public class ReceptionReportTests
     [Fact]
     public void A_loss_that_stopped_stops_showing_in_the_next_report_while_the_cumulative_count_keeps_it()
     {
-        var stream = new ReceiveStream(7, null, 0, VideoCodecKind.Vp8, _ => { });
+        var stream = new ReceiveStream(7, null, 0, RtpCodec.Vp8, _ => { });
         for (ushort s = 0; s < 100; s++)
         {
             if (s % 10 != 5)

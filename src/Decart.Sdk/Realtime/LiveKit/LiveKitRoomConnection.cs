@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Decart.Rtc;
+using Decart.Rtc.Codecs;
 using Decart.Rtc.LiveKit;
 using Decart.Rtc.LiveKit.Proto;
 using Decart.Rtc.Sdp;
@@ -152,7 +153,8 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(livekitUrl);
-        string[] codecs = publication is null ? ["H264", "VP8"] : new[] { publication.Codec }.Concat(new[] { "H264", "VP8" }.Where(c => c != publication.Codec)).ToArray();
+        // Decart's clients prefer H.264 in rooms; a publication's own codec goes first.
+        string[] codecs = [.. new[] { publication?.Codec, RtpCodec.H264.Name, RtpCodec.Vp8.Name }.OfType<string>().Distinct()];
 
         // 1. The join: the first publisher offer has only the section the model's output will arrive on.
         var first = await CustomizeAsync(await _pc.CreateOfferAsync(new OfferOptions { Send = false, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
