@@ -77,6 +77,13 @@ public sealed record PeerConnectionOptions
 
     /// <summary>The track id of our track in <c>a=msid</c>. Default <c>video0</c>.</summary>
     public string TrackId { get; init; } = "video0";
+
+    /// <summary>
+    /// Simulcast layers to send (RIDs, smallest first, e.g. <c>q</c>, <c>h</c>, <c>f</c>), each its own RTP stream fed by
+    /// <see cref="PeerConnection.SendFrame(ReadOnlySpan{byte}, uint, string?)"/>; offered on the send section of an offer
+    /// with <see cref="OfferOptions.SeparateSections"/>. Null (default): one stream.
+    /// </summary>
+    public IReadOnlyList<string>? SendLayers { get; init; }
 }
 
 /// <summary>Counters of a <see cref="PeerConnection"/>.</summary>
@@ -204,7 +211,7 @@ public sealed class PeerConnectionStats
 /// One video peer connection: ICE, DTLS-SRTP, RTP/RTCP and VP8/H.264 payloading behind an RTCPeerConnection-like
 /// surface. Offer/answer uses <see cref="SessionDescription"/>; candidates trickle through
 /// <see cref="LocalCandidateGathered"/> and <see cref="AddRemoteCandidateAsync"/>; encoded frames go in through
-/// <see cref="SendFrame"/> and come out of <see cref="FrameReceived"/>. NACKs are answered from a send buffer,
+/// <see cref="SendFrame(ReadOnlySpan{byte}, uint)"/> and come out of <see cref="FrameReceived"/>. NACKs are answered from a send buffer,
 /// lost frames trigger PLIs, and <see cref="Close"/> releases every socket, thread and timer.
 /// </summary>
 public sealed class PeerConnection : IAsyncDisposable
@@ -212,13 +219,12 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly PeerConnectionOptions _options;
     private readonly IceAgent _ice;
     private readonly DtlsCertificate _certificate;
-    private readonly NackResponder _nackResponder;
-    private readonly SenderReporter _senderReporter = new();
     private readonly TwccSender _twccSender = new();
     private readonly TwccReceiver _twccReceiver;
-    // The send path's interceptors, in order: the transport-wide sequence number is stamped first, so the NACK
-    // responder keeps the packet as it went out.
-    private readonly IRtpInterceptor[] _sendInterceptors;
+
+    // What we send: one stream, or one per simulcast layer (smallest first); the first one's SSRC is also our RTCP SSRC.
+    private readonly SendStream[] _sendStreams;
+    private byte[]? _sendMid;
     private const int MaxStreams = 8;
     private readonly ReceiveStream?[] _streams = new ReceiveStream?[MaxStreams];
     private int _streamCount;
@@ -248,8 +254,6 @@ public sealed class PeerConnection : IAsyncDisposable
     private SrtpSession? _srtp;
     private NegotiatedVideo? _video;
     private SessionDescription? _localDescription;
-    private ushort _sequence = (ushort)Random.Shared.Next(0, 30000);
-    private ushort _pictureId;
     private long _lastPliTicks;
     private Task? _rtcpLoop;
     private readonly StateMachine<PeerConnectionState> _state = new(PeerConnectionState.New, PeerConnectionState.Failed, PeerConnectionState.Closed);
@@ -263,11 +267,17 @@ public sealed class PeerConnection : IAsyncDisposable
         _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, Interceptor = _options.Interceptor });
         _demux = new PacketDemux(_ice);
         _demux.MediaReceived += OnRtp;
-        _nackResponder = new NackResponder(Stats, () => Stats.RoundTripTime, Retransmit) { MediaSsrc = _ssrc, RtxSsrc = _rtxSsrc };
-        _senderReporter.Ssrc = _ssrc;
         _twccReceiver = new TwccReceiver(_ssrc);
         _twccSender.FeedbackReceived += summary => Stats.TransportFeedback = summary;
-        _sendInterceptors = [_twccSender, _nackResponder, _senderReporter];
+        string?[] layers = _options.SendLayers is { Count: > 1 } l ? [.. l] : [null];
+        _sendStreams = layers.Select((rid, i) => new SendStream(
+            rid,
+            i == 0 ? _ssrc : (uint)Random.Shared.NextInt64(1, uint.MaxValue),
+            i == 0 ? _rtxSsrc : (uint)Random.Shared.NextInt64(1, uint.MaxValue),
+            Stats,
+            () => Stats.RoundTripTime,
+            Retransmit,
+            _twccSender)).ToArray();
         _ice.LocalCandidateGathered += c => LocalCandidateGathered?.Invoke(c);
         _ice.StateChanged += OnIceState;
     }
@@ -350,7 +360,7 @@ public sealed class PeerConnection : IAsyncDisposable
         // An ICE-lite agent may offer too (an SFU offering its subscriber connection); it stays the controlled agent
         // and says so in the offer, so the full agent on the other side controls (RFC 8445 §6.1.1).
         await EnsureStartedAsync(!_options.IceLite, cancellationToken).ConfigureAwait(false);
-        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo });
+        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo, SendLayers = options.SendLayers ?? _options.SendLayers });
         _localDescription.IceLite = _options.IceLite;
         return _localDescription;
     }
@@ -518,7 +528,12 @@ public sealed class PeerConnection : IAsyncDisposable
         lock (_sendLock)
         {
             _video = send;
-            _nackResponder.RtxPayloadType = send?.RtxPayloadType;
+            _sendMid = send is { Mid.Length: >= 1 and <= 16 } ? System.Text.Encoding.ASCII.GetBytes(send.Mid) : null;
+            foreach (var stream in _sendStreams)
+            {
+                stream.Nack.RtxPayloadType = send?.RtxPayloadType;
+            }
+
             _twccSender.ExtensionId = send?.Extensions.TransportCc is int id and >= 1 and <= 14 ? id : 0;
         }
     }
@@ -575,11 +590,28 @@ public sealed class PeerConnection : IAsyncDisposable
     /// <param name="frame">A VP8 frame or H.264 Annex B access unit, in the negotiated codec.</param>
     /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz).</param>
     /// <returns>False when not connected or not sending.</returns>
-    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp) => SendFrame(frame, rtpTimestamp, null);
+
+    /// <summary>
+    /// Packetizes, protects and sends one encoded frame of a simulcast layer (<see cref="PeerConnectionOptions.SendLayers"/>):
+    /// each layer is its own RTP stream, told apart by its RID. Without simulcast the RID must be null; with it, null
+    /// sends on the largest layer.
+    /// </summary>
+    /// <param name="frame">A VP8 frame or H.264 Annex B access unit, in the negotiated codec.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp (90 kHz; the same capture instant has the same timestamp on every layer).</param>
+    /// <param name="rid">The layer, or null.</param>
+    /// <returns>False when not connected, not sending, or the layer is not one the answer accepted.</returns>
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, string? rid)
     {
         var video = _video;
         var srtp = _srtp;
         if (State != PeerConnectionState.Connected || video is null || srtp is null || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive || frame.IsEmpty)
+        {
+            return false;
+        }
+
+        var stream = SendStreamFor(video, rid);
+        if (stream is null)
         {
             return false;
         }
@@ -593,21 +625,43 @@ public sealed class PeerConnection : IAsyncDisposable
                 var packetizer = new H264Packetizer(frame, max);
                 while (packetizer.TryWriteNext(_sendPayload, out int n, out bool last))
                 {
-                    SendRtp(srtp, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
+                    SendRtp(srtp, stream, video, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
                 }
             }
             else
             {
-                var packetizer = new Vp8Packetizer(frame, max, _pictureId++);
+                var packetizer = new Vp8Packetizer(frame, max, stream.PictureId++);
                 while (packetizer.TryWriteNext(_sendPayload, out int n, out bool last))
                 {
-                    SendRtp(srtp, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
+                    SendRtp(srtp, stream, video, pt, rtpTimestamp, last, _sendPayload.AsSpan(0, n));
                 }
             }
         }
 
         Stats.FrameSent();
         return true;
+    }
+
+    /// <summary>The simulcast layers we send (RIDs, smallest first) that the answer accepted; empty without simulcast.</summary>
+    public IReadOnlyList<string> SendLayers => _video is { } video && _sendStreams.Length > 1 ? _sendStreams.Select(s => s.Rid!).Where(video.Rids.Contains).ToArray() : [];
+
+    private SendStream? SendStreamFor(NegotiatedVideo video, string? rid)
+    {
+        if (_sendStreams.Length == 1)
+        {
+            return rid is null ? _sendStreams[0] : null;
+        }
+
+        for (int i = _sendStreams.Length - 1; i >= 0; i--)
+        {
+            var stream = _sendStreams[i];
+            if ((rid is null || string.Equals(stream.Rid, rid, StringComparison.Ordinal)) && video.Rids.Contains(stream.Rid!))
+            {
+                return stream;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Asks the peer for a keyframe (RTCP PLI).</summary>
@@ -750,13 +804,23 @@ public sealed class PeerConnection : IAsyncDisposable
         });
     }
 
-    private void SendRtp(SrtpSession srtp, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
+    private void SendRtp(SrtpSession srtp, SendStream stream, NegotiatedVideo video, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
     {
-        ushort seq = _sequence++;
-        var writer = new RtpWriter(_sendPacket, payloadType, seq, timestamp, _ssrc, marker);
+        var writer = new RtpWriter(_sendPacket, payloadType, stream.Sequence++, timestamp, stream.Ssrc, marker);
         if (_twccSender.ExtensionId > 0)
         {
             writer.AddExtension(_twccSender.ExtensionId, [0, 0]); // the TWCC interceptor writes the number
+        }
+
+        if (stream.RidBytes is { } rid && video.Extensions is { Rid: >= 1 and <= 14 } ids)
+        {
+            // A simulcast layer says which section and which layer it is: there are no SSRCs in the SDP.
+            if (ids.Mid is >= 1 and <= 14 && _sendMid is { } mid)
+            {
+                writer.AddExtension(ids.Mid, mid);
+            }
+
+            writer.AddExtension(ids.Rid, rid);
         }
 
         int length = writer.WritePayload(payload);
@@ -767,7 +831,7 @@ public sealed class PeerConnection : IAsyncDisposable
         }
 
         long now = RtpClock.Now;
-        foreach (var interceptor in _sendInterceptors)
+        foreach (var interceptor in stream.Interceptors)
         {
             interceptor.OnRtpSending(packet, header, now);
         }
@@ -779,13 +843,22 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a NACK responder's copy (under the send lock): a fresh transport-wide number, then SRTP.</summary>
-    private void Retransmit(Span<byte> buffer, int length)
+    /// <summary>
+    /// Sends a NACK responder's copy (under the send lock): a simulcast layer's RID element becomes the
+    /// repaired-RID (RFC 8852), then a fresh transport-wide number, then SRTP.
+    /// </summary>
+    private void Retransmit(SendStream stream, Span<byte> buffer, int length)
     {
         var srtp = _srtp;
         if (srtp is null || !RtpHeader.TryParse(buffer[..length], out var header, out _))
         {
             return;
+        }
+
+        if (stream.Rid is not null && _video?.Extensions is { Rid: >= 1 and <= 14, RepairedRid: >= 1 and <= 14 } ids
+            && header.TryFindExtension(buffer[..length], ids.Rid, out int offset, out int ridLength) && header.ExtensionProfile == (ushort)RtpExtensionProfile.OneByte)
+        {
+            buffer[offset - 1] = (byte)((ids.RepairedRid << 4) | (ridLength - 1));
         }
 
         _twccSender.OnRtpSending(buffer[..length], header, RtpClock.Now);
@@ -1121,9 +1194,17 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             if (packet.IsNack)
             {
+                uint media = packet.Bytes.Length >= 12 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(packet.Bytes[8..]) : 0;
                 lock (_sendLock)
                 {
-                    _nackResponder.OnRtcpReceived(packet, now);
+                    foreach (var stream in _sendStreams)
+                    {
+                        if (stream.Ssrc == media || _sendStreams.Length == 1)
+                        {
+                            stream.Nack.OnRtcpReceived(packet, now);
+                            break;
+                        }
+                    }
                 }
             }
             else if (TransportFeedback.Is(packet))
@@ -1164,7 +1245,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
                 for (int i = 0; packet.TryGetReceptionReport(i, out var report); i++)
                 {
-                    if (report.Ssrc == _ssrc)
+                    if (IsOurs(report.Ssrc))
                     {
                         Stats.RoundTripTime = RtcpTiming.RoundTripTime(report, (uint)(RtcpTiming.ToNtp(DateTime.UtcNow) >> 16)) ?? Stats.RoundTripTime;
                         Stats.RemoteFractionLost = report.FractionLost / 256.0; // a byte: never past 255/256
@@ -1180,6 +1261,19 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
             }
         }
+    }
+
+    private bool IsOurs(uint ssrc)
+    {
+        foreach (var stream in _sendStreams)
+        {
+            if (stream.Ssrc == ssrc)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void OnKeyframeNeeded(ReceiveStream stream)
@@ -1250,9 +1344,19 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
 
                 bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly };
+                var wallclock = DateTime.UtcNow;
+                long at = RtpClock.Now;
                 int n = sending
-                    ? RtcpWriter.WriteSenderReport(buffer, _senderReporter.Report(DateTime.UtcNow, RtpClock.Now), blocks)
+                    ? RtcpWriter.WriteSenderReport(buffer, _sendStreams[0].Reports.Report(wallclock, at), blocks)
                     : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks);
+                for (int i = 1; sending && i < _sendStreams.Length; i++)
+                {
+                    if (_sendStreams[i].Reports.HasSent)
+                    {
+                        n += RtcpWriter.WriteSenderReport(buffer.AsSpan(n), _sendStreams[i].Reports.Report(wallclock, at), []); // one per layer
+                    }
+                }
+
                 n += RtcpWriter.WriteSdesCname(buffer.AsSpan(n), _ssrc, "decart"u8);
                 if (_options.ReceiveBitrateEstimate is { } estimate && firstRemote != 0)
                 {

@@ -6,7 +6,7 @@ namespace Decart.Rtc.Tests;
 
 /// <summary>
 /// "The media hot path allocates nothing per packet", checked end to end on a real connected pair (ICE, DTLS, SRTP on
-/// loopback UDP, transport-wide congestion control on): after a warm-up, 800 frames of 60 KB (≈ 45,000 packets) go from one peer's SendFrame to the other's
+/// loopback UDP, transport-wide congestion control on; once with one stream, once with three simulcast layers): after a warm-up, 800 frames of 60 KB (≈ 45,000 packets) go from one peer's SendFrame to the other's
 /// FrameReceived, and the bytes the whole process allocated meanwhile are divided by the packets. Timers (RTCP
 /// reports, consent checks) allocate a little per second, not per packet (3–5 B per packet measured); the smallest
 /// object is 24 bytes, so a single allocation per packet would fail the 16-byte bound. Two
@@ -17,14 +17,16 @@ namespace Decart.Rtc.Tests;
 [Collection(nameof(MediaPathAllocationTests))]
 public sealed class MediaPathAllocationTests
 {
-    [Fact]
-    public async Task Sending_and_receiving_frames_allocates_nothing_per_packet()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Sending_and_receiving_frames_allocates_nothing_per_packet(bool simulcast)
     {
-        await using var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback] });
+        await using var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], SendLayers = simulcast ? ["q", "h", "f"] : null });
         await using var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
-        var offer = await client.CreateOfferAsync();
+        var offer = simulcast ? await client.CreateOfferAsync(new OfferOptions { SeparateSections = true, Receive = false }) : await client.CreateOfferAsync();
         await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
-        var answer = await server.CreateAnswerAsync();
+        var answer = simulcast ? await server.CreateAnswerAsync(new AnswerOptions { Send = false }) : await server.CreateAnswerAsync();
         await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
         await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -45,7 +47,15 @@ public sealed class MediaPathAllocationTests
         {
             for (int i = 0; i < count; i++)
             {
-                Assert.True(client.SendFrame(frame, timestamp += 3000));
+                timestamp += 3000;
+                if (simulcast)
+                {
+                    // The two smaller layers first (a quarter and a sixteenth of the bytes); the receiver delivers the largest.
+                    Assert.True(client.SendFrame(frame.AsSpan(0, frame.Length / 16), timestamp, "q"));
+                    Assert.True(client.SendFrame(frame.AsSpan(0, frame.Length / 4), timestamp, "h"));
+                }
+
+                Assert.True(client.SendFrame(frame, timestamp));
                 if (!received.Wait(TimeSpan.FromSeconds(10)))
                 {
                     Assert.Fail($"frame {i} did not arrive");
@@ -63,7 +73,8 @@ public sealed class MediaPathAllocationTests
         server.FrameReceived -= onFrame;
 
         Assert.Equal(800L * frame.Length, bytesOut - bytes0); // every byte arrived
-        Assert.True(packets >= 800 * 55, $"{packets} packets");
+        Assert.True(packets >= 800 * (simulcast ? 55 + 14 + 3 : 55), $"{packets} packets");
+        Assert.Equal(simulcast ? "f" : null, server.ActiveLayer);
         double perPacket = (double)allocated / packets;
         // With transport-wide congestion control on: every packet stamped, reported on and read back.
         Assert.True(client.Video!.Extensions.TransportCc > 0);

@@ -270,6 +270,85 @@ public sealed class PeerConnectionTests
         Assert.True(summary.Value.QueueDelay < TimeSpan.FromMilliseconds(200), $"queue delay {summary.Value.QueueDelay} on loopback");
     }
 
+    /// <summary>A VP8 keyframe of the given size (frame tag, start code, size) with <paramref name="bytes"/> of payload.</summary>
+    private static byte[] Vp8Keyframe(int width, int height, int bytes, int seed)
+    {
+        var frame = new byte[bytes];
+        new Random(seed).NextBytes(frame);
+        frame[0] = 0x10; // keyframe, shown
+        frame[3] = 0x9d;
+        frame[4] = 0x01;
+        frame[5] = 0x2a;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), (ushort)width);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), (ushort)height);
+        return frame;
+    }
+
+    [Fact]
+    public async Task Three_simulcast_layers_sent_by_rid_arrive_as_layers_the_receiver_can_switch_between()
+    {
+        var loss = new RandomLoss(0.03, 11);
+        await using var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], SendLayers = ["q", "h", "f"], Interceptor = loss });
+        await using var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
+        var offer = await client.CreateOfferAsync(new OfferOptions { SeparateSections = true, Send = true, Receive = false });
+        var sendSection = offer.Media.Single(m => m.Direction == MediaDirection.SendOnly);
+        Assert.Equal(["q", "h", "f"], sendSection.SimulcastRids("send"));
+        Assert.Empty(sendSection.Ssrcs); // layers are told apart by RID, as browsers do
+        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
+        var answer = await server.CreateAnswerAsync(new AnswerOptions { Send = false, Receive = true });
+        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
+        Assert.Equal(["q", "h", "f"], server.ReceiveVideo!.Rids);
+        Assert.Equal(["q", "h", "f"], client.SendLayers);
+        Assert.False(client.SendFrame([0x10, 0, 0], 0, "x")); // a layer that was not negotiated
+        Assert.True(client.SendFrame(Vp8Keyframe(1088, 612, 2_000, 99), 0)); // no RID: the largest layer
+
+        var sizes = new System.Collections.Concurrent.ConcurrentQueue<(string? Layer, int Width)>();
+        server.FrameReceived += (frame, _, key) =>
+        {
+            if (key && Vp8Bitstream.TryReadKeyframeSize(frame, out int w, out int h) && h > 0)
+            {
+                sizes.Enqueue((server.ActiveLayer, w));
+            }
+        };
+        (string Rid, int Width, int Bytes)[] layers = [("q", 272, 3_000), ("h", 544, 8_000), ("f", 1088, 20_000)];
+        using var stop = new CancellationTokenSource();
+        var sender = Task.Run(async () =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+            {
+                foreach (var (rid, width, bytes) in layers)
+                {
+                    client.SendFrame(Vp8Keyframe(width, width * 9 / 16, bytes, i), (uint)(i * 3000), rid);
+                }
+
+                await Task.Delay(33);
+            }
+        });
+
+        for (int i = 0; i < 100 && !sizes.Any(s => s.Layer == "f" && s.Width == 1088); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Contains(("f", 1088), sizes); // the largest by default
+        server.SelectLayer("q");
+        for (int i = 0; i < 100 && !sizes.Any(s => s.Layer == "q" && s.Width == 272); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(1500); // ~1,300 packets more, for the loss to hit every layer
+        stop.Cancel();
+        await sender;
+        Assert.Contains(("q", 272), sizes);
+        Assert.Equal(["q", "h", "f"], server.ReceivedLayers);
+        Assert.Equal(0, server.Stats.PacketsUnroutable);
+        // 3 % loss on all three layers: recovered per layer on its own RTX stream, found by the repaired-RID.
+        Assert.True(client.Stats.Retransmissions > 0 && server.Stats.RtxReceived > 0, $"retransmissions {client.Stats.Retransmissions}, RTX received {server.Stats.RtxReceived}, dropped {loss.Dropped}, sent {client.Stats.PacketsSent}, nacks {server.Stats.NacksSent}/{client.Stats.NacksReceived}");
+        Assert.True(client.Stats.TransportFeedback is { Feedbacks: > 0 }, "transport-wide feedback covers every layer");
+    }
+
     private static List<byte[]> H264AccessUnits() => H264Nal.SplitAccessUnits(File.ReadAllBytes(Clips.Path("pattern-1088x624-30fps.h264")));
 
     [Fact]

@@ -193,7 +193,7 @@ public sealed class MediaDescription
     }
 
     /// <summary>RFC 8851 rid-id: 1-16 alphanumerics, '-' or '_' (bounded here so a hostile offer cannot grow it).</summary>
-    private static bool IsRidId(string id) => id.Length is >= 1 and <= 16 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    internal static bool IsRidId(string id) => id.Length is >= 1 and <= 16 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>The codecs, in the order of the m-line's formats.</summary>
     public IReadOnlyList<SdpCodec> Codecs

@@ -143,7 +143,27 @@ public static class SdpNegotiation
         if (options.Send && local.Ssrc != 0)
         {
             var send = VideoSection(local, "1", MediaDirection.SendOnly);
-            AddSsrcs(send, local, MediaDirection.SendOnly);
+            if (options.SendLayers is { Count: > 1 } layers)
+            {
+                if (layers.Count > 8 || layers.Distinct(StringComparer.Ordinal).Count() != layers.Count || !layers.All(MediaDescription.IsRidId))
+                {
+                    throw new ArgumentException("simulcast layers must be 2-8 distinct RIDs (letters, digits, '-', '_'; at most 16 characters)", nameof(options));
+                }
+
+                send.Attributes.Add(new SdpAttribute("extmap", "10 " + RtpExtensionUris.Rid));
+                send.Attributes.Add(new SdpAttribute("extmap", "11 " + RtpExtensionUris.RepairedRid));
+                foreach (var rid in layers)
+                {
+                    send.Attributes.Add(new SdpAttribute("rid", rid + " send"));
+                }
+
+                send.Attributes.Add(new SdpAttribute("simulcast", "send " + string.Join(';', layers)));
+            }
+            else
+            {
+                AddSsrcs(send, local, MediaDirection.SendOnly);
+            }
+
             offer.Media.Add(send);
             mids.Add("1");
         }
@@ -195,6 +215,9 @@ public static class SdpNegotiation
             var negotiated = Agreement(m, mid, codec) with
             {
                 Extensions = RtpExtensionIds.Of(m),
+
+                // The layers the answerer takes of what we offered to send (its a=simulcast:recv).
+                Rids = m.Direction is MediaDirection.RecvOnly or MediaDirection.SendRecv && RtpExtensionIds.Of(m).Rid > 0 ? m.SimulcastRids("recv") : [],
             };
             var direction = negotiated.LocalDirection;
             transceivers.Add(new TransceiverDescription(mid, "video", direction, false, negotiated.CodecName, negotiated.PayloadType));

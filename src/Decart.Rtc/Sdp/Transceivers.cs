@@ -95,6 +95,13 @@ public sealed record OfferOptions
 
     /// <summary>Add a <c>recvonly</c> audio section, as browsers do.</summary>
     public bool IncludeAudioReceive { get; init; }
+
+    /// <summary>
+    /// Simulcast layers to send (RIDs, smallest first, e.g. <c>q</c>, <c>h</c>, <c>f</c>) on the send section of
+    /// <see cref="SeparateSections"/>: <c>a=rid:… send</c>, <c>a=simulcast:send</c> and the RID header extensions, no SSRCs
+    /// (each layer is told apart by its RID, as browsers do). Null or one entry: no simulcast.
+    /// </summary>
+    public IReadOnlyList<string>? SendLayers { get; init; }
 }
 
 /// <summary>What the answerer wants from an offer.</summary>
