@@ -13,7 +13,9 @@ namespace Decart.Benchmarks.FramePath;
 /// parse, depacketize, reorder buffer, assembled frame event) — against the same datagrams, count and sizes, sent and
 /// received with plain UDP sockets. The two peers are a real offerer and ICE-lite answerer connected by ICE and DTLS
 /// in the setup. One frame per invocation: the p50/p95/p99 columns are per frame, and the ratio shows what the
-/// stack adds over the socket itself.
+/// stack adds over the socket itself. Two more rows send the frame as three simulcast layers (the frame, a quarter and a
+/// sixteenth of it, each its own RTP stream told apart by RID) through the stack and as the same datagrams over plain
+/// UDP; the receiver delivers the largest layer.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(PerFrameConfig.InProcess))]
@@ -25,6 +27,11 @@ public class FramePathBenchmarks
     private PeerConnection _client = null!;
     private PeerConnection _server = null!;
     private PlainUdpPath _plain = null!;
+    private PeerConnection _simulcastClient = null!;
+    private PeerConnection _simulcastServer = null!;
+    private readonly SemaphoreSlim _simulcastReceived = new(0);
+    private AssembledFrameHandler _onSimulcastFrame = null!;
+    private int[] _layerDatagramSizes = null!;
     private AssembledFrameHandler _onFrame = null!;
     private byte[] _frame = null!;
     private int[] _datagramSizes = null!;
@@ -73,6 +80,56 @@ public class FramePathBenchmarks
 
         _datagramSizes = [.. payloads.Select(p => p + (int)overhead)];
         _plain = new PlainUdpPath(echo: false);
+
+        // Three simulcast layers on a second pair (separate send section, layers by RID).
+        _simulcastClient = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], SendLayers = ["q", "h", "f"] });
+        _simulcastServer = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
+        var simulcastOffer = await _simulcastClient.CreateOfferAsync(new OfferOptions { SeparateSections = true, Receive = false });
+        await _simulcastServer.SetRemoteDescriptionAsync(SessionDescription.Parse(simulcastOffer.ToString(), SdpType.Offer));
+        var simulcastAnswer = await _simulcastServer.CreateAnswerAsync(new AnswerOptions { Send = false });
+        await _simulcastClient.SetRemoteDescriptionAsync(SessionDescription.Parse(simulcastAnswer.ToString(), SdpType.Answer));
+        await Task.WhenAll(_simulcastClient.ConnectedAsync(), _simulcastServer.ConnectedAsync()).WaitAsync(TimeSpan.FromSeconds(20));
+        _onSimulcastFrame = (_, _, _) => _simulcastReceived.Release();
+        _simulcastServer.FrameReceived += _onSimulcastFrame;
+        for (int i = 0; i < 60 && _simulcastServer.ActiveLayer != "f"; i++)
+        {
+            SendThroughStackSimulcast(); // the receiver settles on the largest layer
+            Thread.Sleep(20);
+        }
+
+        if (_simulcastServer.ActiveLayer != "f")
+        {
+            throw new InvalidOperationException($"the simulcast receiver is on layer {_simulcastServer.ActiveLayer}, not f");
+        }
+
+        while (_simulcastReceived.Wait(0))
+        {
+        }
+
+        long layerBytes0 = _simulcastServer.Stats.BytesReceived, layerPackets0 = _simulcastServer.Stats.PacketsReceived;
+        if (!SendThroughStackSimulcast())
+        {
+            throw new InvalidOperationException("the first simulcast frame did not arrive");
+        }
+
+        var layerPayloads = Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 16)]).Concat(Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 4)])).Concat(payloads).ToArray();
+        long layerPackets = _simulcastServer.Stats.PacketsReceived - layerPackets0;
+        long layerOverhead = (_simulcastServer.Stats.BytesReceived - layerBytes0 - layerPayloads.Sum()) / Math.Max(1, layerPackets);
+        if (layerPackets != layerPayloads.Length || layerOverhead is < 12 or > 64)
+        {
+            throw new InvalidOperationException($"expected {layerPayloads.Length} packets in three layers, the peer counted {layerPackets} (overhead {layerOverhead})");
+        }
+
+        _layerDatagramSizes = [.. layerPayloads.Select(p => p + (int)layerOverhead)];
+    }
+
+    private bool SendThroughStackSimulcast()
+    {
+        _timestamp += 3000;
+        return _simulcastClient.SendFrame(_frame.AsSpan(0, _frame.Length / 16), _timestamp, "q")
+            && _simulcastClient.SendFrame(_frame.AsSpan(0, _frame.Length / 4), _timestamp, "h")
+            && _simulcastClient.SendFrame(_frame, _timestamp, "f")
+            && _simulcastReceived.Wait(FrameTimeout);
     }
 
     private void OnFrame(ReadOnlySpan<byte> frame, uint timestamp, bool keyframe)
@@ -91,6 +148,9 @@ public class FramePathBenchmarks
     public void Cleanup()
     {
         _server.FrameReceived -= _onFrame;
+        _simulcastServer.FrameReceived -= _onSimulcastFrame;
+        _simulcastClient.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _simulcastServer.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _client.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _server.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _plain.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -103,4 +163,12 @@ public class FramePathBenchmarks
     /// <summary>Packetize → protect → UDP → unprotect → depacketize → assembled frame.</summary>
     [Benchmark(Description = "Decart.Rtc frame path")]
     public bool Stack() => SendThroughStack() ? true : throw new TimeoutException("a frame did not arrive through the stack");
+
+    /// <summary>The datagrams of three simulcast layers (1 + 1/4 + 1/16 of the frame) over plain UDP.</summary>
+    [Benchmark(Description = "plain UDP, 3 layers' datagrams")]
+    public bool PlainUdpThreeLayers() => _plain.SendFrameAndWait(_layerDatagramSizes, FrameTimeout) ? true : throw new TimeoutException("a plain UDP datagram was lost");
+
+    /// <summary>The frame as three simulcast layers through the stack; the receiver assembles all three and delivers the largest.</summary>
+    [Benchmark(Description = "Decart.Rtc frame path, 3 simulcast layers")]
+    public bool StackThreeLayers() => SendThroughStackSimulcast() ? true : throw new TimeoutException("a frame did not arrive through the simulcast stack");
 }

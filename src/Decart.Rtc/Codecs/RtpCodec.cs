@@ -19,8 +19,10 @@ public sealed class RtpCodec
         OfferParameters = offerParameters;
     }
 
+    private static readonly RtpCodec[] Known = [Vp8, H264];
+
     /// <summary>Every format, in our default order of preference.</summary>
-    public static IReadOnlyList<RtpCodec> All { get; } = [Vp8, H264];
+    public static IReadOnlyList<RtpCodec> All => Known;
 
     /// <summary>The <c>a=rtpmap</c> encoding name, upper case (<c>VP8</c>, <c>H264</c>).</summary>
     public string Name { get; }
@@ -47,7 +49,7 @@ public sealed class RtpCodec
         }
 
         var bare = name.StartsWith("video/", StringComparison.OrdinalIgnoreCase) ? name.AsSpan(6) : name.AsSpan();
-        foreach (var candidate in All)
+        foreach (var candidate in Known) // an array: no enumerator allocated
         {
             if (bare.Equals(candidate.Name, StringComparison.OrdinalIgnoreCase))
             {

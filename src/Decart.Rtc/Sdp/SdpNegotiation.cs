@@ -45,7 +45,7 @@ public sealed record LocalMediaParameters
 public sealed record NegotiatedVideo(string Mid, int PayloadType, string CodecName, int? RtxPayloadType, uint? RemoteSsrc, uint? RemoteRtxSsrc, MediaDirection LocalDirection)
 {
     /// <summary>The payload format (<see cref="CodecName"/> as its one object).</summary>
-    public RtpCodec Codec => RtpCodec.TryParse(CodecName, out var codec) ? codec : RtpCodec.Vp8;
+    public RtpCodec Codec { get; } = RtpCodec.TryParse(CodecName, out var codec) ? codec : RtpCodec.Vp8;
 
     /// <summary>The simulcast layers we receive on this section (RIDs, lowest first as offered); empty without simulcast.</summary>
     public IReadOnlyList<string> Rids { get; init; } = [];
