@@ -812,15 +812,16 @@ public sealed class PeerConnection : IAsyncDisposable
             writer.AddExtension(_twccSender.ExtensionId, [0, 0]); // the TWCC interceptor writes the number
         }
 
-        if (stream.RidBytes is { } rid && video.Extensions is { Rid: >= 1 and <= 14 } ids)
+        // Which section (RFC 8843) and, for a simulcast layer, which layer (RFC 8852) a packet belongs to: a receiver
+        // routes by them when the SDP names no SSRCs (simulcast never does; an SFU may not).
+        if (video.Extensions.Mid is >= 1 and <= 14 && _sendMid is { } mid)
         {
-            // A simulcast layer says which section and which layer it is: there are no SSRCs in the SDP.
-            if (ids.Mid is >= 1 and <= 14 && _sendMid is { } mid)
-            {
-                writer.AddExtension(ids.Mid, mid);
-            }
+            writer.AddExtension(video.Extensions.Mid, mid);
+        }
 
-            writer.AddExtension(ids.Rid, rid);
+        if (stream.RidBytes is { } rid && video.Extensions.Rid is >= 1 and <= 14)
+        {
+            writer.AddExtension(video.Extensions.Rid, rid);
         }
 
         int length = writer.WritePayload(payload);
