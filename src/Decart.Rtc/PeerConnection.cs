@@ -221,6 +221,8 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly DtlsCertificate _certificate;
     private readonly TwccSender _twccSender = new();
     private readonly TwccReceiver _twccReceiver;
+    private readonly NackRequester _nackRequester;
+    private readonly ReceiverStatistics _receiverStatistics = new();
 
     // What we send: one stream, or one per simulcast layer (smallest first); the first one's SSRC is also our RTCP SSRC.
     private readonly SendStream[] _sendStreams;
@@ -268,6 +270,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _demux = new PacketDemux(_ice);
         _demux.MediaReceived += OnRtp;
         _twccReceiver = new TwccReceiver(_ssrc);
+        _nackRequester = new NackRequester(_ssrc, Stats);
         _twccSender.FeedbackReceived += summary => Stats.TransportFeedback = summary;
         string?[] layers = _options.SendLayers is { Count: > 1 } l ? [.. l] : [null];
         _sendStreams = layers.Select((rid, i) => new SendStream(
@@ -948,7 +951,9 @@ public sealed class PeerConnection : IAsyncDisposable
             Stats.Received(datagram.Length);
             var receive = _receive;
             var packet = buffer[..n];
-            _twccReceiver.OnRtpReceived(packet, header, RtpClock.Now); // every packet of the bundle, RTX included
+            long now = RtpClock.Now;
+            bool repaired = false;
+            _twccReceiver.OnRtpReceived(packet, header, now); // every packet of the bundle, RTX included
             if (receive is null || !RoutesHere(receive, header, packet))
             {
                 Stats.PacketsUnroutable++;
@@ -969,6 +974,7 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
 
                 packet = restored[..m];
+                repaired = true;
                 Stats.RtxReceived++;
             }
             else if (header.PayloadType != receive.PayloadType)
@@ -985,16 +991,17 @@ public sealed class PeerConnection : IAsyncDisposable
                     return;
                 }
 
-                stream.OnMediaPacket(header);
-                if (stream == _active || _active is null)
+                stream.OnMediaPacket();
+                _receiverStatistics.OnMediaReceived(header, false, now);
+                if ((stream == _active || _active is null) && _receiverStatistics.Of(stream.Ssrc) is { } counters)
                 {
-                    Stats.PacketsLost = stream.PacketsLost;
-                    Stats.Jitter = stream.Jitter;
+                    Stats.PacketsLost = counters.Lost;
+                    Stats.Jitter = counters.Jitter;
                 }
             }
 
-            stream!.Nacks.OnReceived(header.SequenceNumber);
-            stream.Assembler.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), stream.OnFrame!);
+            _nackRequester.OnMediaReceived(header, repaired, now);
+            stream!.Assembler.Push(header.SequenceNumber, header.Timestamp, header.Marker, header.Payload(packet), stream.OnFrame!);
             Stats.FramesDropped = stream.Assembler.FramesDropped;
         }
     }
@@ -1230,19 +1237,7 @@ public sealed class PeerConnection : IAsyncDisposable
             }
             else if (packet.Type is RtcpPacketType.ReceiverReport or RtcpPacketType.SenderReport)
             {
-                if (packet.TryGetSenderReport(out var sr))
-                {
-                    lock (_receiveLock)
-                    {
-                        for (int i = 0; i < _streamCount; i++)
-                        {
-                            if (_streams[i]!.Ssrc == sr.Ssrc)
-                            {
-                                _streams[i]!.OnSenderReport(sr.CompactNtp);
-                            }
-                        }
-                    }
-                }
+                _receiverStatistics.OnRtcpReceived(packet, now);
 
                 for (int i = 0; packet.TryGetReceptionReport(i, out var report); i++)
                 {
@@ -1289,8 +1284,8 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private async Task RtcpLoopAsync()
     {
-        var seqs = new ushort[128];
         var buffer = new byte[1500];
+        var blocks = new ReceptionReport[31];
         int tick = 0;
         while (!_stop.IsCancellationRequested)
         {
@@ -1303,27 +1298,10 @@ public sealed class PeerConnection : IAsyncDisposable
                 return;
             }
 
-            for (int i = 0; ; i++)
+            int nacks = _nackRequester.WriteRtcp(buffer, RtpClock.Now);
+            if (nacks > 0)
             {
-                int count;
-                uint mediaSsrc;
-                lock (_receiveLock)
-                {
-                    if (i >= _streamCount)
-                    {
-                        break;
-                    }
-
-                    count = _streams[i]!.Nacks.CollectNacks(seqs);
-                    mediaSsrc = _streams[i]!.Ssrc;
-                }
-
-                if (count > 0)
-                {
-                    int n = RtcpWriter.WriteNack(buffer, _ssrc, mediaSsrc, seqs.AsSpan(0, count));
-                    SendRtcp(buffer, n);
-                    Stats.NackSent(count);
-                }
+                SendRtcp(buffer, nacks);
             }
 
             int feedback = _twccReceiver.WriteRtcp(buffer, RtpClock.Now);
@@ -1336,20 +1314,20 @@ public sealed class PeerConnection : IAsyncDisposable
             if (++tick % 50 == 0)
             {
                 // Once a second: a sender report (with our stream) or a receiver report, plus CNAME; REMB when asked.
-                ReceptionReport[] blocks;
                 uint firstRemote = 0;
                 lock (_receiveLock)
                 {
-                    blocks = _streams.Take(_streamCount).Where(x => x!.HasMedia).Take(31).Select(x => x!.ReportBlock()).ToArray();
                     firstRemote = _streamCount > 0 ? _streams[0]!.Ssrc : 0;
                 }
+
+                int blockCount = _receiverStatistics.ReportBlocks(blocks, RtpClock.Now);
 
                 bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly };
                 var wallclock = DateTime.UtcNow;
                 long at = RtpClock.Now;
                 int n = sending
-                    ? RtcpWriter.WriteSenderReport(buffer, _sendStreams[0].Reports.Report(wallclock, at), blocks)
-                    : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks);
+                    ? RtcpWriter.WriteSenderReport(buffer, _sendStreams[0].Reports.Report(wallclock, at), blocks.AsSpan(0, blockCount))
+                    : RtcpWriter.WriteReceiverReport(buffer, _ssrc, blocks.AsSpan(0, blockCount));
                 for (int i = 1; sending && i < _sendStreams.Length; i++)
                 {
                     if (_sendStreams[i].Reports.HasSent)

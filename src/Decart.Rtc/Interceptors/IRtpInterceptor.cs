@@ -29,6 +29,17 @@ internal interface IRtpInterceptor
     {
     }
 
+    /// <summary>
+    /// An original media packet routed to a stream we receive — restored first when it came as an RTX retransmission
+    /// (<paramref name="repaired"/>): what NACK generation and the reception statistics count.
+    /// </summary>
+    /// <param name="header">The (restored) packet's header.</param>
+    /// <param name="repaired">Whether it arrived as a retransmission.</param>
+    /// <param name="now">Arrival, <see cref="RtpClock"/> µs.</param>
+    void OnMediaReceived(in RtpHeader header, bool repaired, long now)
+    {
+    }
+
     /// <summary>One RTCP packet of an authenticated compound.</summary>
     /// <param name="packet">The packet.</param>
     /// <param name="now">Arrival, <see cref="RtpClock"/> µs.</param>
