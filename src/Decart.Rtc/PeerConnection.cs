@@ -531,6 +531,7 @@ public sealed class PeerConnection : IAsyncDisposable
         lock (_sendLock)
         {
             _video = send;
+            _acceptedLayers = send is not null && _sendStreams.Length > 1 ? [.. _sendStreams.Select(s => s.Rid!).Where(send.Rids.Contains)] : [];
             _sendMid = send is { Mid.Length: >= 1 and <= 16 } ? System.Text.Encoding.ASCII.GetBytes(send.Mid) : null;
             foreach (var stream in _sendStreams)
             {
@@ -646,7 +647,9 @@ public sealed class PeerConnection : IAsyncDisposable
     }
 
     /// <summary>The simulcast layers we send (RIDs, smallest first) that the answer accepted; empty without simulcast.</summary>
-    public IReadOnlyList<string> SendLayers => _video is { } video && _sendStreams.Length > 1 ? _sendStreams.Select(s => s.Rid!).Where(video.Rids.Contains).ToArray() : [];
+    public IReadOnlyList<string> SendLayers => _acceptedLayers;
+
+    private string[] _acceptedLayers = [];
 
     private SendStream? SendStreamFor(NegotiatedVideo video, string? rid)
     {

@@ -36,8 +36,9 @@ public interface IMirrorableVideoSource : IVideoSource
 /// them when asked, encodes them with VP8 (libvpx, realtime settings, a keyframe on request) and hands them to the
 /// realtime client. <see cref="PushAsync"/> waits while the encoder is behind (back-pressure, two frames queued).
 /// </summary>
-public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
+public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
 {
+    private static readonly string[] Rids = ["q", "h", "f"];
     private readonly Channel<I420Frame> _queue = Channel.CreateBounded<I420Frame>(new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly int _targetBitrateKbps;
     private readonly object _encoderLock = new();
@@ -48,6 +49,8 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
     private readonly object _lastLock = new();
     private I420Frame? _lastSent;
     private IFrameEncoder? _encoder;
+    private IFrameEncoder[]? _layerEncoders;
+    private int _layerCount = 1;
     private long _framesEncoded;
 
     /// <summary>Creates a source for frames of one size and rate.</summary>
@@ -79,13 +82,63 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
         _createEncoder = EncoderFor(codec);
     }
 
-    private Func<IFrameEncoder> EncoderFor(VideoCodec codec)
+    private Func<IFrameEncoder> EncoderFor(VideoCodec codec) => () => CreateEncoder(codec, Format.Width, Format.Height, _targetBitrateKbps);
+
+    private IFrameEncoder CreateEncoder(VideoCodec codec, int width, int height, int kbps) => codec == VideoCodec.H264
+        ? new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = width, Height = height, Fps = Format.Fps, TargetBitrateKbps = kbps })
+        : new Vp8Encoder(new Vp8EncoderOptions { Width = width, Height = height, Fps = Format.Fps, TargetBitrateKbps = kbps });
+
+    /// <summary>
+    /// Encode each frame as this many simulcast layers (1, the default: one stream; 2: half and full size; 3: a
+    /// quarter, half and full size, RIDs <c>q</c>, <c>h</c>, <c>f</c>), each with its own encoder. Width and height must
+    /// be multiples of 4 (2 layers) or 8 (3 layers).
+    /// </summary>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for another count or a size that does not halve evenly.</exception>
+    public int SimulcastLayers
     {
-        var format = Format;
-        int kbps = _targetBitrateKbps;
-        return codec == VideoCodec.H264
-            ? () => new OpenH264.H264Encoder(new OpenH264.H264EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps })
-            : () => new Vp8Encoder(new Vp8EncoderOptions { Width = format.Width, Height = format.Height, Fps = format.Fps, TargetBitrateKbps = kbps });
+        get => _layerCount;
+        init => ConfigureSimulcast(value);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SimulcastLayer> Layers
+    {
+        get
+        {
+            if (_layerCount == 1)
+            {
+                return [];
+            }
+
+            var layers = new List<SimulcastLayer>();
+            for (int i = _layerCount - 1; i >= 0; i--)
+            {
+                int divisor = 1 << i;
+                int kbps = i switch { 0 => _targetBitrateKbps, 1 => Math.Max(100, _targetBitrateKbps / 4), _ => Math.Max(100, _targetBitrateKbps / 10) };
+                layers.Add(new SimulcastLayer(Rids[3 - 1 - i], Format.Width / divisor, Format.Height / divisor, kbps));
+            }
+
+            return layers;
+        }
+    }
+
+    internal void ConfigureSimulcast(int layers)
+    {
+        int multiple = layers == 3 ? 8 : 4;
+        if (layers is < 1 or > 3 || (layers > 1 && (Format.Width % multiple != 0 || Format.Height % multiple != 0)))
+        {
+            throw new DecartException(DecartErrorCode.InvalidOptions, $"{layers} simulcast layers: 1 to 3, and the format {Format} must halve evenly (width and height multiples of {multiple}).");
+        }
+
+        lock (_encoderLock)
+        {
+            if (_encoder is not null || _layerEncoders is not null)
+            {
+                throw new DecartException(DecartErrorCode.InvalidOptions, "simulcast layers are set before the source starts.");
+            }
+
+            _layerCount = layers;
+        }
     }
 
     /// <inheritdoc />
@@ -182,7 +235,10 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync(CancellationToken cancellationToken) =>
+        _layerCount == 1 ? ReadOneStreamAsync(cancellationToken) : ReadLayersAsync(cancellationToken);
+
+    private async IAsyncEnumerable<EncodedVideoFrame> ReadOneStreamAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         IFrameEncoder encoder;
         lock (_encoderLock)
@@ -248,8 +304,106 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
         }
     }
 
+    /// <summary>Simulcast: each frame mirrored once, halved for the smaller layers, and encoded by each layer's encoder.</summary>
+    private async IAsyncEnumerable<EncodedVideoFrame> ReadLayersAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var layers = Layers;
+        IFrameEncoder[] encoders;
+        lock (_encoderLock)
+        {
+            encoders = _layerEncoders ??= [.. layers.Select(l => CreateEncoder(_codec, l.Width, l.Height, l.BitrateKbps))];
+        }
+
+        var outputs = encoders.Select(e => new byte[e.MaxEncodedSize]).ToArray();
+        var scaled = new I420Frame?[layers.Count];
+        var lengths = new (int Length, bool Key)[layers.Count];
+        try
+        {
+            await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var timestamp = frame.Timestamp;
+                var sent = frame;
+                try
+                {
+                    if (Mirror)
+                    {
+                        sent = I420Frame.Rent(frame.Width, frame.Height);
+                        FrameMirror.MirrorHorizontal(frame, sent);
+                        frame.Dispose();
+                    }
+
+                    // The layers' rates follow the top layer's target in proportion.
+                    int target = Volatile.Read(ref _targetKbps);
+                    if (target != _encoderKbps)
+                    {
+                        for (int i = 0; i < encoders.Length; i++)
+                        {
+                            encoders[i].SetTargetBitrate(Math.Max(30, (int)((long)layers[i].BitrateKbps * target / _targetBitrateKbps)));
+                        }
+
+                        _encoderKbps = target;
+                    }
+
+                    // Largest first: each smaller layer is half of the one above it.
+                    var above = sent;
+                    for (int i = layers.Count - 1; i >= 0; i--)
+                    {
+                        var picture = above;
+                        if (i < layers.Count - 1)
+                        {
+                            scaled[i] ??= I420Frame.Rent(layers[i].Width, layers[i].Height);
+                            FrameScaler.Halve(above, scaled[i]!);
+                            picture = scaled[i]!;
+                        }
+
+                        lengths[i].Length = encoders[i].Encode(picture, outputs[i], out lengths[i].Key);
+                        above = picture;
+                    }
+                }
+                catch
+                {
+                    sent.Dispose();
+                    frame.Dispose();
+                    throw;
+                }
+
+                I420Frame? previous;
+                lock (_lastLock)
+                {
+                    previous = _lastSent;
+                    _lastSent = sent;
+                }
+
+                previous?.Dispose();
+                Interlocked.Increment(ref _framesEncoded);
+                for (int i = 0; i < layers.Count; i++)
+                {
+                    if (lengths[i].Length > 0)
+                    {
+                        yield return new EncodedVideoFrame(outputs[i].AsMemory(0, lengths[i].Length), timestamp, lengths[i].Key, Codec) { Layer = layers[i].Rid };
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var picture in scaled)
+            {
+                picture?.Dispose();
+            }
+        }
+    }
+
     /// <inheritdoc />
-    public void RequestKeyframe() => Volatile.Read(ref _encoder)?.RequestKeyframe(); // before the first frame there is nothing to ask: it is a keyframe anyway
+    public void RequestKeyframe()
+    {
+        // Before the first frame there is nothing to ask: it is a keyframe anyway.
+        Volatile.Read(ref _encoder)?.RequestKeyframe();
+        foreach (var encoder in Volatile.Read(ref _layerEncoders) ?? [])
+        {
+            encoder.RequestKeyframe();
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
@@ -261,6 +415,11 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
         }
 
         _encoder?.Dispose();
+        foreach (var encoder in _layerEncoders ?? [])
+        {
+            encoder.Dispose();
+        }
+
         lock (_lastLock)
         {
             _lastSent?.Dispose();
@@ -279,7 +438,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, IAsyncDisposable, I
 /// like a <see cref="RawVideoSource"/>. The counter can be read back from decoded output (<see cref="TestPattern.ReadCounter"/>)
 /// to measure glass-to-glass latency.
 /// </summary>
-public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
+public sealed class SyntheticVideoSource : IMirrorableVideoSource, ISimulcastVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
 {
     private readonly RawVideoSource _raw;
     private readonly TimeProvider _time;
@@ -298,6 +457,17 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, IAsyncDisposa
 
     /// <inheritdoc />
     public VideoFormat Format => _raw.Format;
+
+    /// <summary>Encode as this many simulcast layers (see <see cref="RawVideoSource.SimulcastLayers"/>).</summary>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> as for <see cref="RawVideoSource.SimulcastLayers"/>.</exception>
+    public int SimulcastLayers
+    {
+        get => _raw.SimulcastLayers;
+        init => _raw.ConfigureSimulcast(value);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SimulcastLayer> Layers => _raw.Layers;
 
     /// <inheritdoc />
     public VideoCodec Codec => _raw.Codec;

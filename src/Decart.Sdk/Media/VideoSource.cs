@@ -38,7 +38,30 @@ public enum FacingMode
 /// <param name="Timestamp">Capture time relative to the start of the stream.</param>
 /// <param name="IsKeyframe">Whether the frame can be decoded on its own.</param>
 /// <param name="Codec">Its codec.</param>
-public readonly record struct EncodedVideoFrame(ReadOnlyMemory<byte> Data, TimeSpan Timestamp, bool IsKeyframe, VideoCodec Codec);
+public readonly record struct EncodedVideoFrame(ReadOnlyMemory<byte> Data, TimeSpan Timestamp, bool IsKeyframe, VideoCodec Codec)
+{
+    /// <summary>The simulcast layer (RID) the frame belongs to, or null when the source sends one stream.</summary>
+    public string? Layer { get; init; }
+}
+
+/// <summary>One simulcast layer of a source: its RID, picture size and target bitrate.</summary>
+/// <param name="Rid">The RID (<c>q</c>, <c>h</c>, <c>f</c>, as LiveKit names them).</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="BitrateKbps">Target bitrate, kbit/s.</param>
+public sealed record SimulcastLayer(string Rid, int Width, int Height, int BitrateKbps);
+
+/// <summary>
+/// A source that can encode each frame at several sizes (simulcast): it yields one <see cref="EncodedVideoFrame"/> per
+/// layer with <see cref="EncodedVideoFrame.Layer"/> set, smallest first, all with the capture's timestamp. On the
+/// LiveKit transport the session publishes every layer (a room forwards the one each subscriber can take); on the direct
+/// transport only the largest is sent.
+/// </summary>
+public interface ISimulcastVideoSource : IVideoSource
+{
+    /// <summary>The layers, smallest first; empty when the source sends one stream.</summary>
+    IReadOnlyList<SimulcastLayer> Layers { get; }
+}
 
 /// <summary>
 /// A source of <b>encoded</b> video for a realtime session: the SDK reads frames from it at its own pace and

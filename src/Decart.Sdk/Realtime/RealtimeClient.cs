@@ -619,6 +619,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         Raise(() => QueuePositionChanged?.Invoke(this, position));
     }
 
+    IReadOnlyList<SimulcastLayer> IRealtimeSessionHost.PublishLayers => _source is ISimulcastVideoSource { Layers: { Count: > 1 } layers } ? layers : [];
+
     (int Width, int Height) IRealtimeSessionHost.PublishSize =>
         _source.Format is { Width: > 0, Height: > 0 } f ? (f.Width, f.Height) : (_options.Model.Width, _options.Model.Height);
 
@@ -1048,7 +1050,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
                 long rtp = own + offset;
                 Interlocked.Exchange(ref _lastRtp, rtp);
-                if (session.SendFrame(frame.Data.Span, unchecked((uint)rtp)))
+                // A simulcast source yields each capture once per layer: a frame counts once, on its largest layer.
+                if (session.SendFrame(frame.Data.Span, unchecked((uint)rtp), frame.Layer) && (frame.Layer is null || session.IsTopLayer(frame.Layer)))
                 {
                     Interlocked.Increment(ref _framesSent);
                     DecartTelemetry.FramesSent.Add(1, DecartTelemetry.Transport(_options.Transport));

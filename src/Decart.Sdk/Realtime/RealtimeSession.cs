@@ -33,6 +33,9 @@ internal interface IRealtimeSessionHost
 
     /// <summary>The camera's size and fps for publishing (the source's, else the model's).</summary>
     (int Width, int Height) PublishSize { get; }
+
+    /// <summary>The source's simulcast layers, smallest first (empty: one stream).</summary>
+    IReadOnlyList<SimulcastLayer> PublishLayers { get; }
 }
 
 /// <summary>The state the server last acknowledged (restored after a reconnect).</summary>
@@ -239,9 +242,17 @@ internal sealed class RealtimeSession : IAsyncDisposable
         }
     }
 
-    private PeerConnection CreatePeerConnection(string? trackId)
+    private PeerConnection CreatePeerConnection(string? trackId, bool simulcast = false)
     {
-        var pc = new PeerConnection(new PeerConnectionOptions { SendVideo = true, ConsentTimeout = _options.ConsentTimeout, TrackId = trackId ?? "video0" });
+        // Simulcast goes to a room only: Decart's direct flow takes one stream (the largest layer is sent there).
+        var layers = simulcast ? _host.PublishLayers : [];
+        var pc = new PeerConnection(new PeerConnectionOptions
+        {
+            SendVideo = true,
+            ConsentTimeout = _options.ConsentTimeout,
+            TrackId = trackId ?? "video0",
+            SendLayers = layers.Count > 1 ? [.. layers.Select(l => l.Rid)] : null,
+        });
         pc.FrameReceived += (frame, ts, key) =>
         {
             if (_room is { } room)
@@ -329,8 +340,8 @@ internal sealed class RealtimeSession : IAsyncDisposable
             throw new DecartException(DecartErrorCode.WebRtcError, "the server's livekit_url is not an absolute ws(s) URL.") { Detail = WebRtcErrorDetail.Signaling };
         }
 
-        var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]);
-        var connection = new LiveKitRoomConnection(pc, _options.RoomTimeouts, _options.TimeProvider, _logger, _options.CustomizeOffer, () => CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12]));
+        var pc = CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12], simulcast: true);
+        var connection = new LiveKitRoomConnection(pc, _options.RoomTimeouts, _options.TimeProvider, _logger, _options.CustomizeOffer, () => CreatePeerConnection("TR_" + Guid.NewGuid().ToString("N")[..12], simulcast: true));
         lock (_lock)
         {
             _room = connection;
@@ -338,7 +349,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
         var (width, height) = _host.PublishSize;
         using var joining = DecartTelemetry.Start("room-join", Trace);
-        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming), cancellationToken), cancellationToken).ConfigureAwait(false);
+        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming) { Layers = _host.PublishLayers }, cancellationToken), cancellationToken).ConfigureAwait(false);
         _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _connected = true;
         if (pc.State != PeerConnectionState.Connected)
@@ -414,24 +425,40 @@ internal sealed class RealtimeSession : IAsyncDisposable
     }
 
     /// <summary>Sends one encoded frame if the media connection is up.</summary>
-    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp)
+    /// <param name="frame">The frame.</param>
+    /// <param name="rtpTimestamp">Its RTP timestamp.</param>
+    /// <param name="layer">Its simulcast layer, or null. Without simulcast on this connection only the largest layer is sent.</param>
+    /// <returns>Whether it was sent.</returns>
+    public bool SendFrame(ReadOnlySpan<byte> frame, uint rtpTimestamp, string? layer = null)
     {
         if (!_connected || _pc is not { } pc)
         {
             return false;
         }
 
+        bool simulcast = pc.SendLayers.Count > 0;
+        if (!simulcast && layer is not null && !IsTopLayer(layer))
+        {
+            return false; // a smaller layer, and this connection takes one stream
+        }
+
         if (!FrameTiming || frame.IsEmpty)
         {
-            return pc.SendFrame(frame, rtpTimestamp);
+            return simulcast ? pc.SendFrame(frame, rtpTimestamp, layer) : pc.SendFrame(frame, rtpTimestamp);
         }
 
         // The capture time rides at the end of the frame (LKTS trailer); one reused buffer, nothing allocated per frame.
         lock (_trailerLock)
         {
-            return pc.SendFrame(PacketTrailer.Append(frame, PacketTrailer.Now(TimeProvider.System), ref _withTrailer), rtpTimestamp);
+            var stamped = PacketTrailer.Append(frame, PacketTrailer.Now(TimeProvider.System), ref _withTrailer);
+            return simulcast ? pc.SendFrame(stamped, rtpTimestamp, layer) : pc.SendFrame(stamped, rtpTimestamp);
         }
     }
+
+    /// <summary>Whether a layer is the source's largest (the one a single-stream connection sends).</summary>
+    /// <param name="layer">The RID.</param>
+    /// <returns>True for the largest.</returns>
+    internal bool IsTopLayer(string layer) => _host.PublishLayers is { Count: > 0 } layers && string.Equals(layers[^1].Rid, layer, StringComparison.Ordinal);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

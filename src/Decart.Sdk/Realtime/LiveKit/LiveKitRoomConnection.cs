@@ -38,7 +38,11 @@ internal sealed record LiveKitTimeouts
 /// <param name="Height">Frame height.</param>
 /// <param name="MaxBitrate">Target bitrate in bit/s (Decart's JS SDK: 3.5 Mbit/s).</param>
 /// <param name="FrameTiming">Every frame carries its capture time in a packet trailer (LKTS), announced to the room.</param>
-internal sealed record LiveKitPublication(string Codec, int Width, int Height, int MaxBitrate = 3_500_000, bool FrameTiming = false);
+internal sealed record LiveKitPublication(string Codec, int Width, int Height, int MaxBitrate = 3_500_000, bool FrameTiming = false)
+{
+    /// <summary>Simulcast layers, smallest first (empty: one layer of <see cref="Width"/>×<see cref="Height"/>).</summary>
+    public IReadOnlyList<Decart.Sdk.Media.SimulcastLayer> Layers { get; init; } = [];
+}
 
 /// <summary>
 /// Our side of a LiveKit room, signal protocol 17 in single peer-connection mode (<c>/rtc/v1</c>): the join with
@@ -254,7 +258,17 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private async Task AddCameraTrackAsync(string cid, LiveKitPublication publication, CancellationToken cancellationToken)
     {
         var published = ExpectPublished(cid);
-        var layer = new VideoLayer { Quality = VideoQuality.High, Width = (uint)publication.Width, Height = (uint)publication.Height, Bitrate = (uint)publication.MaxBitrate };
+        // One layer, or the simulcast layers by their RIDs (q LOW, h MEDIUM, f HIGH, as livekit-client announces them).
+        VideoLayer[] layers = publication.Layers.Count > 1
+            ? [.. publication.Layers.Select(l => new VideoLayer
+            {
+                Quality = l.Rid switch { "q" => VideoQuality.Low, "h" => VideoQuality.Medium, _ => VideoQuality.High },
+                Width = (uint)l.Width,
+                Height = (uint)l.Height,
+                Bitrate = (uint)l.BitrateKbps * 1000,
+                Rid = l.Rid,
+            })]
+            : [new VideoLayer { Quality = VideoQuality.High, Width = (uint)publication.Width, Height = (uint)publication.Height, Bitrate = (uint)publication.MaxBitrate }];
         await SendAsync(new SignalRequest
         {
             AddTrack = new AddTrackRequest
@@ -265,8 +279,8 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                 Source = TrackSource.Camera,
                 Width = (uint)publication.Width,
                 Height = (uint)publication.Height,
-                Layers = { layer },
-                SimulcastCodecs = { new SimulcastCodec { Codec = publication.Codec.ToLowerInvariant(), Cid = cid, Layers = { layer } } },
+                Layers = { layers },
+                SimulcastCodecs = { new SimulcastCodec { Codec = publication.Codec.ToLowerInvariant(), Cid = cid, Layers = { layers } } },
                 PacketTrailerFeatures = { PublishedFeatures(publication) },
             },
         }, cancellationToken).ConfigureAwait(false);
