@@ -271,7 +271,11 @@ public sealed class PeerConnection : IAsyncDisposable
         _demux.MediaReceived += OnRtp;
         _twccReceiver = new TwccReceiver(_ssrc);
         _nackRequester = new NackRequester(_ssrc, Stats);
-        _twccSender.FeedbackReceived += summary => Stats.TransportFeedback = summary;
+        _twccSender.FeedbackReceived += summary =>
+        {
+            Stats.TransportFeedback = summary;
+            TransportFeedbackReceived?.Invoke(summary);
+        };
         string?[] layers = _options.SendLayers is { Count: > 1 } l ? [.. l] : [null];
         _sendStreams = layers.Select((rid, i) => new SendStream(
             rid,
@@ -296,6 +300,9 @@ public sealed class PeerConnection : IAsyncDisposable
 
     /// <summary>The peer asked for a keyframe (PLI or FIR).</summary>
     public event Action? KeyframeRequested;
+
+    /// <summary>The peer's transport-wide congestion control feedback was read (every ~50 ms while it sends it): loss, queueing delay, acknowledged bitrate. Raised on the receive loop: keep it short.</summary>
+    public event Action<TransportFeedbackSummary>? TransportFeedbackReceived;
 
     /// <summary>The state.</summary>
     public PeerConnectionState State => _state.Current;

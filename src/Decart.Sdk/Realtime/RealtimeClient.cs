@@ -97,6 +97,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly ConnectionQualityEvaluator _quality = new();
     private RealtimeStats? _stats;
     private SendRateController? _rate;
+    private readonly object _rateLock = new();
+    private DelayBasedRateController? _delayRate;
+    private long _lastFeedbackMs = long.MinValue / 2;
+    private long _lastRateAppliedMs;
     private long _reportsSeen;
     private long _lastKeyframeRequest;
     private long _keyframesSuppressed;
@@ -564,6 +568,33 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         if (DecartTelemetry.GlassToGlass.Enabled && now > captureMicros)
         {
             DecartTelemetry.GlassToGlass.Record((now - captureMicros) / 1000.0, DecartTelemetry.Transport(_options.Transport));
+        }
+    }
+
+    void IRealtimeSessionHost.OnTransportFeedback(RealtimeSession session, Decart.Rtc.PeerConnection pc, Decart.Rtc.Interceptors.TransportFeedbackSummary feedback)
+    {
+        // The delay-based sender: every feedback (~50 ms) steps the target; a decrease applies at once, an increase at
+        // most every 200 ms. While feedback flows, the once-a-second loss-based controller stands aside.
+        if (!_options.AdaptBitrate || !ReferenceEquals(session, _session) || !ReferenceEquals(pc, session.PeerConnection)
+            || Volatile.Read(ref _source) is not Media.IBitrateControllable encoded)
+        {
+            return;
+        }
+
+        long now = Environment.TickCount64;
+        Volatile.Write(ref _lastFeedbackMs, now);
+        lock (_rateLock)
+        {
+            _delayRate ??= new DelayBasedRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
+            int current = encoded.TargetBitrateKbps;
+            int target = _delayRate.Update(feedback, pc.Stats.RemoteEstimate, now);
+            bool down = target < current;
+            if (Math.Abs(target - current) >= Math.Max(10, current / 33) && (down || now - _lastRateAppliedMs >= 200))
+            {
+                _logger.LogDebug(DecartLog.BitrateChanged, "Camera bitrate {Old} -> {New} kbit/s (queueing {Queue} ms, loss {Loss:P1}).", current, target, (int)feedback.QueueDelay.TotalMilliseconds, feedback.LossFraction);
+                encoded.SetTargetBitrate(target);
+                _lastRateAppliedMs = now;
+            }
         }
     }
 
@@ -1134,7 +1165,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 _reportsSeen = reports;
                 if (Volatile.Read(ref _source) is Media.IBitrateControllable encoded)
                 {
-                    if (_options.AdaptBitrate && sample.Interval > TimeSpan.Zero)
+                    bool delayBased = Environment.TickCount64 - Volatile.Read(ref _lastFeedbackMs) < 2000;
+                    if (_options.AdaptBitrate && sample.Interval > TimeSpan.Zero && !delayBased)
                     {
                         _rate ??= new SendRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
                         int target = _rate.Update(freshLoss, sample.AvailableUpstreamBitrate, freshLoss is null ? null : sample.RoundTripTime?.TotalMilliseconds);

@@ -36,6 +36,9 @@ internal interface IRealtimeSessionHost
 
     /// <summary>The source's simulcast layers, smallest first (empty: one stream).</summary>
     IReadOnlyList<SimulcastLayer> PublishLayers { get; }
+
+    /// <summary>Transport-wide feedback on what this session sends arrived (on the receive loop).</summary>
+    void OnTransportFeedback(RealtimeSession session, PeerConnection pc, Decart.Rtc.Interceptors.TransportFeedbackSummary feedback);
 }
 
 /// <summary>The state the server last acknowledged (restored after a reconnect).</summary>
@@ -276,6 +279,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
             _host.OnFrame(frame, ts, key, CodecOf(pc));
         };
         pc.KeyframeRequested += _host.OnKeyframeRequested;
+        pc.TransportFeedbackReceived += feedback => _host.OnTransportFeedback(this, pc, feedback);
         pc.StateChanged += state =>
         {
             if (_connected && state is PeerConnectionState.Failed or PeerConnectionState.Closed && Volatile.Read(ref _disposed) == 0)
