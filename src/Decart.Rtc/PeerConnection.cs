@@ -170,7 +170,27 @@ public sealed class PeerConnectionStats
     public long RtcpClamped { get; internal set; }
 
     /// <summary>What the peer's transport-wide congestion control feedback said last (loss, queueing delay, acknowledged bitrate), if it sends any.</summary>
-    public Interceptors.TransportFeedbackSummary? TransportFeedback { get; internal set; }
+    public Interceptors.TransportFeedbackSummary? TransportFeedback
+    {
+        get
+        {
+            lock (_feedbackGate)
+            {
+                return _feedback;
+            }
+        }
+
+        internal set
+        {
+            lock (_feedbackGate)
+            {
+                _feedback = value; // 40 bytes: written and read whole
+            }
+        }
+    }
+
+    private readonly object _feedbackGate = new();
+    private Interceptors.TransportFeedbackSummary? _feedback;
 
     /// <summary>Transport-wide feedback packets from the peer that could not be read (truncated, reserved symbols, absurd counts).</summary>
     public long TransportFeedbackMalformed { get; internal set; }
@@ -370,7 +390,7 @@ public sealed class PeerConnection : IAsyncDisposable
         // An ICE-lite agent may offer too (an SFU offering its subscriber connection); it stays the controlled agent
         // and says so in the offer, so the full agent on the other side controls (RFC 8445 §6.1.1).
         await EnsureStartedAsync(!_options.IceLite, cancellationToken).ConfigureAwait(false);
-        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo, SendLayers = options.SendLayers ?? _options.SendLayers });
+        _localDescription = SdpNegotiation.CreateOffer(LocalParameters(), options with { Send = options.Send && _options.SendVideo, SendLayers = _options.SendLayers });
         _localDescription.IceLite = _options.IceLite;
         return _localDescription;
     }
@@ -665,6 +685,14 @@ public sealed class PeerConnection : IAsyncDisposable
             return rid is null ? _sendStreams[0] : null;
         }
 
+        if (_acceptedLayers.Length == 0)
+        {
+            // The answer took no simulcast (no a=simulcast:recv, or no RID extension): one stream, the largest layer,
+            // without RIDs (RFC 8853 §5.3: the offerer falls back to a single stream).
+            var top = _sendStreams[^1];
+            return rid is null || string.Equals(rid, top.Rid, StringComparison.Ordinal) ? top : null;
+        }
+
         for (int i = _sendStreams.Length - 1; i >= 0; i--)
         {
             var stream = _sendStreams[i];
@@ -832,7 +860,7 @@ public sealed class PeerConnection : IAsyncDisposable
             writer.AddExtension(video.Extensions.Mid, mid);
         }
 
-        if (stream.RidBytes is { } rid && video.Extensions.Rid is >= 1 and <= 14)
+        if (stream.RidBytes is { } rid && video.Extensions.Rid is >= 1 and <= 14 && _acceptedLayers.Length > 0)
         {
             writer.AddExtension(video.Extensions.Rid, rid);
         }
@@ -869,7 +897,7 @@ public sealed class PeerConnection : IAsyncDisposable
             return;
         }
 
-        if (stream.Rid is not null && _video?.Extensions is { Rid: >= 1 and <= 14, RepairedRid: >= 1 and <= 14 } ids
+        if (stream.Rid is not null && stream.Nack.RtxPayloadType is not null && _video?.Extensions is { Rid: >= 1 and <= 14, RepairedRid: >= 1 and <= 14 } ids
             && header.TryFindExtension(buffer[..length], ids.Rid, out int offset, out int ridLength) && header.ExtensionProfile == (ushort)RtpExtensionProfile.OneByte)
         {
             buffer[offset - 1] = (byte)((ids.RepairedRid << 4) | (ridLength - 1));
@@ -1292,6 +1320,8 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
+    private const int RtcpBudget = 1200;
+
     private async Task RtcpLoopAsync()
     {
         var buffer = new byte[1500];
@@ -1308,13 +1338,14 @@ public sealed class PeerConnection : IAsyncDisposable
                 return;
             }
 
-            int nacks = _nackRequester.WriteRtcp(buffer, RtpClock.Now);
+            // At most 1,200 bytes of RTCP per datagram: SRTCP adds its index and tag, and the datagram must not fragment.
+            int nacks = _nackRequester.WriteRtcp(buffer.AsSpan(0, RtcpBudget), RtpClock.Now);
             if (nacks > 0)
             {
                 SendRtcp(buffer, nacks);
             }
 
-            int feedback = _twccReceiver.WriteRtcp(buffer, RtpClock.Now);
+            int feedback = _twccReceiver.WriteRtcp(buffer.AsSpan(0, RtcpBudget), RtpClock.Now);
             if (feedback > 0)
             {
                 SendRtcp(buffer, feedback);
@@ -1332,7 +1363,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
                 int blockCount = _receiverStatistics.ReportBlocks(blocks, RtpClock.Now);
 
-                bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly };
+                bool sending = _video is { LocalDirection: MediaDirection.SendRecv or MediaDirection.SendOnly } && _sendStreams[0].Reports.HasSent;
                 var wallclock = DateTime.UtcNow;
                 long at = RtpClock.Now;
                 int n = sending

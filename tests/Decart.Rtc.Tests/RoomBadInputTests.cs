@@ -64,6 +64,42 @@ public sealed class RoomBadInputTests
     }
 
     [Fact]
+    public async Task A_simulcast_sender_whose_answer_takes_no_simulcast_falls_back_to_one_stream()
+    {
+        // The answerer never sees the RID extension, so it answers without simulcast (RFC 8853 §5.3): the sender must
+        // still send — its largest layer, as one stream without RIDs.
+        await using var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], SendLayers = ["q", "h", "f"] });
+        await using var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
+        var offer = await client.CreateOfferAsync(new OfferOptions { SeparateSections = true, Receive = false });
+        var stripped = string.Join("\r\n", offer.ToString().Split("\r\n").Where(l => !l.Contains("rtp-stream-id", StringComparison.Ordinal)));
+        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(stripped, SdpType.Offer));
+        var answer = await server.CreateAnswerAsync(new AnswerOptions { Send = false });
+        Assert.Empty(server.ReceiveVideo!.Rids);
+        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
+        await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
+        Assert.Empty(client.SendLayers);
+
+        int delivered = 0;
+        server.FrameReceived += (_, _, _) => Interlocked.Increment(ref delivered);
+        var frame = new byte[4000];
+        frame[0] = 0x10;
+        Assert.False(client.SendFrame(frame, 0, "q")); // a smaller layer has nowhere to go
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(client.SendFrame(frame, (uint)(i * 3000), i % 2 == 0 ? null : "f"));
+            await Task.Delay(5);
+        }
+
+        for (int i = 0; i < 50 && Volatile.Read(ref delivered) < 10; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(10, delivered);
+        Assert.Equal(0, server.Stats.PacketsUnroutable);
+    }
+
+    [Fact]
     public async Task Rtp_with_a_rid_or_mid_no_section_claims_is_counted_and_never_delivered()
     {
         // The client believes the server accepted a layer "x" and that its send section is mid "9"; the server knows

@@ -315,7 +315,7 @@ public sealed class IceAgent : IDatagramTransport
     // The delayed paths live in their own methods: a lambda in the per-datagram methods would make the compiler
     // allocate its closure on every datagram, delayed or not.
     private void TransmitLater(Socket socket, byte[] copy, SocketAddress to, TimeSpan delay) =>
-        _ = Task.Delay(delay, _stop.Token).ContinueWith(
+        _ = Task.Delay(delay, StopToken()).ContinueWith(
             _ =>
             {
                 try
@@ -330,8 +330,20 @@ public sealed class IceAgent : IDatagramTransport
             TaskContinuationOptions.OnlyOnRanToCompletion,
             TaskScheduler.Default);
 
+    private CancellationToken StopToken()
+    {
+        try
+        {
+            return _stop.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return new CancellationToken(canceled: true); // disposed: the delayed datagram is dropped
+        }
+    }
+
     private void ReceiveLater(LocalSocket local, IPEndPoint from, byte[] copy, TimeSpan delay) =>
-        _ = Task.Delay(delay, _stop.Token).ContinueWith(
+        _ = Task.Delay(delay, StopToken()).ContinueWith(
             _ =>
             {
                 try

@@ -154,8 +154,8 @@ internal sealed class ReceiverStatistics : IRtpInterceptor
 
             _highest = Math.Max(_highest, extended);
             _received++;
-            long arrival = now * 90 / 1000; // µs → 90 kHz
-            long transit = arrival - header.Timestamp;
+            // The difference in 32-bit RTP time, so the timestamp wrapping (every 13 h at 90 kHz) is no jump.
+            long transit = unchecked((int)((uint)(now * 90 / 1000) - header.Timestamp));
             if (_haveTransit)
             {
                 long d = Math.Abs(transit - _lastTransit);

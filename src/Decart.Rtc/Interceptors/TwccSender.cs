@@ -28,6 +28,10 @@ internal sealed class TwccSender : IRtpInterceptor
     private readonly long[] _sentAt = new long[History];
     private readonly int[] _sizes = new int[History];
     private readonly ushort[] _sequences = new ushort[History];
+
+    // What feedback said of each slot so far: 0 nothing, 1 lost, 2 received. A receiver may report a packet again (its
+    // window moved back for a late packet); each counts once, and a lost one that arrived after all counts as received.
+    private readonly byte[] _reported = new byte[History];
     private readonly TransportPacketStatus[] _statuses = new TransportPacketStatus[MaxStatuses];
     private ushort _next = (ushort)Random.Shared.Next(0, 0x10000);
     private long _feedbacks;
@@ -92,6 +96,7 @@ internal sealed class TwccSender : IRtpInterceptor
             _sentAt[slot] = now;
             _sizes[slot] = packet.Length;
             _sequences[slot] = sequence;
+            _reported[slot] = 0;
         }
     }
 
@@ -131,7 +136,22 @@ internal sealed class TwccSender : IRtpInterceptor
                     continue;
                 }
 
-                _windowPackets++;
+                byte before = _reported[slot];
+                if (before == 2 || (before == 1 && !status.Received))
+                {
+                    continue; // said before
+                }
+
+                _reported[slot] = status.Received ? (byte)2 : (byte)1;
+                if (before == 0)
+                {
+                    _windowPackets++;
+                }
+                else
+                {
+                    _windowLost = Math.Max(0, _windowLost - 1); // lost after all arrived
+                }
+
                 if (!status.Received)
                 {
                     _windowLost++;

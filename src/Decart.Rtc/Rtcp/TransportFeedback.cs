@@ -290,7 +290,7 @@ public static class TransportFeedback
         while (true)
         {
             size = Size(symbols[..n]);
-            if (size <= destination.Length || n <= 1)
+            if (((size + 3) & ~3) <= destination.Length || n <= 1)
             {
                 break;
             }
@@ -302,7 +302,7 @@ public static class TransportFeedback
             }
         }
 
-        if (size > destination.Length)
+        if (((size + 3) & ~3) > destination.Length)
         {
             return 0;
         }

@@ -51,6 +51,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
     private IFrameEncoder? _encoder;
     private IFrameEncoder[]? _layerEncoders;
     private int _layerCount = 1;
+    private IReadOnlyList<SimulcastLayer> _layers = [];
     private long _framesEncoded;
 
     /// <summary>Creates a source for frames of one size and rate.</summary>
@@ -101,25 +102,24 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<SimulcastLayer> Layers
+    public IReadOnlyList<SimulcastLayer> Layers => _layers;
+
+    private IReadOnlyList<SimulcastLayer> BuildLayers()
     {
-        get
+        if (_layerCount == 1)
         {
-            if (_layerCount == 1)
-            {
-                return [];
-            }
-
-            var layers = new List<SimulcastLayer>();
-            for (int i = _layerCount - 1; i >= 0; i--)
-            {
-                int divisor = 1 << i;
-                int kbps = i switch { 0 => _targetBitrateKbps, 1 => Math.Max(100, _targetBitrateKbps / 4), _ => Math.Max(100, _targetBitrateKbps / 10) };
-                layers.Add(new SimulcastLayer(Rids[3 - 1 - i], Format.Width / divisor, Format.Height / divisor, kbps));
-            }
-
-            return layers;
+            return [];
         }
+
+        var layers = new List<SimulcastLayer>();
+        for (int i = _layerCount - 1; i >= 0; i--)
+        {
+            int divisor = 1 << i;
+            int kbps = i switch { 0 => _targetBitrateKbps, 1 => Math.Max(100, _targetBitrateKbps / 4), _ => Math.Max(100, _targetBitrateKbps / 10) };
+            layers.Add(new SimulcastLayer(Rids[3 - 1 - i], Format.Width / divisor, Format.Height / divisor, kbps));
+        }
+
+        return layers;
     }
 
     internal void ConfigureSimulcast(int layers)
@@ -138,6 +138,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
             }
 
             _layerCount = layers;
+            _layers = BuildLayers();
         }
     }
 
@@ -311,7 +312,26 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
         IFrameEncoder[] encoders;
         lock (_encoderLock)
         {
-            encoders = _layerEncoders ??= [.. layers.Select(l => CreateEncoder(_codec, l.Width, l.Height, l.BitrateKbps))];
+            if (_layerEncoders is null)
+            {
+                var made = new List<IFrameEncoder>();
+                try
+                {
+                    foreach (var layer in layers)
+                    {
+                        made.Add(CreateEncoder(_codec, layer.Width, layer.Height, layer.BitrateKbps));
+                    }
+                }
+                catch
+                {
+                    made.ForEach(e => e.Dispose()); // a layer whose encoder could not be made: none is kept
+                    throw;
+                }
+
+                _layerEncoders = [.. made];
+            }
+
+            encoders = _layerEncoders;
         }
 
         var outputs = encoders.Select(e => new byte[e.MaxEncodedSize]).ToArray();
@@ -338,7 +358,14 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
                     {
                         for (int i = 0; i < encoders.Length; i++)
                         {
-                            encoders[i].SetTargetBitrate(Math.Max(30, (int)((long)layers[i].BitrateKbps * target / _targetBitrateKbps)));
+                            try
+                            {
+                                encoders[i].SetTargetBitrate((int)Math.Clamp((long)layers[i].BitrateKbps * target / _targetBitrateKbps, 30, 100_000));
+                            }
+                            catch (DecartException)
+                            {
+                                // An encoder that refuses the rate keeps its own, and the frames keep coming.
+                            }
                         }
 
                         _encoderKbps = target;

@@ -462,7 +462,9 @@ internal sealed class RealtimeSession : IAsyncDisposable
     /// <summary>Whether a layer is the source's largest (the one a single-stream connection sends).</summary>
     /// <param name="layer">The RID.</param>
     /// <returns>True for the largest.</returns>
-    internal bool IsTopLayer(string layer) => _host.PublishLayers is { Count: > 0 } layers && string.Equals(layers[^1].Rid, layer, StringComparison.Ordinal);
+    internal bool IsTopLayer(string layer) => string.Equals(_topLayer ??= _host.PublishLayers is { Count: > 0 } layers ? layers[^1].Rid : string.Empty, layer, StringComparison.Ordinal);
+
+    private string? _topLayer;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -101,6 +101,20 @@ public sealed class TransportFeedbackTests
     }
 
     [Fact]
+    public void The_padding_never_runs_past_a_destination_that_is_not_a_multiple_of_four()
+    {
+        // 29 bytes unpadded (20 header, 2 chunk, 7 one-byte deltas) pad to 32: a 30-byte destination cannot take it.
+        var arrivals = Enumerable.Range(0, 7).Select(i => 1_000_000L + (i * 1000)).ToArray();
+        var buffer = new byte[31];
+        int n = TransportFeedback.Write(buffer.AsSpan(0, 30), 1, 2, 0, arrivals, 0, out int written);
+        Assert.True(n == 0 || n <= 30, $"{n} bytes into 30");
+        Assert.Equal(0, buffer[30]);
+        Assert.True(written < 7);
+        Assert.Equal(32, TransportFeedback.Write(new byte[32], 1, 2, 0, arrivals, 0, out written));
+        Assert.Equal(7, written);
+    }
+
+    [Fact]
     public void Bad_feedback_yields_a_named_error_never_an_exception()
     {
         var good = new byte[64];
