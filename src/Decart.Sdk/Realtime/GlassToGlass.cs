@@ -129,3 +129,54 @@ internal sealed class GlassToGlassTracker(TimeProvider time)
     // Nearest rank on the sorted samples.
     private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
+
+/// <summary>
+/// The direct transport's way to glass-to-glass: when each frame left (by its RTP timestamp, the last ~2 s of them),
+/// so an output frame that carries the RTP timestamp of the input it was made from — as the simulator's model does, and
+/// as the benchmarks match frames — gives capture → receipt. An output whose timestamp matches nothing recent is not a
+/// sample. A fixed ring: nothing allocated per frame.
+/// </summary>
+internal sealed class RtpSendTimes
+{
+    private const int Capacity = 64;
+    private readonly object _gate = new();
+    private readonly uint[] _rtp = new uint[Capacity];
+    private readonly ulong[] _sentMicros = new ulong[Capacity];
+    private int _next;
+
+    /// <summary>Notes that the frame with this RTP timestamp left now.</summary>
+    /// <param name="rtpTimestamp">Its RTP timestamp.</param>
+    /// <param name="nowMicros">Now, epoch µs.</param>
+    public void Record(uint rtpTimestamp, ulong nowMicros)
+    {
+        lock (_gate)
+        {
+            _rtp[_next] = rtpTimestamp;
+            _sentMicros[_next] = nowMicros;
+            _next = (_next + 1) % Capacity;
+        }
+    }
+
+    /// <summary>When the frame with this RTP timestamp left, if it did recently; each is found once.</summary>
+    /// <param name="rtpTimestamp">The received frame's RTP timestamp.</param>
+    /// <param name="sentMicros">When it left, epoch µs.</param>
+    /// <returns>Whether it was found.</returns>
+    public bool TryTake(uint rtpTimestamp, out ulong sentMicros)
+    {
+        lock (_gate)
+        {
+            for (int i = 0; i < Capacity; i++)
+            {
+                if (_sentMicros[i] != 0 && _rtp[i] == rtpTimestamp)
+                {
+                    sentMicros = _sentMicros[i];
+                    _sentMicros[i] = 0;
+                    return true;
+                }
+            }
+        }
+
+        sentMicros = 0;
+        return false;
+    }
+}

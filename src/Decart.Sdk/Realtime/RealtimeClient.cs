@@ -97,6 +97,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly ConnectionQualityEvaluator _quality = new();
     private RealtimeStats? _stats;
     private SendRateController? _rate;
+    private readonly RtpSendTimes _sentRtp = new();
     private readonly object _rateLock = new();
     private DelayBasedRateController? _delayRate;
     private long _lastFeedbackMs = long.MinValue / 2;
@@ -504,6 +505,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         _g2g.OnFrame();
+        if (MeasuresByRtpTimestamp && _sentRtp.TryTake(rtpTimestamp, out ulong sentMicros))
+        {
+            ((IRealtimeSessionHost)this).OnCaptureTime(sentMicros);
+        }
+
         var timestamp = RtpTimeline.Since(ref _firstRtp, rtpTimestamp);
         if (_options.OnFrame is { } onFrame)
         {
@@ -649,6 +655,9 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         Raise(() => _options.OnQueuePosition?.Invoke(position));
         Raise(() => QueuePositionChanged?.Invoke(this, position));
     }
+
+    /// <summary>Glass-to-glass on the direct transport: by the RTP timestamp the output carries (no packet trailer there).</summary>
+    private bool MeasuresByRtpTimestamp => _options.MeasureGlassToGlass && _options.Transport == RealtimeTransport.Direct;
 
     IReadOnlyList<SimulcastLayer> IRealtimeSessionHost.PublishLayers => _source is ISimulcastVideoSource { Layers: { Count: > 1 } layers } ? layers : [];
 
@@ -1084,6 +1093,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
                 // A simulcast source yields each capture once per layer: a frame counts once, on its largest layer.
                 if (session.SendFrame(frame.Data.Span, unchecked((uint)rtp), frame.Layer) && (frame.Layer is null || session.IsTopLayer(frame.Layer)))
                 {
+                    if (MeasuresByRtpTimestamp)
+                    {
+                        _sentRtp.Record(unchecked((uint)rtp), Rtc.LiveKit.PacketTrailer.Now(TimeProvider.System));
+                    }
+
                     Interlocked.Increment(ref _framesSent);
                     DecartTelemetry.FramesSent.Add(1, DecartTelemetry.Transport(_options.Transport));
                 }

@@ -127,8 +127,10 @@ public sealed class RealtimeConnectOptions
     /// Measure glass-to-glass latency (LiveKit transport; Decart's JS SDK calls it <c>debugQuality</c>): every sent
     /// frame carries its capture time in a packet trailer (livekit-client's LKTS format, 15 bytes), the join announces
     /// <c>client_capabilities.frame_timing</c>, the service copies the capture time onto the output frame made from
-    /// it, and <see cref="RealtimeClient.GlassToGlass"/> reports the median and p90 of capture → receipt. Off by
-    /// default, as in Decart's JS SDK. The time to first frame is measured either way.
+    /// it, and <see cref="RealtimeClient.GlassToGlass"/> reports the median and p90 of capture → receipt. On the direct
+    /// transport (no trailer there) frames are matched by RTP timestamp: valid when the server gives each output the RTP
+    /// timestamp of the input it was made from (the simulator does); an output matching no frame sent in the last ~2 s
+    /// is not a sample. Off by default, as in Decart's JS SDK. The time to first frame is measured either way.
     /// </summary>
     public bool MeasureGlassToGlass { get; init; }
 

@@ -38,6 +38,25 @@ public class FrameTimingTests
         Assert.Empty(log.Errors);
     }
 
+    [Theory]
+    [InlineData(ModelMode.Echo)]
+    [InlineData(ModelMode.Transform)]
+    public async Task On_the_direct_transport_frames_are_matched_by_rtp_timestamp(ModelMode mode)
+    {
+        // No trailer on the direct flow: the model gives each output the RTP timestamp of its input, and the client
+        // matches them. The model holds every frame 150 ms, so less than that would be a wrong match.
+        await using var sim = await StartSimulatorAsync(o => { o.ModelMode = mode; o.ProcessingLatency = TimeSpan.FromMilliseconds(150); });
+        using var client = Client(sim);
+        await using var source = await SourceAsync();
+        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Transport = RealtimeTransport.Direct, InitialState = new RealtimeState { Prompt = "timed" }, MeasureGlassToGlass = true });
+        var session = sim.Sessions.Find(rt.SessionId!)!;
+        await WaitUntilAsync(() => rt.GlassToGlass.SampleCount >= 20, TimeSpan.FromSeconds(30), "20 glass-to-glass samples on the direct transport");
+        Assert.Equal((0L, 0L), (session.TrailersIn, session.TrailersOut)); // nothing appended to the frames
+        var g2g = rt.GlassToGlass;
+        Assert.InRange(g2g.Median!.Value.TotalMilliseconds, 150, 10_000);
+        Assert.True(g2g.P90 >= g2g.Median);
+    }
+
     [Fact]
     public async Task Without_the_option_nothing_is_appended_and_only_the_time_to_first_frame_is_measured()
     {
