@@ -8,12 +8,12 @@ namespace Decart.Sdk.Realtime;
 /// fastest of the last seconds (a queue building on the path, long before it overflows into loss) and what the peer
 /// actually received. The queue that matters is the one that does not drain: the smallest queueing delay of the last
 /// six feedbacks (~300 ms) — a keyframe's burst queues for a moment and is gone, a rate above the path's keeps it.
-/// <b>Overuse</b> (that delay over 25 ms) or loss over 10 % brings the target down to 85 % of what the peer
-/// acknowledged (at most once per 300 ms, so one queue is not answered twice), and that rate is remembered as the
-/// path's capacity. A quiet path (under 10 ms, under 2 % loss) lets it grow: by 60 kbit/s a second near the
+/// <b>Overuse</b> (that delay over 25 ms) brings the target down to 85 % of what the peer acknowledged, and that rate
+/// is remembered as the path's capacity; loss over 10 % without a standing queue cuts it by half the loss fraction
+/// (at most one cut per 300 ms, so one queue is not answered twice). A quiet path (under 10 ms, under 2 % loss) lets it grow: by 60 kbit/s a second near the
 /// remembered capacity (within 85–105 % of it: probing gently where the queue began), 15 % a second elsewhere (far
 /// below it, or once past it without a queue: the path got faster and the old capacity is forgotten), never beyond
-/// 1.5 × what was acknowledged plus 100 kbit/s; in between it holds.
+/// 1.5 × what was acknowledged plus 300 kbit/s (a simple picture needs less than its target; a sudden busy one must not find the target far ahead); in between it holds.
 /// The peer's REMB caps it; it stays between the floor and the maximum. Absurd inputs (NaN, negative) are ignored.
 /// </summary>
 internal sealed class DelayBasedRateController(int startKbps, int minKbps, int maxKbps)
@@ -70,8 +70,17 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
             if (nowMs - _lastDecrease >= DecreaseIntervalMs)
             {
                 // What the path carried is the best guess of what it can carry: a little under it, so the queue drains.
-                _target = acked > 0 ? Math.Min(_target, acked * 0.85) : _target * (overuse ? 0.85 : 1 - (0.5 * loss));
-                _capacity = acked > 0 ? acked : _target / 0.85;
+                if (overuse)
+                {
+                    _target = acked > 0 ? Math.Min(_target, acked * 0.85) : _target * 0.85;
+                    _capacity = acked > 0 ? acked : _target / 0.85;
+                }
+                else
+                {
+                    // Loss without a standing queue is not the path's capacity (a lossy link, a fault): the loss-based
+                    // cut of Google Congestion Control, and nothing remembered.
+                    _target *= 1 - (0.5 * loss);
+                }
                 _lastDecrease = nowMs;
                 Decreases++;
             }
@@ -87,7 +96,7 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
             double grown = near ? _target + (60 * elapsed) : _target * Math.Pow(GrowthPerSecond, elapsed);
             if (acked > 0)
             {
-                grown = Math.Min(grown, Math.Max(_target, (1.5 * acked) + 100));
+                grown = Math.Min(grown, Math.Max(_target, (1.5 * acked) + 300));
             }
 
             _target = grown;

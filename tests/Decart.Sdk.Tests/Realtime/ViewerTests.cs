@@ -73,6 +73,8 @@ public class ViewerTests
         await rt.DisposeAsync();
         await second.WaitForAsync(ConnectionState.Disconnected, seconds: 20);
         Assert.Equal(ConnectionState.Disconnected, viewer2.State);
+        // The state change is raised first, the error right after it on the same thread: wait for it, then it is one.
+        await WaitUntilAsync(() => second.Errors.Count > 0, TimeSpan.FromSeconds(5), "the viewer's error after its Disconnected");
         var lost = Assert.Single(second.Errors);
         Assert.Equal(DecartErrorCode.WebRtcError, lost.Code);
         Assert.Empty(log.Errors);
