@@ -67,6 +67,25 @@ internal sealed class BrowserPeer : IAsyncDisposable
         return peer;
     }
 
+    /// <summary>Feeds the browser's trickled candidates into our peer until the browser says it is done.</summary>
+    public Task PumpCandidates(PeerConnection pc, CancellationToken ct) => Task.Run(
+        async () =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (Candidates.TryTake(out var candidate, 100))
+                {
+                    if (candidate is null)
+                    {
+                        return;
+                    }
+
+                    await pc.AddRemoteCandidateAsync(candidate, ct);
+                }
+            }
+        },
+        ct);
+
     public async ValueTask DisposeAsync()
     {
         await _browser.CloseAsync();
@@ -94,23 +113,6 @@ public sealed class ChromiumInteropTests
 
         return frames;
     }
-
-    /// <summary>Feeds the browser's trickled candidates into our peer until the browser says it is done.</summary>
-    private static Task PumpCandidates(BrowserPeer browser, PeerConnection pc, CancellationToken ct) => Task.Run(async () =>
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            if (browser.Candidates.TryTake(out var candidate, 100))
-            {
-                if (candidate is null)
-                {
-                    return;
-                }
-
-                await pc.AddRemoteCandidateAsync(candidate, ct);
-            }
-        }
-    }, ct);
 
     private static async Task ExchangeMedia(BrowserPeer browser, PeerConnection pc, (int Width, int Height) camera)
     {
@@ -167,7 +169,7 @@ public sealed class ChromiumInteropTests
         var offer = await pc.CreateOfferAsync(includeAudioReceive: false);
         var answer = await browser.Page.EvaluateAsync<string>("sdp => answer(sdp)", offer.ToString());
         await pc.SetRemoteDescriptionAsync(SessionDescription.Parse(answer, SdpType.Answer));
-        _ = PumpCandidates(browser, pc, cts.Token);
+        _ = browser.PumpCandidates(pc, cts.Token);
         await pc.ConnectedAsync().WaitAsync(Bound);
         Assert.Equal("VP8", pc.Video!.CodecName);
         await ExchangeMedia(browser, pc, camera);
@@ -185,7 +187,7 @@ public sealed class ChromiumInteropTests
         await pc.SetRemoteDescriptionAsync(SessionDescription.Parse(offer, SdpType.Offer));
         var answer = await pc.CreateAnswerAsync();
         await browser.Page.EvaluateAsync("sdp => accept(sdp)", answer.ToString());
-        _ = PumpCandidates(browser, pc, cts.Token);
+        _ = browser.PumpCandidates(pc, cts.Token);
         await pc.ConnectedAsync().WaitAsync(Bound);
         Assert.Equal("VP8", pc.Video!.CodecName);
         await ExchangeMedia(browser, pc, camera);
@@ -213,21 +215,7 @@ public sealed class ChromiumH264Tests
         await pc.SetRemoteDescriptionAsync(SessionDescription.Parse(offer, SdpType.Offer));
         var answer = await pc.CreateAnswerAsync();
         await browser.Page.EvaluateAsync("sdp => accept(sdp)", answer.ToString());
-        var pump = Task.Run(async () =>
-        {
-            while (!cts.IsCancellationRequested)
-            {
-                if (browser.Candidates.TryTake(out var c, 100))
-                {
-                    if (c is null)
-                    {
-                        return;
-                    }
-
-                    await pc.AddRemoteCandidateAsync(c, cts.Token);
-                }
-            }
-        });
+        _ = browser.PumpCandidates(pc, cts.Token);
         await pc.ConnectedAsync().WaitAsync(Bound);
         Assert.Equal("H264", pc.Video!.CodecName);
 

@@ -73,7 +73,7 @@ public sealed class ChromiumRoomTests
         Assert.Contains(section.Attributes, a => a.Name == "msid");
         Assert.True(answer.Media.Single(m => m.Kind == "application").IsRejected, "the data section is rejected");
         await browser.Page.EvaluateAsync("sdp => accept(sdp)", answer.ToString());
-        var pump = PumpCandidates(browser, pc, cts.Token);
+        _ = browser.PumpCandidates(pc, cts.Token);
         await pc.ConnectedAsync().WaitAsync(Bound);
 
         var clip = Clip(h264);
@@ -155,20 +155,4 @@ public sealed class ChromiumRoomTests
 
         Assert.True(condition(), $"no {what}; keyframes seen: {string.Join(", ", seen.Select(s => $"{s.Layer}:{s.Size}"))}");
     }
-
-    private static Task PumpCandidates(BrowserPeer browser, PeerConnection pc, CancellationToken ct) => Task.Run(async () =>
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            if (browser.Candidates.TryTake(out var candidate, 100))
-            {
-                if (candidate is null)
-                {
-                    return;
-                }
-
-                await pc.AddRemoteCandidateAsync(candidate, ct);
-            }
-        }
-    }, ct);
 }

@@ -270,20 +270,6 @@ public sealed class PeerConnectionTests
         Assert.True(summary.Value.QueueDelay < TimeSpan.FromMilliseconds(200), $"queue delay {summary.Value.QueueDelay} on loopback");
     }
 
-    /// <summary>A VP8 keyframe of the given size (frame tag, start code, size) with <paramref name="bytes"/> of payload.</summary>
-    private static byte[] Vp8Keyframe(int width, int height, int bytes, int seed)
-    {
-        var frame = new byte[bytes];
-        new Random(seed).NextBytes(frame);
-        frame[0] = 0x10; // keyframe, shown
-        frame[3] = 0x9d;
-        frame[4] = 0x01;
-        frame[5] = 0x2a;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), (ushort)width);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), (ushort)height);
-        return frame;
-    }
-
     [Fact]
     public async Task Three_simulcast_layers_sent_by_rid_arrive_as_layers_the_receiver_can_switch_between()
     {
@@ -301,7 +287,7 @@ public sealed class PeerConnectionTests
         Assert.Equal(["q", "h", "f"], server.ReceiveVideo!.Rids);
         Assert.Equal(["q", "h", "f"], client.SendLayers);
         Assert.False(client.SendFrame([0x10, 0, 0], 0, "x")); // a layer that was not negotiated
-        Assert.True(client.SendFrame(Vp8Keyframe(1088, 612, 2_000, 99), 0)); // no RID: the largest layer
+        Assert.True(client.SendFrame(Clips.Vp8Keyframe(1088, 612, 2_000, 99), 0)); // no RID: the largest layer
 
         var sizes = new System.Collections.Concurrent.ConcurrentQueue<(string? Layer, int Width)>();
         server.FrameReceived += (frame, _, key) =>
@@ -319,7 +305,7 @@ public sealed class PeerConnectionTests
             {
                 foreach (var (rid, width, bytes) in layers)
                 {
-                    client.SendFrame(Vp8Keyframe(width, width * 9 / 16, bytes, i), (uint)(i * 3000), rid);
+                    client.SendFrame(Clips.Vp8Keyframe(width, width * 9 / 16, bytes, i), (uint)(i * 3000), rid);
                 }
 
                 await Task.Delay(33);

@@ -44,19 +44,6 @@ public sealed class RoomShapeTests
         string.Join("\r\n", answer.ToString().Split("\r\n").Where(l => !l.StartsWith("a=ssrc", StringComparison.Ordinal))),
         SdpType.Answer);
 
-    private static byte[] Vp8Keyframe(int width, int height, int bytes, int seed)
-    {
-        var frame = new byte[bytes];
-        new Random(seed).NextBytes(frame);
-        frame[0] = 0x10;
-        frame[3] = 0x9d;
-        frame[4] = 0x01;
-        frame[5] = 0x2a;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), (ushort)width);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), (ushort)height);
-        return frame;
-    }
-
     [Fact]
     public async Task Room_offer_renegotiation_mid_routing_and_simulcast_between_two_csharp_peers()
     {
@@ -121,9 +108,9 @@ public sealed class RoomShapeTests
         {
             for (int i = 0; !stop.IsCancellationRequested; i++)
             {
-                client.SendFrame(Vp8Keyframe(320, 180, 2_000, i), (uint)(i * 3000), "q");
-                client.SendFrame(Vp8Keyframe(640, 360, 6_000, i), (uint)(i * 3000), "h");
-                client.SendFrame(Vp8Keyframe(1280, 720, 15_000, i), (uint)(i * 3000), "f");
+                client.SendFrame(Clips.Vp8Keyframe(320, 180, 2_000, i), (uint)(i * 3000), "q");
+                client.SendFrame(Clips.Vp8Keyframe(640, 360, 6_000, i), (uint)(i * 3000), "h");
+                client.SendFrame(Clips.Vp8Keyframe(1280, 720, 15_000, i), (uint)(i * 3000), "f");
                 server.SendFrame(clip[i % clip.Count], (uint)((i + 100) * 3000)); // the model's output keeps flowing
                 await Task.Delay(33);
             }

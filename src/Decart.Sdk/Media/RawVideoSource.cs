@@ -256,12 +256,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
             var sent = frame;
             try
             {
-                if (Mirror)
-                {
-                    sent = I420Frame.Rent(frame.Width, frame.Height);
-                    FrameMirror.MirrorHorizontal(frame, sent);
-                    frame.Dispose();
-                }
+                sent = MirrorIfAsked(frame);
 
                 int target = Volatile.Read(ref _targetKbps);
                 if (target != _encoderKbps)
@@ -288,21 +283,40 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
                 throw;
             }
 
-            // The encoded frame itself becomes the snapshot (no copy); the previous one goes back to the pool.
-            I420Frame? previous;
-            lock (_lastLock)
-            {
-                previous = _lastSent;
-                _lastSent = sent;
-            }
-
-            previous?.Dispose();
+            KeepAsLastSent(sent);
             if (n > 0)
             {
                 Interlocked.Increment(ref _framesEncoded);
                 yield return new EncodedVideoFrame(output.AsMemory(0, n), timestamp, key, Codec);
             }
         }
+    }
+
+    /// <summary>The frame as it is sent: a mirrored copy when <see cref="Mirror"/> is on (the caller's frame goes back to the pool), else itself.</summary>
+    private I420Frame MirrorIfAsked(I420Frame frame)
+    {
+        if (!Mirror)
+        {
+            return frame;
+        }
+
+        var mirrored = I420Frame.Rent(frame.Width, frame.Height);
+        FrameMirror.MirrorHorizontal(frame, mirrored);
+        frame.Dispose();
+        return mirrored;
+    }
+
+    /// <summary>The encoded frame itself becomes the snapshot (no copy); the previous one goes back to the pool.</summary>
+    private void KeepAsLastSent(I420Frame sent)
+    {
+        I420Frame? previous;
+        lock (_lastLock)
+        {
+            previous = _lastSent;
+            _lastSent = sent;
+        }
+
+        previous?.Dispose();
     }
 
     /// <summary>Simulcast: each frame mirrored once, halved for the smaller layers, and encoded by each layer's encoder.</summary>
@@ -345,12 +359,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
                 var sent = frame;
                 try
                 {
-                    if (Mirror)
-                    {
-                        sent = I420Frame.Rent(frame.Width, frame.Height);
-                        FrameMirror.MirrorHorizontal(frame, sent);
-                        frame.Dispose();
-                    }
+                    sent = MirrorIfAsked(frame);
 
                     // The layers' rates follow the top layer's target in proportion.
                     int target = Volatile.Read(ref _targetKbps);
@@ -394,14 +403,7 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
                     throw;
                 }
 
-                I420Frame? previous;
-                lock (_lastLock)
-                {
-                    previous = _lastSent;
-                    _lastSent = sent;
-                }
-
-                previous?.Dispose();
+                KeepAsLastSent(sent);
                 Interlocked.Increment(ref _framesEncoded);
                 for (int i = 0; i < layers.Count; i++)
                 {

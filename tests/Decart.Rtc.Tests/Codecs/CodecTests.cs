@@ -7,6 +7,20 @@ namespace Decart.Rtc.Tests.Codecs;
 
 internal static class Clips
 {
+    /// <summary>A VP8 keyframe of the given size (frame tag, start code, size) with <paramref name="bytes"/> of random payload.</summary>
+    public static byte[] Vp8Keyframe(int width, int height, int bytes, int seed)
+    {
+        var frame = new byte[bytes];
+        new Random(seed).NextBytes(frame);
+        frame[0] = 0x10; // keyframe, shown
+        frame[3] = 0x9d;
+        frame[4] = 0x01;
+        frame[5] = 0x2a;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), (ushort)width);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), (ushort)height);
+        return frame;
+    }
+
     public static string Path(string name)
     {
         return System.IO.Path.Combine(Decart.Testing.RepositoryPaths.Root, "assets", "clips", name);
