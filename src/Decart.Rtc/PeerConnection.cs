@@ -124,7 +124,10 @@ public sealed class PeerConnectionStats
     /// <summary>Frames received complete.</summary>
     public long FramesReceived => Interlocked.Read(ref _framesReceived);
 
-    /// <summary>Datagrams that failed SRTP authentication or replay checks.</summary>
+    /// <summary>Why the latest datagram counted in <see cref="DecryptFailures"/> failed (<c>SRTP ReplayDetected</c>, <c>RTP BadPadding</c>, …), or null.</summary>
+    public string? LastReceiveFailure { get; internal set; }
+
+    /// <summary>Datagrams that failed SRTP authentication or replay checks, or RTP parsing after them.</summary>
     public long DecryptFailures => Interlocked.Read(ref _decryptFailures);
 
     /// <summary>Frames dropped incomplete by the assembler.</summary>
@@ -965,13 +968,15 @@ public sealed class PeerConnection : IAsyncDisposable
             // by one thread at a time, also while packets kept before the keys were ready are replayed.
             lock (_receiveLock)
             {
-                if (srtp.Inbound.UnprotectRtcp(buffer, datagram.Length, out int n) == SrtpError.None)
+                var rtcpError = srtp.Inbound.UnprotectRtcp(buffer, datagram.Length, out int n);
+                if (rtcpError == SrtpError.None)
                 {
                     HandleRtcp(buffer[..n]);
                 }
                 else
                 {
                     Stats.DecryptFailed();
+                    Stats.LastReceiveFailure = "SRTCP " + rtcpError;
                 }
             }
 
@@ -980,9 +985,12 @@ public sealed class PeerConnection : IAsyncDisposable
 
         lock (_receiveLock)
         {
-            if (srtp.Inbound.UnprotectRtp(buffer, datagram.Length, out int n) != SrtpError.None || !RtpHeader.TryParse(buffer[..n], out var header, out _))
+            var rtpError = srtp.Inbound.UnprotectRtp(buffer, datagram.Length, out int n);
+            var parseError = RtpParseError.None;
+            if (rtpError != SrtpError.None || !RtpHeader.TryParse(buffer[..n], out var header, out parseError))
             {
                 Stats.DecryptFailed();
+                Stats.LastReceiveFailure = rtpError != SrtpError.None ? "SRTP " + rtpError : "RTP " + parseError;
                 return;
             }
 
