@@ -68,7 +68,7 @@ if (mode == "bandwidth")
     var model = RealtimeModels.Lucy21;
     await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment, targetBitrateKbps: 3000);
     using var stopCamera = new CancellationTokenSource();
-    var feeding = Task.Run(() => CameraLikeFramesAsync(camera, model.Width, model.Height, model.Fps, stopCamera.Token));
+    var feeding = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stopCamera.Token));
     await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, Transport = transport, AdaptBitrate = adapt, InitialState = new RealtimeState { Prompt = "bandwidth" } });
     using var control = new HttpClient { BaseAddress = new Uri(sim.Url) };
     string? faultId = null;
@@ -180,53 +180,6 @@ foreach (var c in clients)
 }
 
 return 0;
-
-// Camera-like frames: a moving gradient with fine noise (what a real camera's sensor gives an encoder to spend bits
-// on), at the model's rate, paced by wall time.
-static async Task CameraLikeFramesAsync(RawVideoSource camera, int width, int height, int fps, CancellationToken stop)
-{
-    var random = new Random(42);
-    var noise = new byte[width * height];
-    random.NextBytes(noise);
-    var interval = TimeSpan.FromSeconds(1.0 / fps);
-    var clock = Stopwatch.StartNew();
-    for (long n = 0; !stop.IsCancellationRequested; n++)
-    {
-        var frame = I420Frame.Rent(width, height);
-        var y = frame.Y;
-        int offset = random.Next(noise.Length);
-        for (int p = 0; p < y.Length; p++)
-        {
-            y[p] = (byte)(((((p % width) + (p / width) + ((int)n * 4)) % 180) + 30 + (noise[(p + offset) % noise.Length] & 31)) & 0xFF);
-        }
-
-        frame.U.Fill(128);
-        frame.V.Fill(120);
-        frame.Timestamp = interval * n;
-        try
-        {
-            await camera.PushAsync(frame, stop);
-        }
-        catch (OperationCanceledException)
-        {
-            frame.Dispose();
-            return;
-        }
-
-        var due = interval * (n + 1) - clock.Elapsed;
-        if (due > TimeSpan.Zero)
-        {
-            try
-            {
-                await Task.Delay(due, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-}
 
 static string FindRoot()
 {

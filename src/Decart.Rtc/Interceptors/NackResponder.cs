@@ -42,9 +42,6 @@ internal sealed class NackResponder : IRtpInterceptor
         _retransmit = retransmit;
     }
 
-    /// <summary>The media SSRC whose NACKs we answer.</summary>
-    public uint MediaSsrc { get; set; }
-
     /// <summary>The RTX payload type (null: resend the original).</summary>
     public int? RtxPayloadType { get; set; }
 

@@ -14,8 +14,7 @@ internal sealed class SendStream
         Rid = rid;
         RidBytes = rid is null ? null : System.Text.Encoding.ASCII.GetBytes(rid);
         Ssrc = ssrc;
-        RtxSsrc = rtxSsrc;
-        Nack = new NackResponder(stats, roundTrip, (buffer, length) => retransmit(this, buffer, length)) { MediaSsrc = ssrc, RtxSsrc = rtxSsrc };
+        Nack = new NackResponder(stats, roundTrip, (buffer, length) => retransmit(this, buffer, length)) { RtxSsrc = rtxSsrc };
         Reports = new SenderReporter { Ssrc = ssrc };
 
         // In order: the transport-wide number is stamped first, so the NACK responder keeps the packet as it went out.
@@ -29,8 +28,6 @@ internal sealed class SendStream
     public byte[]? RidBytes { get; }
 
     public uint Ssrc { get; }
-
-    public uint RtxSsrc { get; }
 
     public ushort Sequence { get; set; } = (ushort)Random.Shared.Next(0, 30000);
 

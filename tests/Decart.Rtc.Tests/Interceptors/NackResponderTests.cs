@@ -12,7 +12,6 @@ public sealed class NackResponderTests
         {
             Responder = new NackResponder(Stats, () => rtt, (buffer, length) => Sent.Add(buffer[..length].ToArray()))
             {
-                MediaSsrc = 0x1111,
                 RtxPayloadType = rtxPayloadType,
                 RtxSsrc = 0x2222,
             };

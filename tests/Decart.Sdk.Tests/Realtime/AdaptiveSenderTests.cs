@@ -116,7 +116,7 @@ public class AdaptiveSenderTests
         // the peer acknowledges).
         await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
         using var stop = new CancellationTokenSource();
-        var frames = Task.Run(() => CameraLikeAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
+        var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
         await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "adapting" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "the target to grow without loss (from 1,500)");
         Assert.True(rt.CurrentSession?.PeerConnection?.Stats.TransportFeedback is { Feedbacks: > 10 }, "the simulator sends transport-wide feedback: the delay-based controller steers");
@@ -130,41 +130,6 @@ public class AdaptiveSenderTests
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps > low * 1.5, TimeSpan.FromSeconds(30), "the target to grow again");
         stop.Cancel();
         await frames;
-    }
-
-    private static async Task CameraLikeAsync(RawVideoSource camera, int width, int height, int fps, CancellationToken stop)
-    {
-        var random = new Random(42);
-        var noise = new byte[width * height];
-        random.NextBytes(noise);
-        var interval = TimeSpan.FromSeconds(1.0 / fps);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        try
-        {
-            for (long n = 0; !stop.IsCancellationRequested; n++)
-            {
-                var frame = I420Frame.Rent(width, height);
-                var y = frame.Y;
-                int offset = random.Next(noise.Length);
-                for (int p = 0; p < y.Length; p++)
-                {
-                    y[p] = (byte)((((p % width) + (p / width) + ((int)n * 4)) % 180) + 30 + (noise[(p + offset) % noise.Length] & 31));
-                }
-
-                frame.U.Fill(128);
-                frame.V.Fill(120);
-                frame.Timestamp = interval * n;
-                await camera.PushAsync(frame, stop);
-                var due = (interval * (n + 1)) - clock.Elapsed;
-                if (due > TimeSpan.Zero)
-                {
-                    await Task.Delay(due, stop);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
     }
 
     [Fact]
