@@ -8,7 +8,7 @@ namespace Decart.Sdk;
 /// that, anything in an <c>api_key=</c> query parameter, an <c>X-API-KEY</c> header line or a JSON
 /// <c>"apiKey"</c> field is masked, whatever its value.
 /// </summary>
-public static partial class SecretRedactor
+internal static partial class SecretRedactor
 {
     /// <summary>What a redacted secret is replaced with.</summary>
     public const string Mask = "***";

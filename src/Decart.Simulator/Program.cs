@@ -2,8 +2,8 @@ using Decart.Simulator.Hosting;
 
 namespace Decart.Simulator;
 
-/// <summary>Command line: <c>dotnet run --project src/Decart.Simulator -- --port 7777 --api-key sim_test_key</c>.</summary>
-public static class Program
+/// <summary>Command line: <c>decart-sim --port 7777 --api-key sim_test_key</c> (the tool), or <c>dotnet run --project src/Decart.Simulator -- …</c>.</summary>
+internal static class Program
 {
     /// <summary>The port used when none is given.</summary>
     public const int DefaultPort = 7777;
@@ -11,10 +11,10 @@ public static class Program
     private const string Usage = """
         Decart simulator: a local fake Decart server for integration tests.
 
-        Usage: Decart.Simulator [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
-                                [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
-                                [--record DIR] [--cors-origin ORIGIN]... [--capacity N] [--room-v0]
-                                [--verbose]
+        Usage: decart-sim [--port N] [--host ADDRESS] [--api-key KEY]... [--scenario FILE]
+                          [--strict] [--latency MS] [--jitter MS] [--model-mode transform|echo]
+                          [--record DIR] [--cors-origin ORIGIN]... [--capacity N] [--room-v0]
+                          [--verbose]
 
           --port N          port to listen on (default 7777; 0 picks a free port)
           --host ADDRESS    address to bind (default 127.0.0.1, loopback only)
@@ -204,8 +204,11 @@ public static class Program
                 stop.Cancel();
             };
 
-            Console.WriteLine($"Decart simulator listening on {simulator.BaseUrl.GetLeftPart(UriPartial.Authority)}");
-            Console.WriteLine($"Realtime: {simulator.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority)}/v1/stream");
+            string baseUrl = simulator.BaseUrl.GetLeftPart(UriPartial.Authority);
+            string realtimeBaseUrl = simulator.RealtimeBaseUrl.GetLeftPart(UriPartial.Authority);
+            Console.WriteLine($"Decart simulator listening on {baseUrl}");
+            Console.WriteLine($"Realtime: {realtimeBaseUrl}/v1/stream");
+            Console.WriteLine($"DecartClientOptions: BaseUrl = new Uri(\"{baseUrl}\"), RealtimeBaseUrl = new Uri(\"{realtimeBaseUrl}\")");
             Console.WriteLine($"API key: {string.Join(", ", simulator.ApiKeys.Select(MaskKey))}");
             if (simulator.Faults.All.Count > 0)
             {

@@ -32,12 +32,15 @@ public class CommandLineTests
             Assert.Matches(@"^Decart simulator listening on http://127\.0\.0\.1:\d+$", first);
             var url = first["Decart simulator listening on ".Length..];
             var lines = new List<string>();
-            for (int i = 0; i < 2; i++)
+            for (int i = 0; i < 3; i++)
             {
                 lines.Add((await process.StandardOutput.ReadLineAsync(timeout.Token))!);
             }
 
             Assert.Contains(lines, l => l.StartsWith("Realtime: ws://127.0.0.1:", StringComparison.Ordinal));
+            // What to paste into DecartClientOptions: the REST root and the realtime root (not its /v1/stream URL).
+            string port = url[(url.LastIndexOf(':') + 1)..];
+            Assert.Contains($"DecartClientOptions: BaseUrl = new Uri(\"http://127.0.0.1:{port}\"), RealtimeBaseUrl = new Uri(\"ws://127.0.0.1:{port}\")", lines);
             Assert.Contains("API key: cl*** (9 characters), cl*** (9 characters)", lines);
             Assert.DoesNotContain(lines, l => l.Contains("cli_key_", StringComparison.Ordinal));
 

@@ -5,7 +5,7 @@ namespace Decart.Rtc.Rtp;
 /// packets to ask for again, each up to <see cref="MaxRetries"/> times. Memory is bounded (at most
 /// <see cref="MaxPending"/> missing packets are tracked; older ones are given up).
 /// </summary>
-public sealed class NackGenerator
+internal sealed class NackGenerator
 {
     private readonly ushort[] _pending;
     private readonly byte[] _retries;

@@ -6,7 +6,7 @@ namespace Decart.Rtc.Rtp;
 /// The last <see cref="Capacity"/> packets sent, by sequence number, so NACKed packets can be sent again.
 /// Slots are preallocated: storing and looking up allocate nothing.
 /// </summary>
-public sealed class RtpSendBuffer
+internal sealed class RtpSendBuffer
 {
     private readonly byte[][] _slots;
     private readonly int[] _lengths;

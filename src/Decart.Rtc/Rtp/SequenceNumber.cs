@@ -17,7 +17,7 @@ public static class SequenceNumber
 }
 
 /// <summary>Tracks the highest sequence number seen and extends 16-bit numbers to 64-bit (for SRTP indices and statistics).</summary>
-public struct SequenceUnwrapper
+internal struct SequenceUnwrapper
 {
     private long _last;
     private bool _started;

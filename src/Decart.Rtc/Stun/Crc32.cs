@@ -1,7 +1,7 @@
 namespace Decart.Rtc.Stun;
 
 /// <summary>CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320), as STUN FINGERPRINT and PNG chunks use it.</summary>
-public static class Crc32
+internal static class Crc32
 {
     private static readonly uint[] Table = Build();
 

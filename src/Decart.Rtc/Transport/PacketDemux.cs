@@ -1,7 +1,7 @@
 namespace Decart.Rtc.Transport;
 
 /// <summary>What a datagram on a WebRTC 5-tuple is, by its first byte (RFC 7983 §7).</summary>
-public enum DatagramKind
+internal enum DatagramKind
 {
     /// <summary>None of the ranges below (ZRTP, TURN channels, garbage).</summary>
     Unknown,
@@ -17,7 +17,7 @@ public enum DatagramKind
 }
 
 /// <summary>The RFC 7983 demultiplexing rule.</summary>
-public static class Rfc7983
+internal static class Rfc7983
 {
     /// <summary>Classifies a datagram by its first byte.</summary>
     /// <param name="datagram">The datagram.</param>
@@ -37,7 +37,7 @@ public static class Rfc7983
 /// dropped. Sends pass straight down. A peer connection's receive path is one way: socket → ICE (impairment, STUN) →
 /// this → DTLS or SRTP → interceptors → streams.
 /// </summary>
-public sealed class PacketDemux : IDisposable
+internal sealed class PacketDemux : IDisposable
 {
     private readonly IDatagramTransport _lower;
     private readonly DtlsPath _dtls;

@@ -3,7 +3,7 @@ using Decart.Sdk.Models;
 namespace Decart.Sdk.Http;
 
 /// <summary>Checks a <see cref="GenerationInput"/> against a model's rules before anything is sent.</summary>
-public static class InputValidator
+internal static class InputValidator
 {
     /// <summary>Longest prompt the service accepts.</summary>
     public const int MaxPromptLength = 1000;

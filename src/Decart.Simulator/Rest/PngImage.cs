@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace Decart.Simulator.Rest;
 
 /// <summary>Makes the simulator's "generated" images: real, deterministic PNGs whose colours come from a seed.</summary>
-public static class PngImage
+internal static class PngImage
 {
     /// <summary>A width×height RGB gradient whose colours are derived from <paramref name="seed"/>.</summary>
     /// <param name="width">Width.</param>

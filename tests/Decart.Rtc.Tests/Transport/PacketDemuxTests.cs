@@ -25,21 +25,21 @@ public sealed class PacketDemuxTests
     }
 
     [Theory]
-    [InlineData(0, DatagramKind.Stun)]
-    [InlineData(1, DatagramKind.Stun)]
-    [InlineData(3, DatagramKind.Stun)]
-    [InlineData(16, DatagramKind.Unknown)] // ZRTP
-    [InlineData(20, DatagramKind.Dtls)]
-    [InlineData(22, DatagramKind.Dtls)]
-    [InlineData(63, DatagramKind.Dtls)]
-    [InlineData(64, DatagramKind.Unknown)] // TURN channel
-    [InlineData(127, DatagramKind.Unknown)]
-    [InlineData(128, DatagramKind.Media)]
-    [InlineData(191, DatagramKind.Media)]
-    [InlineData(192, DatagramKind.Unknown)]
-    [InlineData(255, DatagramKind.Unknown)]
-    public void First_byte_ranges_follow_rfc_7983(byte first, DatagramKind kind) =>
-        Assert.Equal(kind, Rfc7983.Classify([first, 0, 0]));
+    [InlineData(0, nameof(DatagramKind.Stun))]
+    [InlineData(1, nameof(DatagramKind.Stun))]
+    [InlineData(3, nameof(DatagramKind.Stun))]
+    [InlineData(16, nameof(DatagramKind.Unknown))] // ZRTP
+    [InlineData(20, nameof(DatagramKind.Dtls))]
+    [InlineData(22, nameof(DatagramKind.Dtls))]
+    [InlineData(63, nameof(DatagramKind.Dtls))]
+    [InlineData(64, nameof(DatagramKind.Unknown))] // TURN channel
+    [InlineData(127, nameof(DatagramKind.Unknown))]
+    [InlineData(128, nameof(DatagramKind.Media))]
+    [InlineData(191, nameof(DatagramKind.Media))]
+    [InlineData(192, nameof(DatagramKind.Unknown))]
+    [InlineData(255, nameof(DatagramKind.Unknown))]
+    public void First_byte_ranges_follow_rfc_7983(byte first, string kind) =>
+        Assert.Equal(Enum.Parse<DatagramKind>(kind), Rfc7983.Classify([first, 0, 0]));
 
     [Fact]
     public void Each_datagram_goes_one_way_and_the_rest_is_counted()
