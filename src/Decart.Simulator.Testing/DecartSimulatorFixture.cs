@@ -60,7 +60,8 @@ public class DecartSimulatorFixture : IAsyncLifetime
     }
 
     /// <summary>Waits for a realtime session (open or ended) that matches, the first one when no match is given.</summary>
-    /// <param name="match">Which session; null for any.</param>
+    /// <param name="match">Which session; null for any. Asked again as sessions change, so it may test what arrives after
+    /// the session starts (its prompt, its state, its frames).</param>
     /// <param name="timeout">How long to wait; <see cref="DefaultTimeout"/> when null.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The simulator's view of the session: its state, prompt, history, frames in and out, warnings.</returns>
@@ -70,7 +71,29 @@ public class DecartSimulatorFixture : IAsyncLifetime
         using var cts = Deadline(timeout, cancellationToken);
         try
         {
-            return await Simulator.Sessions.WaitForSessionAsync(match, cts.Token).ConfigureAwait(false);
+            if (match is null)
+            {
+                return await Simulator.Sessions.WaitForSessionAsync(null, cts.Token).ConfigureAwait(false);
+            }
+
+            // A session's prompt, state and frames arrive after it started, so the match is asked again until it holds
+            // (every 20 ms, or as soon as another session starts), not only once when the session appears.
+            var next = Simulator.Sessions.NextSessionAsync(cts.Token);
+            while (true)
+            {
+                if (Simulator.Sessions.FirstOrDefault(match) is { } found)
+                {
+                    return found;
+                }
+
+                if (next.IsCompleted)
+                {
+                    next = Simulator.Sessions.NextSessionAsync(cts.Token);
+                }
+
+                await Task.WhenAny(next, Task.Delay(20, cts.Token)).ConfigureAwait(false);
+                cts.Token.ThrowIfCancellationRequested();
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
