@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Decart.Sdk;
 using Decart.Sdk.Media;
+using Decart.Sdk.Media.Ffmpeg;
 using Decart.Sdk.Models;
 using Decart.Sdk.Realtime;
 using Decart.Simulator.Faults;
@@ -11,13 +12,16 @@ using Decart.Simulator.Hosting;
 // (mirror auto) streaming to lucy-latest, a prompt, an atomic prompt+image change, a dropped connection that the
 // SDK reconnects on its own, snapshots of a sent and a received frame, and a summary.
 //   dotnet run --project samples/Quickstart [-- --short] [--out DIR] [--live] [--transport livekit|direct]
+//                                            [--input FILE|DEVICE|URL [--input-format F]] [--record OUT.mp4]
 // --live streams to the real service with DECART_API_KEY instead of the simulator. --transport direct uses the older
-// direct WebRTC flow instead of Decart's current LiveKit rooms (the default).
+// direct WebRTC flow instead of Decart's current LiveKit rooms (the default). --input streams anything ffmpeg reads
+// (a file, looped; /dev/video0 with --input-format v4l2; an RTSP URL; a lavfi graph with --input-format lavfi) in
+// place of the synthetic camera; --record writes the transformed stream to a file (both need Debian's ffmpeg).
 bool live = args.Contains("--live");
 bool quick = args.Contains("--short");
 if (args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("Usage: Quickstart [--short] [--out DIR] [--live] [--transport livekit|direct]");
+    Console.WriteLine("Usage: Quickstart [--short] [--out DIR] [--live] [--transport livekit|direct] [--input FILE|DEVICE|URL [--input-format F]] [--record OUT.mp4]");
     return 0;
 }
 
@@ -29,8 +33,16 @@ if (!Enum.TryParse<RealtimeTransport>(transportName, ignoreCase: true, out var t
     return 2;
 }
 
-int outAt = Array.IndexOf(args, "--out");
-string outDir = outAt >= 0 && outAt + 1 < args.Length ? args[outAt + 1] : "quickstart-output";
+string? Option(string name)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+}
+
+string outDir = Option("--out") ?? "quickstart-output";
+string? input = Option("--input");
+string? inputFormat = Option("--input-format");
+string? record = Option("--record");
 var phase = quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
 var model = RealtimeModels.LucyLatest;
 
@@ -51,7 +63,35 @@ catch (DecartException ex)
 using var _ = client;
 Console.WriteLine(live ? "Streaming to the real Decart service." : $"Embedded Decart simulator at {sim!.BaseUrl} (no key needed).");
 
-await using var camera = new SyntheticVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.User);
+// The camera: a synthetic front camera by default, or anything ffmpeg reads, decoded at the model's size and fps.
+var format = new VideoFormat(model.Width, model.Height, model.Fps);
+SyntheticVideoSource? synthetic = null;
+FfmpegVideoSource? external = null;
+FfmpegVideoSink? recorder = null;
+try
+{
+    if (input is null)
+    {
+        synthetic = new SyntheticVideoSource(format, FacingMode.User);
+    }
+    else
+    {
+        external = await FfmpegVideoSource.OpenAsync(input, format, new FfmpegSourceOptions { InputFormat = inputFormat, Loop = File.Exists(input) });
+    }
+
+    recorder = record is null ? null : new FfmpegVideoSink(record, new FfmpegSinkOptions { Fps = model.Fps });
+}
+catch (DecartException ex)
+{
+    Console.Error.WriteLine($"{ex.CodeString}: {ex.Message}");
+    return 2;
+}
+
+IMirrorableVideoSource camera = (IMirrorableVideoSource?)synthetic ?? external!;
+await using var cameraLifetime = (IAsyncDisposable)camera;
+await using var recorderLifetime = recorder;
+I420Frame? CopyLastSent() => synthetic?.CopyLastSentFrame() ?? external?.CopyLastSentFrame();
+long FramesOut() => synthetic?.FramesRendered ?? external?.FramesRead ?? 0;
 var stats = new Stats();
 var states = new List<string>();
 var generating = new SemaphoreSlim(0);
@@ -82,7 +122,7 @@ var options = new RealtimeConnectOptions
     },
     OnError = error => Console.WriteLine($"\nerror {error.CodeString}: {error.Message}"),
     OnFrame = _ => Interlocked.Increment(ref stats.Received),   // encoded frames as they arrive (zero-copy)
-    DecodedSink = new MeasuringSink(camera, stats),             // decoded pictures (the SDK decodes on its own worker)
+    DecodedSink = new MeasuringSink(synthetic, stats, recorder), // decoded pictures (the SDK decodes on its own worker)
 };
 
 // The SDK traces each connect with a span per phase (ActivitySource "Decart.Sdk", what OpenTelemetry reads); here a
@@ -97,14 +137,14 @@ using var tracing = new ActivityListener
 ActivitySource.AddActivityListener(tracing);
 
 using var status = new CancellationTokenSource();
-var statusLine = Task.Run(() => StatusLoopAsync(stats, camera, status.Token));
+var statusLine = Task.Run(() => StatusLoopAsync(stats, FramesOut, status.Token));
 await using (var rt = await client.Realtime.ConnectAsync(camera, options))
 {
     rt.GenerationTick += (_, tick) => stats.GenerationSeconds = tick.Seconds;
     await Step("connected; waiting for the first transformed frame", generating.WaitAsync(TimeSpan.FromSeconds(30)));
     await Task.Delay(phase);
 
-    using (var reference = camera.CopyLastSentFrame())
+    using (var reference = CopyLastSent())
     {
         var image = reference is null ? null : ImageInput.FromBytes(PngWriter.Encode(reference));
         await Step("changing prompt and reference image atomically (SetAsync)", rt.SetAsync(new RealtimeState { Prompt = "the same lighthouse as a neon cyberpunk tower", Image = image }));
@@ -128,11 +168,15 @@ await using (var rt = await client.Realtime.ConnectAsync(camera, options))
 
 status.Cancel();
 await statusLine;
+if (recorder is not null)
+{
+    await Step($"finishing the recording {record}", recorder.CompleteAsync());
+}
 
 Directory.CreateDirectory(outDir);
 string sentPng = Path.Combine(outDir, "sent.png");
 string receivedPng = Path.Combine(outDir, "received.png");
-using (var sentFrame = camera.CopyLastSentFrame())
+using (var sentFrame = CopyLastSent())
 {
     if (sentFrame is not null)
     {
@@ -151,7 +195,7 @@ using (var last = stats.TakeLastDecoded())
 var latencies = stats.Latencies();
 Console.WriteLine();
 Console.WriteLine("Summary");
-Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model.Fps} fps), mirror: auto (front camera), transport: {transport.ToString().ToLowerInvariant()}");
+Console.WriteLine($"  model: {model.Name} ({model.Width}x{model.Height} @ {model.Fps} fps), mirror: auto ({(synthetic is null ? "not a front camera: not mirrored" : "front camera")}), transport: {transport.ToString().ToLowerInvariant()}");
 Console.WriteLine($"  states: {string.Join(" > ", states)}");
 Console.WriteLine($"  frames sent: {stats.Sent}, received: {stats.Received}, received after reconnect: {stats.ReceivedAfterReconnect}");
 Console.WriteLine($"  reconnects: {stats.Reconnects}");
@@ -179,6 +223,16 @@ Console.WriteLine(sim is null
     : $"  state version on screen: v{stats.Version} (the simulator's model stamps each frame with its session's state version: v1 the initial prompt, v2 after SetAsync; a reconnected session starts at v1 with the restored state)");
 Console.WriteLine($"  generation seconds (current session): {stats.GenerationSeconds:0.#}");
 Console.WriteLine($"  snapshots: {sentPng}, {receivedPng}");
+if (recorder is not null)
+{
+    Console.WriteLine($"  recording: {record} ({recorder.FramesWritten} frames, {recorder.FramesDropped} dropped)");
+}
+
+if (external?.Error is { } inputError)
+{
+    Console.WriteLine($"  input: {inputError}");
+}
+
 bool ok = stats.Received > 0 && (live || (stats.Reconnects >= 1 && stats.ReceivedAfterReconnect > 0));
 Console.WriteLine(ok ? "  result: ok" : "  result: FAILED");
 return ok ? 0 : 1;
@@ -191,7 +245,7 @@ static async Task Step(string what, Task task)
 
 static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];
 
-static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, CancellationToken cancellationToken)
+static async Task StatusLoopAsync(Stats stats, Func<long> framesOut, CancellationToken cancellationToken)
 {
     bool terminal = !Console.IsOutputRedirected;
     long lastSent = 0, lastReceived = 0;
@@ -201,7 +255,7 @@ static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, Canc
         while (true)
         {
             await Task.Delay(every, cancellationToken);
-            long sent = camera.FramesRendered, got = Interlocked.Read(ref stats.Received);
+            long sent = framesOut(), got = Interlocked.Read(ref stats.Received);
             double outFps = (sent - lastSent) / every.TotalSeconds, inFps = (got - lastReceived) / every.TotalSeconds;
             (lastSent, lastReceived) = (sent, got);
             var l = stats.Latencies();
@@ -214,14 +268,18 @@ static async Task StatusLoopAsync(Stats stats, SyntheticVideoSource camera, Canc
     }
 }
 
-/// <summary>Reads the frame counter back from each decoded picture to time it against when it was rendered.</summary>
-internal sealed class MeasuringSink(SyntheticVideoSource camera, Stats stats) : IVideoSink
+/// <summary>
+/// Reads the frame counter back from each decoded picture to time it against when it was rendered (synthetic camera
+/// only), keeps a snapshot, and hands a copy to the recording when there is one.
+/// </summary>
+internal sealed class MeasuringSink(SyntheticVideoSource? camera, Stats stats, IVideoSink? recording) : IVideoSink
 {
     private long _count;
 
     public void OnFrame(I420Frame picture)
     {
         long now = Stopwatch.GetTimestamp();
+        recording?.OnFrame(picture.Clone());
         using (picture)
         {
             if (++_count % 10 == 0)
@@ -233,6 +291,11 @@ internal sealed class MeasuringSink(SyntheticVideoSource camera, Stats stats) : 
             if (Decart.Sdk.Testing.StateStamp.TryRead(picture, out var stamp))
             {
                 stats.Version = stamp.Version;
+            }
+
+            if (camera is null)
+            {
+                return;
             }
 
             // The output shows the mirrored picture; flip it back to read the counter.

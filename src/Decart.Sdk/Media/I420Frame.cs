@@ -64,6 +64,9 @@ public sealed class I420Frame : IDisposable
 
     private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(I420Frame));
 
+    /// <summary>The frame's pixels as memory (for asynchronous pipe I/O), <see cref="Length"/> bytes.</summary>
+    internal Memory<byte> Memory => Buffer.AsMemory(0, Length);
+
     /// <summary>Rents a frame of the given size. Its contents are unspecified until written.</summary>
     /// <param name="width">Width in pixels, 1 to 16384.</param>
     /// <param name="height">Height in pixels, 1 to 16384.</param>

@@ -1,0 +1,315 @@
+using System.Runtime.CompilerServices;
+
+namespace Decart.Sdk.Media.Ffmpeg;
+
+/// <summary>How a picture of another shape fits the model's frame.</summary>
+public enum FfmpegFit
+{
+    /// <summary>Scaled to fit inside and padded with black bars (nothing is cut off). The default.</summary>
+    Pad,
+
+    /// <summary>Scaled to cover and cropped at the centre (no bars; the edges are cut off).</summary>
+    Crop,
+
+    /// <summary>Scaled to the exact size (the picture is distorted when the shapes differ).</summary>
+    Stretch,
+}
+
+/// <summary>Options of <see cref="FfmpegVideoSource"/>.</summary>
+public sealed record FfmpegSourceOptions
+{
+    /// <summary>ffmpeg's input format (<c>-f</c>): <c>v4l2</c> for a camera, <c>lavfi</c> for a test source; null lets ffmpeg guess (files, URLs).</summary>
+    public string? InputFormat { get; init; }
+
+    /// <summary>More input options, placed before <c>-i</c> (e.g. <c>["-video_size", "1280x720"]</c> for a camera, <c>["-rtsp_transport", "tcp"]</c>).</summary>
+    public IReadOnlyList<string> InputArguments { get; init; } = [];
+
+    /// <summary>How a picture of another shape fits the frame. Default <see cref="FfmpegFit.Pad"/>.</summary>
+    public FfmpegFit Fit { get; init; } = FfmpegFit.Pad;
+
+    /// <summary>Start again at the end (files only). Default false: the stream ends with the input.</summary>
+    public bool Loop { get; init; }
+
+    /// <summary>
+    /// Read the input at its own pace (<c>-re</c>), as a camera would deliver it. Null (the default): yes for files and
+    /// <c>lavfi</c>, which ffmpeg could otherwise read faster than real time; no for cameras and network streams.
+    /// </summary>
+    public bool? Realtime { get; init; }
+
+    /// <summary>Which way the camera faces (for <c>Mirror = Auto</c>). Default <see cref="FacingMode.Unknown"/>: not mirrored by Auto.</summary>
+    public FacingMode Facing { get; init; } = FacingMode.Unknown;
+
+    /// <summary>What the frames are encoded to for the session. Default VP8.</summary>
+    public VideoCodec Codec { get; init; } = VideoCodec.Vp8;
+
+    /// <summary>Encoder bitrate target, kbit/s. Default 1,500.</summary>
+    public int TargetBitrateKbps { get; init; } = 1500;
+
+    /// <summary>The ffmpeg program; null finds <c>ffmpeg</c> on <c>PATH</c>.</summary>
+    public string? FfmpegPath { get; init; }
+}
+
+/// <summary>
+/// A video source from anything FFmpeg reads — a file (mp4, webm, mov…), a V4L2 camera (<c>/dev/video0</c> with
+/// <c>InputFormat = "v4l2"</c>), an RTSP or HTTP stream, a <c>lavfi</c> test source — decoded by Debian's <c>ffmpeg</c>
+/// (run as a process, frames on a pipe) to I420 at exactly the model's width, height and fps, then mirrored when the
+/// session asks and encoded like <see cref="RawVideoSource"/>.
+/// </summary>
+/// <remarks>
+/// <see cref="OpenAsync"/> reads the first frame before it returns, so an input ffmpeg cannot read fails there, before
+/// anything connects, with ffmpeg's own words. Memory is bounded: at most two decoded frames wait for the encoder, and
+/// ffmpeg waits on the pipe when the session is slower than the input.
+/// </remarks>
+public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoSource, IAsyncDisposable, ICodecSelectable, IBitrateControllable
+{
+    private readonly RawVideoSource _raw;
+    private readonly FfmpegProcess _ffmpeg;
+    private readonly string _input;
+    private I420Frame? _first;
+    private long _framesRead;
+    private int _reading;
+
+    private FfmpegVideoSource(RawVideoSource raw, FfmpegProcess ffmpeg, string input, I420Frame first)
+    {
+        _raw = raw;
+        _ffmpeg = ffmpeg;
+        _input = input;
+        _first = first;
+        _framesRead = 1;
+    }
+
+    /// <summary>Starts ffmpeg on an input and reads its first frame.</summary>
+    /// <param name="input">What ffmpeg reads (<c>-i</c>): a path, a device, a URL, or a lavfi graph such as <c>testsrc2=size=640x360:rate=30</c>.</param>
+    /// <param name="format">The frames to make: use the model's (<c>new VideoFormat(model.Width, model.Height, model.Fps)</c>).</param>
+    /// <param name="options">Fit, loop, pacing, input format, codec; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops waiting for the first frame (the process is then stopped).</param>
+    /// <returns>The source, with its first frame read.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> when ffmpeg is missing (the message
+    /// names the package) or the format is invalid; <see cref="DecartErrorCode.InvalidInput"/> when ffmpeg cannot read the
+    /// input (with its error).</exception>
+    public static async Task<FfmpegVideoSource> OpenAsync(string input, VideoFormat format, FfmpegSourceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(input);
+        options ??= new FfmpegSourceOptions();
+        var raw = new RawVideoSource(format, options.Facing, options.TargetBitrateKbps, options.Codec);   // checks the format
+        string program;
+        try
+        {
+            program = FfmpegProcess.Locate(options.FfmpegPath);
+        }
+        catch
+        {
+            await raw.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var ffmpeg = FfmpegProcess.Start(program, Arguments(input, format, options), writesInput: false);
+        I420Frame? first = null;
+        try
+        {
+            first = await ReadFrameAsync(ffmpeg.Output, format, 0, cancellationToken).ConfigureAwait(false);
+            if (first is null)
+            {
+                await ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                throw new DecartException(DecartErrorCode.InvalidInput, $"ffmpeg could not read '{Describe(input)}': {ffmpeg.LastError}");
+            }
+
+            return new FfmpegVideoSource(raw, ffmpeg, input, first);
+        }
+        catch
+        {
+            first?.Dispose();
+            await ffmpeg.DisposeAsync().ConfigureAwait(false);
+            await raw.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public VideoFormat Format => _raw.Format;
+
+    /// <inheritdoc />
+    public VideoCodec Codec => _raw.Codec;
+
+    /// <inheritdoc />
+    public FacingMode Facing => _raw.Facing;
+
+    /// <inheritdoc />
+    public bool Mirror
+    {
+        get => _raw.Mirror;
+        set => _raw.Mirror = value;
+    }
+
+    /// <summary>Encode as this many simulcast layers (see <see cref="RawVideoSource.SimulcastLayers"/>).</summary>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> as for <see cref="RawVideoSource.SimulcastLayers"/>.</exception>
+    public int SimulcastLayers
+    {
+        get => _raw.SimulcastLayers;
+        init => _raw.ConfigureSimulcast(value);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SimulcastLayer> Layers => _raw.Layers;
+
+    /// <summary>Frames ffmpeg delivered so far.</summary>
+    public long FramesRead => Interlocked.Read(ref _framesRead);
+
+    /// <summary>Why the input ended early (ffmpeg's last error), or null while it runs or when it ended cleanly.</summary>
+    public string? Error { get; private set; }
+
+    /// <inheritdoc />
+    bool ICodecSelectable.TrySelectCodec(VideoCodec codec) => ((ICodecSelectable)_raw).TrySelectCodec(codec);
+
+    /// <inheritdoc />
+    int IBitrateControllable.TargetBitrateKbps => ((IBitrateControllable)_raw).TargetBitrateKbps;
+
+    /// <inheritdoc />
+    void IBitrateControllable.SetTargetBitrate(int kbps) => ((IBitrateControllable)_raw).SetTargetBitrate(kbps);
+
+    /// <summary>A copy of the last frame as sent (mirrored if mirroring is on), for snapshots.</summary>
+    /// <returns>A frame the caller disposes, or null.</returns>
+    public I420Frame? CopyLastSentFrame() => _raw.CopyLastSentFrame();
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The frames are already being read (a source feeds one session).</exception>
+    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _reading, 1) == 1)
+        {
+            throw new InvalidOperationException("This FfmpegVideoSource is already being read; a source feeds one session.");
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
+        try
+        {
+            await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return frame;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void RequestKeyframe() => _raw.RequestKeyframe();
+
+    /// <summary>Stops ffmpeg and releases the frames.</summary>
+    /// <returns>When the process is gone.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await _ffmpeg.DisposeAsync().ConfigureAwait(false);
+        Interlocked.Exchange(ref _first, null)?.Dispose();
+        await _raw.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"FfmpegVideoSource {{ {Describe(_input)}, {Format}, {Codec}, Mirror = {Mirror} }}";
+
+    private async Task ProduceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (Interlocked.Exchange(ref _first, null) is { } first)
+            {
+                await _raw.PushAsync(first, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (true)
+            {
+                var frame = await ReadFrameAsync(_ffmpeg.Output, Format, Interlocked.Read(ref _framesRead), cancellationToken).ConfigureAwait(false);
+                if (frame is null)
+                {
+                    break;
+                }
+
+                Interlocked.Increment(ref _framesRead);
+                await _raw.PushAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (await _ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false) && _ffmpeg.ExitCode != 0)
+            {
+                Error = $"ffmpeg stopped reading '{Describe(_input)}' (exit {_ffmpeg.ExitCode}): {_ffmpeg.LastError}";
+            }
+        }
+        catch (IOException ex)
+        {
+            Error = $"the pipe from ffmpeg broke: {ex.Message}";
+        }
+        finally
+        {
+            _raw.Complete();
+        }
+    }
+
+    private static async Task<I420Frame?> ReadFrameAsync(Stream pipe, VideoFormat format, long index, CancellationToken cancellationToken)
+    {
+        var frame = I420Frame.Rent(format.Width, format.Height);
+        try
+        {
+            int read = await pipe.ReadAtLeastAsync(frame.Memory, frame.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read < frame.Length)
+            {
+                frame.Dispose();
+                return null;
+            }
+
+            frame.Timestamp = TimeSpan.FromSeconds(index / (double)format.Fps);
+            return frame;
+        }
+        catch
+        {
+            frame.Dispose();
+            throw;
+        }
+    }
+
+    private static List<string> Arguments(string input, VideoFormat format, FfmpegSourceOptions options)
+    {
+        bool live = options.InputFormat is "v4l2" or "video4linux2" or "avfoundation" or "dshow"
+            || input.StartsWith("/dev/", StringComparison.Ordinal)
+            || input.Contains("://", StringComparison.Ordinal);
+        var args = new List<string>();
+        if (options.Realtime ?? !live)
+        {
+            args.Add("-re");
+        }
+
+        if (options.Loop)
+        {
+            args.AddRange(["-stream_loop", "-1"]);
+        }
+
+        if (options.InputFormat is { } inputFormat)
+        {
+            args.AddRange(["-f", inputFormat]);
+        }
+
+        args.AddRange(options.InputArguments);
+        args.AddRange(["-i", input]);
+        string w = FfmpegProcess.Number(format.Width), h = FfmpegProcess.Number(format.Height);
+        string fit = options.Fit switch
+        {
+            FfmpegFit.Crop => $"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}",
+            FfmpegFit.Stretch => $"scale={w}:{h}",
+            _ => $"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:black",
+        };
+        args.AddRange(["-an", "-sn", "-vf", $"{fit},setsar=1,fps={FfmpegProcess.Number(format.Fps)},format=yuv420p"]);
+        args.AddRange(["-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
+        return args;
+    }
+
+    /// <summary>The input as it may be printed: a URL's user information (a password) is never shown.</summary>
+    private static string Describe(string input) => FfmpegProcess.Redact(input);
+}
