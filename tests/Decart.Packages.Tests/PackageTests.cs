@@ -1,0 +1,189 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Decart.Testing;
+
+namespace Decart.Packages.Tests;
+
+/// <summary>
+/// The packages as a user installs them. Bad input tried: the tool's bad arguments (exit 2 with a message), a consumer
+/// file with a key in source (the packed analyzers must flag it).
+/// </summary>
+[Collection(FeedCollection.Name)]
+public sealed partial class PackageTests(LocalFeed feed)
+{
+    private static XElement Nuspec(ZipArchive zip)
+    {
+        var entry = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal) && !e.FullName.Contains('/', StringComparison.Ordinal));
+        using var stream = entry.Open();
+        return XDocument.Load(stream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+    }
+
+    private static string? Field(XElement metadata, string name) => metadata.Elements().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
+
+    [Fact]
+    public void Every_package_carries_its_readme_licence_icon_repository_docs_and_symbols()
+    {
+        foreach (var (project, id) in LocalFeed.Packages)
+        {
+            using var zip = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg"));
+            var files = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            var metadata = Nuspec(zip);
+            Assert.Equal(id, Field(metadata, "id"));
+            Assert.Equal("MIT", Field(metadata, "license"));
+            Assert.Equal("PACKAGE.md", Field(metadata, "readme"));
+            Assert.Equal("icon.png", Field(metadata, "icon"));
+            Assert.Contains("PACKAGE.md", files);
+            Assert.Contains("icon.png", files);
+            Assert.Contains("LICENSE", files);
+            Assert.StartsWith("https://", Field(metadata, "projectUrl"), StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace(Field(metadata, "description")));
+            var repository = metadata.Elements().Single(e => e.Name.LocalName == "repository");
+            Assert.StartsWith("https://", repository.Attribute("url")?.Value, StringComparison.Ordinal);
+            Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
+
+            if (id == "decart-sim")
+            {
+                Assert.Contains(metadata.Descendants().Where(e => e.Name.LocalName == "packageType"), t => t.Attribute("name")?.Value == "DotnetTool");
+                Assert.Contains("tools/net10.0/any/decart-sim.dll", files);
+                Assert.Contains("tools/net10.0/any/DotnetToolSettings.xml", files);
+                continue;
+            }
+
+            Assert.Contains($"lib/net10.0/{project}.dll", files);
+            Assert.Contains($"lib/net10.0/{project}.xml", files);                       // XML docs for IntelliSense
+            using var symbols = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.snupkg"));
+            var pdb = symbols.Entries.Single(e => e.FullName == $"lib/net10.0/{project}.pdb");
+            using var reader = new StreamReader(pdb.Open(), Encoding.Latin1);
+            Assert.Contains("raw.githubusercontent.com", reader.ReadToEnd(), StringComparison.Ordinal);   // SourceLink
+        }
+
+        using var sdk = ZipFile.OpenRead(Path.Combine(feed.Feed, $"Decart.Sdk.{feed.Version}.nupkg"));
+        var sdkFiles = sdk.Entries.Select(e => e.FullName).ToArray();
+        Assert.Contains("analyzers/dotnet/cs/Decart.Analyzers.dll", sdkFiles);
+        Assert.Contains("analyzers/dotnet/cs/Decart.Analyzers.CodeFixes.dll", sdkFiles);
+        Assert.Contains("build/Decart.Sdk.props", sdkFiles);
+        foreach (var web in new[] { "Decart.Simulator", "Decart.Sdk.AspNetCore" })
+        {
+            using var zip = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{web}.{feed.Version}.nupkg"));
+            Assert.Contains(Nuspec(zip).Descendants().Where(e => e.Name.LocalName == "frameworkReference"), f => f.Attribute("name")?.Value == "Microsoft.AspNetCore.App");
+        }
+    }
+
+    [Fact]
+    public async Task The_tool_installs_into_a_tool_path_prints_the_urls_to_paste_serves_and_stops()
+    {
+        string tools = Path.Combine(feed.Work.FullName, "tools");
+        var (code, output) = await LocalFeed.RunAsync("dotnet", feed.Work.FullName, TimeSpan.FromMinutes(3),
+            "tool", "install", "decart-sim", "--tool-path", tools, "--add-source", feed.Feed, "--version", feed.Version);
+        Assert.True(code == 0, output);
+        string program = Path.Combine(tools, "decart-sim");
+
+        var help = await LocalFeed.RunAsync(program, feed.Work.FullName, TimeSpan.FromMinutes(1), "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("Usage: decart-sim", help.Output, StringComparison.Ordinal);
+        var bad = await LocalFeed.RunAsync(program, feed.Work.FullName, TimeSpan.FromMinutes(1), "--port", "banana");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("error: --port", bad.Output, StringComparison.Ordinal);
+
+        var info = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--port", "0", "--latency", "10" })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var lines = new List<string>();
+            for (int i = 0; i < 4; i++)
+            {
+                lines.Add(await process.StandardOutput.ReadLineAsync(timeout.Token) ?? "");
+            }
+
+            var paste = lines.Select(l => PasteLine().Match(l)).Single(m => m.Success);
+            string baseUrl = paste.Groups[1].Value, realtime = paste.Groups[2].Value;
+            Assert.Equal(new Uri(baseUrl).Port, new Uri(realtime).Port);
+            Assert.Equal("ws", new Uri(realtime).Scheme);
+            Assert.Contains("API key: sim_dev_key", lines);
+
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{baseUrl}/v1/client/tokens");
+            request.Headers.Add("X-API-KEY", "sim_dev_key");
+            using var response = await http.SendAsync(request, timeout.Token);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+
+            System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_fresh_project_with_only_the_packages_runs_the_READMEs_integration_test_and_gets_the_analyzers()
+    {
+        // The README's two blocks under "Test your code against the simulator", as they are.
+        var readme = Markdown.Blocks(Path.Combine(RepositoryPaths.Root, "README.md"), "README.md");
+        var section = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "README.md"));
+        int from = section.IndexOf("## Test your code against the simulator", StringComparison.Ordinal);
+        Assert.True(from > 0, "README has no 'Test your code against the simulator' section");
+        int fromLine = section[..from].Count(c => c == '\n') + 1;
+        var blocks = readme.Where(b => b.Info == "csharp" && b.Line > fromLine).Take(2).ToArray();
+        Assert.Equal(2, blocks.Length);
+        Assert.Contains("class StyleSwitcher", blocks[0].Code, StringComparison.Ordinal);
+        Assert.Contains("IClassFixture<DecartSimulatorFixture>", blocks[1].Code, StringComparison.Ordinal);
+        Assert.True(blocks[1].Code.Split('\n').Length <= 15, "the README's test must stay within 15 lines");
+
+        var dir = Directory.CreateDirectory(Path.Combine(feed.Work.FullName, "consumer"));
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "Consumer.Tests.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <IsPackable>false</IsPackable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Decart.Sdk" Version="{feed.Version}" />
+                <PackageReference Include="Decart.Simulator.Testing" Version="{feed.Version}" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.0.1" />
+                <PackageReference Include="xunit" Version="2.9.3" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="3.1.5" />
+              </ItemGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "StyleSwitcher.cs"), blocks[0].Code);
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "StyleSwitcherTests.cs"), blocks[1].Code);
+        // Not from the README: a key in source, which the analyzers packed in Decart.Sdk must flag.
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "KeyInSource.cs"), """
+            using Decart.Sdk;
+
+            public static class KeyInSource
+            {
+                public static DecartClient Make() => new(new DecartClientOptions { ApiKey = "sk_live_0123456789abcdef" });
+            }
+            """);
+
+        var build = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(6), "build", "-c", "Release", "-nologo", "-tl:off", "-clp:NoSummary");
+        Assert.True(build.Code == 0, build.Output);
+        Assert.Contains("KeyInSource.cs", build.Output, StringComparison.Ordinal);
+        Assert.Matches(@"KeyInSource\.cs\(\d+,\d+\): warning DECART002", build.Output);
+        Assert.DoesNotMatch(@"StyleSwitcher(Tests)?\.cs\(\d+,\d+\): warning DECART", build.Output);   // the README's code follows the practices
+
+        var test = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(4), "test", "-c", "Release", "--no-build", "-nologo");
+        Assert.True(test.Code == 0, test.Output);
+        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+1,", test.Output);
+    }
+
+    [GeneratedRegex("^DecartClientOptions: BaseUrl = new Uri\\(\"(http://127\\.0\\.0\\.1:\\d+)\"\\), RealtimeBaseUrl = new Uri\\(\"(ws://127\\.0\\.0\\.1:\\d+)\"\\)$")]
+    private static partial Regex PasteLine();
+}
