@@ -89,7 +89,7 @@ public interface IVideoSource
 
 /// <summary>
 /// Receives decoded pictures of the transformed stream (set <c>RealtimeConnectOptions.DecodedSink</c>): the SDK
-/// decodes VP8 with libvpx on its own worker, so a slow sink never stalls the media thread.
+/// decodes VP8 (libvpx) or H.264 (OpenH264) on its own worker, so a slow sink never stalls the media thread.
 /// </summary>
 public interface IVideoSink
 {

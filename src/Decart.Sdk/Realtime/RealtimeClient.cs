@@ -110,6 +110,10 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private Task _pump = Task.CompletedTask;
     private long _framesSent;
     private long _framesReceived;
+    private const int DecodeQueueCapacity = 30;
+    private long _framesDroppedBeforeDecode;
+    private int _decodeResync;
+    private long _decodeKeyframeAskedAt;
     private readonly GlassToGlassTracker _g2g = new(TimeProvider.System);
     private long _firstRtp = -1;
     private int _reconnects;
@@ -125,7 +129,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         _acked = options.InitialState is { } s ? new AckedState(s.Prompt, s.Enhance, s.Image) : AckedState.Passthrough;
         if (options.DecodedSink is not null)
         {
-            _toDecode = Channel.CreateUnbounded<EncodedVideoFrame>(new UnboundedChannelOptions { SingleReader = true });
+            // Bounded: a sink slower than the stream loses frames (until the next keyframe, which is asked for), not memory.
+            _toDecode = Channel.CreateBounded<EncodedVideoFrame>(new BoundedChannelOptions(DecodeQueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         }
         _pipeline = options.Reconnect.BuildPipeline(options.TimeProvider, (retry, delay, error) =>
         {
@@ -169,6 +174,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
     /// <summary>Transformed frames received.</summary>
     public long FramesReceived => Interlocked.Read(ref _framesReceived);
+
+    /// <summary>
+    /// Frames not decoded because the <see cref="RealtimeConnectOptions.DecodedSink"/> fell more than 30 frames behind:
+    /// the frames up to the next keyframe are skipped (a keyframe is asked for) so memory stays bounded.
+    /// </summary>
+    public long FramesDroppedBeforeDecode => Interlocked.Read(ref _framesDroppedBeforeDecode);
 
     /// <summary>
     /// Glass-to-glass latency of the current connection: the time to first frame always; the median and p90 of capture →
@@ -525,24 +536,76 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         // One copy serves both consumers (the frame record is immutable); none when nobody reads.
         var pull = Volatile.Read(ref _frames);
-        var decode = codec == VideoCodec.Vp8 ? _toDecode : null;
+        var decode = _toDecode;
         if (pull is not null || decode is not null)
         {
             var copy = new EncodedVideoFrame(frame.ToArray(), timestamp, isKeyframe, codec);
             pull?.Writer.TryWrite(copy);
-            decode?.Writer.TryWrite(copy);
+            if (decode is not null)
+            {
+                EnqueueForDecode(decode, copy);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands a frame to the decoder unless it is too far behind: then frames are skipped up to the next keyframe that
+    /// fits (a frame that depends on a skipped one would not decode) and the model is asked for one (RTCP PLI, at most
+    /// every 500 ms).
+    /// </summary>
+    private void EnqueueForDecode(Channel<EncodedVideoFrame> decode, EncodedVideoFrame frame)
+    {
+        if (Volatile.Read(ref _decodeResync) != 0 && !frame.IsKeyframe)
+        {
+            Interlocked.Increment(ref _framesDroppedBeforeDecode);
+            return;
+        }
+
+        if (decode.Writer.TryWrite(frame))
+        {
+            Volatile.Write(ref _decodeResync, 0);
+            return;
+        }
+
+        Interlocked.Increment(ref _framesDroppedBeforeDecode);
+        Volatile.Write(ref _decodeResync, 1);
+        long now = Environment.TickCount64;
+        long asked = Interlocked.Read(ref _decodeKeyframeAskedAt);
+        if (now - asked >= 500 && Interlocked.CompareExchange(ref _decodeKeyframeAskedAt, now, asked) == asked)
+        {
+            _logger.LogDebug(DecartLog.FrameNotDecoded, "The decoded-frame sink is {Frames} frames behind; frames are skipped until the next keyframe.", DecodeQueueCapacity);
+            _session?.PeerConnection?.RequestKeyframe();
         }
     }
 
     private async Task DecodeLoopAsync(IVideoSink sink)
     {
-        using var decoder = new Media.Vpx.Vp8Decoder();
+        // One decoder per codec, made when its first frame comes (a reconnect may negotiate the other codec).
+        Media.Vpx.Vp8Decoder? vp8 = null;
+        Media.OpenH264.H264Decoder? h264 = null;
+        try
+        {
+            await DecodeFramesAsync(sink, codec => codec == VideoCodec.H264
+                ? (h264 ??= new Media.OpenH264.H264Decoder()).Decode
+                : (vp8 ??= new Media.Vpx.Vp8Decoder()).Decode).ConfigureAwait(false);
+        }
+        finally
+        {
+            vp8?.Dispose();
+            h264?.Dispose();
+        }
+    }
+
+    private delegate I420Frame? FrameDecoder(ReadOnlySpan<byte> data);
+
+    private async Task DecodeFramesAsync(IVideoSink sink, Func<VideoCodec, FrameDecoder> decoderFor)
+    {
         await foreach (var frame in _toDecode!.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             I420Frame? picture;
             try
             {
-                picture = decoder.Decode(frame.Data.Span);
+                picture = decoderFor(frame.Codec)(frame.Data.Span);
             }
             catch (DecartException ex)
             {

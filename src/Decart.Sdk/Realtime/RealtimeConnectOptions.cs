@@ -95,7 +95,12 @@ public sealed class RealtimeConnectOptions
     /// <summary>Called for every received frame on the media thread (zero-copy). <see cref="RealtimeClient.ReadFramesAsync"/> is the pull alternative.</summary>
     public RealtimeFrameHandler? OnFrame { get; init; }
 
-    /// <summary>Decoded output: each received VP8 frame is decoded (libvpx) on a worker and handed over as I420. Frames wait in an unbounded queue so none is skipped (a skipped VP8 frame breaks the ones after it).</summary>
+    /// <summary>
+    /// Decoded output: each received frame is decoded on a worker (VP8 with libvpx, H.264 with OpenH264) and handed over
+    /// as I420. Up to 30 frames wait for a slow sink; beyond that the frames up to the next keyframe are skipped (a frame
+    /// after a skipped one would not decode), a keyframe is asked for, and <see cref="RealtimeClient.FramesDroppedBeforeDecode"/>
+    /// counts them, so a stalled sink costs frames, never unbounded memory.
+    /// </summary>
     public IVideoSink? DecodedSink { get; init; }
 
     /// <summary>
