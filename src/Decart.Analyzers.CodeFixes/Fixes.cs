@@ -15,12 +15,15 @@ using static Microsoft.CodeAnalysis.CSharp.SyntaxFactory;
 
 namespace Decart.Analyzers.CodeFixes;
 
-/// <summary>DECART001: <c>var client = await …ConnectAsync(…);</c> → <c>await using var client = …;</c>.</summary>
+/// <summary>
+/// DECART001 and DECART014: <c>var client = await …ConnectAsync(…);</c> → <c>await using var client = …;</c>, and the
+/// same for a video source.
+/// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AwaitUsingFix)), Shared]
 public sealed class AwaitUsingFix : CodeFixProvider
 {
     /// <inheritdoc />
-    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART001");
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART001", "DECART014");
 
     /// <inheritdoc />
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
@@ -238,6 +241,12 @@ public sealed class KeepEnhancementFix : CodeFixProvider
             {
                 var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
                 var parent = target.Parent!;
+                // A positional `false` with arguments after it cannot go (they would shift into its place): it becomes `true`.
+                if (target is ArgumentSyntax { NameColon: null } positional && parent is ArgumentListSyntax list && list.Arguments.IndexOf(positional) < list.Arguments.Count - 1)
+                {
+                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(positional.Expression, LiteralExpression(SyntaxKind.TrueLiteralExpression).WithTriviaFrom(positional.Expression)));
+                }
+
                 var updated = parent.RemoveNode(target, SyntaxRemoveOptions.KeepNoTrivia)!.WithAdditionalAnnotations(Formatter.Annotation);
                 return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(parent, updated));
             }, nameof(KeepEnhancementFix)),
@@ -257,4 +266,115 @@ public sealed class UseModelFormatFix : ReplaceExpressionFix
         diagnostic.Properties.TryGetValue("Model", out var model) && diagnostic.Properties.TryGetValue("Member", out var member) && model is not null && member is not null
             ? ($"Use {model}.{member}", ParseExpression($"{model}.{member}"))
             : null;
+}
+
+/// <summary>DECART012: <c>Mirror = MirrorMode.On</c> → <c>MirrorMode.Auto</c>.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MirrorAutoFix)), Shared]
+public sealed class MirrorAutoFix : ReplaceExpressionFix
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART012");
+
+    /// <inheritdoc />
+    private protected override (string Title, ExpressionSyntax Expression)? Replacement(Diagnostic diagnostic) =>
+        ("Use MirrorMode.Auto", ParseExpression("global::Decart.Sdk.Realtime.MirrorMode.Auto").WithAdditionalAnnotations(Simplifier.Annotation));
+}
+
+/// <summary>
+/// DECART005 and DECART011: add the missing handler to options written in place — <c>OnError</c> that writes the
+/// error's code and message, <c>OnConnectionChanged</c> that writes the state — for the user to replace with their UI.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AddHandlerFix)), Shared]
+public sealed class AddHandlerFix : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART005", "DECART011");
+
+    /// <inheritdoc />
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (!diagnostic.Properties.ContainsKey("InPlace")
+                || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true)?.FirstAncestorOrSelf<BaseObjectCreationExpressionSyntax>() is not { } creation)
+            {
+                continue;
+            }
+
+            bool error = diagnostic.Id == "DECART005";
+            string member = error
+                ? "OnError = error => global::System.Console.Error.WriteLine($\"Decart error {error.CodeString}: {error.Message}\")"
+                : "OnConnectionChanged = state => global::System.Console.WriteLine($\"Decart connection: {state}\")";
+            context.RegisterCodeFix(
+                CodeAction.Create(error ? "Add an OnError handler" : "Add an OnConnectionChanged handler", async ct =>
+                {
+                    var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+                    var parsed = ParseExpression(member);
+                    var assignment = parsed.ReplaceNodes(
+                        parsed.DescendantNodes().OfType<MemberAccessExpressionSyntax>().Where(m => m.Expression is AliasQualifiedNameSyntax),
+                        (_, node) => node.WithAdditionalAnnotations(Simplifier.Annotation)).WithAdditionalAnnotations(Formatter.Annotation);
+                    var initializer = creation.Initializer ?? InitializerExpression(SyntaxKind.ObjectInitializerExpression);
+                    var updated = creation.WithInitializer(initializer.AddExpressions(assignment)).WithAdditionalAnnotations(Formatter.Annotation);
+                    return context.Document.WithSyntaxRoot(currentRoot!.ReplaceNode(creation, updated));
+                }, nameof(AddHandlerFix) + diagnostic.Id),
+                diagnostic);
+        }
+    }
+}
+
+/// <summary>
+/// DECART004: <c>await first.DisposeAsync(); [await using] var second = await …ConnectAsync(…, new … { InitialState = s });</c>
+/// → <c>await first.SetAsync(s); [await using] var second = first;</c> — the open session takes the new state.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(SetInsteadOfReconnectFix)), Shared]
+public sealed class SetInsteadOfReconnectFix : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("DECART004");
+
+    /// <inheritdoc />
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            // Only the plain shape: the disposal is a statement of its own, the new session is declared from an
+            // awaited connect whose options are written in place with an InitialState.
+            if (!diagnostic.Properties.TryGetValue("FirstClient", out var first) || first is null || diagnostic.AdditionalLocations.Count == 0
+                || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true)?.FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } connect
+                || connect.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>() is not { Declaration.Variables.Count: 1 } declaration
+                || root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan) is not StatementSyntax disposal
+                || connect.ArgumentList.Arguments.Select(a => a.Expression).OfType<BaseObjectCreationExpressionSyntax>().FirstOrDefault() is not { Initializer: { } options }
+                || options.Expressions.OfType<AssignmentExpressionSyntax>().FirstOrDefault(a => a.Left is IdentifierNameSyntax { Identifier.ValueText: "InitialState" }) is not { } initial)
+            {
+                continue;
+            }
+
+            context.RegisterCodeFix(
+                CodeAction.Create($"Call {first}.SetAsync instead of reconnecting", async ct =>
+                {
+                    var currentRoot = await context.Document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
+                    var set = ExpressionStatement(AwaitExpression(InvocationExpression(
+                            MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, IdentifierName(first), IdentifierName("SetAsync")),
+                            ArgumentList(SingletonSeparatedList(Argument(initial.Right.WithoutTrivia()))))))
+                        .WithLeadingTrivia(declaration.GetLeadingTrivia())
+                        .WithTrailingTrivia(declaration.GetTrailingTrivia());
+                    var variable = declaration.Declaration.Variables[0];
+                    var alias = declaration.WithDeclaration(declaration.Declaration.WithVariables(SingletonSeparatedList(
+                        variable.WithInitializer(EqualsValueClause(IdentifierName(first)).WithLeadingTrivia(Space)))));
+                    var tracked = currentRoot!.TrackNodes(disposal, declaration);
+                    tracked = tracked.ReplaceNode(tracked.GetCurrentNode(declaration)!, new SyntaxNode[] { set, alias.WithLeadingTrivia(declaration.GetLeadingTrivia()) });
+                    tracked = tracked.RemoveNode(tracked.GetCurrentNode(disposal)!, SyntaxRemoveOptions.KeepNoTrivia)!;
+                    return context.Document.WithSyntaxRoot(tracked.WithAdditionalAnnotations(Formatter.Annotation));
+                }, nameof(SetInsteadOfReconnectFix)),
+                diagnostic);
+        }
+    }
 }

@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Decart.Analyzers;
 
 /// <summary>
-/// The analyzer the SDK package ships: every Decart rule (DECART001–009) in one <see cref="DiagnosticAnalyzer"/>, their
+/// The analyzer the SDK package ships: every Decart rule (DECART001–014) in one <see cref="DiagnosticAnalyzer"/>, their
 /// actions registered through one shared <see cref="RuleActions"/> so that each operation of the user's code costs one
 /// callback, not one per rule. The rule classes stay separate (and are what the tests and the code fixes name);
 /// their behaviour is the same either way, which the tests check by running every analyzer test through this class too.
@@ -20,7 +20,8 @@ public sealed class DecartRules : DiagnosticAnalyzer
         new RawApiKeyAnalyzer(),
         new StateUpdateAnalyzer(),
         new SessionShapeAnalyzer(),
-        new UnhandledErrorsAnalyzer());
+        new UnhandledErrorsAnalyzer(),
+        new VideoSourceAnalyzer());
 
     private static readonly ImmutableArray<DiagnosticDescriptor> Descriptors = Rules.SelectMany(r => r.SupportedDiagnostics).Distinct().ToImmutableArray();
 

@@ -15,7 +15,10 @@ internal sealed class DecartSymbols
         RealtimeModel = compilation.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModel");
         RealtimeModels = compilation.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModels");
         VideoFormat = compilation.GetTypeByMetadataName("Decart.Sdk.Media.VideoFormat");
+        SetImageOptions = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.SetImageOptions");
     }
+
+    public INamedTypeSymbol? SetImageOptions { get; }
 
     public INamedTypeSymbol RealtimeClient { get; }
 

@@ -10,7 +10,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor UndisposedClient = Create(
         "DECART001",
         "Dispose the realtime client",
-        "'{0}' from ConnectAsync is not disposed on every path: use 'await using', or dispose it in a finally block or in its owner's DisposeAsync",
+        "{0} from ConnectAsync is not disposed on every path: use 'await using', or dispose it in a finally block or in its owner's DisposeAsync",
         "Reliability",
         DiagnosticSeverity.Warning,
         "A realtime client holds a WebSocket, UDP sockets, a DTLS session and background tasks. Disconnect it on every path, or hand it on explicitly.");
@@ -68,16 +68,56 @@ internal static class Descriptors
         "Keep prompt enhancement for short prompts",
         "Prompt enhancement is off for a {0}-word prompt: short prompts come out better enhanced; keep enhance on unless you need exact control",
         "Usage",
-        DiagnosticSeverity.Info,
+        DiagnosticSeverity.Warning,
         "Enhancement expands short prompts into the detailed descriptions the model was trained on.");
 
     public static readonly DiagnosticDescriptor UndebouncedPrompt = Create(
         "DECART009",
         "Debounce prompt updates",
-        "SetPromptAsync inside a loop or a text-changed handler sends a message per keystroke: debounce (~300 ms) and send the last value",
+        "SetPromptAsync {0} sends a message per change: debounce (~300 ms) and send the last value",
         "Performance",
         DiagnosticSeverity.Warning,
         "Each prompt is a message and an ack; typing floods the session and the server may refuse updates.");
+
+    public static readonly DiagnosticDescriptor ReconnectToSwitchSource = Create(
+        "DECART010",
+        "Switch cameras without reconnecting",
+        "'{0}' is disconnected and a new session with the same model is connected with another source: call ReplaceSourceAsync on the open session instead",
+        "Performance",
+        DiagnosticSeverity.Warning,
+        "ReplaceSourceAsync swaps the camera of a running session (a new keyframe, mirror re-applied) without a new WebSocket, room, ICE and DTLS.");
+
+    public static readonly DiagnosticDescriptor UnobservedConnectionState = Create(
+        "DECART011",
+        "Show connection changes",
+        "The realtime client connected here has no connection-state handler: set RealtimeConnectOptions.OnConnectionChanged or subscribe to ConnectionChanged, and show Reconnecting to the user",
+        "Reliability",
+        DiagnosticSeverity.Warning,
+        "The SDK reconnects by itself; without a handler the user sees a frozen picture instead of a reconnecting state.");
+
+    public static readonly DiagnosticDescriptor MirrorBackCamera = Create(
+        "DECART012",
+        "Mirror only user-facing cameras",
+        "Mirror = MirrorMode.On for '{0}', a camera facing away from the user: use MirrorMode.Auto, which mirrors only user-facing cameras",
+        "Usage",
+        DiagnosticSeverity.Warning,
+        "A back camera shows the world as it is; mirroring it flips text and directions.");
+
+    public static readonly DiagnosticDescriptor TokenMintedOnDevice = Create(
+        "DECART013",
+        "Mint client tokens on your server",
+        "Tokens.CreateAsync in a project that runs on the user's device: minting a client token needs the permanent key, which must not ship; fetch the token from your server",
+        "Security",
+        DiagnosticSeverity.Error,
+        "Client tokens exist so that devices never hold the permanent key. A device that creates its own tokens holds it.");
+
+    public static readonly DiagnosticDescriptor UndisposedSource = Create(
+        "DECART014",
+        "Stop the camera when the session ends",
+        "Video source '{0}' is not disposed on every path: use 'await using', or set OwnsSource = true on the session it feeds",
+        "Reliability",
+        DiagnosticSeverity.Warning,
+        "A source holds the camera (an ffmpeg process, an encoder, a capture device); a session ending does not stop it unless it owns it.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id + ".md");

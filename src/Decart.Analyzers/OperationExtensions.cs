@@ -35,6 +35,27 @@ internal static class OperationExtensions
         _ => null,
     };
 
+    /// <summary>
+    /// The receiver of a call, seen through a conditional access: for <c>rt?.DisposeAsync()</c> the <c>rt</c> reference
+    /// (the call's own instance is only a placeholder then).
+    /// </summary>
+    public static IOperation? Receiver(this IInvocationOperation call)
+    {
+        var instance = call.Instance?.Unwrap();
+        if (instance is IConditionalAccessInstanceOperation)
+        {
+            for (var o = call.Parent; o is not null; o = o.Parent)
+            {
+                if (o is IConditionalAccessOperation conditional)
+                {
+                    return conditional.Operation.Unwrap();
+                }
+            }
+        }
+
+        return instance;
+    }
+
     /// <summary>For a statement <c>await x.M(…)</c> or <c>await x.M(…).ConfigureAwait(…)</c>: the call <c>x.M(…)</c>.</summary>
     public static IInvocationOperation? AwaitedCall(this IOperation statement)
     {

@@ -29,8 +29,8 @@ public class PackageEndToEndTests
         using Decart.Sdk.Realtime;
 
         using var client = new DecartClient(new DecartClientOptions { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") });
-        IVideoSource source = await IvfFileSource.OpenAsync("clip.ivf");
-        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) });
+        await using var source = await IvfFileSource.OpenAsync("clip.ivf");
+        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code), OnConnectionChanged = s => Console.WriteLine(s) });
         await rt.SetAsync(new RealtimeState { Prompt = "a neon city at night in the rain", Image = ImageInput.FromBytes(File.ReadAllBytes("ref.png")) });
         """;
 
@@ -90,12 +90,49 @@ public class PackageEndToEndTests
                 .Distinct()
                 .OrderBy(x => x.Line)
                 .ToList();
-            Assert.Equal([(6, "DECART002"), (8, "DECART001"), (10, "DECART003")], found);
+            // 002 the key, 014 the source never stopped, 001 the client never disposed, 011 no connection handler, 003 the split update.
+            Assert.Equal([(6, "DECART002"), (7, "DECART014"), (8, "DECART001"), (8, "DECART011"), (10, "DECART003")], found);
 
             await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), Fixed);
             var (fixedCode, fixedOutput) = await RunAsync(app, "build", "-nologo", "-clp:NoSummary");
             Assert.True(fixedCode == 0, fixedOutput);
             Assert.DoesNotContain("DECART", fixedOutput, StringComparison.Ordinal);
+
+            // A Blazor-WebAssembly-style project (DecartClientSide: the app runs on the user's device): a key in source
+            // and a token minted there are errors that fail the build, through the property the package's props
+            // make visible to the analyzers.
+            string device = Path.Combine(work.FullName, "device");
+            Directory.CreateDirectory(device);
+            await File.WriteAllTextAsync(Path.Combine(device, "Device.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                    <DecartClientSide>true</DecartClientSide>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="Decart.Sdk" Version="{version}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.Copy(Path.Combine(app, "nuget.config"), Path.Combine(device, "nuget.config"));
+            await File.WriteAllTextAsync(Path.Combine(device, "Component.cs"), """
+                using Decart.Sdk;
+
+                public static class Component
+                {
+                    public static async Task<string> TokenAsync()
+                    {
+                        using var client = new DecartClient(new DecartClientOptions { ApiKey = "sk_live_device_key" });
+                        return (await client.Tokens.CreateAsync()).ApiKey;
+                    }
+                }
+                """);
+            var (deviceCode, deviceOutput) = await RunAsync(device, "build", "-nologo", "-clp:NoSummary");
+            Assert.NotEqual(0, deviceCode);
+            Assert.Matches(@"Component\.cs\(7,\d+\): error DECART002", deviceOutput);
+            Assert.Matches(@"Component\.cs\(8,\d+\): error DECART013", deviceOutput);
         }
         finally
         {

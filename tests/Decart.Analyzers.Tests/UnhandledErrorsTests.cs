@@ -10,7 +10,7 @@ public class UnhandledErrorsTests
         {
             public async Task RunAsync(DecartClient api, IVideoSource source)
             {
-                await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 }|});
+                await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = s => Console.WriteLine(s) }|});
             }
         }
 
@@ -21,7 +21,7 @@ public class UnhandledErrorsTests
             public async Task RunAsync(DecartClient api, IVideoSource source)
             {
                 Error += (_, _) => { }; // an event called Error, but not the realtime client's
-                await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 }|});
+                await using var rt = await api.Realtime.ConnectAsync(source, {|DECART005:new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = s => Console.WriteLine(s) }|});
             }
         }
         """);
@@ -32,7 +32,7 @@ public class UnhandledErrorsTests
         {
             public async Task RunAsync(DecartClient api, IVideoSource source)
             {
-                await using var rt = await api.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) });
+                await using var rt = await api.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code), OnConnectionChanged = s => Console.WriteLine(s) });
             }
         }
 
@@ -40,7 +40,7 @@ public class UnhandledErrorsTests
         {
             public async Task RunAsync(DecartClient api, IVideoSource source)
             {
-                await using var rt = await api.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21 });
+                await using var rt = await api.Realtime.ConnectAsync(source, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = s => Console.WriteLine(s) });
                 rt.Error += OnError;
             }
 

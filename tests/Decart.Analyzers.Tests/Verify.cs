@@ -90,6 +90,26 @@ internal static class Verify
         Configure(test.FixedState, test);
         test.ExpectedDiagnostics.AddRange(expected);
         await test.RunAsync();
+        await ThroughDecartRulesAsync<TAnalyzer>(Usings + source, null, expected);
+    }
+
+    /// <summary>A fix applied to every diagnostic of the document at once (Fix All), as well as one by one.</summary>
+    public static Task FixAllAsync<TAnalyzer, TFix>(string source, string fixedSource, params DiagnosticResult[] expected)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+        where TFix : CodeFixProvider, new() => FixAllAsync<TAnalyzer, TFix>(source, fixedSource, 1, expected);
+
+    /// <summary>As <see cref="FixAllAsync{TAnalyzer, TFix}(string, string, DiagnosticResult[])"/>, when the fixes come in several kinds (one Fix All pass each).</summary>
+    public static async Task FixAllAsync<TAnalyzer, TFix>(string source, string fixedSource, int fixAllPasses, params DiagnosticResult[] expected)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+        where TFix : CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<TAnalyzer, TFix, DefaultVerifier> { TestCode = Usings + source, FixedCode = Usings + fixedSource, BatchFixedCode = Usings + fixedSource, NumberOfFixAllIterations = fixAllPasses, NumberOfFixAllInDocumentIterations = fixAllPasses, NumberOfFixAllInProjectIterations = fixAllPasses };
+        Configure(test.TestState, test);
+        Configure(test.FixedState, test);
+        Configure(test.BatchFixedState, test);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+        await ThroughDecartRulesAsync<TAnalyzer>(Usings + source, null, expected);
     }
 
     private static void Configure(SolutionState state, AnalyzerTest<DefaultVerifier> test)

@@ -22,7 +22,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
     private const string DeviceHint = "; this project runs on the user's device, where a permanent key must never ship: have your server mint a short-lived client token (client.Tokens.CreateAsync) and use that";
 
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.RawApiKey);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.RawApiKey, Descriptors.TokenMintedOnDevice);
 
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
@@ -39,12 +39,30 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
             c =>
             {
                 var assignment = (ISimpleAssignmentOperation)c.Operation;
-                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey))
+                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey)
+                    && !GoesElsewhere(assignment))
                 {
                     Check(c, assignment.Value, "DecartClientOptions.ApiKey");
                 }
             },
             OperationKind.SimpleAssignment);
+        // DECART013: on the user's device, minting a token means holding the permanent key.
+        var tokens = symbols.RealtimeClient.ContainingAssembly.GetTypeByMetadataName("Decart.Sdk.Http.TokensClient");
+        if (tokens is not null)
+        {
+            start.RegisterOperationAction(
+                c =>
+                {
+                    var call = (IInvocationOperation)c.Operation;
+                    if (call.TargetMethod.Name == "CreateAsync" && SymbolEqualityComparer.Default.Equals(call.TargetMethod.ContainingType, tokens)
+                        && RunsOnDevice(c.Options.AnalyzerConfigOptionsProvider, call.Syntax.SyntaxTree))
+                    {
+                        c.ReportDiagnostic(Diagnostic.Create(Descriptors.TokenMintedOnDevice, call.Syntax.GetLocation()));
+                    }
+                },
+                OperationKind.Invocation);
+        }
+
         if (keyMethods.IsEmpty)
         {
             return;
@@ -94,7 +112,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
                     case INamespaceOrTypeSymbol container:
                         pending.Push(container);
                         break;
-                    case IMethodSymbol method when method.DeclaredAccessibility == Accessibility.Public
+                    case IMethodSymbol method when method.DeclaredAccessibility == Accessibility.Public && IsVisible(method.ContainingType)
                         && method.Parameters.Any(p => string.Equals(p.Name, "apiKey", StringComparison.OrdinalIgnoreCase)):
                         found.Add(method);
                         break;
@@ -105,10 +123,61 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
         return found.ToImmutable();
     }
 
+    /// <summary>Whether user code can see a type (public, and public all the way out).</summary>
+    private static bool IsVisible(INamedTypeSymbol? type)
+    {
+        for (; type is not null; type = type.ContainingType)
+        {
+            if (type.DeclaredAccessibility != Accessibility.Public)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the key goes to a server other than Decart's: the same options initializer sets <c>BaseUrl</c> to
+    /// something other than Decart's (a simulator's <c>sim.BaseUrl</c>, a fake). A placeholder key for a local fake is
+    /// no secret; a key sent to Decart is.
+    /// </summary>
+    private static bool GoesElsewhere(ISimpleAssignmentOperation assignment)
+    {
+        if (assignment.Parent is not IObjectOrCollectionInitializerOperation initializer)
+        {
+            return false;
+        }
+
+        foreach (var member in initializer.Initializers)
+        {
+            if (member is ISimpleAssignmentOperation { Target: IPropertyReferenceOperation { Property.Name: "BaseUrl" } } baseUrl)
+            {
+                var value = baseUrl.Value.Unwrap();
+                bool decart = value is IFieldReferenceOperation { Field.Name: "DefaultBaseUrl" }
+                    || value is IObjectCreationOperation creation && creation.Arguments.Any(a => a.Value.ConstantString()?.IndexOf("decart.ai", StringComparison.OrdinalIgnoreCase) >= 0)
+                    || value.ConstantString()?.IndexOf("decart.ai", StringComparison.OrdinalIgnoreCase) >= 0;
+                return !decart;
+            }
+        }
+
+        return false;
+    }
+
     private static void Check(OperationAnalysisContext context, IOperation value, string sink)
     {
         var unwrapped = value.Unwrap();
-        string? literal = unwrapped.ConstantString() ?? LiteralLocal(unwrapped, context.CancellationToken);
+
+        // "Environment.GetEnvironmentVariable(...) ?? "sk_…"": the fallback is a key in source; it is what is reported.
+        bool fallback = false;
+        while (unwrapped is ICoalesceOperation coalesce)
+        {
+            value = coalesce.WhenNull;
+            unwrapped = value.Unwrap();
+            fallback = true;
+        }
+
+        string? literal = unwrapped.ConstantString() ?? LiteralLocal(unwrapped, context.CancellationToken) ?? LiteralField(unwrapped, context.CancellationToken);
         if (string.IsNullOrWhiteSpace(literal))
         {
             return;
@@ -116,7 +185,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
 
         bool device = RunsOnDevice(context.Options.AnalyzerConfigOptionsProvider, value.Syntax.SyntaxTree);
         var properties = ImmutableDictionary<string, string?>.Empty;
-        if (unwrapped.Syntax is LiteralExpressionSyntax or InterpolatedStringExpressionSyntax or BinaryExpressionSyntax)
+        if (!fallback && unwrapped.Syntax is LiteralExpressionSyntax or InterpolatedStringExpressionSyntax or BinaryExpressionSyntax)
         {
             properties = properties.Add(ReplaceableKey, "true");
         }
@@ -129,6 +198,20 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
             properties,
             sink,
             device ? DeviceHint : string.Empty));
+    }
+
+    /// <summary>The literal a <c>readonly</c> field (static or not) is initialized with.</summary>
+    private static string? LiteralField(IOperation operation, System.Threading.CancellationToken cancellationToken)
+    {
+        if (operation is not IFieldReferenceOperation { Field: { IsReadOnly: true } field })
+        {
+            return null;
+        }
+
+        return field.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: LiteralExpressionSyntax literal }
+            && literal.IsKind(SyntaxKind.StringLiteralExpression)
+            ? literal.Token.ValueText
+            : null;
     }
 
     /// <summary>The literal a local was initialized with, when it is never assigned again.</summary>

@@ -30,7 +30,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     }.ToImmutableDictionary();
 
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.FormatDiffersFromModel);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.ReconnectToChangePrompt, Descriptors.ReconnectToSwitchSource, Descriptors.FormatDiffersFromModel);
 
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
@@ -76,16 +76,45 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         }
     }
 
+    /// <summary>Diagnostic property (DECART004): the name of the client that was closed, for the fix.</summary>
+    public const string FirstClientKey = "FirstClient";
+
+    /// <summary>The calls that close a client handed to them: a helper named like <c>CloseAsync(rt)</c>, <c>StopSessionAsync(rt)</c>.</summary>
+    private static bool IsClosingHelper(string name) =>
+        name.StartsWith("Close", System.StringComparison.Ordinal) || name.StartsWith("Dispose", System.StringComparison.Ordinal)
+        || name.StartsWith("Disconnect", System.StringComparison.Ordinal) || name.StartsWith("Stop", System.StringComparison.Ordinal)
+        || name.StartsWith("End", System.StringComparison.Ordinal) || name.StartsWith("Shutdown", System.StringComparison.Ordinal);
+
+    /// <summary>One way a client's session ended: which holder, where (the position after which it is closed), and by what.</summary>
+    private readonly struct Disposal
+    {
+        public Disposal(ISymbol client, int end, IOperation? statement)
+        {
+            Client = client;
+            End = end;
+            Statement = statement;
+        }
+
+        public ISymbol Client { get; }
+
+        public int End { get; }
+
+        public IOperation? Statement { get; }
+    }
+
     /// <summary>
-    /// The connects and client disposals of the method (or lambda-holding body) an operation belongs to: each disposal
-    /// as the client it ends and where it ends it — an explicit <c>Dispose</c>/<c>DisposeAsync</c>/<c>DisconnectAsync</c>
-    /// call, the end of a <c>using</c>/<c>await using</c> statement (also over <c>rt.ConfigureAwait(false)</c>), or the
-    /// end of the block of a <c>using</c> declaration: every form DECART001 accepts.
+    /// The connects and client closings of the method (or lambda-holding body) an operation belongs to: each closing as
+    /// the holder it ends and where — an explicit <c>Dispose</c>/<c>DisposeAsync</c>/<c>DisconnectAsync</c> call (also
+    /// <c>rt?.DisposeAsync()</c>), the end of a <c>using</c>/<c>await using</c> statement or of the block of a
+    /// <c>using</c> declaration (also over <c>rt.ConfigureAwait(false)</c> or a copy of <c>rt</c>), or a helper named
+    /// <c>Close…</c>/<c>Dispose…</c>/<c>Disconnect…</c>/<c>Stop…</c>/<c>End…</c> that is handed the client — every form
+    /// DECART001 accepts for a client it sees closed. Copies (<c>var s = rt;</c>) are followed back to the client.
     /// </summary>
-    private static (List<IInvocationOperation> Connects, List<(ISymbol Client, int End)> Disposals) Collect(IOperation operation, DecartSymbols symbols)
+    private static (List<IInvocationOperation> Connects, List<Disposal> Disposals) Collect(IOperation operation, DecartSymbols symbols)
     {
         var connects = new List<IInvocationOperation>();
-        var disposals = new List<(ISymbol Client, int End)>();
+        var raw = new List<Disposal>();
+        var aliases = new Dictionary<ISymbol, ISymbol>(SymbolEqualityComparer.Default);
         foreach (var descendant in operation.Root().DescendantsAndSelf())
         {
             switch (descendant)
@@ -93,66 +122,118 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 case IInvocationOperation call when symbols.IsConnect(call.TargetMethod):
                     connects.Add(call);
                     break;
-                case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && symbols.IsClient(call.Instance?.Type) && call.Instance.ReferencedSymbol() is { } disposed:
-                    disposals.Add((disposed, call.Syntax.SpanStart));
+                case IInvocationOperation call when DecartSymbols.IsDisposeName(call.TargetMethod.Name) && call.Receiver() is { } receiver && receiver.ReferencedSymbol() is { } disposed:
+                    raw.Add(new Disposal(disposed, call.Syntax.SpanStart, StatementOf(call)));
+                    break;
+                case IInvocationOperation call when call.Arguments.Length > 0 && IsClosingHelper(call.TargetMethod.Name):
+                    foreach (var argument in call.Arguments)
+                    {
+                        if (symbols.IsClient(argument.Value.Unwrap().Type) && argument.Value.ReferencedSymbol() is { } handed)
+                        {
+                            raw.Add(new Disposal(handed, call.Syntax.SpanStart, null));
+                        }
+                    }
+
+                    break;
+                case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator when CopiedClient(value, symbols) is { } copied:
+                    aliases[declarator.Symbol] = copied;
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when CopiedClient(assignment.Value, symbols) is { } copied:
+                    aliases[target.Local] = copied;
                     break;
                 case IUsingOperation { Resources: { } resources } statement:
                     foreach (var client in UsedClients(resources, symbols))
                     {
-                        disposals.Add((client, statement.Syntax.Span.End));
+                        raw.Add(new Disposal(client, statement.Syntax.Span.End, null));
                     }
 
                     break;
                 case IUsingDeclarationOperation { DeclarationGroup: { } group } declaration when declaration.Parent is IBlockOperation block:
                     foreach (var declarator in group.Declarations.SelectMany(d => d.Declarators))
                     {
-                        if (symbols.IsClient(declarator.Symbol.Type))
-                        {
-                            disposals.Add((declarator.Symbol, block.Syntax.Span.End));
-                        }
+                        raw.Add(new Disposal(declarator.Symbol, block.Syntax.Span.End, null));
                     }
 
                     break;
             }
         }
 
+        var disposals = new List<Disposal>(raw.Count);
+        foreach (var disposal in raw)
+        {
+            var client = disposal.Client;
+            for (int hops = 0; hops < 8 && aliases.TryGetValue(client, out var original); hops++)
+            {
+                client = original;
+            }
+
+            if (symbols.IsClient(TypeOf(client)))
+            {
+                disposals.Add(new Disposal(client, disposal.End, disposal.Statement));
+            }
+        }
+
         return (connects, disposals);
     }
 
-    /// <summary>The client locals a <c>using</c> statement's resources declare or reference (<c>rt</c>, <c>rt.ConfigureAwait(false)</c>).</summary>
+    private static ITypeSymbol? TypeOf(ISymbol symbol) => symbol switch
+    {
+        ILocalSymbol local => local.Type,
+        IFieldSymbol field => field.Type,
+        IPropertySymbol property => property.Type,
+        IParameterSymbol parameter => parameter.Type,
+        _ => null,
+    };
+
+    /// <summary>The client holder a value copies: <c>rt</c>, or <c>rt.ConfigureAwait(false)</c>.</summary>
+    private static ISymbol? CopiedClient(IOperation value, DecartSymbols symbols)
+    {
+        var unwrapped = value.Unwrap();
+        if (unwrapped is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configured
+            && (configured.Instance ?? (configured.Arguments.Length > 0 ? configured.Arguments[0].Value : null)) is { } receiver)
+        {
+            unwrapped = receiver.Unwrap();
+        }
+
+        return symbols.IsClient(unwrapped.Type) ? unwrapped.ReferencedSymbol() : null;
+    }
+
+    /// <summary>The statement a call is the whole of (<c>await rt.DisposeAsync();</c>), for the fix to remove.</summary>
+    private static IOperation? StatementOf(IInvocationOperation call)
+    {
+        IOperation current = call;
+        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        {
+            current = current.Parent;
+        }
+
+        return current.Parent is IExpressionStatementOperation statement ? statement : null;
+    }
+
+    /// <summary>The client holders a <c>using</c> statement's resources declare or reference (<c>rt</c>, <c>rt.ConfigureAwait(false)</c>).</summary>
     private static IEnumerable<ISymbol> UsedClients(IOperation resources, DecartSymbols symbols)
     {
         if (resources is IVariableDeclarationGroupOperation group)
         {
             foreach (var declarator in group.Declarations.SelectMany(d => d.Declarators))
             {
-                if (symbols.IsClient(declarator.Symbol.Type))
-                {
-                    yield return declarator.Symbol;
-                }
+                yield return declarator.Symbol;   // a client, or a copy of one (resolved by the caller)
             }
 
             yield break;
         }
 
-        var value = resources.Unwrap();
-        if (value is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configured
-            && (configured.Instance ?? (configured.Arguments.Length > 0 ? configured.Arguments[0].Value : null)) is { } receiver)
-        {
-            value = receiver.Unwrap(); // an instance method, or the IAsyncDisposable extension (receiver as the first argument)
-        }
-
-        if (symbols.IsClient(value.Type) && value.ReferencedSymbol() is { } referenced)
+        if (CopiedClient(resources, symbols) is { } referenced)
         {
             yield return referenced;
         }
     }
 
-    /// <summary>DECART004.</summary>
-    private static void CheckReconnects(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<(ISymbol Client, int End)> disposals)
+    /// <summary>DECART004 and DECART010: a client closed, then another connected with the same model in the same method.</summary>
+    private static void CheckReconnects(System.Action<Diagnostic> report, List<IInvocationOperation> connects, List<Disposal> disposals)
     {
         var ordered = connects.OrderBy(c => c.Syntax.SpanStart).ToList();
-        for (int i = 1; i < ordered.Count; i++)
+        for (int i = 0; i < ordered.Count; i++)
         {
             var second = ordered[i];
             var secondModel = ModelOf(second);
@@ -161,25 +242,82 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 continue;
             }
 
-            for (int j = 0; j < i; j++)
+            bool reported = false;
+            for (int j = 0; j < i && !reported; j++)
             {
                 var first = ordered[j];
-                if (!SymbolEqualityComparer.Default.Equals(ModelOf(first), secondModel) || ClientLocal(first) is not { } client)
+                if (!SymbolEqualityComparer.Default.Equals(ModelOf(first), secondModel) || ClientHolder(first) is not { } client)
                 {
                     continue;
                 }
 
-                bool disconnected = disposals.Any(d =>
-                    SymbolEqualityComparer.Default.Equals(d.Client, client)
-                    && d.End > first.Syntax.SpanStart && d.End <= second.Syntax.SpanStart);
-                if (disconnected)
+                foreach (var d in disposals)
                 {
-                    report(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), client.Name));
-                    break;
+                    if (SymbolEqualityComparer.Default.Equals(d.Client, client) && d.End > first.Syntax.SpanStart && d.End <= second.Syntax.SpanStart)
+                    {
+                        report(Reconnect(first, second, client, d));
+                        reported = true;
+                        break;
+                    }
+                }
+            }
+
+            // One connect in a loop, closed within the same iteration: every iteration reconnects. A model that comes
+            // from the loop (its variable, or a local of its body) is a model switch, which needs a new session.
+            if (!reported && Enclosing<ILoopOperation>(second) is { } loop && ClientHolder(second) is { } holder
+                && !DeclaredWithin(secondModel, loop.Syntax.Span))
+            {
+                foreach (var d in disposals)
+                {
+                    if (SymbolEqualityComparer.Default.Equals(d.Client, holder) && d.End > second.Syntax.SpanStart && d.End <= loop.Syntax.Span.End)
+                    {
+                        report(Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), holder.Name));
+                        break;
+                    }
                 }
             }
         }
     }
+
+    /// <summary>DECART010 when the reconnect switches the video source, else DECART004 (with what the fix needs).</summary>
+    private static Diagnostic Reconnect(IInvocationOperation first, IInvocationOperation second, ISymbol client, Disposal disposal)
+    {
+        var firstSource = first.Argument("source")?.Value;
+        var secondSource = second.Argument("source")?.Value;
+        bool sameSource = firstSource is not null && secondSource is not null
+            && (firstSource.ReferencedSymbol() is { } a && SymbolEqualityComparer.Default.Equals(a, secondSource.ReferencedSymbol())
+                || firstSource.Syntax.ToString() == secondSource.Syntax.ToString());
+        if (!sameSource)
+        {
+            return Diagnostic.Create(Descriptors.ReconnectToSwitchSource, second.Syntax.GetLocation(), client.Name);
+        }
+
+        var properties = ImmutableDictionary<string, string?>.Empty.Add(FirstClientKey, client.Name);
+        var extra = disposal.Statement is { } statement ? new[] { statement.Syntax.GetLocation() } : null;
+        return Diagnostic.Create(Descriptors.ReconnectToChangePrompt, second.Syntax.GetLocation(), extra, properties, client.Name);
+    }
+
+    private static T? Enclosing<T>(IOperation operation)
+        where T : class, IOperation
+    {
+        for (var o = operation.Parent; o is not null; o = o.Parent)
+        {
+            if (o is T found)
+            {
+                return found;
+            }
+
+            if (o is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool DeclaredWithin(ISymbol symbol, Microsoft.CodeAnalysis.Text.TextSpan span) =>
+        symbol is ILocalSymbol && symbol.Locations.Any(l => l.IsInSource && span.Contains(l.SourceSpan));
 
     /// <summary>DECART006.</summary>
     private static void CheckFormats(System.Action<Diagnostic> report, List<IInvocationOperation> connects, IReadOnlyList<IOperation> formats)
@@ -251,11 +389,11 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     private static ISymbol? ModelOf(IInvocationOperation connect) =>
         ModelOperation(connect).ReferencedSymbol() ?? connect.Argument("options")?.Value.ReferencedSymbol();
 
-    /// <summary>The local a connect's client is stored in.</summary>
-    private static ILocalSymbol? ClientLocal(IInvocationOperation connect) => connect.ConnectResultConsumer() switch
+    /// <summary>Where a connect's client is kept: a local (declared or assigned), a field or a property.</summary>
+    private static ISymbol? ClientHolder(IInvocationOperation connect) => connect.ConnectResultConsumer() switch
     {
         IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
-        ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } => local.Local,
+        ISimpleAssignmentOperation { Target: { } target } => target.ReferencedSymbol(),
         _ => null,
     };
 }

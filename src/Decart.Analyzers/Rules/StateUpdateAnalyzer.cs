@@ -111,32 +111,97 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             context.ReportDiagnostic(Diagnostic.Create(Descriptors.EnhanceOffForShortPrompt, enhance.Syntax.GetLocation(), Words(prompt)));
         }
 
+        // DECART009. A loop whose prompt changes each time round (it depends on the loop) and that does not wait
+        // between sends; a loop sending one prompt (to many sessions, or again after a failure) is not typing.
         for (var o = call.Parent; o is not null; o = o.Parent)
         {
             if (o is IAnonymousFunctionOperation or ILocalFunctionOperation)
             {
-                break;
+                if (IsChangeHandler(o) && !Waits(o))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndebouncedPrompt, call.Syntax.GetLocation(), "in a text-changed handler"));
+                }
+
+                return;
             }
 
-            if (o is ILoopOperation)
+            if (o is ILoopOperation loop)
             {
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndebouncedPrompt, call.Syntax.GetLocation()));
-                break;
+                if (call.Argument("prompt")?.Value is { } sent && DependsOn(sent, loop) && !Waits(loop))
+                {
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndebouncedPrompt, call.Syntax.GetLocation(), "inside a loop"));
+                }
+
+                return;
             }
+        }
+
+        if (context.ContainingSymbol is IMethodSymbol method && IsChangeHandlerName(method.Name) && !Waits(call.Root()))
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndebouncedPrompt, call.Syntax.GetLocation(), "in a text-changed handler"));
         }
     }
 
-    /// <summary>DECART008 for <c>new RealtimeState { Prompt = literal, Enhance = false }</c>.</summary>
+    /// <summary>Event and handler names of text input: <c>TextChanged</c>, <c>ValueChanged</c>, <c>Input</c>, key events.</summary>
+    private static bool IsChangeEventName(string name) =>
+        name.EndsWith("TextChanged", System.StringComparison.Ordinal) || name.EndsWith("ValueChanged", System.StringComparison.Ordinal)
+        || name is "Input" or "KeyUp" or "KeyDown" or "TextInput";
+
+    /// <summary>Handler methods named for text input (<c>promptBox_TextChanged</c>, <c>OnTextChanged</c>, <c>OnInput</c>).</summary>
+    private static bool IsChangeHandlerName(string name) =>
+        name.EndsWith("TextChanged", System.StringComparison.Ordinal) || name.EndsWith("ValueChanged", System.StringComparison.Ordinal)
+        || name is "OnInput" or "OnInputAsync" or "OnTextChangedAsync" or "OnKeyUp" or "OnKeyDown";
+
+    /// <summary>A lambda or local function subscribed to a text-change event (<c>box.TextChanged += (s, e) => …</c>).</summary>
+    private static bool IsChangeHandler(IOperation function)
+    {
+        for (var o = function.Parent; o is not null; o = o.Parent)
+        {
+            switch (o)
+            {
+                case IDelegateCreationOperation or IConversionOperation:
+                    continue;
+                case IEventAssignmentOperation { EventReference: IEventReferenceOperation { Event.Name: var name } }:
+                    return IsChangeEventName(name);
+                default:
+                    return function is ILocalFunctionOperation local && IsChangeHandlerName(local.Symbol.Name);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether code waits or debounces: <c>Task.Delay</c>, a timer, or a call named <c>Debounce</c>/<c>Throttle</c>.</summary>
+    private static bool Waits(IOperation body) =>
+        body.Descendants().Any(o => o is IInvocationOperation { TargetMethod.Name: "Delay" or "Debounce" or "Throttle" or "Sample" or "WaitForNextTickAsync" }
+            || o is IObjectCreationOperation { Type.Name: "PeriodicTimer" or "Timer" or "DispatcherTimer" });
+
+    /// <summary>Whether a value depends on a loop: it reads the loop's variable or a local declared in its body.</summary>
+    private static bool DependsOn(IOperation value, ILoopOperation loop)
+    {
+        var span = loop.Syntax.Span;
+        foreach (var reference in value.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+        {
+            if (reference.Local.Locations.Any(l => l.IsInSource && span.Contains(l.SourceSpan)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>DECART008 for <c>new RealtimeState { Prompt = literal, Enhance = false }</c> and the same in <c>SetImageOptions</c>.</summary>
     private static void AnalyzeStateCreation(OperationAnalysisContext context, DecartSymbols symbols)
     {
         var creation = (IObjectCreationOperation)context.Operation;
-        if (!SymbolEqualityComparer.Default.Equals(creation.Type, symbols.RealtimeState))
+        if (!SymbolEqualityComparer.Default.Equals(creation.Type, symbols.RealtimeState) && !SymbolEqualityComparer.Default.Equals(creation.Type, symbols.SetImageOptions))
         {
             return;
         }
 
         var enhance = creation.InitializerValue("Enhance");
-        if (enhance?.ConstantValue is { HasValue: true, Value: false } && creation.InitializerValue("Prompt").ConstantString() is { } prompt && Words(prompt) < ShortPromptWords)
+        if (enhance?.Unwrap().ConstantValue is { HasValue: true, Value: false } && creation.InitializerValue("Prompt").ConstantString() is { } prompt && Words(prompt) < ShortPromptWords)
         {
             context.ReportDiagnostic(Diagnostic.Create(Descriptors.EnhanceOffForShortPrompt, enhance.Parent!.Syntax.GetLocation(), Words(prompt)));
         }
@@ -151,21 +216,35 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
         }
 
         var calls = target.Root().DescendantsAndSelf().OfType<IInvocationOperation>()
-            .Where(c => c.TargetMethod.Name is "SetImageAsync" or "SetAsync" && symbols.IsClient(c.TargetMethod.ContainingType)
-                && SymbolEqualityComparer.Default.Equals(c.Instance.ReferencedSymbol(), targetReceiver)
-                && c.Syntax.SpanStart <= target.Syntax.SpanStart)
+            .Where(c => c.Syntax.SpanStart <= target.Syntax.SpanStart
+                && (c.TargetMethod.Name is "SetImageAsync" or "SetAsync" && symbols.IsClient(c.TargetMethod.ContainingType)
+                    && SymbolEqualityComparer.Default.Equals(c.Instance.ReferencedSymbol(), targetReceiver)
+                    || symbols.IsConnect(c.TargetMethod) && IsHeldBy(c, targetReceiver)))
             .OrderBy(c => c.Syntax.SpanStart);
         bool imageSet = false;
         foreach (var call in calls)
         {
+            if (symbols.IsConnect(call.TargetMethod))
+            {
+                // The session starts with InitialState: an image given there is set like a SetImageAsync.
+                imageSet = call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
+                    && options.InitializerValue("InitialState")?.Unwrap() is IObjectCreationOperation initial
+                    && initial.InitializerValue("Image")?.Unwrap() is { } initialImage && !(initialImage.ConstantValue.HasValue && initialImage.ConstantValue.Value is null);
+                continue;
+            }
+
             if (call.TargetMethod.Name == "SetImageAsync")
             {
                 imageSet = call.Argument("image")?.Value.Unwrap() is { } image && !(image.ConstantValue.HasValue && image.ConstantValue.Value is null);
                 continue;
             }
 
+            // An Image written out, even "Image = null" (the API's way to clear it on purpose), is a decision; only a
+            // state that leaves Image out clears it by accident.
             bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
-                || creation.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
+                || creation.InitializerValue("Image") is not null;
+            bool keepsImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation explicitState
+                || explicitState.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
             if (call.Syntax == target.Syntax)
             {
                 if (!hasImage && imageSet)
@@ -176,9 +255,17 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
                 return;
             }
 
-            imageSet = hasImage;
+            imageSet = keepsImage;
         }
     }
+
+    /// <summary>Whether a connect's client is stored in this holder.</summary>
+    private static bool IsHeldBy(IInvocationOperation connect, ISymbol holder) => connect.ConnectResultConsumer() switch
+    {
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => SymbolEqualityComparer.Default.Equals(declarator.Symbol, holder),
+        ISimpleAssignmentOperation { Target: { } target } => SymbolEqualityComparer.Default.Equals(target.ReferencedSymbol(), holder),
+        _ => false,
+    };
 
     private static int Words(string text) => text.Split(new[] { ' ', '\t', '\n', '\r' }, System.StringSplitOptions.RemoveEmptyEntries).Length;
 }

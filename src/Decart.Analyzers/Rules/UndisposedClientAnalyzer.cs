@@ -35,7 +35,10 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
         switch (call.ConnectResultConsumer())
         {
             case IExpressionStatementOperation statement:
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, statement.Syntax.GetLocation(), "the client"));
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, statement.Syntax.GetLocation(), "The client"));
+                return;
+            case ISimpleAssignmentOperation { Target: IDiscardOperation } discarded:
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, discarded.Syntax.GetLocation(), "The client"));
                 return;
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
                 if (IsUsingDeclaration(declarator) || IsHandledLocal(declarator.Symbol, declarator.Root()))
@@ -43,12 +46,12 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
                     return;
                 }
 
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, declarator.Syntax.GetLocation(), declarator.Symbol.Name));
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, declarator.Syntax.GetLocation(), $"'{declarator.Symbol.Name}'"));
                 return;
             case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment:
                 if (!IsHandledLocal(local.Local, assignment.Root()))
                 {
-                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, assignment.Syntax.GetLocation(), local.Local.Name));
+                    context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, assignment.Syntax.GetLocation(), $"'{local.Local.Name}'"));
                 }
 
                 return;
@@ -131,11 +134,24 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
             return;
         }
 
+        // A field the type fills from ConnectAsync is the type's to close; one filled otherwise (a client injected
+        // through the constructor, set by a caller) belongs to whoever made it, and is not checked.
         var disposed = new ConcurrentDictionary<IFieldSymbol, bool>(SymbolEqualityComparer.Default);
+        var owned = new ConcurrentDictionary<IFieldSymbol, bool>(SymbolEqualityComparer.Default);
         context.RegisterOperationAction(
             c =>
             {
                 var call = (IInvocationOperation)c.Operation;
+                if (symbols.IsConnect(call.TargetMethod))
+                {
+                    if (call.ConnectResultConsumer() is ISimpleAssignmentOperation { Target: IFieldReferenceOperation target } && fields.Contains(target.Field, SymbolEqualityComparer.Default))
+                    {
+                        owned[target.Field] = true;
+                    }
+
+                    return;
+                }
+
                 if (!DecartSymbols.IsDisposeName(call.TargetMethod.Name) || call.Instance is null)
                 {
                     return;
@@ -164,9 +180,9 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
         {
             foreach (var field in fields)
             {
-                if (!disposed.ContainsKey(field))
+                if (owned.ContainsKey(field) && !disposed.ContainsKey(field))
                 {
-                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, field.Locations[0], field.Name));
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, field.Locations[0], $"'{field.Name}'"));
                 }
             }
         });

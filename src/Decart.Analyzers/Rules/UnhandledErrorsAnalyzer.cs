@@ -15,39 +15,102 @@ namespace Decart.Analyzers.Rules;
 /// </summary>
 public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
 {
+    /// <summary>Diagnostic property: the options were written in place, so the fix can add the handler to them.</summary>
+    public const string InPlaceKey = "InPlace";
+
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UnhandledErrors);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.UnhandledErrors, Descriptors.UnobservedConnectionState);
 
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        // Driver-wide and on demand: only a connect with in-place options lacking OnError (rare) makes the rule look
-        // at its type for an Error subscription — no per-type actions on every type of the project.
+        // Driver-wide and on demand: only a connect whose options (in place, or a local of the method) lack a handler
+        // makes the rule look at its type for an event subscription — no per-type actions on every type.
         start.RegisterOperationAction(
             c =>
             {
                 var call = (IInvocationOperation)c.Operation;
-                if (!symbols.IsConnect(call.TargetMethod)
-                    || call.Argument("options")?.Value.Unwrap() is not IObjectCreationOperation options
-                    || options.InitializerValue("OnError") is not null
+                if (!symbols.IsConnect(call.TargetMethod) || call.Argument("options") is not { } argument
+                    || Resolve(argument.Value, out bool inPlace) is not { } options
                     || c.ContainingSymbol.ContainingType is not { } type
-                    || call.SemanticModel is not { } model
-                    || SubscribesToError(type, model, symbols, c.CancellationToken))
+                    || call.SemanticModel is not { } model)
                 {
                     return;
                 }
 
-                c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnhandledErrors, options.Syntax.GetLocation()));
+                var location = (inPlace ? argument.Value.Unwrap() : argument.Value).Syntax.GetLocation();
+                var properties = inPlace ? ImmutableDictionary<string, string?>.Empty.Add(InPlaceKey, "true") : ImmutableDictionary<string, string?>.Empty;
+                if (!Sets(options, "OnError") && !SubscribesTo(type, "Error", model, symbols, c.CancellationToken))
+                {
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnhandledErrors, location, properties));
+                }
+
+                if (!Sets(options, "OnConnectionChanged") && !SubscribesTo(type, "ConnectionChanged", model, symbols, c.CancellationToken))
+                {
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnobservedConnectionState, location, properties));
+                }
             },
             OperationKind.Invocation);
     }
 
     /// <summary>
-    /// Whether the type's code anywhere does <c>x.Error += …</c> on a realtime client. In another file of a partial
-    /// type (no semantic model of it here) an <c>Error +=</c> counts without the symbol check: a missed warning rather
+    /// The options a connect is given, as far as the method shows them: written in place (<c>new RealtimeConnectOptions
+    /// { … }</c>, also through <c>with</c>), or a local of the method initialized so and never assigned again. Options
+    /// from a parameter, a field or a helper's return are not seen (null: no warning).
+    /// </summary>
+    private static IOperation? Resolve(IOperation value, out bool inPlace)
+    {
+        inPlace = false;
+        var unwrapped = value.Unwrap();
+        if (unwrapped is IObjectCreationOperation or IWithOperation)
+        {
+            inPlace = unwrapped is IObjectCreationOperation;
+            return unwrapped;
+        }
+
+        if (unwrapped is not ILocalReferenceOperation { Local: var local })
+        {
+            return null;
+        }
+
+        IOperation? initial = null;
+        foreach (var operation in value.Root().Descendants())
+        {
+            switch (operation)
+            {
+                case IVariableDeclaratorOperation { Initializer.Value: { } init } declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, local):
+                    initial = init.Unwrap();
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } when SymbolEqualityComparer.Default.Equals(target.Local, local):
+                    return null; // assigned again: which options reach the connect is not plain
+            }
+        }
+
+        return initial is IObjectCreationOperation or IWithOperation ? initial : null;
+    }
+
+    /// <summary>Whether options (an object creation or a <c>with</c>) set a member, through <c>with</c> chains.</summary>
+    private static bool Sets(IOperation options, string member)
+    {
+        switch (options)
+        {
+            case IObjectCreationOperation creation:
+                return creation.InitializerValue(member) is not null;
+            case IWithOperation with:
+                return with.Initializer.Initializers.Any(i => i is ISimpleAssignmentOperation { Target: IPropertyReferenceOperation target } && target.Property.Name == member)
+                    || with.Operand.Unwrap() is not (IObjectCreationOperation or IWithOperation)   // the base options are not seen: assume set
+                    || Sets(with.Operand.Unwrap(), member);
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// Whether the type's code anywhere does <c>x.{Event} += …</c> on a realtime client. In another file of a partial
+    /// type (no semantic model of it here) a subscription counts without the symbol check: a missed warning rather
     /// than a false one.
     /// </summary>
-    private static bool SubscribesToError(INamedTypeSymbol type, SemanticModel model, DecartSymbols symbols, CancellationToken cancellationToken)
+    private static bool SubscribesTo(INamedTypeSymbol type, string eventName, SemanticModel model, DecartSymbols symbols, CancellationToken cancellationToken)
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
@@ -65,13 +128,13 @@ public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
                     IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
                     _ => null,
                 };
-                if (name != "Error")
+                if (name != eventName)
                 {
                     continue;
                 }
 
                 if (assignment.SyntaxTree != model.SyntaxTree
-                    || model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol is IEventSymbol { Name: "Error" } e && symbols.IsClient(e.ContainingType))
+                    || model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol is IEventSymbol e && e.Name == eventName && symbols.IsClient(e.ContainingType))
                 {
                     return true;
                 }

@@ -1,0 +1,134 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Decart.Analyzers.Rules;
+
+/// <summary>
+/// The camera side of a session: DECART012 (a back camera mirrored with <c>MirrorMode.On</c>) and DECART014 (a video
+/// source the method makes and never stops).
+/// </summary>
+public sealed class VideoSourceAnalyzer : DecartAnalyzer
+{
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.MirrorBackCamera, Descriptors.UndisposedSource);
+
+    /// <inheritdoc />
+    private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
+    {
+        var sources = new[] { "RawVideoSource", "SyntheticVideoSource", "IvfFileSource", "Ffmpeg.FfmpegVideoSource" }
+            .Select(n => symbols.RealtimeClient.ContainingAssembly.GetTypeByMetadataName("Decart.Sdk.Media." + n))
+            .OfType<INamedTypeSymbol>()
+            .ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
+        if (sources.IsEmpty)
+        {
+            return;
+        }
+
+        start.RegisterOperationAction(
+            c =>
+            {
+                var operation = c.Operation;
+                bool made = operation switch
+                {
+                    IObjectCreationOperation creation => creation.Type is INamedTypeSymbol t && sources.Contains(t),
+                    IInvocationOperation { TargetMethod: { Name: "OpenAsync", IsStatic: true } method } => sources.Contains(method.ContainingType),
+                    _ => false,
+                };
+                if (made)
+                {
+                    AnalyzeSource(c, operation, symbols);
+                }
+                else if (operation is IInvocationOperation call && symbols.IsConnect(call.TargetMethod))
+                {
+                    AnalyzeMirror(c, call);
+                }
+            },
+            OperationKind.ObjectCreation,
+            OperationKind.Invocation);
+    }
+
+    /// <summary>DECART014: a source kept in a local that is neither disposed, nor owned by the session, nor handed on.</summary>
+    private static void AnalyzeSource(OperationAnalysisContext context, IOperation made, DecartSymbols symbols)
+    {
+        IOperation current = made;
+        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        {
+            current = current.Parent;
+        }
+
+        if (current.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator })
+        {
+            return; // returned, stored in a field, passed straight on: someone else's to stop
+        }
+
+        for (IOperation? o = declarator.Parent; o is IVariableDeclarationOperation or IVariableDeclarationGroupOperation or IUsingDeclarationOperation or IUsingOperation; o = o.Parent)
+        {
+            if (o is IUsingDeclarationOperation or IUsingOperation)
+            {
+                return;
+            }
+        }
+
+        var local = declarator.Symbol;
+        foreach (var reference in declarator.Root().Descendants().OfType<ILocalReferenceOperation>())
+        {
+            if (!SymbolEqualityComparer.Default.Equals(reference.Local, local))
+            {
+                continue;
+            }
+
+            IOperation use = reference;
+            while (use.Parent is IConversionOperation or IParenthesizedOperation)
+            {
+                use = use.Parent;
+            }
+
+            switch (use.Parent)
+            {
+                case IInvocationOperation call when call.Instance == use && DecartSymbols.IsDisposeName(call.TargetMethod.Name) && call.IsInFinally():
+                    return;
+                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.IsInFinally():
+                    return;
+                case IArgumentOperation { Parent: IInvocationOperation connect } when symbols.IsConnect(connect.TargetMethod):
+                    if (connect.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
+                        && options.InitializerValue("OwnsSource")?.ConstantValue is { HasValue: true, Value: true })
+                    {
+                        return; // the session stops it
+                    }
+
+                    break;
+                case IArgumentOperation:
+                case IUsingOperation:
+                case IReturnOperation:
+                case IVariableInitializerOperation:
+                    return;
+                case ISimpleAssignmentOperation assignment when assignment.Value == use:
+                    return;
+            }
+        }
+
+        context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedSource, declarator.Syntax.GetLocation(), local.Name));
+    }
+
+    /// <summary>DECART012: <c>Mirror = MirrorMode.On</c> for a source the method made facing the environment.</summary>
+    private static void AnalyzeMirror(OperationAnalysisContext context, IInvocationOperation connect)
+    {
+        if (connect.Argument("options")?.Value.Unwrap() is not IObjectCreationOperation options
+            || options.Initializer is null
+            || options.Initializer.Initializers.OfType<ISimpleAssignmentOperation>().FirstOrDefault(a => a.Target is IPropertyReferenceOperation { Property.Name: "Mirror" }) is not { } mirror
+            || mirror.Value.Unwrap() is not IFieldReferenceOperation { Field: { Name: "On", ContainingType.Name: "MirrorMode" } }
+            || connect.Argument("source")?.Value.Unwrap() is not ILocalReferenceOperation { Local: var source })
+        {
+            return;
+        }
+
+        var made = connect.Root().Descendants().OfType<IVariableDeclaratorOperation>().FirstOrDefault(d => SymbolEqualityComparer.Default.Equals(d.Symbol, source))?.Initializer?.Value;
+        if (made is not null && made.DescendantsAndSelf().Any(o => o is IFieldReferenceOperation { Field: { Name: "Environment", ContainingType.Name: "FacingMode" } }))
+        {
+            context.ReportDiagnostic(Diagnostic.Create(Descriptors.MirrorBackCamera, mirror.Value.Syntax.GetLocation(), source.Name));
+        }
+    }
+}
