@@ -75,7 +75,7 @@ public sealed class Session$i
 
     public async Task RunAsync(IVideoSource camera, string[] prompts, byte[] image, CancellationToken ct)
     {
-        await using var rt = await _client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code) }, ct);
+        await using var rt = await _client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnError = e => Console.WriteLine(e.Code), OnConnectionChanged = s => Console.WriteLine(s) }, ct);
         foreach (var prompt in prompts)
         {
             if (prompt.Length > 3)

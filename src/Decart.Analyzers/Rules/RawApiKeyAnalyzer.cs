@@ -45,6 +45,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
                     Check(c, assignment.Value, "DecartClientOptions.ApiKey");
                 }
             },
+            ["ApiKey"],
             OperationKind.SimpleAssignment);
         // DECART013: on the user's device, minting a token means holding the permanent key.
         var tokens = symbols.RealtimeClient.ContainingAssembly.GetTypeByMetadataName("Decart.Sdk.Http.TokensClient");
@@ -60,6 +61,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
                         c.ReportDiagnostic(Diagnostic.Create(Descriptors.TokenMintedOnDevice, call.Syntax.GetLocation()));
                     }
                 },
+                ["CreateAsync"],
                 OperationKind.Invocation);
         }
 
@@ -93,6 +95,7 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
                     }
                 }
             },
+            keyMethods.Select(m => m.MethodKind == MethodKind.Constructor ? m.ContainingType.Name : m.Name),
             OperationKind.Invocation,
             OperationKind.ObjectCreation);
     }

@@ -52,6 +52,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                     CheckFormats(c.ReportDiagnostic, Collect(call, symbols).Connects, [call]);
                 }
             },
+            ["ConnectAsync", "OpenAsync"],
             OperationKind.Invocation);
         start.RegisterOperationAction(
             c =>
@@ -61,6 +62,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                     CheckFormats(c.ReportDiagnostic, Collect(c.Operation, symbols).Connects, [c.Operation]);
                 }
             },
+            ["VideoFormat", "Vp8EncoderOptions"],
             OperationKind.ObjectCreation);
     }
 

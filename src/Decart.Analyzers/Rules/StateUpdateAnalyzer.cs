@@ -23,9 +23,20 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        start.RegisterOperationAction(c => AnalyzeBlock(c, symbols), OperationKind.Block);
-        start.RegisterOperationAction(c => AnalyzeCall(c, symbols), OperationKind.Invocation);
-        start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), OperationKind.ObjectCreation);
+        start.RegisterOperationAction(
+            c =>
+            {
+                // DECART003, from the update call that completes a pair: the prompt-and-image updates of its block.
+                var call = (IInvocationOperation)c.Operation;
+                if (call.TargetMethod.Name is "SetPromptAsync" or "SetImageAsync" && symbols.IsClient(call.TargetMethod.ContainingType))
+                {
+                    AnalyzeUpdatePair(c, call, symbols);
+                }
+            },
+            ["SetPromptAsync", "SetImageAsync"],
+            OperationKind.Invocation);
+        start.RegisterOperationAction(c => AnalyzeCall(c, symbols), ["SetPromptAsync"], OperationKind.Invocation);
+        start.RegisterOperationAction(c => AnalyzeStateCreation(c, symbols), ["RealtimeState", "SetImageOptions"], OperationKind.ObjectCreation);
         start.RegisterOperationAction(
             c =>
             {
@@ -36,14 +47,35 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
                     AnalyzeImageClears(c, call, symbols);
                 }
             },
+            ["SetAsync"],
             OperationKind.Invocation);
     }
 
-    /// <summary>DECART003: consecutive prompt and image updates on one client.</summary>
-    private static void AnalyzeBlock(OperationAnalysisContext context, DecartSymbols symbols)
+    /// <summary>
+    /// DECART003: consecutive prompt and image updates on one client, found from an update call: the block's updates
+    /// are paired from the top (a prompt then an image, or the reverse, with nothing else on the client between them;
+    /// each statement in one pair at most), and the pair whose second statement is this call's is reported.
+    /// </summary>
+    private static void AnalyzeUpdatePair(OperationAnalysisContext context, IInvocationOperation call, DecartSymbols symbols)
     {
-        var statements = ((IBlockOperation)context.Operation).Operations;
-        for (int i = 0; i < statements.Length; i++)
+        IOperation statement = call;
+        while (statement.Parent is not null and not IBlockOperation)
+        {
+            statement = statement.Parent;
+            if (statement is IAnonymousFunctionOperation or ILocalFunctionOperation)
+            {
+                return;
+            }
+        }
+
+        if (statement.Parent is not IBlockOperation block || statement.AwaitedCall() != call)
+        {
+            return;
+        }
+
+        var statements = block.Operations;
+        int self = statements.IndexOf(statement);
+        for (int i = 0; i < self; i++)
         {
             var first = Update(statements[i], symbols, out var receiver);
             if (first is null || receiver is null)
@@ -56,11 +88,15 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
                 var second = Update(statements[j], symbols, out var otherReceiver);
                 if (second is not null && SymbolEqualityComparer.Default.Equals(receiver, otherReceiver) && second != first)
                 {
-                    context.ReportDiagnostic(Diagnostic.Create(
-                        Descriptors.SeparatePromptAndImage,
-                        statements[j].Syntax.GetLocation(),
-                        additionalLocations: new[] { statements[i].Syntax.GetLocation() },
-                        receiver.Name));
+                    if (j == self)
+                    {
+                        context.ReportDiagnostic(Diagnostic.Create(
+                            Descriptors.SeparatePromptAndImage,
+                            statements[j].Syntax.GetLocation(),
+                            additionalLocations: new[] { statements[i].Syntax.GetLocation() },
+                            receiver.Name));
+                    }
+
                     i = j;
                     break;
                 }

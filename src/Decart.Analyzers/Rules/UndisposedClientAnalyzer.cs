@@ -20,7 +20,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), OperationKind.Invocation);
+        start.RegisterOperationAction(c => AnalyzeConnect(c, symbols), ["ConnectAsync"], OperationKind.Invocation);
         start.RegisterTypeStartAction(s => AnalyzeType(s, symbols));
     }
 

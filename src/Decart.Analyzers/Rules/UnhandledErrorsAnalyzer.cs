@@ -50,6 +50,7 @@ public sealed class UnhandledErrorsAnalyzer : DecartAnalyzer
                     c.ReportDiagnostic(Diagnostic.Create(Descriptors.UnobservedConnectionState, location, properties));
                 }
             },
+            ["ConnectAsync"],
             OperationKind.Invocation);
     }
 

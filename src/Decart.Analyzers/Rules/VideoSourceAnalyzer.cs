@@ -46,6 +46,7 @@ public sealed class VideoSourceAnalyzer : DecartAnalyzer
                     AnalyzeMirror(c, call);
                 }
             },
+            ["RawVideoSource", "SyntheticVideoSource", "OpenAsync", "ConnectAsync"],
             OperationKind.ObjectCreation,
             OperationKind.Invocation);
     }
