@@ -4,6 +4,7 @@
 using Decart.Sdk;
 using Decart.Sdk.AspNetCore;
 using Decart.Sdk.Models;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,6 +25,24 @@ app.MapDecartClientTokens("/api/realtime-token", o =>
     o.ConfigureToken = (context, token) => ValueTask.FromResult(
         context.User.IsInRole("pro") ? token with { ExpiresIn = 600, AllowedModels = null } : token);
 });
+
+if (app.Environment.IsDevelopment())
+{
+    // Development only: a way to be signed in (POST /dev/sign-in?user=ada&role=pro) to try the endpoint; a real app
+    // has its own sign-in.
+    app.MapPost("/dev/sign-in", async (HttpContext context, string user, string? role) =>
+    {
+        var claims = new List<System.Security.Claims.Claim> { new(System.Security.Claims.ClaimTypes.Name, user) };
+        if (role is not null)
+        {
+            claims.Add(new(System.Security.Claims.ClaimTypes.Role, role));
+        }
+
+        var identity = new System.Security.Claims.ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme);
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new System.Security.Claims.ClaimsPrincipal(identity));
+        return Results.NoContent();
+    });
+}
 
 app.Run();
 

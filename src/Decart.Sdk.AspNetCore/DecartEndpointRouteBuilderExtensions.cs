@@ -25,8 +25,9 @@ public static class DecartEndpointRouteBuilderExtensions
     /// <remarks>
     /// Answers: 200 with the token; 401 when the caller is not authenticated (unless <see cref="ClientTokenEndpointOptions.AllowAnonymous"/>);
     /// 403 when <see cref="ClientTokenEndpointOptions.Authorize"/> says no; 429 when <see cref="ClientTokenEndpointOptions.RateLimit"/>
-    /// says no; 500 with <c>{"error":"INVALID_INPUT"}</c> when the options are invalid; 502 with Decart's error code when
-    /// Decart refused (a bad key answers <c>INVALID_API_KEY</c>, never the key). Options are checked when the endpoint is
+    /// says no (or Decart answered 429); 500 with <c>{"error":"INVALID_INPUT"}</c> when the options are invalid; 502 with
+    /// Decart's error code when Decart refused (a bad key answers <c>INVALID_API_KEY</c>, never the key); 504 when Decart
+    /// did not answer in time. Options are checked when the endpoint is
     /// mapped as far as they can be.
     /// </remarks>
     /// <exception cref="DecartException">The configured options are invalid (e.g. <c>ExpiresIn</c> outside 1–3600).</exception>
@@ -39,7 +40,6 @@ public static class DecartEndpointRouteBuilderExtensions
         TokensClient.Validate(options.Defaults());
         Func<HttpContext, Task> handler = context => IssueAsync(context, options);
         return endpoints.MapPost(pattern, (Delegate)handler)
-            .WithName("DecartClientToken")
             .WithDisplayName("Decart client token");
     }
 
@@ -89,7 +89,16 @@ public static class DecartEndpointRouteBuilderExtensions
         catch (DecartException ex)
         {
             logger?.LogWarning("Decart refused a client token: {Code} (HTTP {Status})", ex.CodeString, (int?)ex.StatusCode);
-            await WriteErrorAsync(response, StatusCodes.Status502BadGateway, ex.CodeString).ConfigureAwait(false);
+            // Decart's own rate limit reaches the browser as one (it may retry later); every other refusal is the
+            // server's problem, not the browser's: 502.
+            int status = ex.StatusCode == System.Net.HttpStatusCode.TooManyRequests ? StatusCodes.Status429TooManyRequests : StatusCodes.Status502BadGateway;
+            await WriteErrorAsync(response, status, ex.CodeString).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // The SDK's own request timeout: Decart did not answer in time.
+            logger?.LogWarning("Decart did not answer a client-token request in time.");
+            await WriteErrorAsync(response, StatusCodes.Status504GatewayTimeout, "TIMEOUT").ConfigureAwait(false);
         }
     }
 

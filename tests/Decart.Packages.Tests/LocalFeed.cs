@@ -87,6 +87,10 @@ public sealed class LocalFeed : IAsyncLifetime
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        // No build server or reused node may outlive the command holding its output pipes open (the read would wait for them).
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        info.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        info.Environment["UseSharedCompilation"] = "false";
         using var process = Process.Start(info)!;
         using var timeout = new CancellationTokenSource(limit);
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);

@@ -112,6 +112,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private long _framesReceived;
     private const int DecodeQueueCapacity = 30;
     private long _framesDroppedBeforeDecode;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<VideoCodec, bool> _decoderFailures = new();
     private int _decodeResync;
     private long _decodeKeyframeAskedAt;
     private readonly GlassToGlassTracker _g2g = new(TimeProvider.System);
@@ -448,7 +449,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         Volatile.Read(ref _frames)?.Writer.TryComplete();
         _toDecode?.Writer.TryComplete();
-        await IgnoreFailures(_decoder).ConfigureAwait(false);
+        if (_decoder is { } decoder && !await IgnoreFailures(decoder).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default).ConfigureAwait(false))
+        {
+            // A sink that does not return (it blocks on something that will not come) must not hold the disconnect:
+            // its worker is left to finish on its own.
+            _logger.LogWarning(DecartLog.SinkFailed, "The decoded-frame sink did not return within 5 s of the disconnect; not waiting for it.");
+        }
         SetState(ConnectionState.Disconnected);
         lock (_lock)
         {
@@ -574,7 +580,12 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         if (now - asked >= 500 && Interlocked.CompareExchange(ref _decodeKeyframeAskedAt, now, asked) == asked)
         {
             _logger.LogDebug(DecartLog.FrameNotDecoded, "The decoded-frame sink is {Frames} frames behind; frames are skipped until the next keyframe.", DecodeQueueCapacity);
-            _session?.PeerConnection?.RequestKeyframe();
+            // The connection that receives the model's video (on LiveKit's two-connection path it is not the
+            // publisher's); the others ignore the request.
+            foreach (var connection in _session?.Connections ?? [])
+            {
+                connection.RequestKeyframe();
+            }
         }
     }
 
@@ -610,6 +621,17 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             catch (DecartException ex)
             {
                 _logger.LogDebug(DecartLog.FrameNotDecoded, "A received frame could not be decoded ({Reason}); the next keyframe resumes.", ex.Message);
+                continue;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A decoder that cannot be made (its native library is missing) or fails otherwise: the worker goes
+                // on, so the queue keeps draining; said once per codec.
+                if (_decoderFailures.TryAdd(frame.Codec, true))
+                {
+                    _logger.LogWarning(DecartLog.FrameNotDecoded, ex, "{Codec} frames cannot be decoded for the DecodedSink.", frame.Codec);
+                }
+
                 continue;
             }
 

@@ -91,7 +91,7 @@ public sealed class ClientTokenEndpointTests(DecartSimulatorFixture sim) : IClas
     }
 
     /// <summary>An app of our own (not the sample) on TestServer, for hooks the sample does not set.</summary>
-    private async Task<WebApplication> StartAppAsync(Action<ClientTokenEndpointOptions> configure, string? apiKey = null, ConcurrentQueue<string>? logs = null)
+    private async Task<WebApplication> StartAppAsync(Action<ClientTokenEndpointOptions> configure, string? apiKey = null, ConcurrentQueue<string>? logs = null, HttpMessageHandler? upstream = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
@@ -107,6 +107,11 @@ public sealed class ClientTokenEndpointTests(DecartSimulatorFixture sim) : IClas
             o.BaseUrl = sim.Simulator.BaseUrl;
             o.RealtimeBaseUrl = sim.Simulator.RealtimeBaseUrl;
         });
+        if (upstream is not null)
+        {
+            builder.Services.AddHttpClient(DecartServiceCollectionExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => upstream);
+        }
+
         builder.Services.AddAuthentication(HeaderAuthentication.SchemeName).AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>(HeaderAuthentication.SchemeName, null);
         var web = builder.Build();
         web.UseAuthentication();
@@ -248,6 +253,30 @@ public sealed class ClientTokenEndpointTests(DecartSimulatorFixture sim) : IClas
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("INVALID_INPUT", await ErrorOf(response));
         Assert.Equal(issuedBefore, sim.Simulator.Tokens.Issued.Count);
+    }
+
+    /// <summary>Decart itself saying "too many requests" (an upstream condition the simulator has no fault for).</summary>
+    private sealed class TooManyRequests : HttpMessageHandler
+    {
+        public int Calls { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Content = new StringContent("{\"error\":\"rate limited\"}") });
+        }
+    }
+
+    [Fact]
+    public async Task Decarts_own_rate_limit_reaches_the_browser_as_429_not_502()
+    {
+        var upstream = new TooManyRequests();
+        await using var web = await StartAppAsync(o => { }, upstream: upstream);
+        using var http = web.GetTestClient();
+        using var response = await http.SendAsync(Post("ada"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.True(upstream.Calls >= 1);
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
     }
 
     [Theory]

@@ -33,7 +33,6 @@ public sealed class DecodedSinkTests(DecartSimulatorFixture sim) : IClassFixture
         await stamps.WaitForVersionAsync(1);
         await sim.WaitUntilAsync(session, _ => stamps.StampedFrames >= 20);
         Assert.Equal(0, stamps.UnstampedFrames);
-        Assert.Equal(0, rt.FramesDroppedBeforeDecode);
     }
 
     [Fact]

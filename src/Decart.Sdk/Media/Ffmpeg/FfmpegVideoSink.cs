@@ -47,6 +47,8 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
     private long _dropped;
     private long _rejected;
     private int _completed;
+    private Task? _completion;
+    private Exception? _startFailure;
 
     /// <summary>Prepares a recording; ffmpeg starts with the first frame.</summary>
     /// <param name="output">The file to write (its extension picks the container); an existing file is replaced.</param>
@@ -97,8 +99,26 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
             if (_size is null)
             {
                 _size = (frame.Width, frame.Height);
-                Start(frame.Width, frame.Height);
+                try
+                {
+                    Start(frame.Width, frame.Height);
+                }
+                catch (Exception ex) when (ex is DecartException or IOException or InvalidOperationException)
+                {
+                    // ffmpeg could not start: this runs on the SDK's decode worker, so the failure is kept for
+                    // CompleteAsync and the frames are dropped.
+                    _startFailure = ex;
+                    Volatile.Write(ref _completed, 1);
+                    _queue.Writer.TryComplete();
+                }
             }
+        }
+
+        if (_startFailure is not null)
+        {
+            Interlocked.Increment(ref _dropped);
+            frame.Dispose();
+            return;
         }
 
         if (_size != (frame.Width, frame.Height))
@@ -110,6 +130,14 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
 
         while (!_queue.Writer.TryWrite(frame))
         {
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                // Completing: the queued frames are the recording's tail and go to ffmpeg; this late one does not.
+                Interlocked.Increment(ref _dropped);
+                frame.Dispose();
+                return;
+            }
+
             // Full: the oldest frame makes room (a recording of a live stream keeps up, or loses the past, never the present).
             if (_queue.Reader.TryRead(out var oldest))
             {
@@ -125,18 +153,28 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the frames still queued and finishes the file.</summary>
-    /// <param name="cancellationToken">Stops waiting (ffmpeg is then stopped and the file may be unfinished).</param>
-    /// <returns>When ffmpeg has written the file.</returns>
-    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> when ffmpeg failed, with its error; or when no frame came.</exception>
-    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    /// <summary>Writes the frames still queued and finishes the file (within 30 s; ffmpeg is stopped after that).</summary>
+    /// <param name="cancellationToken">Stops waiting: ffmpeg is then stopped and the file may be unfinished.</param>
+    /// <returns>When ffmpeg has written the file; a second call gets the first one's outcome.</returns>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/> when ffmpeg failed or did not finish, with its
+    /// error; or when no frame came. <see cref="DecartErrorCode.InvalidOptions"/> when ffmpeg could not be started.</exception>
+    public Task CompleteAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        lock (_startLock)
         {
-            return;
+            return _completion ??= CompleteCoreAsync(cancellationToken);
+        }
+    }
+
+    private async Task CompleteCoreAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _completed, 1);
+        _queue.Writer.TryComplete();
+        if (_startFailure is { } failure)
+        {
+            throw failure is DecartException decart ? decart : new DecartException(DecartErrorCode.InvalidOptions, $"ffmpeg could not be started: {failure.Message}", failure);
         }
 
-        _queue.Writer.TryComplete();
         Task? writer;
         FfmpegProcess? ffmpeg;
         lock (_startLock)
@@ -147,14 +185,36 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
 
         if (writer is null || ffmpeg is null)
         {
-            throw new DecartException(DecartErrorCode.InvalidInput, $"No frame came to record to '{_output}'.");
+            throw new DecartException(DecartErrorCode.InvalidInput, $"No frame came to record to '{FfmpegProcess.Redact(_output)}'.");
         }
 
-        await writer.WaitAsync(cancellationToken).ConfigureAwait(false);
-        bool exited = await ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        var deadline = TimeSpan.FromSeconds(30);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool exited;
+        try
+        {
+            await writer.WaitAsync(deadline, cancellationToken).ConfigureAwait(false);
+            exited = await ffmpeg.WaitForExitAsync(deadline - System.Diagnostics.Stopwatch.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            await ffmpeg.DisposeAsync().ConfigureAwait(false);   // stop it: a file it cannot finish is not waited for
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
+            exited = false;
+        }
+
         if (!exited || ffmpeg.ExitCode != 0)
         {
-            throw new DecartException(DecartErrorCode.InvalidInput, $"ffmpeg could not write '{_output}'{(exited ? $" (exit {ffmpeg.ExitCode})" : " (it did not finish in 30 s)")}: {ffmpeg.LastError}");
+            if (!exited)
+            {
+                await ffmpeg.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw new DecartException(DecartErrorCode.InvalidInput, $"ffmpeg could not write '{FfmpegProcess.Redact(_output)}'{(exited ? $" (exit {ffmpeg.ExitCode})" : " (it did not finish in 30 s)")}: {ffmpeg.LastError}");
         }
     }
 
@@ -189,7 +249,7 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"FfmpegVideoSink {{ {_output}, {FramesWritten} written, {FramesDropped} dropped }}";
+    public override string ToString() => $"FfmpegVideoSink {{ {FfmpegProcess.Redact(_output)}, {FramesWritten} written, {FramesDropped} dropped }}";
 
     private void Start(int width, int height)
     {

@@ -31,10 +31,14 @@ public sealed record FfmpegSourceOptions
     public bool Loop { get; init; }
 
     /// <summary>
-    /// Read the input at its own pace (<c>-re</c>), as a camera would deliver it. Null (the default): yes for files and
-    /// <c>lavfi</c>, which ffmpeg could otherwise read faster than real time; no for cameras and network streams.
+    /// Deliver frames at the format's rate from the moment the session starts reading, as a camera would. Null (the
+    /// default): yes for files and <c>lavfi</c>, which ffmpeg decodes faster than real time; no for cameras and network
+    /// streams, which come at their own pace.
     /// </summary>
     public bool? Realtime { get; init; }
+
+    /// <summary>Encode as this many simulcast layers, 1–3 (see <see cref="RawVideoSource.SimulcastLayers"/>). Default 1.</summary>
+    public int SimulcastLayers { get; init; } = 1;
 
     /// <summary>Which way the camera faces (for <c>Mirror = Auto</c>). Default <see cref="FacingMode.Unknown"/>: not mirrored by Auto.</summary>
     public FacingMode Facing { get; init; } = FacingMode.Unknown;
@@ -65,16 +69,21 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
     private readonly RawVideoSource _raw;
     private readonly FfmpegProcess _ffmpeg;
     private readonly string _input;
+    private readonly bool _paced;
+    private readonly SemaphoreSlim _reader = new(1, 1);
     private I420Frame? _first;
+    private I420Frame? _partial;   // a frame being read from the pipe; kept when a reader stops halfway through it
+    private int _filled;
     private long _framesRead;
-    private int _reading;
+    private volatile bool _ended;
 
-    private FfmpegVideoSource(RawVideoSource raw, FfmpegProcess ffmpeg, string input, I420Frame first)
+    private FfmpegVideoSource(RawVideoSource raw, FfmpegProcess ffmpeg, string input, I420Frame first, bool paced)
     {
         _raw = raw;
         _ffmpeg = ffmpeg;
         _input = input;
         _first = first;
+        _paced = paced;
         _framesRead = 1;
     }
 
@@ -92,6 +101,19 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
         ArgumentException.ThrowIfNullOrWhiteSpace(input);
         options ??= new FfmpegSourceOptions();
         var raw = new RawVideoSource(format, options.Facing, options.TargetBitrateKbps, options.Codec);   // checks the format
+        if (options.SimulcastLayers != 1)
+        {
+            try
+            {
+                raw.ConfigureSimulcast(options.SimulcastLayers);
+            }
+            catch
+            {
+                await raw.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
         string program;
         try
         {
@@ -103,18 +125,20 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
             throw;
         }
 
-        var ffmpeg = FfmpegProcess.Start(program, Arguments(input, format, options), writesInput: false);
+        var ffmpeg = FfmpegProcess.Start(program, Arguments(input, format, options), writesInput: false);   // stdout: raw I420 at the format
         I420Frame? first = null;
         try
         {
-            first = await ReadFrameAsync(ffmpeg.Output, format, 0, cancellationToken).ConfigureAwait(false);
-            if (first is null)
+            first = I420Frame.Rent(format.Width, format.Height);
+            int read = await ffmpeg.Output.ReadAtLeastAsync(first.Memory, first.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read < first.Length)
             {
                 await ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
                 throw new DecartException(DecartErrorCode.InvalidInput, $"ffmpeg could not read '{Describe(input)}': {ffmpeg.LastError}");
             }
 
-            return new FfmpegVideoSource(raw, ffmpeg, input, first);
+            first.Timestamp = TimeSpan.Zero;
+            return new FfmpegVideoSource(raw, ffmpeg, input, first, options.Realtime ?? !IsLive(input, options));
         }
         catch
         {
@@ -141,13 +165,8 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
         set => _raw.Mirror = value;
     }
 
-    /// <summary>Encode as this many simulcast layers (see <see cref="RawVideoSource.SimulcastLayers"/>).</summary>
-    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> as for <see cref="RawVideoSource.SimulcastLayers"/>.</exception>
-    public int SimulcastLayers
-    {
-        get => _raw.SimulcastLayers;
-        init => _raw.ConfigureSimulcast(value);
-    }
+    /// <summary>The simulcast layers it encodes (<see cref="FfmpegSourceOptions.SimulcastLayers"/>).</summary>
+    public int SimulcastLayers => _raw.SimulcastLayers;
 
     /// <inheritdoc />
     public IReadOnlyList<SimulcastLayer> Layers => _raw.Layers;
@@ -172,33 +191,51 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
     public I420Frame? CopyLastSentFrame() => _raw.CopyLastSentFrame();
 
     /// <inheritdoc />
-    /// <exception cref="InvalidOperationException">The frames are already being read (a source feeds one session).</exception>
+    /// <remarks>
+    /// One reader at a time, any number of times in turn (a session reads it, <c>ReplaceSourceAsync</c> moves to another
+    /// camera and back): a reader that stops keeps the input where it was, even halfway through a frame.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Another reader is reading it now (a source feeds one session at a time).</exception>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidInput"/>: ffmpeg stopped with an error (a camera
+    /// or stream that went away), with its words.</exception>
     public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _reading, 1) == 1)
+        if (!_reader.Wait(0, CancellationToken.None))
         {
-            throw new InvalidOperationException("This FfmpegVideoSource is already being read; a source feeds one session.");
+            throw new InvalidOperationException("This FfmpegVideoSource is being read by another session; a source feeds one session at a time.");
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
         try
         {
-            await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var producer = _ended ? Task.CompletedTask : Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
+            try
             {
-                yield return frame;
+                await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return frame;
+                }
+            }
+            finally
+            {
+                stop.Cancel();
+                try
+                {
+                    await producer.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            if (Error is { } error)
+            {
+                throw new DecartException(DecartErrorCode.InvalidInput, error);
             }
         }
         finally
         {
-            stop.Cancel();
-            try
-            {
-                await producer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            _reader.Release();
         }
     }
 
@@ -211,80 +248,104 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
     {
         await _ffmpeg.DisposeAsync().ConfigureAwait(false);
         Interlocked.Exchange(ref _first, null)?.Dispose();
+        Interlocked.Exchange(ref _partial, null)?.Dispose();
         await _raw.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public override string ToString() => $"FfmpegVideoSource {{ {Describe(_input)}, {Format}, {Codec}, Mirror = {Mirror} }}";
 
+    /// <summary>
+    /// Moves frames from ffmpeg's pipe to the encoder until the input ends or the reader stops. Paced inputs (files,
+    /// lavfi) are released at the format's rate from the moment this reader started, so a session that connected
+    /// late gets a camera's steady stream, not the backlog at once.
+    /// </summary>
     private async Task ProduceAsync(CancellationToken cancellationToken)
     {
+        var format = Format;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        long released = 0;
         try
         {
-            if (Interlocked.Exchange(ref _first, null) is { } first)
-            {
-                await _raw.PushAsync(first, cancellationToken).ConfigureAwait(false);
-            }
-
             while (true)
             {
-                var frame = await ReadFrameAsync(_ffmpeg.Output, Format, Interlocked.Read(ref _framesRead), cancellationToken).ConfigureAwait(false);
+                var frame = Interlocked.Exchange(ref _first, null) ?? await ReadFrameAsync(format, cancellationToken).ConfigureAwait(false);
                 if (frame is null)
                 {
                     break;
                 }
 
-                Interlocked.Increment(ref _framesRead);
+                if (_paced)
+                {
+                    var due = TimeSpan.FromSeconds(released / (double)format.Fps) - System.Diagnostics.Stopwatch.GetElapsedTime(start);
+                    if (due > TimeSpan.Zero)
+                    {
+                        try
+                        {
+                            await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            Interlocked.CompareExchange(ref _first, frame, null)?.Dispose();   // the next reader starts with it
+                            throw;
+                        }
+                    }
+                }
+
+                released++;
                 await _raw.PushAsync(frame, cancellationToken).ConfigureAwait(false);
             }
 
+            // The input ended: the stream ends with it (and says why when ffmpeg failed).
+            _ended = true;
             if (await _ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false) && _ffmpeg.ExitCode != 0)
             {
                 Error = $"ffmpeg stopped reading '{Describe(_input)}' (exit {_ffmpeg.ExitCode}): {_ffmpeg.LastError}";
             }
+
+            _raw.Complete();
         }
         catch (IOException ex)
         {
+            _ended = true;
             Error = $"the pipe from ffmpeg broke: {ex.Message}";
-        }
-        finally
-        {
             _raw.Complete();
         }
     }
 
-    private static async Task<I420Frame?> ReadFrameAsync(Stream pipe, VideoFormat format, long index, CancellationToken cancellationToken)
+    /// <summary>
+    /// The next whole frame from the pipe, or null at its end. A frame read halfway when the reader stops is kept
+    /// (<c>_partial</c>, <c>_filled</c>) and finished by the next reader, so frames never shift.
+    /// </summary>
+    private async Task<I420Frame?> ReadFrameAsync(VideoFormat format, CancellationToken cancellationToken)
     {
-        var frame = I420Frame.Rent(format.Width, format.Height);
-        try
+        var frame = _partial ??= I420Frame.Rent(format.Width, format.Height);
+        while (_filled < frame.Length)
         {
-            int read = await pipe.ReadAtLeastAsync(frame.Memory, frame.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            if (read < frame.Length)
+            int n = await _ffmpeg.Output.ReadAsync(frame.Memory[_filled..], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
             {
-                frame.Dispose();
                 return null;
             }
 
-            frame.Timestamp = TimeSpan.FromSeconds(index / (double)format.Fps);
-            return frame;
+            _filled += n;
         }
-        catch
-        {
-            frame.Dispose();
-            throw;
-        }
+
+        _partial = null;
+        _filled = 0;
+        long index = Interlocked.Increment(ref _framesRead) - 1;
+        frame.Timestamp = TimeSpan.FromSeconds(index / (double)format.Fps);
+        return frame;
     }
 
-    private static List<string> Arguments(string input, VideoFormat format, FfmpegSourceOptions options)
+    private static bool IsLive(string input, FfmpegSourceOptions options) =>
+        options.InputFormat is "v4l2" or "video4linux2" or "avfoundation" or "dshow"
+        || input.StartsWith("/dev/", StringComparison.Ordinal)
+        || input.Contains("://", StringComparison.Ordinal);
+
+    private static List<string> Arguments(string input, FfmpegSourceOptions options)
     {
-        bool live = options.InputFormat is "v4l2" or "video4linux2" or "avfoundation" or "dshow"
-            || input.StartsWith("/dev/", StringComparison.Ordinal)
-            || input.Contains("://", StringComparison.Ordinal);
         var args = new List<string>();
-        if (options.Realtime ?? !live)
-        {
-            args.Add("-re");
-        }
 
         if (options.Loop)
         {
@@ -298,6 +359,12 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
 
         args.AddRange(options.InputArguments);
         args.AddRange(["-i", input]);
+        return args;
+    }
+
+    private static List<string> Arguments(string input, VideoFormat format, FfmpegSourceOptions options)
+    {
+        var args = Arguments(input, options);
         string w = FfmpegProcess.Number(format.Width), h = FfmpegProcess.Number(format.Height);
         string fit = options.Fit switch
         {
