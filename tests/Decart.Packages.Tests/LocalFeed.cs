@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Decart.Testing;
 
@@ -79,33 +78,8 @@ public sealed class LocalFeed : IAsyncLifetime
     /// <summary>Runs a program to its end (bounded) and returns its exit code and output.</summary>
     public static async Task<(int Code, string Output)> RunAsync(string program, string directory, TimeSpan limit, params string[] args)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        // No build server or reused node may outlive the command holding its output pipes open (the read would wait for them).
-        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        info.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        info.Environment["UseSharedCompilation"] = "false";
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(limit);
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {limit}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var (code, output, error) = await ChildProcess.RunAsync(program, args, limit, directory);
+        return (code, output + error);
     }
 }
 

@@ -16,27 +16,8 @@ public class QuickstartTests
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, params string[] args)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var (code, output, error) = await Decart.Testing.ChildProcess.RunAsync(program, args, TimeSpan.FromMinutes(2));
+        return (code, output + error);
     }
 
     [Fact]
@@ -79,25 +60,11 @@ public class QuickstartTests
     [InlineData("direct")]
     public async Task The_quickstart_streams_changes_state_survives_a_drop_and_writes_snapshots(string transport)
     {
-        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        string dll = Path.Combine(Decart.Testing.RepositoryPaths.Root, "samples", "Quickstart", "bin", configuration, "net10.0", "Quickstart.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution");
         var output = Directory.CreateTempSubdirectory("quickstart");
         try
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { dll, "--short", "--out", output.FullName, "--transport", transport })
-            {
-                info.ArgumentList.Add(a);
-            }
-
-            using var process = Process.Start(info)!;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-            string text = await stdout + await stderr;
-            Assert.True(process.ExitCode == 0, text);
+            var (exitCode, text) = await RunAsync("dotnet", QuickstartDll(), "--short", "--out", output.FullName, "--transport", transport);
+            Assert.True(exitCode == 0, text);
             Assert.Contains("states: Connecting > Connected > Generating > Reconnecting > Connected > Generating > Disconnected", text, StringComparison.Ordinal);
             Assert.Contains("reconnects: 1", text, StringComparison.Ordinal);
             Assert.Matches(transport == "direct"

@@ -70,35 +70,15 @@ public sealed class ClientTokenEndpointTests(DecartSimulatorFixture sim) : IClas
         }
     }
 
-    private sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Collector(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Collector(ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(formatter(state, exception) + " " + exception);
-        }
-    }
-
     /// <summary>An app of our own (not the sample) on TestServer, for hooks the sample does not set.</summary>
-    private async Task<WebApplication> StartAppAsync(Action<ClientTokenEndpointOptions> configure, string? apiKey = null, ConcurrentQueue<string>? logs = null, HttpMessageHandler? upstream = null)
+    private async Task<WebApplication> StartAppAsync(Action<ClientTokenEndpointOptions> configure, string? apiKey = null, List<string>? logs = null, HttpMessageHandler? upstream = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
         if (logs is not null)
         {
-            builder.Logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CollectingLoggerProvider(logs));
+            builder.Logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new ListLoggerProvider(logs));
         }
 
         builder.Services.AddDecartClient(o =>
@@ -229,7 +209,7 @@ public sealed class ClientTokenEndpointTests(DecartSimulatorFixture sim) : IClas
     public async Task A_wrong_server_key_answers_502_with_Decarts_code_and_the_key_is_in_no_answer_or_log_line()
     {
         const string wrongKey = "sk_live_this-key-must-never-leak-0123456789";
-        var logs = new ConcurrentQueue<string>();
+        var logs = new List<string>();
         await using var web = await StartAppAsync(o => { }, apiKey: wrongKey, logs: logs);
         using var http = web.GetTestClient();
         using var response = await http.SendAsync(Post("ada"));

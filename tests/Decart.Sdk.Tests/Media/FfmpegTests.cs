@@ -25,28 +25,9 @@ public sealed class FfmpegTests(DecartSimulatorFixture sim) : IClassFixture<Deca
     /// <summary>Runs ffmpeg or ffprobe to completion and returns its standard output.</summary>
     private static async Task<string> RunAsync(string program, params string[] args)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)}: {await stderr}");
-        return await stdout;
+        var (code, output, error) = await Decart.Testing.ChildProcess.RunAsync(program, args, TimeSpan.FromSeconds(60));
+        Assert.True(code == 0, $"{program} {string.Join(' ', args)}: {error}");
+        return output;
     }
 
     /// <summary>Frames, width and height of a file's video stream, as ffprobe counts them.</summary>
