@@ -1,3 +1,4 @@
+using System;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -123,6 +124,38 @@ internal static class OperationExtensions
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Whether this use of a local ends its holder's duty to close what it holds: a <c>Dispose</c>/<c>DisposeAsync</c>/
+    /// <c>DisconnectAsync</c> in a <c>finally</c> (also through <c>?.</c>), a <c>using (x)</c>, a return, a copy or an
+    /// assignment elsewhere, or an argument — unless <paramref name="keepsOwnership"/> says that call only borrows it.
+    /// </summary>
+    public static bool ClosesOrHandsOn(this ILocalReferenceOperation reference, Func<IArgumentOperation, bool>? keepsOwnership = null)
+    {
+        IOperation use = reference;
+        while (use.Parent is IConversionOperation or IParenthesizedOperation)
+        {
+            use = use.Parent;
+        }
+
+        switch (use.Parent)
+        {
+            case IInvocationOperation invocation when invocation.Instance == use && DecartSymbols.IsDisposeName(invocation.TargetMethod.Name):
+                return invocation.IsInFinally();
+            case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.WhenNotNull.Unwrap() is IInvocationOperation inner && DecartSymbols.IsDisposeName(inner.TargetMethod.Name):
+                return conditional.IsInFinally();
+            case IArgumentOperation argument:
+                return keepsOwnership?.Invoke(argument) != true;
+            case IUsingOperation:
+            case IReturnOperation:
+            case IVariableInitializerOperation:
+                return true;
+            case ISimpleAssignmentOperation assignment when assignment.Value == use:
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>The initializer members of an object creation (<c>new T { A = …, B = … }</c>) by property name.</summary>

@@ -81,49 +81,8 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
     }
 
     /// <summary>Whether a local holding a client is disposed in a using or finally, or escapes.</summary>
-    private static bool IsHandledLocal(ILocalSymbol local, IOperation root)
-    {
-        foreach (var reference in root.Descendants().OfType<ILocalReferenceOperation>())
-        {
-            if (!SymbolEqualityComparer.Default.Equals(reference.Local, local))
-            {
-                continue;
-            }
-
-            IOperation use = reference;
-            while (use.Parent is IConversionOperation or IParenthesizedOperation)
-            {
-                use = use.Parent;
-            }
-
-            switch (use.Parent)
-            {
-                case IInvocationOperation invocation when invocation.Instance == use && DecartSymbols.IsDisposeName(invocation.TargetMethod.Name):
-                    if (invocation.IsInFinally())
-                    {
-                        return true;
-                    }
-
-                    break;
-                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.WhenNotNull.Unwrap() is IInvocationOperation inner && DecartSymbols.IsDisposeName(inner.TargetMethod.Name):
-                    if (conditional.IsInFinally())
-                    {
-                        return true;
-                    }
-
-                    break;
-                case IUsingOperation:
-                case IArgumentOperation:
-                case IReturnOperation:
-                case IVariableInitializerOperation:
-                    return true; // using (client), handed to a method, returned, or copied to another holder
-                case ISimpleAssignmentOperation assignment when assignment.Value == use:
-                    return true; // stored somewhere else
-            }
-        }
-
-        return false;
-    }
+    private static bool IsHandledLocal(ILocalSymbol local, IOperation root) =>
+        root.Descendants().OfType<ILocalReferenceOperation>().Any(reference => SymbolEqualityComparer.Default.Equals(reference.Local, local) && reference.ClosesOrHandsOn());
 
     private static void AnalyzeType(SymbolStartAnalysisContext context, DecartSymbols symbols)
     {

@@ -73,42 +73,16 @@ public sealed class VideoSourceAnalyzer : DecartAnalyzer
             }
         }
 
+        // Passing the source to ConnectAsync lends it to the session, unless the options give it away (OwnsSource = true).
         var local = declarator.Symbol;
-        foreach (var reference in declarator.Root().Descendants().OfType<ILocalReferenceOperation>())
+        bool handled = declarator.Root().Descendants().OfType<ILocalReferenceOperation>().Any(reference =>
+            SymbolEqualityComparer.Default.Equals(reference.Local, local)
+            && reference.ClosesOrHandsOn(argument => argument.Parent is IInvocationOperation connect && symbols.IsConnect(connect.TargetMethod)
+                && !(connect.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
+                    && options.InitializerValue("OwnsSource")?.ConstantValue is { HasValue: true, Value: true })));
+        if (handled)
         {
-            if (!SymbolEqualityComparer.Default.Equals(reference.Local, local))
-            {
-                continue;
-            }
-
-            IOperation use = reference;
-            while (use.Parent is IConversionOperation or IParenthesizedOperation)
-            {
-                use = use.Parent;
-            }
-
-            switch (use.Parent)
-            {
-                case IInvocationOperation call when call.Instance == use && DecartSymbols.IsDisposeName(call.TargetMethod.Name) && call.IsInFinally():
-                    return;
-                case IConditionalAccessOperation conditional when conditional.Operation == use && conditional.IsInFinally():
-                    return;
-                case IArgumentOperation { Parent: IInvocationOperation connect } when symbols.IsConnect(connect.TargetMethod):
-                    if (connect.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
-                        && options.InitializerValue("OwnsSource")?.ConstantValue is { HasValue: true, Value: true })
-                    {
-                        return; // the session stops it
-                    }
-
-                    break;
-                case IArgumentOperation:
-                case IUsingOperation:
-                case IReturnOperation:
-                case IVariableInitializerOperation:
-                    return;
-                case ISimpleAssignmentOperation assignment when assignment.Value == use:
-                    return;
-            }
+            return;
         }
 
         context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedSource, declarator.Syntax.GetLocation(), local.Name));
