@@ -188,12 +188,20 @@ public sealed class MergeIntoSetFix : CodeFixProvider
         }
 
         var call = InvocationExpression(MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, receiver.WithoutTrivia(), IdentifierName("SetAsync")), ArgumentList(SeparatedList(arguments)));
-        ExpressionSyntax awaited = AwaitExpression(call);
+        // `.ConfigureAwait(false)` on either call stays on the merged one (a library's await must not capture the context).
+        ExpressionSyntax awaited = (ConfigureAwaitArguments(first) ?? ConfigureAwaitArguments(second)) is { } configure
+            ? AwaitExpression(InvocationExpression(MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, call, IdentifierName("ConfigureAwait")), configure.WithoutTrivia()))
+            : AwaitExpression(call);
         return ExpressionStatement(awaited).WithTriviaFrom(first).WithAdditionalAnnotations(Formatter.Annotation);
 
         static ExpressionSyntax Assign(string name, ExpressionSyntax value) =>
             AssignmentExpression(SyntaxKind.SimpleAssignmentExpression, IdentifierName(name), value.WithoutTrivia());
     }
+
+    private static ArgumentListSyntax? ConfigureAwaitArguments(StatementSyntax statement) =>
+        statement is ExpressionStatementSyntax { Expression: AwaitExpressionSyntax { Expression: InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ConfigureAwait" } } configured } }
+            ? configured.ArgumentList
+            : null;
 
     private static IInvocationOperation? Call(StatementSyntax statement, SemanticModel model, CancellationToken cancellationToken)
     {

@@ -321,6 +321,28 @@ public class SecondRoundTests
         """,
         2);
 
+    [Fact]
+    public Task DECART003_fix_keeps_ConfigureAwait() => Verify.FixAsync<StateUpdateAnalyzer, MergeIntoSetFix>(
+        """
+        public class Library
+        {
+            public async Task A(RealtimeClient rt, ImageInput image, CancellationToken ct)
+            {
+                await rt.SetPromptAsync("neon city at night", cancellationToken: ct).ConfigureAwait(false);
+                {|DECART003:await rt.SetImageAsync(image).ConfigureAwait(false);|}
+            }
+        }
+        """,
+        """
+        public class Library
+        {
+            public async Task A(RealtimeClient rt, ImageInput image, CancellationToken ct)
+            {
+                await rt.SetAsync(new RealtimeState { Prompt = "neon city at night", Image = image }, ct).ConfigureAwait(false);
+            }
+        }
+        """);
+
     // ---- DECART007 / DECART008 ----
 
     [Fact]
