@@ -57,14 +57,14 @@ public sealed class DecartSimulator : IAsyncDisposable
     /// <summary>Drops a session as a network failure would.</summary>
     /// <param name="sessionId">The session.</param>
     /// <param name="mode">WebSocket close, media black hole, or both (default).</param>
-    /// <param name="cancellationToken">Not used beyond an early check; kept for the async convention.</param>
+    /// <param name="cancellationToken">Stops waiting for the drop to complete (the drop itself is under way).</param>
     /// <returns>A task that completes when applied.</returns>
     /// <exception cref="KeyNotFoundException">When there is no such session.</exception>
     public Task DropAsync(string sessionId, Decart.Simulator.Faults.DropMode mode = Decart.Simulator.Faults.DropMode.Both, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var session = Sessions.Find(sessionId) ?? throw new KeyNotFoundException($"no session {sessionId}");
-        return session.DropAsync(mode);
+        return session.DropAsync(mode, cancellationToken);
     }
 
     /// <summary>

@@ -306,8 +306,11 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 
     /// <summary>Drops the session as a network failure would.</summary>
     /// <param name="mode">WebSocket close, media black hole (the client's consent freshness fails), both, or a room <c>leave</c>.</param>
+    /// <param name="cancellationToken">Stops waiting for the drop to complete (the drop itself is under way).</param>
     /// <returns>A task that completes when applied.</returns>
-    public Task DropAsync(DropMode mode = DropMode.Both)
+    public Task DropAsync(DropMode mode = DropMode.Both, CancellationToken cancellationToken = default) => Drop(mode).WaitAsync(cancellationToken);
+
+    private Task Drop(DropMode mode)
     {
         _logger.LogInformation("session {Session}: drop ({Mode})", Id, mode);
         if (mode is DropMode.Room or DropMode.RoomReconnect or DropMode.RoomResume && _liveKit.Room?.Publisher is { } participant)
@@ -352,11 +355,12 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
 
     /// <summary>Ends generation: <c>generation_ended</c> with the reason, then closes the session.</summary>
     /// <param name="reason">The reason, e.g. <c>insufficient_credits</c>.</param>
+    /// <param name="cancellationToken">Stops waiting for the close (the close itself is under way).</param>
     /// <returns>A task that completes when the close is under way.</returns>
-    public Task EndGenerationAsync(string reason)
+    public Task EndGenerationAsync(string reason, CancellationToken cancellationToken = default)
     {
         Send(new JsonObject { ["type"] = "generation_ended", ["seconds"] = GenerationSeconds, ["reason"] = reason });
-        return CloseAsync(reason);
+        return CloseAsync(reason).WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc />
@@ -463,6 +467,8 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     Task ISignalingContext.CloseAsync(string reason) => CloseAsync(reason);
 
     Task IFaultTarget.DropAsync(DropMode mode) => DropAsync(mode);
+
+    Task IFaultTarget.EndGenerationAsync(string reason) => EndGenerationAsync(reason);
 
     void IFaultTarget.Stall(TimeSpan duration) => _interceptor.StallFor(duration);
 
