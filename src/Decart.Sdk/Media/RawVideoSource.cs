@@ -225,6 +225,34 @@ public sealed class RawVideoSource : IMirrorableVideoSource, ISimulcastVideoSour
     /// <summary>Ends the stream: <see cref="ReadFramesAsync"/> finishes after the queued frames.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
+    /// <summary>
+    /// The encoded frames while <paramref name="produce"/> pushes raw ones on a task of its own (a synthetic camera, an
+    /// ffmpeg pipe); the producer is stopped and awaited when the reader stops.
+    /// </summary>
+    internal async IAsyncEnumerable<EncodedVideoFrame> ReadWhileProducingAsync(Func<CancellationToken, Task>? produce, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = produce is null ? Task.CompletedTask : Task.Run(() => produce(stop.Token), CancellationToken.None);
+        try
+        {
+            await foreach (var frame in ReadFramesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return frame;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
     /// <summary>A copy of the last frame as it was encoded (mirrored if mirroring is on), for snapshots; null before the first.</summary>
     /// <returns>A frame the caller disposes.</returns>
     public I420Frame? CopyLastSentFrame()
@@ -536,29 +564,7 @@ public sealed class SyntheticVideoSource : IMirrorableVideoSource, ISimulcastVid
     public I420Frame? CopyLastSentFrame() => _raw.CopyLastSentFrame();
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
-        try
-        {
-            await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return frame;
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            try
-            {
-                await producer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-    }
+    public IAsyncEnumerable<EncodedVideoFrame> ReadFramesAsync(CancellationToken cancellationToken) => _raw.ReadWhileProducingAsync(ProduceAsync, cancellationToken);
 
     /// <inheritdoc />
     public void RequestKeyframe() => _raw.RequestKeyframe();

@@ -207,25 +207,9 @@ public sealed class FfmpegVideoSource : IMirrorableVideoSource, ISimulcastVideoS
 
         try
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var producer = _ended ? Task.CompletedTask : Task.Run(() => ProduceAsync(stop.Token), CancellationToken.None);
-            try
+            await foreach (var frame in _raw.ReadWhileProducingAsync(_ended ? null : ProduceAsync, cancellationToken).ConfigureAwait(false))
             {
-                await foreach (var frame in _raw.ReadFramesAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    yield return frame;
-                }
-            }
-            finally
-            {
-                stop.Cancel();
-                try
-                {
-                    await producer.ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                yield return frame;
             }
 
             if (Error is { } error)
