@@ -75,16 +75,48 @@ internal static class OperationExtensions
         return call;
     }
 
-    /// <summary>Who receives the client of a <c>ConnectAsync</c> call: the parent above its await, conversions and <c>ConfigureAwait</c>.</summary>
-    public static IOperation? ConnectResultConsumer(this IInvocationOperation connect)
+    /// <summary>
+    /// Who receives the result of a call or creation (a <c>ConnectAsync</c>, an <c>OpenAsync</c>, a <c>new</c>): the parent
+    /// above its await, conversions and <c>ConfigureAwait</c>.
+    /// </summary>
+    public static IOperation? ResultConsumer(this IOperation operation)
     {
-        IOperation current = connect;
+        IOperation current = operation;
         while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
         {
             current = current.Parent;
         }
 
         return current.Parent;
+    }
+
+    /// <summary>Where a result is kept: the local it declares or is assigned to, or the field or property it is assigned to.</summary>
+    public static ISymbol? ResultHolder(this IOperation operation) => operation.ResultConsumer() switch
+    {
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+        ISimpleAssignmentOperation { Target: { } target } => target.ReferencedSymbol(),
+        _ => null,
+    };
+
+    /// <summary>Whether a declared variable is a <c>using</c>/<c>await using</c> declaration's or a <c>using (…)</c> statement's.</summary>
+    public static bool IsUsingDeclared(this IVariableDeclaratorOperation declarator)
+    {
+        for (IOperation? o = declarator.Parent; o is not null; o = o.Parent)
+        {
+            switch (o)
+            {
+                case IUsingDeclarationOperation:
+                case IUsingOperation:
+                    return true;
+                case IVariableDeclarationOperation:
+                case IVariableDeclarationGroupOperation:
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The argument bound to a parameter, if it was given explicitly.</summary>
@@ -176,6 +208,10 @@ internal static class OperationExtensions
 
         return null;
     }
+
+    /// <summary>Whether a value is given and is not the literal <c>null</c> (an image, an fps that is really there).</summary>
+    public static bool IsGiven(this IOperation? operation) =>
+        operation is not null && !(operation.ConstantValue.HasValue && operation.ConstantValue.Value is null);
 
     /// <summary>A constant string value, if the expression has one.</summary>
     public static string? ConstantString(this IOperation? operation) =>

@@ -31,9 +31,6 @@ internal sealed class RuleActions
     /// <summary>Actions collected for one shared registration (<see cref="Attach"/>).</summary>
     public static RuleActions Shared() => new(null);
 
-    /// <summary>Like <see cref="CompilationStartAnalysisContext.RegisterOperationAction(Action{OperationAnalysisContext}, OperationKind[])"/>, for every operation of the kinds.</summary>
-    public void RegisterOperationAction(Action<OperationAnalysisContext> action, params OperationKind[] kinds) => RegisterOperationAction(action, null, kinds);
-
     /// <summary>
     /// Like <see cref="CompilationStartAnalysisContext.RegisterOperationAction(Action{OperationAnalysisContext}, OperationKind[])"/>,
     /// for the operations whose name is one of <paramref name="names"/>: the invoked method's, the created type's, the

@@ -49,7 +49,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 }
                 else if (IsFormat(call))
                 {
-                    CheckFormats(c.ReportDiagnostic, Collect(call, symbols).Connects, [call]);
+                    CheckFormats(c.ReportDiagnostic, Connects(call, symbols), [call]);
                 }
             },
             ["ConnectAsync", "OpenAsync"],
@@ -59,7 +59,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
             {
                 if (IsFormat(c.Operation))
                 {
-                    CheckFormats(c.ReportDiagnostic, Collect(c.Operation, symbols).Connects, [c.Operation]);
+                    CheckFormats(c.ReportDiagnostic, Connects(c.Operation, symbols), [c.Operation]);
                 }
             },
             ["VideoFormat", "Vp8EncoderOptions"],
@@ -178,6 +178,10 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
         return (connects, disposals);
     }
 
+    /// <summary>The connects of the method an operation belongs to (all DECART006 needs: no closings, no copies).</summary>
+    private static List<IInvocationOperation> Connects(IOperation operation, DecartSymbols symbols) =>
+        [.. operation.Root().DescendantsAndSelf().OfType<IInvocationOperation>().Where(call => symbols.IsConnect(call.TargetMethod))];
+
     private static ITypeSymbol? TypeOf(ISymbol symbol) => symbol switch
     {
         ILocalSymbol local => local.Type,
@@ -201,16 +205,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     }
 
     /// <summary>The statement a call is the whole of (<c>await rt.DisposeAsync();</c>), for the fix to remove.</summary>
-    private static IOperation? StatementOf(IInvocationOperation call)
-    {
-        IOperation current = call;
-        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
-        {
-            current = current.Parent;
-        }
-
-        return current.Parent is IExpressionStatementOperation statement ? statement : null;
-    }
+    private static IOperation? StatementOf(IInvocationOperation call) => call.ResultConsumer() as IExpressionStatementOperation;
 
     /// <summary>The client holders a <c>using</c> statement's resources declare or reference (<c>rt</c>, <c>rt.ConfigureAwait(false)</c>).</summary>
     private static IEnumerable<ISymbol> UsedClients(IOperation resources, DecartSymbols symbols)
@@ -248,7 +243,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
             for (int j = 0; j < i && !reported; j++)
             {
                 var first = ordered[j];
-                if (!SymbolEqualityComparer.Default.Equals(ModelOf(first), secondModel) || ClientHolder(first) is not { } client)
+                if (!SymbolEqualityComparer.Default.Equals(ModelOf(first), secondModel) || first.ResultHolder() is not { } client)
                 {
                     continue;
                 }
@@ -266,7 +261,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
 
             // One connect in a loop, closed within the same iteration: every iteration reconnects. A model that comes
             // from the loop (its variable, or a local of its body) is a model switch, which needs a new session.
-            if (!reported && Enclosing<ILoopOperation>(second) is { } loop && ClientHolder(second) is { } holder
+            if (!reported && Enclosing<ILoopOperation>(second) is { } loop && second.ResultHolder() is { } holder
                 && !DeclaredWithin(secondModel, loop.Syntax.Span))
             {
                 foreach (var d in disposals)
@@ -371,7 +366,7 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 }
 
                 break;
-            case IInvocationOperation open when open.Argument("fps")?.Value.Unwrap() is { } fps && !(fps.ConstantValue.HasValue && fps.ConstantValue.Value is null):
+            case IInvocationOperation open when open.Argument("fps")?.Value.Unwrap() is { } fps && fps.IsGiven():
                 yield return ("Fps", fps);
                 break;
         }
@@ -390,12 +385,4 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     /// <summary>What identifies the model of a connect: the model member or local it names, or the options local reused.</summary>
     private static ISymbol? ModelOf(IInvocationOperation connect) =>
         ModelOperation(connect).ReferencedSymbol() ?? connect.Argument("options")?.Value.ReferencedSymbol();
-
-    /// <summary>Where a connect's client is kept: a local (declared or assigned), a field or a property.</summary>
-    private static ISymbol? ClientHolder(IInvocationOperation connect) => connect.ConnectResultConsumer() switch
-    {
-        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
-        ISimpleAssignmentOperation { Target: { } target } => target.ReferencedSymbol(),
-        _ => null,
-    };
 }

@@ -255,7 +255,7 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             .Where(c => c.Syntax.SpanStart <= target.Syntax.SpanStart
                 && (c.TargetMethod.Name is "SetImageAsync" or "SetAsync" && symbols.IsClient(c.TargetMethod.ContainingType)
                     && SymbolEqualityComparer.Default.Equals(c.Instance.ReferencedSymbol(), targetReceiver)
-                    || symbols.IsConnect(c.TargetMethod) && IsHeldBy(c, targetReceiver)))
+                    || symbols.IsConnect(c.TargetMethod) && SymbolEqualityComparer.Default.Equals(c.ResultHolder(), targetReceiver)))
             .OrderBy(c => c.Syntax.SpanStart);
         bool imageSet = false;
         foreach (var call in calls)
@@ -265,13 +265,13 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
                 // The session starts with InitialState: an image given there is set like a SetImageAsync.
                 imageSet = call.Argument("options")?.Value.Unwrap() is IObjectCreationOperation options
                     && options.InitializerValue("InitialState")?.Unwrap() is IObjectCreationOperation initial
-                    && initial.InitializerValue("Image")?.Unwrap() is { } initialImage && !(initialImage.ConstantValue.HasValue && initialImage.ConstantValue.Value is null);
+                    && initial.InitializerValue("Image")?.Unwrap().IsGiven() == true;
                 continue;
             }
 
             if (call.TargetMethod.Name == "SetImageAsync")
             {
-                imageSet = call.Argument("image")?.Value.Unwrap() is { } image && !(image.ConstantValue.HasValue && image.ConstantValue.Value is null);
+                imageSet = call.Argument("image")?.Value.Unwrap().IsGiven() == true;
                 continue;
             }
 
@@ -280,7 +280,7 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
                 || creation.InitializerValue("Image") is not null;
             bool keepsImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation explicitState
-                || explicitState.InitializerValue("Image")?.Unwrap() is { } img && !(img.ConstantValue.HasValue && img.ConstantValue.Value is null);
+                || explicitState.InitializerValue("Image")?.Unwrap().IsGiven() == true;
             if (call.Syntax == target.Syntax)
             {
                 if (!hasImage && imageSet)
@@ -294,14 +294,6 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             imageSet = keepsImage;
         }
     }
-
-    /// <summary>Whether a connect's client is stored in this holder.</summary>
-    private static bool IsHeldBy(IInvocationOperation connect, ISymbol holder) => connect.ConnectResultConsumer() switch
-    {
-        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => SymbolEqualityComparer.Default.Equals(declarator.Symbol, holder),
-        ISimpleAssignmentOperation { Target: { } target } => SymbolEqualityComparer.Default.Equals(target.ReferencedSymbol(), holder),
-        _ => false,
-    };
 
     private static int Words(string text) => text.Split(new[] { ' ', '\t', '\n', '\r' }, System.StringSplitOptions.RemoveEmptyEntries).Length;
 }

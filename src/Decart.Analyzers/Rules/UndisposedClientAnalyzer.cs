@@ -32,7 +32,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
             return;
         }
 
-        switch (call.ConnectResultConsumer())
+        switch (call.ResultConsumer())
         {
             case IExpressionStatementOperation statement:
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, statement.Syntax.GetLocation(), "The client"));
@@ -41,7 +41,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.UndisposedClient, discarded.Syntax.GetLocation(), "The client"));
                 return;
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
-                if (IsUsingDeclaration(declarator) || IsHandledLocal(declarator.Symbol, declarator.Root()))
+                if (declarator.IsUsingDeclared() || IsHandledLocal(declarator.Symbol, declarator.Root()))
                 {
                     return;
                 }
@@ -58,26 +58,6 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
             default:
                 return; // returned, passed on, stored in a field or property (the field rule takes over), or used in an expression
         }
-    }
-
-    private static bool IsUsingDeclaration(IVariableDeclaratorOperation declarator)
-    {
-        for (IOperation? o = declarator.Parent; o is not null; o = o.Parent)
-        {
-            switch (o)
-            {
-                case IUsingDeclarationOperation:
-                case IUsingOperation:
-                    return true;
-                case IVariableDeclarationOperation:
-                case IVariableDeclarationGroupOperation:
-                    continue;
-                default:
-                    return false;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Whether a local holding a client is disposed in a using or finally, or escapes.</summary>
@@ -103,7 +83,7 @@ public sealed class UndisposedClientAnalyzer : DecartAnalyzer
                 var call = (IInvocationOperation)c.Operation;
                 if (symbols.IsConnect(call.TargetMethod))
                 {
-                    if (call.ConnectResultConsumer() is ISimpleAssignmentOperation { Target: IFieldReferenceOperation target } && fields.Contains(target.Field, SymbolEqualityComparer.Default))
+                    if (call.ResultConsumer() is ISimpleAssignmentOperation { Target: IFieldReferenceOperation target } && fields.Contains(target.Field, SymbolEqualityComparer.Default))
                     {
                         owned[target.Field] = true;
                     }

@@ -54,23 +54,9 @@ public sealed class VideoSourceAnalyzer : DecartAnalyzer
     /// <summary>DECART014: a source kept in a local that is neither disposed, nor owned by the session, nor handed on.</summary>
     private static void AnalyzeSource(OperationAnalysisContext context, IOperation made, DecartSymbols symbols)
     {
-        IOperation current = made;
-        while (current.Parent is IAwaitOperation or IConversionOperation or IParenthesizedOperation or IInvocationOperation { TargetMethod.Name: "ConfigureAwait" })
+        if (made.ResultConsumer() is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } || declarator.IsUsingDeclared())
         {
-            current = current.Parent;
-        }
-
-        if (current.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator })
-        {
-            return; // returned, stored in a field, passed straight on: someone else's to stop
-        }
-
-        for (IOperation? o = declarator.Parent; o is IVariableDeclarationOperation or IVariableDeclarationGroupOperation or IUsingDeclarationOperation or IUsingOperation; o = o.Parent)
-        {
-            if (o is IUsingDeclarationOperation or IUsingOperation)
-            {
-                return;
-            }
+            return; // in a using, returned, stored in a field, passed straight on: closed, or someone else's to stop
         }
 
         // Passing the source to ConnectAsync lends it to the session, unless the options give it away (OwnsSource = true).

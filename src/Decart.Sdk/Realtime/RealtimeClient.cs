@@ -449,7 +449,11 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         Volatile.Read(ref _frames)?.Writer.TryComplete();
         _toDecode?.Writer.TryComplete();
-        if (_decoder is { } decoder && !await IgnoreFailures(decoder).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default).ConfigureAwait(false))
+        try
+        {
+            await IgnoreFailures(_decoder).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             // A sink that does not return (it blocks on something that will not come) must not hold the disconnect:
             // its worker is left to finish on its own.

@@ -196,14 +196,13 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
             await writer.WaitAsync(deadline, cancellationToken).ConfigureAwait(false);
             exited = await ffmpeg.WaitForExitAsync(deadline - System.Diagnostics.Stopwatch.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            await ffmpeg.DisposeAsync().ConfigureAwait(false);   // stop it: a file it cannot finish is not waited for
-            if (ex is OperationCanceledException)
-            {
-                throw;
-            }
-
+            await ffmpeg.DisposeAsync().ConfigureAwait(false);   // stop it: the caller stopped waiting for the file
+            throw;
+        }
+        catch (TimeoutException)
+        {
             exited = false;
         }
 
@@ -211,7 +210,7 @@ public sealed class FfmpegVideoSink : IVideoSink, IAsyncDisposable
         {
             if (!exited)
             {
-                await ffmpeg.DisposeAsync().ConfigureAwait(false);
+                await ffmpeg.DisposeAsync().ConfigureAwait(false);   // stop it: a file it cannot finish is not waited for
             }
 
             throw new DecartException(DecartErrorCode.InvalidInput, $"ffmpeg could not write '{FfmpegProcess.Redact(_output)}'{(exited ? $" (exit {ffmpeg.ExitCode})" : " (it did not finish in 30 s)")}: {ffmpeg.LastError}");
