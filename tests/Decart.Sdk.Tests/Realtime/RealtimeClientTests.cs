@@ -373,7 +373,9 @@ public class RealtimeClientTests(ITestOutputHelper output)
         using var client = Client(sim);
         await using var source = await SourceAsync();
         var log = new StateLog();
-        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = log.Add, PromptTimeout = TimeSpan.FromMilliseconds(400) };
+        // 2 s: a normal ack (sent with the first frame made with the new prompt) must fit even on a loaded 2-core CI
+        // machine; the delayed one (6 s) must not.
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, OnConnectionChanged = log.Add, PromptTimeout = TimeSpan.FromSeconds(2) };
         await using var rt = await client.Realtime.ConnectAsync(source, options);
         await log.WaitForAsync(ConnectionState.Generating);
 
@@ -386,7 +388,7 @@ public class RealtimeClientTests(ITestOutputHelper output)
 
         // No ack in time → WEB_RTC_ERROR naming the ack; the client stays usable.
         var session = sim.Sessions.Find(rt.SessionId!)!;
-        var delay = sim.Faults.Add(new Fault { Type = FaultType.DelayAcks, DelayMs = 3000, SessionId = session.Id });
+        var delay = sim.Faults.Add(new Fault { Type = FaultType.DelayAcks, DelayMs = 6000, SessionId = session.Id });
         var late = await Assert.ThrowsAsync<DecartException>(() => rt.SetPromptAsync("too slow"));
         Assert.Equal(DecartErrorCode.WebRtcError, late.Code);
         Assert.Contains("prompt_ack", late.Message, StringComparison.Ordinal);
