@@ -72,10 +72,10 @@ if (mode == "bandwidth")
     await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, Transport = transport, AdaptBitrate = adapt, InitialState = new RealtimeState { Prompt = "bandwidth" } });
     using var control = new HttpClient { BaseAddress = new Uri(sim.Url) };
     string? faultId = null;
-    long lastIn = 0;
+    long lastIn = 0, lastPlis = 0, lastNacks = 0;
     var rows = new List<(int Second, double SendKbps, int? TargetKbps, double Loss, double ServerFps)>();
     Console.WriteLine($"adaptive sender {(adapt ? "on" : "off")}; cap 1 Mbit/s from {capAt} s to {liftAt} s");
-    Console.WriteLine("  s  send kbit/s  target  upstream loss  fps at server");
+    Console.WriteLine("  s  send kbit/s  target  upstream loss  fps at server  PLIs  NACKs");
     for (int second = 1; second <= total; second++)
     {
         await Task.Delay(1000);
@@ -95,7 +95,9 @@ if (mode == "bandwidth")
         var row = (second, (stats?.SendBitrate ?? 0) / 1000, stats?.TargetBitrateKbps, stats?.UpstreamLoss ?? 0, (double)(framesIn - lastIn));
         lastIn = framesIn;
         rows.Add(row);
-        Console.WriteLine($"{row.second,3}  {row.Item2,10:F0}  {row.Item3?.ToString(CultureInfo.InvariantCulture) ?? "-",6}  {row.Item4,12:P1}  {row.Item5,13:F0}");
+        long plis = stats?.PlisReceived ?? 0, nacks = stats?.NacksReceived ?? 0;
+        Console.WriteLine($"{row.second,3}  {row.Item2,10:F0}  {row.Item3?.ToString(CultureInfo.InvariantCulture) ?? "-",6}  {row.Item4,12:P1}  {row.Item5,13:F0}  {plis - lastPlis,4}  {nacks - lastNacks,5}");
+        (lastPlis, lastNacks) = (plis, nacks);
     }
 
     await stopCamera.CancelAsync();

@@ -201,6 +201,21 @@ public sealed class PeerConnectionStats
     /// <summary>Transport-wide feedback packets we sent about what we receive.</summary>
     public long TransportFeedbacksSent { get; internal set; }
 
+    /// <summary>Padding-only packets we sent on the RTX stream (bandwidth probes).</summary>
+    public long PaddingPacketsSent => Interlocked.Read(ref _paddingSent);
+
+    /// <summary>Bandwidth probes sent (<see cref="PeerConnection.ProbeAsync"/>).</summary>
+    public long ProbesSent => Interlocked.Read(ref _probesSent);
+
+    /// <summary>Padding-only packets received on the peer's RTX stream (its bandwidth probes).</summary>
+    public long PaddingReceived { get; internal set; }
+
+    private long _paddingSent, _probesSent;
+
+    internal void PaddingSent() => Interlocked.Increment(ref _paddingSent);
+
+    internal void ProbeSent() => Interlocked.Increment(ref _probesSent);
+
     internal void Sent(int bytes)
     {
         Interlocked.Increment(ref _packetsSent);
@@ -850,6 +865,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
     private void SendRtp(SrtpSession srtp, SendStream stream, NegotiatedVideo video, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
     {
+        stream.LastTimestamp = timestamp;
         var writer = new RtpWriter(_sendPacket, payloadType, stream.Sequence++, timestamp, stream.Ssrc, marker);
         if (_twccSender.ExtensionId > 0)
         {
@@ -885,6 +901,136 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             _ice.Send(_sendPacket.AsSpan(0, protectedLength));
             Stats.Sent(protectedLength);
+        }
+    }
+
+    /// <summary>
+    /// Probes the path's bandwidth: for <paramref name="duration"/> everything sent — media and padding-only packets on
+    /// the RTX stream (RFC 4588), which a receiver counts in its transport-wide feedback and otherwise drops — is paced
+    /// to <paramref name="bitrateKbps"/>, and the peer's feedback says at what rate it arrived. A sender held below a
+    /// path's capacity learns this way, without sending media it may lose, whether the path has room for more.
+    /// </summary>
+    /// <param name="bitrateKbps">The rate to probe at, kbit/s (1–100,000).</param>
+    /// <param name="duration">How long to send at it (5 ms–1 s; 15–50 ms is typical).</param>
+    /// <param name="cancellationToken">Stops probing and waiting; the result is then null.</param>
+    /// <returns>
+    /// What the probe measured, or null when nothing could be measured: not connected or not sending, no RTX or
+    /// transport-wide feedback negotiated, another probe still running, cancelled, or too little feedback within a
+    /// second after the probe (at most one probe runs at a time).
+    /// </returns>
+    public async Task<BandwidthProbeResult?> ProbeAsync(int bitrateKbps, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bitrateKbps, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bitrateKbps, 100_000);
+        if (duration < TimeSpan.FromMilliseconds(5) || duration > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, "a probe lasts 5 ms to 1 s");
+        }
+
+        var video = _video;
+        var stream = video is null ? null : SendStreamFor(video, null);
+        if (State != PeerConnectionState.Connected || video is null || stream is null || _srtp is null || _twccSender.ExtensionId == 0
+            || stream.Nack.RtxPayloadType is null || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive)
+        {
+            return null;
+        }
+
+        var probe = _twccSender.BeginProbe();
+        if (probe is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            double bytesPerSecond = bitrateKbps * 125.0;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+                if (elapsed >= duration)
+                {
+                    break;
+                }
+
+                // What the cluster should have sent by the end of this 5 ms tick, less what it did (media included).
+                long due = (long)(bytesPerSecond * Math.Min(duration.TotalSeconds, elapsed.TotalSeconds + 0.005));
+                long deficit = due - _twccSender.ProbeBytesSent(probe);
+                if (deficit > 0 && !SendPadding(stream, (int)Math.Min(deficit, 64 * 1024)))
+                {
+                    break;
+                }
+
+                await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            }
+
+            _twccSender.EndProbeSending(probe);
+            Stats.ProbeSent();
+            var wait = TimeSpan.FromSeconds(1) + (Stats.RoundTripTime ?? TimeSpan.Zero);
+            await probe.AllReported.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Some packets were never reported: measure what was.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _twccSender.FinishProbe(probe);
+            return null;
+        }
+        finally
+        {
+            _twccSender.EndProbeSending(probe);
+        }
+
+        return _twccSender.FinishProbe(probe);
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> of padding-only RTX packets (up to 255 padding bytes each) on <paramref name="stream"/>.</summary>
+    private bool SendPadding(SendStream stream, int bytes)
+    {
+        lock (_sendLock)
+        {
+            var srtp = _srtp;
+            var video = _video;
+            if (srtp is null || video is null || stream.Nack.RtxPayloadType is not int rtxPt || State != PeerConnectionState.Connected)
+            {
+                return false;
+            }
+
+            while (bytes > 0)
+            {
+                var writer = new RtpWriter(_sendPacket, (byte)rtxPt, stream.Nack.NextRtxSequence(), stream.LastTimestamp, stream.Nack.RtxSsrc, false);
+                writer.AddExtension(_twccSender.ExtensionId, [0, 0]);
+                if (video.Extensions.Mid is >= 1 and <= 14 && _sendMid is { } mid)
+                {
+                    writer.AddExtension(video.Extensions.Mid, mid);
+                }
+
+                if (stream.RidBytes is { } rid && video.Extensions.RepairedRid is >= 1 and <= 14 && _acceptedLayers.Length > 0)
+                {
+                    writer.AddExtension(video.Extensions.RepairedRid, rid);
+                }
+
+                int length = writer.WritePadding(255);
+                var packet = _sendPacket.AsSpan(0, length);
+                if (!RtpHeader.TryParse(packet, out var header, out _))
+                {
+                    return false;
+                }
+
+                _twccSender.OnRtpSending(packet, header, RtpClock.Now);
+                if (srtp.Outbound.ProtectRtp(_sendPacket, length, out int protectedLength) == SrtpError.None)
+                {
+                    _ice.Send(_sendPacket.AsSpan(0, protectedLength));
+                    Stats.Sent(protectedLength);
+                    Stats.PaddingSent();
+                }
+
+                bytes -= length;
+            }
+
+            return true;
         }
     }
 
@@ -1010,6 +1156,12 @@ public sealed class PeerConnection : IAsyncDisposable
             Span<byte> restored = stackalloc byte[1600];
             if (receive.RtxPayloadType is { } rtxPt && header.PayloadType == rtxPt)
             {
+                if (header.PayloadLength == 0)
+                {
+                    Stats.PaddingReceived++; // a sender's bandwidth probe: counted in the transport-wide feedback above, nothing more
+                    return;
+                }
+
                 stream = RtxStream(receive, header, packet);
                 // RFC 4588: restore the original packet (OSN first in the payload) on the media SSRC.
                 int m = stream is null ? 0 : Rtx.Unwrap(restored, packet, (byte)receive.PayloadType, stream.Ssrc);

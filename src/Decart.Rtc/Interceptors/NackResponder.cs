@@ -48,6 +48,10 @@ internal sealed class NackResponder : IRtpInterceptor
     /// <summary>The RTX stream's SSRC.</summary>
     public uint RtxSsrc { get; set; }
 
+    /// <summary>Takes the RTX stream's next sequence number (for a padding packet sent on it).</summary>
+    /// <returns>The number.</returns>
+    public ushort NextRtxSequence() => _rtxSequence++;
+
     /// <inheritdoc />
     public void OnRtpSending(Span<byte> packet, in RtpHeader header, long now)
     {

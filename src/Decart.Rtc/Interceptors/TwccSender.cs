@@ -12,6 +12,22 @@ namespace Decart.Rtc.Interceptors;
 public readonly record struct TransportFeedbackSummary(long Feedbacks, double LossFraction, TimeSpan QueueDelay, long AckedBitrate);
 
 /// <summary>
+/// What a bandwidth probe measured (<see cref="PeerConnection.ProbeAsync"/>): every packet sent while it ran — media
+/// and padding — is one cluster, and the peer's transport-wide feedback says when each arrived. The path carried at
+/// least <see cref="Bitrate"/>: the lower of the rate the cluster left at and the rate it arrived at (a path slower
+/// than the probe spreads its arrivals out).
+/// </summary>
+/// <param name="PacketsSent">Packets in the cluster.</param>
+/// <param name="PacketsReceived">Of them, reported received.</param>
+/// <param name="SendBitrate">The rate the cluster left at, bits/s.</param>
+/// <param name="ReceiveBitrate">The rate it arrived at, bits/s.</param>
+public readonly record struct BandwidthProbeResult(int PacketsSent, int PacketsReceived, long SendBitrate, long ReceiveBitrate)
+{
+    /// <summary>What the path carried: the lower of the two rates, bits/s.</summary>
+    public long Bitrate => Math.Min(SendBitrate, ReceiveBitrate);
+}
+
+/// <summary>
 /// The send side of transport-wide congestion control: stamps every packet we send (retransmissions included) with the
 /// next transport-wide sequence number in the <c>transport-cc</c> header extension, remembers when it left and its
 /// size, and reads the peer's feedback: which packets arrived and when. From that it keeps the loss over the latest
@@ -33,6 +49,11 @@ internal sealed class TwccSender : IRtpInterceptor
     // window moved back for a late packet); each counts once, and a lost one that arrived after all counts as received.
     private readonly byte[] _reported = new byte[History];
     private readonly TransportPacketStatus[] _statuses = new TransportPacketStatus[MaxStatuses];
+
+    // Which probe cluster each slot's packet belonged to (0: none), and the one cluster being measured.
+    private readonly int[] _clusterOf = new int[History];
+    private ProbeCluster? _probe;
+    private int _nextCluster;
     private ushort _next = (ushort)Random.Shared.Next(0, 0x10000);
     private long _feedbacks;
     private long _malformed;
@@ -97,6 +118,72 @@ internal sealed class TwccSender : IRtpInterceptor
             _sizes[slot] = packet.Length;
             _sequences[slot] = sequence;
             _reported[slot] = 0;
+            var probe = _probe;
+            if (probe is { Sending: true })
+            {
+                _clusterOf[slot] = probe.Id;
+                probe.OnSent(packet.Length, now);
+            }
+            else
+            {
+                _clusterOf[slot] = 0;
+            }
+        }
+    }
+
+    /// <summary>Starts a probe cluster: every packet stamped from now until <see cref="EndProbeSending"/> belongs to it. Null while another is measured.</summary>
+    /// <returns>The cluster, or null.</returns>
+    public ProbeCluster? BeginProbe()
+    {
+        lock (_gate)
+        {
+            if (_probe is not null)
+            {
+                return null;
+            }
+
+            _nextCluster = _nextCluster == int.MaxValue ? 1 : _nextCluster + 1;
+            _probe = new ProbeCluster(_nextCluster);
+            return _probe;
+        }
+    }
+
+    /// <summary>The probe's packets are all sent: it completes once feedback has reported each of them.</summary>
+    /// <param name="probe">The cluster.</param>
+    public void EndProbeSending(ProbeCluster probe)
+    {
+        lock (_gate)
+        {
+            probe.Sending = false;
+            probe.CompleteIfReported();
+        }
+    }
+
+    /// <summary>Stops measuring <paramref name="probe"/> (done, timed out or cancelled); a new one may begin.</summary>
+    /// <param name="probe">The cluster.</param>
+    /// <returns>What it measured from the feedback read so far, or null when too little came back.</returns>
+    public BandwidthProbeResult? FinishProbe(ProbeCluster probe)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_probe, probe))
+            {
+                _probe = null;
+            }
+
+            probe.Sending = false;
+            return probe.Result();
+        }
+    }
+
+    /// <summary>The bytes sent in <paramref name="probe"/> so far.</summary>
+    /// <param name="probe">The cluster.</param>
+    /// <returns>Bytes (RTP, before SRTP).</returns>
+    public long ProbeBytesSent(ProbeCluster probe)
+    {
+        lock (_gate)
+        {
+            return probe.SentBytes;
         }
     }
 
@@ -143,6 +230,11 @@ internal sealed class TwccSender : IRtpInterceptor
                 }
 
                 _reported[slot] = status.Received ? (byte)2 : (byte)1;
+                if (_probe is { } cluster && _clusterOf[slot] == cluster.Id)
+                {
+                    cluster.OnReported(before == 0, status.Received, _sizes[slot], status.ArrivalMicroseconds + _arrivalOffset);
+                }
+
                 if (before == 0)
                 {
                     _windowPackets++;
@@ -201,8 +293,101 @@ internal sealed class TwccSender : IRtpInterceptor
             }
 
             summary = new TransportFeedbackSummary(_feedbacks, _lossFraction, TimeSpan.FromMicroseconds(_queueDelay), _ackedBitrate);
+            _probe?.CompleteIfReported();
         }
 
         FeedbackReceived?.Invoke(summary);
+    }
+}
+
+/// <summary>
+/// One probe's packets (<see cref="TwccSender.BeginProbe"/>): what left when, and what the feedback said of each. Its
+/// rates follow the probe estimator of Google Congestion Control: the send rate leaves out the last packet sent (its
+/// bytes left after the span ended), the receive rate the first packet to arrive.
+/// </summary>
+internal sealed class ProbeCluster(int id)
+{
+    private readonly TaskCompletionSource _reported = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _firstSend = -1;
+    private long _lastSend;
+    private int _lastSendSize;
+    private long _receivedBytes;
+    private long _firstArrival = long.MaxValue;
+    private int _firstArrivalSize;
+    private long _lastArrival = long.MinValue;
+
+    public int Id { get; } = id;
+
+    /// <summary>Still sending: packets stamped now join it.</summary>
+    public bool Sending { get; set; } = true;
+
+    public int Sent { get; private set; }
+
+    public long SentBytes { get; private set; }
+
+    public int Reported { get; private set; }
+
+    public int Received { get; private set; }
+
+    /// <summary>Completes once sending ended and feedback reported every packet.</summary>
+    public Task AllReported => _reported.Task;
+
+    public void OnSent(int size, long now)
+    {
+        if (_firstSend < 0)
+        {
+            _firstSend = now;
+        }
+
+        _lastSend = now;
+        _lastSendSize = size;
+        Sent++;
+        SentBytes += size;
+    }
+
+    public void OnReported(bool first, bool received, int size, long arrival)
+    {
+        if (first)
+        {
+            Reported++;
+        }
+
+        if (!received)
+        {
+            return;
+        }
+
+        Received++;
+        _receivedBytes += size;
+        if (arrival < _firstArrival)
+        {
+            _firstArrival = arrival;
+            _firstArrivalSize = size;
+        }
+
+        _lastArrival = Math.Max(_lastArrival, arrival);
+    }
+
+    public void CompleteIfReported()
+    {
+        if (!Sending && Reported >= Sent)
+        {
+            _reported.TrySetResult();
+        }
+    }
+
+    /// <summary>The rates, once at least 5 packets arrived over a measurable span; else null.</summary>
+    public BandwidthProbeResult? Result()
+    {
+        long sendSpan = _lastSend - _firstSend;
+        long arrivalSpan = _lastArrival - _firstArrival;
+        if (Received < 5 || sendSpan <= 0 || arrivalSpan <= 0)
+        {
+            return null;
+        }
+
+        long sendRate = (SentBytes - _lastSendSize) * 8 * 1_000_000 / sendSpan;
+        long receiveRate = (_receivedBytes - _firstArrivalSize) * 8 * 1_000_000 / arrivalSpan;
+        return new BandwidthProbeResult(Sent, Received, sendRate, receiveRate);
     }
 }

@@ -355,6 +355,25 @@ public ref struct RtpWriter
         _length += value.Length;
     }
 
+    /// <summary>
+    /// Pads the extension block and ends the packet with padding and no payload (RFC 3550 §5.1: the padding bit, then
+    /// <paramref name="paddingLength"/> bytes, the last holding their count) — a padding-only packet, as a sender
+    /// probing the path's bandwidth sends. Returns the packet's total length.
+    /// </summary>
+    /// <param name="paddingLength">Padding bytes, 1–255.</param>
+    /// <returns>Bytes written.</returns>
+    public int WritePadding(int paddingLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(paddingLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(paddingLength, 255);
+        int length = WritePayload([]);
+        _buffer[0] |= 0x20;
+        _buffer.Slice(length, paddingLength - 1).Clear();
+        _buffer[length + paddingLength - 1] = (byte)paddingLength;
+        _length = length + paddingLength;
+        return _length;
+    }
+
     /// <summary>Pads the extension block, writes the payload and returns the packet's total length.</summary>
     /// <param name="payload">The payload.</param>
     /// <returns>Bytes written.</returns>

@@ -33,6 +33,9 @@ internal sealed class SendStream
 
     public ushort PictureId { get; set; }
 
+    /// <summary>The RTP timestamp of the latest media packet (padding carries it).</summary>
+    public uint LastTimestamp { get; set; }
+
     public NackResponder Nack { get; }
 
     public SenderReporter Reports { get; }

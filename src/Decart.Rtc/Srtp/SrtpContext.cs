@@ -510,19 +510,40 @@ public sealed class SrtpContext : IDisposable
         mac[..HmacTagLength].CopyTo(tag);
     }
 
+    /// <summary>
+    /// The header's extent (fixed part, CSRCs, extension block), its SSRC and sequence number. The padding bit is not
+    /// looked at: SRTP encrypts the padding, so before decryption the count byte is ciphertext (RFC 3711 §3.1) — reading
+    /// it there would refuse a valid padded packet whenever that byte happens to be 0.
+    /// </summary>
     private static bool TryHeaderLength(ReadOnlySpan<byte> packet, out int headerLength, out uint ssrc, out ushort seq)
     {
         headerLength = 0;
         ssrc = 0;
         seq = 0;
-        if (!Rtp.RtpHeader.TryParse(packet, out var header, out _))
+        if (packet.Length < 12 || packet[0] >> 6 != 2)
         {
             return false;
         }
 
-        headerLength = header.PayloadOffset;
-        ssrc = header.Ssrc;
-        seq = header.SequenceNumber;
+        int offset = 12 + ((packet[0] & 0x0F) * 4);
+        if ((packet[0] & 0x10) != 0)
+        {
+            if (offset + 4 > packet.Length)
+            {
+                return false;
+            }
+
+            offset += 4 + (BinaryPrimitives.ReadUInt16BigEndian(packet[(offset + 2)..]) * 4);
+        }
+
+        if (offset > packet.Length)
+        {
+            return false;
+        }
+
+        headerLength = offset;
+        ssrc = BinaryPrimitives.ReadUInt32BigEndian(packet[8..]);
+        seq = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
         return true;
     }
 

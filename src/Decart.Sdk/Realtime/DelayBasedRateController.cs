@@ -15,6 +15,16 @@ namespace Decart.Sdk.Realtime;
 /// below it, or once past it without a queue: the path got faster and the old capacity is forgotten), never beyond
 /// 1.5 × what was acknowledged plus 300 kbit/s (a simple picture needs less than its target; a sudden busy one must not find the target far ahead); in between it holds.
 /// The peer's REMB caps it; it stays between the floor and the maximum. Absurd inputs (NaN, negative) are ignored.
+/// <para>
+/// <b>Probing.</b> When the connection can probe (padding on the RTX stream, <see cref="Decart.Rtc.PeerConnection.ProbeAsync"/>),
+/// the target does not creep past a remembered capacity to find out whether the path got faster — that costs a queue,
+/// and a cut, every few seconds. It holds at 85 % of the capacity, and every 1.5 s a 20 ms probe at twice the target
+/// asks the path directly: a probe that arrives at more than 1.3 × the capacity means the path got faster (the
+/// capacity is forgotten, the target goes to 85 % of what arrived); one limited by the path leaves everything as it
+/// is. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
+/// path proved it carries instead of 15 % a second. Three probes in a row that measure nothing turn probing off and
+/// the gentle creep back on.
+/// </para>
 /// </summary>
 internal sealed class DelayBasedRateController(int startKbps, int minKbps, int maxKbps)
 {
@@ -30,6 +40,23 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
     private long _lastUpdate = -1;
     private long _lastDecrease = long.MinValue / 2;
     private double _capacity;
+    private bool _probeRunning;
+    private long _lastProbe = long.MinValue / 2;
+    private int _probeFailures;
+    private double _remoteCap = double.MaxValue;
+
+    private const double HoldFraction = 0.85;
+    private const long ProbeIntervalMs = 1500;
+    private const int MaxProbeFailures = 3;
+
+    /// <summary>Whether the connection probes (set by the caller; off after three probes in a row measured nothing).</summary>
+    public bool ProbingAvailable { get; set; }
+
+    /// <summary>Probes whose result was read so far.</summary>
+    public long Probes { get; private set; }
+
+    /// <summary>The capacity remembered from the latest overuse, kbit/s (0: none).</summary>
+    public int CapacityKbps => (int)Math.Round(_capacity);
 
     /// <summary>The target now, kbit/s.</summary>
     public int TargetKbps => (int)Math.Round(_target);
@@ -94,6 +121,11 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
 
             bool near = _capacity > 0 && _target >= _capacity * 0.85;
             double grown = near ? _target + (60 * elapsed) : _target * Math.Pow(GrowthPerSecond, elapsed);
+            if (ProbingAvailable && _capacity > 0)
+            {
+                grown = Math.Min(grown, Math.Max(_target, _capacity * HoldFraction)); // probes, not the media, look past it
+            }
+
             if (acked > 0)
             {
                 grown = Math.Min(grown, Math.Max(_target, (1.5 * acked) + 300));
@@ -102,12 +134,66 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
             _target = grown;
         }
 
-        if (remoteEstimate is > 0 and var estimate)
+        _remoteCap = remoteEstimate is > 0 and var estimate ? estimate / 1000.0 : double.MaxValue;
+        _target = Math.Min(_target, _remoteCap);
+        _target = Math.Clamp(_target, minKbps, maxKbps);
+        return TargetKbps;
+    }
+
+    /// <summary>
+    /// Whether to probe now: probing is available, none is running, the target is below the maximum (and the peer's
+    /// REMB), no decrease in the last second, and 1.5 s since the last probe. When true the probe counts as running
+    /// until <see cref="OnProbeResult"/>.
+    /// </summary>
+    /// <param name="nowMs">Now, ms (monotonic).</param>
+    /// <param name="probeKbps">The rate to probe at: twice the target, at most twice the maximum.</param>
+    /// <returns>True to probe.</returns>
+    public bool TryStartProbe(long nowMs, out int probeKbps)
+    {
+        probeKbps = 0;
+        if (!ProbingAvailable || _probeRunning || _target >= Math.Min(maxKbps, _remoteCap) * 0.98
+            || nowMs - _lastDecrease < 1000 || nowMs - _lastProbe < ProbeIntervalMs)
         {
-            _target = Math.Min(_target, estimate / 1000.0);
+            return false;
         }
 
-        _target = Math.Clamp(_target, minKbps, maxKbps);
+        _probeRunning = true;
+        _lastProbe = nowMs;
+        probeKbps = (int)Math.Min(2.0 * _target, 2.0 * maxKbps);
+        return true;
+    }
+
+    /// <summary>Reads a probe's result (null: it measured nothing).</summary>
+    /// <param name="result">What the probe measured.</param>
+    /// <param name="nowMs">Now, ms (monotonic).</param>
+    /// <returns>The new target, kbit/s.</returns>
+    public int OnProbeResult(Decart.Rtc.Interceptors.BandwidthProbeResult? result, long nowMs)
+    {
+        _probeRunning = false;
+        _lastProbe = nowMs;
+        if (result is not { } probe || probe.Bitrate <= 0)
+        {
+            if (++_probeFailures >= MaxProbeFailures)
+            {
+                ProbingAvailable = false; // the path or the peer does not answer probes: creep as before
+            }
+
+            return TargetKbps;
+        }
+
+        _probeFailures = 0;
+        Probes++;
+        double carried = Math.Min(probe.Bitrate / 1000.0, 10.0 * maxKbps);
+        if (_capacity > 0 && carried > _capacity * 1.3)
+        {
+            _capacity = 0; // the path carried clearly more than the capacity we remembered: it got faster
+        }
+
+        if (_capacity == 0 && carried * 0.85 > _target && nowMs - _lastDecrease >= 1000)
+        {
+            _target = Math.Clamp(Math.Min(carried * 0.85, _remoteCap), minKbps, maxKbps);
+        }
+
         return TargetKbps;
     }
 }

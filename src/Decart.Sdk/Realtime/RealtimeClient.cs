@@ -678,17 +678,74 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
         long now = Environment.TickCount64;
         Volatile.Write(ref _lastFeedbackMs, now);
+        int probeKbps;
         lock (_rateLock)
         {
-            _delayRate ??= new DelayBasedRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
+            _delayRate ??= new DelayBasedRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps))
+            {
+                ProbingAvailable = true,
+            };
             int current = encoded.TargetBitrateKbps;
             int target = _delayRate.Update(feedback, pc.Stats.RemoteEstimate, now);
-            bool down = target < current;
-            if (Math.Abs(target - current) >= Math.Max(10, current / 33) && (down || now - _lastRateAppliedMs >= 200))
+            ApplyTarget(encoded, current, target, now, feedback);
+            if (!_delayRate.TryStartProbe(now, out probeKbps))
             {
-                _logger.LogDebug(DecartLog.BitrateChanged, "Camera bitrate {Old} -> {New} kbit/s (queueing {Queue} ms, loss {Loss:P1}).", current, target, (int)feedback.QueueDelay.TotalMilliseconds, feedback.LossFraction);
-                encoded.SetTargetBitrate(target);
-                _lastRateAppliedMs = now;
+                return;
+            }
+        }
+
+        _ = ProbeAsync(session, pc, encoded, probeKbps);
+    }
+
+    /// <summary>Sets the encoder's target when it moved enough: a decrease at once, an increase at most every 200 ms. Under <see cref="_rateLock"/>.</summary>
+    private void ApplyTarget(Media.IBitrateControllable encoded, int current, int target, long now, Decart.Rtc.Interceptors.TransportFeedbackSummary? feedback)
+    {
+        bool down = target < current;
+        if (Math.Abs(target - current) >= Math.Max(10, current / 33) && (down || now - _lastRateAppliedMs >= 200))
+        {
+            if (feedback is { } f)
+            {
+                _logger.LogDebug(DecartLog.BitrateChanged, "Camera bitrate {Old} -> {New} kbit/s (queueing {Queue} ms, loss {Loss:P1}).", current, target, (int)f.QueueDelay.TotalMilliseconds, f.LossFraction);
+            }
+            else
+            {
+                _logger.LogDebug(DecartLog.BitrateChanged, "Camera bitrate {Old} -> {New} kbit/s (a bandwidth probe).", current, target);
+            }
+
+            encoded.SetTargetBitrate(target);
+            _lastRateAppliedMs = now;
+        }
+    }
+
+    /// <summary>
+    /// One bandwidth probe (20 ms at <paramref name="probeKbps"/>, padding on the RTX stream): its result steps the
+    /// delay-based target. Never throws; a probe that measured nothing counts as such.
+    /// </summary>
+    private async Task ProbeAsync(RealtimeSession session, Decart.Rtc.PeerConnection pc, Media.IBitrateControllable encoded, int probeKbps)
+    {
+        Decart.Rtc.Interceptors.BandwidthProbeResult? result = null;
+        try
+        {
+            result = await pc.ProbeAsync(probeKbps, TimeSpan.FromMilliseconds(20), _life.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        {
+            // The connection went away under the probe: nothing measured.
+        }
+
+        lock (_rateLock)
+        {
+            if (_delayRate is not { } rate)
+            {
+                return;
+            }
+
+            long now = Environment.TickCount64;
+            int current = encoded.TargetBitrateKbps;
+            int target = rate.OnProbeResult(result, now);
+            if (ReferenceEquals(session, _session) && ReferenceEquals(pc, session.PeerConnection) && ReferenceEquals(Volatile.Read(ref _source), encoded))
+            {
+                ApplyTarget(encoded, current, target, now, null);
             }
         }
     }
