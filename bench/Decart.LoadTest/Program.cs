@@ -72,10 +72,10 @@ if (mode == "bandwidth")
     await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, Transport = transport, AdaptBitrate = adapt, InitialState = new RealtimeState { Prompt = "bandwidth" } });
     using var control = new HttpClient { BaseAddress = new Uri(sim.Url) };
     string? faultId = null;
-    long lastIn = 0, lastPlis = 0, lastNacks = 0;
+    long lastIn = 0, lastPlis = 0, lastNacks = 0, lastProbes = 0;
     var rows = new List<(int Second, double SendKbps, int? TargetKbps, double Loss, double ServerFps)>();
     Console.WriteLine($"adaptive sender {(adapt ? "on" : "off")}; cap 1 Mbit/s from {capAt} s to {liftAt} s");
-    Console.WriteLine("  s  send kbit/s  target  upstream loss  fps at server  PLIs  NACKs");
+    Console.WriteLine("  s  send kbit/s  target  upstream loss  fps at server  PLIs  NACKs  probes");
     for (int second = 1; second <= total; second++)
     {
         await Task.Delay(1000);
@@ -96,7 +96,9 @@ if (mode == "bandwidth")
         lastIn = framesIn;
         rows.Add(row);
         long plis = stats?.PlisReceived ?? 0, nacks = stats?.NacksReceived ?? 0;
-        Console.WriteLine($"{row.second,3}  {row.Item2,10:F0}  {row.Item3?.ToString(CultureInfo.InvariantCulture) ?? "-",6}  {row.Item4,12:P1}  {row.Item5,13:F0}  {plis - lastPlis,4}  {nacks - lastNacks,5}");
+        long probes = stats?.ProbesSent ?? 0;
+        Console.WriteLine($"{row.second,3}  {row.Item2,10:F0}  {row.Item3?.ToString(CultureInfo.InvariantCulture) ?? "-",6}  {row.Item4,12:P1}  {row.Item5,13:F0}  {plis - lastPlis,4}  {nacks - lastNacks,5}  {probes - lastProbes,6}");
+        lastProbes = probes;
         (lastPlis, lastNacks) = (plis, nacks);
     }
 

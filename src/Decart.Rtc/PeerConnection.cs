@@ -929,8 +929,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
         var video = _video;
         var stream = video is null ? null : SendStreamFor(video, null);
-        if (State != PeerConnectionState.Connected || video is null || stream is null || _srtp is null || _twccSender.ExtensionId == 0
-            || stream.Nack.RtxPayloadType is null || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive)
+        if (!CanProbe || video is null || stream is null)
         {
             return null;
         }
@@ -984,6 +983,21 @@ public sealed class PeerConnection : IAsyncDisposable
         }
 
         return _twccSender.FinishProbe(probe);
+    }
+
+    /// <summary>
+    /// Whether <see cref="ProbeAsync"/> can measure anything now: connected and sending, with RTX (where the padding
+    /// goes) and transport-wide feedback (what measures it) negotiated.
+    /// </summary>
+    public bool CanProbe
+    {
+        get
+        {
+            var video = _video;
+            var stream = video is null ? null : SendStreamFor(video, null);
+            return State == PeerConnectionState.Connected && video is not null && stream is not null && _srtp is not null && _twccSender.ExtensionId != 0
+                && stream.Nack.RtxPayloadType is not null && video.LocalDirection is not (MediaDirection.RecvOnly or MediaDirection.Inactive);
+        }
     }
 
     /// <summary>Sends <paramref name="bytes"/> of padding-only RTX packets (up to 255 padding bytes each) on <paramref name="stream"/>.</summary>

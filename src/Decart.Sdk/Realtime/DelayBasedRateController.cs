@@ -19,11 +19,11 @@ namespace Decart.Sdk.Realtime;
 /// <b>Probing.</b> When the connection can probe (padding on the RTX stream, <see cref="Decart.Rtc.PeerConnection.ProbeAsync"/>),
 /// the target does not creep past a remembered capacity to find out whether the path got faster — that costs a queue,
 /// and a cut, every few seconds. It holds at 85 % of the capacity, and every 1.5 s a 20 ms probe at twice the target
-/// asks the path directly: a probe that arrives at more than 1.3 × the capacity means the path got faster (the
-/// capacity is forgotten, the target goes to 85 % of what arrived); one limited by the path leaves everything as it
-/// is. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
-/// path proved it carries instead of 15 % a second. Three probes in a row that measure nothing turn probing off and
-/// the gentle creep back on.
+/// asks the path directly: a probe that arrives as fast as it left (at least 90 % of its send rate: the path did not
+/// spread it out) and at more than 1.3 × the capacity means the path got faster (the capacity is forgotten, the
+/// target goes to 85 % of what arrived); a saturated one — spread out by the path — leaves everything as it is. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
+/// path proved it carries instead of 15 % a second. A connection that cannot probe (no RTX or no transport-wide
+/// feedback negotiated) keeps the gentle creep; a probe that measured nothing (lost under a queue) changes nothing.
 /// </para>
 /// </summary>
 internal sealed class DelayBasedRateController(int startKbps, int minKbps, int maxKbps)
@@ -42,14 +42,12 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
     private double _capacity;
     private bool _probeRunning;
     private long _lastProbe = long.MinValue / 2;
-    private int _probeFailures;
     private double _remoteCap = double.MaxValue;
 
     private const double HoldFraction = 0.85;
     private const long ProbeIntervalMs = 1500;
-    private const int MaxProbeFailures = 3;
 
-    /// <summary>Whether the connection probes (set by the caller; off after three probes in a row measured nothing).</summary>
+    /// <summary>Whether the connection can probe (set by the caller from <see cref="Decart.Rtc.PeerConnection.CanProbe"/>).</summary>
     public bool ProbingAvailable { get; set; }
 
     /// <summary>Probes whose result was read so far.</summary>
@@ -173,16 +171,17 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
         _lastProbe = nowMs;
         if (result is not { } probe || probe.Bitrate <= 0)
         {
-            if (++_probeFailures >= MaxProbeFailures)
-            {
-                ProbingAvailable = false; // the path or the peer does not answer probes: creep as before
-            }
+            return TargetKbps; // nothing measured (lost behind a queue, or the connection went): nothing learned
+        }
 
+        Probes++;
+        if (probe.ReceiveBitrate < 0.9 * probe.SendBitrate)
+        {
+            // Saturated: the path spread the probe out, so it is at (or under) its capacity — what arrived is only a
+            // reading of that capacity, and a noisy one (arrivals bunch), so it moves nothing.
             return TargetKbps;
         }
 
-        _probeFailures = 0;
-        Probes++;
         double carried = Math.Min(probe.Bitrate / 1000.0, 10.0 * maxKbps);
         if (_capacity > 0 && carried > _capacity * 1.3)
         {

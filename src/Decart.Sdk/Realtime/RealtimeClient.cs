@@ -681,10 +681,8 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         int probeKbps;
         lock (_rateLock)
         {
-            _delayRate ??= new DelayBasedRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps))
-            {
-                ProbingAvailable = true,
-            };
+            _delayRate ??= new DelayBasedRateController(encoded.TargetBitrateKbps, _options.MinBitrateKbps, Math.Max(_options.MaxBitrateKbps, encoded.TargetBitrateKbps));
+            _delayRate.ProbingAvailable = pc.CanProbe;
             int current = encoded.TargetBitrateKbps;
             int target = _delayRate.Update(feedback, pc.Stats.RemoteEstimate, now);
             ApplyTarget(encoded, current, target, now, feedback);

@@ -52,7 +52,11 @@ public sealed record RealtimeStats(
     RealtimeTransport Transport,
     int PeerConnections,
     GlassToGlassStats GlassToGlass,
-    int? TargetBitrateKbps = null);
+    int? TargetBitrateKbps = null)
+{
+    /// <summary>Bandwidth probes the sender ran so far (padding on the RTX stream that asks the path for room; see docs/observability.md).</summary>
+    public long ProbesSent { get; init; }
+}
 
 /// <summary>Turns the counters of a session's peer connections into samples (rates from the difference to the previous one).</summary>
 internal sealed class StatsSampler
@@ -136,7 +140,10 @@ internal sealed class StatsSampler
             codec,
             transport,
             connections.Count,
-            g2g);
+            g2g)
+        {
+            ProbesSent = upstream?.ProbesSent ?? 0,
+        };
     }
 
     private readonly record struct Totals(long BytesSent, long BytesReceived, long PacketsReceived, long PacketsLost, long FramesSent, long FramesReceived, long FramesDropped, long NacksSent, long NacksReceived, long PlisSent, long PlisReceived)

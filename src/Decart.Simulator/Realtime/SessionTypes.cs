@@ -109,6 +109,9 @@ public sealed record SessionInfo(
     /// <summary>The state version (one per acknowledged update; output frames carry it in their stamp).</summary>
     public int StateVersion { get; init; }
 
+    /// <summary>Padding-only packets the client sent (its bandwidth probes): counted in the transport-wide feedback, then dropped.</summary>
+    public long PaddingPacketsIn { get; init; }
+
     /// <summary>Input frames the model could not decode.</summary>
     public long DecodeErrors { get; init; }
 }

@@ -214,6 +214,9 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
     /// <summary>Media datagrams dropped by faults.</summary>
     public long PacketsDroppedByFaults => _interceptor.Dropped;
 
+    /// <summary>Padding-only packets the client sent on its RTX stream (its bandwidth probes), counted in the transport-wide feedback and dropped.</summary>
+    public long PaddingPacketsIn => _media.Pc?.Stats.PaddingReceived ?? 0;
+
     /// <summary>Datagrams the ICE agent discarded (garbage, unknown senders).</summary>
     public long DatagramsDiscarded => _media.Pc?.Ice.DroppedDatagrams ?? 0;
 
@@ -263,6 +266,7 @@ public sealed class SimulatedSession : ISignalingContext, IFaultTarget, IMediaEv
             EffectiveModelMode = EffectiveModelMode,
             StateVersion = StateVersion,
             DecodeErrors = DecodeErrors,
+            PaddingPacketsIn = PaddingPacketsIn,
         };
     }
 

@@ -119,7 +119,9 @@ public class AdaptiveSenderTests
         var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
         await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "adapting" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "the target to grow without loss (from 1,500)");
-        Assert.True(rt.CurrentSession?.PeerConnection?.Stats.TransportFeedback is { Feedbacks: > 10 }, "the simulator sends transport-wide feedback: the delay-based controller steers");
+        await WaitUntilAsync(() => rt.CurrentSession?.PeerConnection?.Stats.TransportFeedback is { Feedbacks: > 10 }, TimeSpan.FromSeconds(10), "the simulator to send transport-wide feedback: the delay-based controller steers");
+        Assert.True(rt.CurrentSession!.PeerConnection!.Stats.ProbesSent > 0, "below the maximum with no capacity known, the sender probes");
+        Assert.True(sim.Sessions.Single().PaddingPacketsIn > 0, "the simulator counted the probes' padding and dropped it");
 
         var fault = sim.Faults.Add(new Fault { Type = FaultType.Loss, LossPercent = 30, Direction = FaultDirection.FromClient });
         int before = rt.Stats!.TargetBitrateKbps!.Value;
@@ -128,6 +130,38 @@ public class AdaptiveSenderTests
         sim.Faults.Remove(fault.Id!);
         int low = rt.Stats!.TargetBitrateKbps!.Value;
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps > low * 1.5, TimeSpan.FromSeconds(30), "the target to grow again");
+        stop.Cancel();
+        await frames;
+    }
+
+    [Fact]
+    public async Task Under_a_bandwidth_cap_the_target_settles_below_it_and_probes_find_the_room_once_it_is_lifted()
+    {
+        await using var sim = await StartSimulatorAsync();
+        using var client = Client(sim);
+        var model = RealtimeModels.Lucy21;
+        await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
+        using var stop = new CancellationTokenSource();
+        var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
+        await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "capped" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2500, TimeSpan.FromSeconds(30), "the target to climb from 1,500 by probing");
+
+        var cap = sim.Faults.Add(new Fault { Type = FaultType.Bandwidth, BandwidthKbps = 1000, Direction = FaultDirection.FromClient });
+        var pc = rt.CurrentSession!.PeerConnection!;
+        long probes = pc.Stats.ProbesSent;
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps < 1000, TimeSpan.FromSeconds(30), "the target to go under the 1 Mbit/s cap");
+        await WaitUntilAsync(() => pc.Stats.ProbesSent >= probes + 2, TimeSpan.FromSeconds(30), "the sender to probe (padding, not media) for room under the cap");
+        int highest = 0;
+        for (int i = 0; i < 30; i++)
+        {
+            highest = Math.Max(highest, rt.Stats?.TargetBitrateKbps ?? 0);
+            await Task.Delay(100);
+        }
+
+        Assert.True(highest <= 1000, $"the target reached {highest} kbit/s under a 1,000 kbit/s cap: it should hold below the capacity it found, however the probes read");
+
+        sim.Faults.Remove(cap.Id!);
+        await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "probes to find the room once the cap is lifted");
         stop.Cancel();
         await frames;
     }
