@@ -62,8 +62,8 @@ public sealed class SrtpContext : IDisposable
     // thread at a time (the peer connection's send lock or its receive loop), like its replay windows.
     private readonly IncrementalHash? _rtpHmac;
     private readonly IncrementalHash? _rtcpHmac;
-    private readonly AesGcm? _rtpGcm;
-    private readonly AesGcm? _rtcpGcm;
+    private readonly GcmCipher? _rtpGcm;
+    private readonly GcmCipher? _rtcpGcm;
     private readonly byte[] _rtpSalt;
     private readonly byte[] _rtcpSalt;
     private readonly Dictionary<uint, StreamState> _rtpStreams = [];
@@ -78,8 +78,8 @@ public sealed class SrtpContext : IDisposable
         _rtcpSalt = rtcpSalt.ToArray();
         if (profile == SrtpProfile.AeadAes128Gcm)
         {
-            _rtpGcm = new AesGcm(rtpKey, GcmTagLength);
-            _rtcpGcm = new AesGcm(rtcpKey, GcmTagLength);
+            _rtpGcm = new GcmCipher(rtpKey);
+            _rtcpGcm = new GcmCipher(rtcpKey);
         }
         else
         {
@@ -190,7 +190,7 @@ public sealed class SrtpContext : IDisposable
         {
             Span<byte> nonce = stackalloc byte[12];
             RtpGcmNonce(nonce, _rtpSalt, ssrc, roc, seq);
-            _rtpGcm!.Encrypt(nonce, buffer[headerLength..length], buffer[headerLength..length], buffer.Slice(length, GcmTagLength), buffer[..headerLength]);
+            _rtpGcm!.Encrypt(nonce, buffer[headerLength..length], buffer.Slice(length, GcmTagLength), buffer[..headerLength]);
             protectedLength = length + GcmTagLength;
             return SrtpError.None;
         }
@@ -234,11 +234,7 @@ public sealed class SrtpContext : IDisposable
         {
             Span<byte> nonce = stackalloc byte[12];
             RtpGcmNonce(nonce, _rtpSalt, ssrc, roc, seq);
-            try
-            {
-                _rtpGcm!.Decrypt(nonce, buffer[headerLength..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), buffer[headerLength..bodyEnd], buffer[..headerLength]);
-            }
-            catch (AuthenticationTagMismatchException)
+            if (!_rtpGcm!.Decrypt(nonce, buffer[headerLength..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), buffer[..headerLength]))
             {
                 return SrtpError.AuthenticationFailed;
             }
@@ -291,7 +287,7 @@ public sealed class SrtpContext : IDisposable
             Span<byte> nonce = stackalloc byte[12];
             Span<byte> aad = stackalloc byte[12];
             RtcpGcmNonceAndAad(nonce, aad, buffer, ssrc, eIndex);
-            _rtcpGcm!.Encrypt(nonce, buffer[8..length], buffer[8..length], buffer.Slice(length, GcmTagLength), aad);
+            _rtcpGcm!.Encrypt(nonce, buffer[8..length], buffer.Slice(length, GcmTagLength), aad);
             BinaryPrimitives.WriteUInt32BigEndian(buffer[(length + GcmTagLength)..], eIndex);
             protectedLength = length + GcmTagLength + SrtcpIndexLength;
             return SrtpError.None;
@@ -353,11 +349,7 @@ public sealed class SrtpContext : IDisposable
                 return SrtpError.Malformed; // unencrypted SRTCP is not negotiated by WebRTC
             }
 
-            try
-            {
-                _rtcpGcm!.Decrypt(nonce, buffer[8..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), buffer[8..bodyEnd], aad);
-            }
-            catch (AuthenticationTagMismatchException)
+            if (!_rtcpGcm!.Decrypt(nonce, buffer[8..bodyEnd], buffer.Slice(bodyEnd, GcmTagLength), aad))
             {
                 return SrtpError.AuthenticationFailed;
             }
