@@ -11,6 +11,8 @@ using Decart.Sdk.Realtime;
 // Usage:
 //   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform] [livekit|direct]
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20] [livekit|direct]
+//   dotnet run -c Release --project bench/Decart.LoadTest -- connect-cold [runs=20] [livekit|direct]
+//     one connect per fresh process (20 processes), with each one's phase breakdown
 //   dotnet run -c Release --project bench/Decart.LoadTest -- bandwidth [adapt|fixed] [seconds=60] [livekit|direct]
 //     a camera-like source (1088x624, 30 fps, VP8 at 3 Mbit/s, noise-rich) through a 1 Mbit/s cap from 10 s to 40 s
 // The simulator runs as its own process (the built Decart.Simulator.dll), as in CI or on a developer machine;
@@ -18,6 +20,13 @@ using Decart.Sdk.Realtime;
 string mode = args.Length > 0 ? args[0] : "sessions";
 string root = FindRoot();
 string clip = Path.Combine(root, "assets", "clips", "pattern-1088x624-30fps.ivf");
+if (mode == "connect-once")
+{
+    // One connect from this fresh process (the cold path: JIT, DTLS certificate, first keyframe) to the simulator at
+    // args[1]; prints one line: the total to the first model frame and each connect phase (the SDK's spans).
+    return await ColdConnect.OnceAsync(new Uri(args[1]), args.Contains("direct") ? RealtimeTransport.Direct : RealtimeTransport.LiveKit, clip, args.Contains("trace"));
+}
+
 // The model mode: echo (the bitstream back; the capacity figure) unless "transform" is given (decode, draw, encode).
 string modelMode = args.Contains("transform") ? "transform" : "echo";
 // The transport: Decart's current LiveKit-room flow (the SDK's default) unless "direct" is given.
@@ -26,6 +35,12 @@ Console.WriteLine($"transport {transport}, model mode {modelMode}");
 using var sim = SimulatorProcess.Start(modelMode);
 Console.WriteLine($"simulator pid {sim.Process.Id} at {sim.Url}");
 using var client = new DecartClient(new DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri(sim.Url), RealtimeBaseUrl = new Uri(sim.Url) });
+
+if (mode == "connect-cold")
+{
+    int runs = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out int r) ? r : 20;
+    return await ColdConnect.RunAsync(sim.Url, runs, transport);
+}
 
 if (mode == "connect")
 {

@@ -940,12 +940,16 @@ public sealed class PeerConnection : IAsyncDisposable
             return null;
         }
 
+        bool measured = false;
+        BandwidthProbeResult? result = null;
         try
         {
             double bytesPerSecond = bitrateKbps * 125.0;
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            while (!cancellationToken.IsCancellationRequested)
+            bool sent = false;
+            while (true)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 if (elapsed >= duration)
                 {
@@ -955,34 +959,48 @@ public sealed class PeerConnection : IAsyncDisposable
                 // What the cluster should have sent by the end of this 5 ms tick, less what it did (media included).
                 long due = (long)(bytesPerSecond * Math.Min(duration.TotalSeconds, elapsed.TotalSeconds + 0.005));
                 long deficit = due - _twccSender.ProbeBytesSent(probe);
-                if (deficit > 0 && !SendPadding(stream, (int)Math.Min(deficit, 64 * 1024)))
+                if (deficit > 0)
                 {
-                    break;
+                    if (!SendPadding(stream, (int)Math.Min(deficit, 64 * 1024)))
+                    {
+                        return null; // closed, or no longer sending: nothing to measure, and no feedback to wait for
+                    }
+
+                    sent = true;
                 }
 
                 await Task.Delay(5, cancellationToken).ConfigureAwait(false);
             }
 
             _twccSender.EndProbeSending(probe);
-            Stats.ProbeSent();
+            if (sent)
+            {
+                Stats.ProbeSent();
+            }
+
             var wait = TimeSpan.FromSeconds(1) + (Stats.RoundTripTime ?? TimeSpan.Zero);
-            await probe.AllReported.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Some packets were never reported: measure what was.
+            try
+            {
+                await probe.AllReported.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Some packets were never reported: measure what was.
+            }
+
+            measured = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _twccSender.FinishProbe(probe);
-            return null;
+            // Cancelled: nothing measured.
         }
         finally
         {
-            _twccSender.EndProbeSending(probe);
+            // Always released, whatever ended the probe: a probe left registered would refuse every later one.
+            result = _twccSender.FinishProbe(probe);
         }
 
-        return _twccSender.FinishProbe(probe);
+        return measured ? result : null;
     }
 
     /// <summary>
@@ -1007,15 +1025,17 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             var srtp = _srtp;
             var video = _video;
-            if (srtp is null || video is null || stream.Nack.RtxPayloadType is not int rtxPt || State != PeerConnectionState.Connected)
+            int twcc = _twccSender.ExtensionId;
+            if (srtp is null || video is null || stream.Nack.RtxPayloadType is not int rtxPt || State != PeerConnectionState.Connected || twcc is < 1 or > 14
+                || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive)
             {
-                return false;
+                return false; // re-checked under the lock: a renegotiation may have changed any of it since CanProbe
             }
 
             while (bytes > 0)
             {
                 var writer = new RtpWriter(_sendPacket, (byte)rtxPt, stream.Nack.NextRtxSequence(), stream.LastTimestamp, stream.Nack.RtxSsrc, false);
-                writer.AddExtension(_twccSender.ExtensionId, [0, 0]);
+                writer.AddExtension(twcc, [0, 0]);
                 if (video.Extensions.Mid is >= 1 and <= 14 && _sendMid is { } mid)
                 {
                     writer.AddExtension(video.Extensions.Mid, mid);

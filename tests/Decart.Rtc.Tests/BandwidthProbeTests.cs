@@ -166,4 +166,20 @@ public sealed class BandwidthProbeTests
         Assert.Null(await client.ProbeAsync(2000, TimeSpan.FromMilliseconds(500), cts.Token).WaitAsync(Bound));
         Assert.NotNull(await client.ProbeAsync(2000, TimeSpan.FromMilliseconds(30)).WaitAsync(Bound));
     }
+
+    [Fact]
+    public async Task A_probe_whose_connection_closes_under_it_returns_null_at_once_and_frees_the_next_probe()
+    {
+        var (client, server) = await ConnectAsync();
+        await using var s = server;
+        var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
+        await SendFramesAsync(client, clip, 0, 3);
+        Assert.True(client.CanProbe);
+        var probe = client.ProbeAsync(1000, TimeSpan.FromMilliseconds(800));
+        await Task.Delay(100);
+        await client.DisposeAsync();
+        Assert.Null(await probe.WaitAsync(Bound));
+        Assert.False(client.CanProbe);
+        Assert.Null(await client.ProbeAsync(1000, TimeSpan.FromMilliseconds(20)).WaitAsync(Bound)); // closed: nothing, at once
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class Aes128GcmIntrinsics : IDisposable
 
     private Vector128<byte> _k0, _k1, _k2, _k3, _k4, _k5, _k6, _k7, _k8, _k9, _k10;
     private Vector128<byte> _h1, _h2, _h3, _h4;
+    private bool _disposed;
 
     /// <summary>Creates the cipher for a 16-byte key.</summary>
     /// <param name="key">The AES-128 key.</param>
@@ -105,6 +106,7 @@ internal sealed class Aes128GcmIntrinsics : IDisposable
     /// <summary>Forgets the key schedule and the hash key.</summary>
     public void Dispose()
     {
+        _disposed = true;
         _k0 = _k1 = _k2 = _k3 = _k4 = _k5 = _k6 = _k7 = _k8 = _k9 = _k10 = default;
         _h1 = _h2 = _h3 = _h4 = default;
     }
@@ -112,6 +114,7 @@ internal sealed class Aes128GcmIntrinsics : IDisposable
     /// <summary>CTR over <paramref name="data"/> and GHASH over the AAD and the ciphertext; returns the tag.</summary>
     private Vector128<byte> Crypt(ReadOnlySpan<byte> nonce, Span<byte> data, ReadOnlySpan<byte> aad, bool encrypt)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this); // a zeroed key schedule must never encrypt
         if (nonce.Length != NonceSize)
         {
             throw new ArgumentException("GCM here takes a 12-byte nonce", nameof(nonce));

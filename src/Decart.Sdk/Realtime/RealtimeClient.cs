@@ -724,11 +724,13 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         Decart.Rtc.Interceptors.BandwidthProbeResult? result = null;
         try
         {
+            await Task.Yield(); // not on the RTCP receive thread that delivered the feedback
             result = await pc.ProbeAsync(probeKbps, TimeSpan.FromMilliseconds(20), _life.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception ex)
         {
-            // The connection went away under the probe: nothing measured.
+            // Whatever ended the probe, the controller must hear that it ended, or it never probes again.
+            _logger.LogDebug(DecartLog.BitrateChanged, "A bandwidth probe ended without a result: {Error}.", ex.GetType().Name);
         }
 
         lock (_rateLock)
@@ -740,8 +742,9 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             long now = Environment.TickCount64;
             int current = encoded.TargetBitrateKbps;
-            int target = rate.OnProbeResult(result, now);
-            if (ReferenceEquals(session, _session) && ReferenceEquals(pc, session.PeerConnection) && ReferenceEquals(Volatile.Read(ref _source), encoded))
+            bool isCurrent = ReferenceEquals(session, _session) && ReferenceEquals(pc, session.PeerConnection) && ReferenceEquals(Volatile.Read(ref _source), encoded);
+            int target = rate.OnProbeResult(isCurrent ? result : null, now); // a probe of a connection since replaced teaches nothing
+            if (isCurrent)
             {
                 ApplyTarget(encoded, current, target, now, null);
             }
@@ -834,6 +837,9 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             throw new DecartException(DecartErrorCode.InvalidOptions, $"StatsInterval must be at least 500 ms (got {options.StatsInterval.TotalMilliseconds:0} ms).");
         }
 
+        // The process's first connection pays for the DTLS certificate and the handshake's first compilation: start
+        // them now on another thread, while the signaling socket opens and the room is assigned (once per process).
+        _ = Decart.Rtc.RtcWarmUp.RunAsync(CancellationToken.None);
         ApplyMirror(source, options.Mirror);
         ApplyCodec(source, options.PreferredVideoCodec);
 

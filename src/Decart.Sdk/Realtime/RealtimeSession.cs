@@ -353,7 +353,7 @@ internal sealed class RealtimeSession : IAsyncDisposable
 
         var (width, height) = _host.PublishSize;
         using var joining = DecartTelemetry.Start("room-join", Trace);
-        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming) { Layers = _host.PublishLayers }, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await RaceAsync(connection.ConnectAsync(livekitUrl, room.Token, new LiveKitPublication(CodecName(_codec), width, height, FrameTiming: FrameTiming) { Layers = _host.PublishLayers }, joining?.Context ?? default, cancellationToken), cancellationToken).ConfigureAwait(false);
         _ = connection.Lost.ContinueWith(t => Fail(t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _connected = true;
         if (pc.State != PeerConnectionState.Connected)

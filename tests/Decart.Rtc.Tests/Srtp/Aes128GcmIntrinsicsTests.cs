@@ -111,5 +111,10 @@ public class Aes128GcmIntrinsicsTests
 
         Assert.Throws<ArgumentException>(() => gcm.Encrypt(new byte[8], cipher, tag, aad));
         Assert.Throws<ArgumentException>(() => new Aes128GcmIntrinsics(new byte[32]));
+
+        // Used after disposal (its key schedule zeroed): refused, never encrypted with an all-zero key.
+        gcm.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => gcm.Encrypt(nonce, cipher, tag, aad));
+        Assert.Throws<ObjectDisposedException>(() => gcm.Decrypt(nonce, cipher, tag, aad));
     }
 }

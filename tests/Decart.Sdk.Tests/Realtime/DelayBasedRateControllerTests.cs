@@ -174,4 +174,32 @@ public class DelayBasedRateControllerTests
         Assert.True(absurd.TryStartProbe(5_000, out _));
         Assert.Equal(3500, absurd.OnProbeResult(Probe(10_000_000_000_000, 10_000_000_000_000), 5_100));
     }
+
+    [Fact]
+    public void Two_saturated_readings_well_above_the_capacity_raise_it_and_one_or_a_noisy_pair_does_not()
+    {
+        var c = new DelayBasedRateController(3000, 300, 3500) { ProbingAvailable = true };
+        var (_, now) = Run(c, 0, 6, _ => Feedback(60, ackedBps: 1_000_000)); // 850, capacity 1000
+        void ProbeOnce(long sent, long received)
+        {
+            now += 2_000;
+            Assert.True(c.TryStartProbe(now, out _));
+            c.OnProbeResult(Probe(sent, received), now + 100);
+        }
+
+        ProbeOnce(1_700_000, 1_300_000); // saturated, 1.3 x the capacity: one reading is noise
+        Assert.Equal(1000, c.CapacityKbps);
+        ProbeOnce(1_700_000, 1_000_000); // the next says the old capacity: the pair breaks
+        Assert.Equal(1000, c.CapacityKbps);
+        ProbeOnce(1_700_000, 1_300_000);
+        ProbeOnce(1_700_000, 1_250_000); // two in a row: the path got faster, by the lower of the two
+        Assert.Equal(1250, c.CapacityKbps);
+        Run(c, now, 100, _ => Feedback(2, ackedBps: 1_000_000)); // 5 s of quiet: the target may follow, to 85 % of it
+        Assert.InRange(c.TargetKbps, 1055, 1065);
+
+        // Bad input: a maximum over 50 Mbit/s (an encoder's own target) never asks for a probe over 100 Mbit/s.
+        var huge = new DelayBasedRateController(60_000, 300, 80_000) { ProbingAvailable = true };
+        Assert.True(huge.TryStartProbe(10_000, out int kbps));
+        Assert.Equal(100_000, kbps);
+    }
 }

@@ -64,6 +64,15 @@ public class TelemetryTests
         var children = spans.Where(s => s.ParentSpanId == connect.SpanId).ToList();
         Assert.Equal(phases.Order(), children.Select(c => c.OperationName).Order());
         Assert.All(children, c => Assert.Equal(connect.TraceId, c.TraceId));
+        if (transport == RealtimeTransport.LiveKit)
+        {
+            // The room join, step by step: the signal connection, ICE and DTLS, the model's participant, the camera.
+            var join = children.Single(c => c.OperationName == "room-join");
+            var steps = spans.Where(s => s.ParentSpanId == join.SpanId).OrderBy(s => s.StartTimeUtc).ToList();
+            Assert.Equal(["signal-join", "media-connect", "model-participant", "publish"], steps.Select(s => s.OperationName));
+            Assert.All(steps, s => Assert.True(s.StartTimeUtc >= join.StartTimeUtc && s.StartTimeUtc + s.Duration <= join.StartTimeUtc + join.Duration + TimeSpan.FromMilliseconds(1), $"{s.OperationName} lies within room-join"));
+        }
+
         var firstFrame = children.Single(c => c.OperationName == "first-frame");
         Assert.True(firstFrame.Duration >= connect.Duration, "the first frame comes after the connect returned");
         Assert.DoesNotContain(spans.SelectMany(s => s.Tags), t => t.Value?.Contains(sim.DefaultApiKey, StringComparison.Ordinal) == true);

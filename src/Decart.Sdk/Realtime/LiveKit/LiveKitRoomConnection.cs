@@ -154,7 +154,17 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the join.</param>
     /// <returns>A task that completes when joined and published.</returns>
     /// <exception cref="DecartException">What failed, typed: the room refused the token, a timeout, bad answers.</exception>
-    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, CancellationToken cancellationToken)
+    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, CancellationToken cancellationToken) =>
+        await ConnectAsync(livekitUrl, token, publication, default, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Joins as <see cref="ConnectAsync(Uri, string, LiveKitPublication?, CancellationToken)"/>, with a span per step under <paramref name="trace"/>.</summary>
+    /// <param name="livekitUrl">The room's URL.</param>
+    /// <param name="token">The room token.</param>
+    /// <param name="publication">What to publish, or null.</param>
+    /// <param name="trace">The parent span (the session's <c>room-join</c>).</param>
+    /// <param name="cancellationToken">Cancels joining.</param>
+    /// <returns>A task that completes when joined and published.</returns>
+    public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, System.Diagnostics.ActivityContext trace, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(livekitUrl);
         // Decart's clients prefer H.264 in rooms; a publication's own codec goes first.
@@ -172,9 +182,13 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             ConnectionSettings = new ConnectionSettings { AutoSubscribe = true, AdaptiveStream = false },
             PublisherOffer = new SignalSessionDescription { Type = "offer", Sdp = first.ToString(), Id = firstId },
         };
-        await OpenAsync(livekitUrl, token, LiveKitSignal.EncodeJoinRequest(join), cancellationToken).ConfigureAwait(false);
+        JoinResponse response;
+        using (Telemetry.DecartTelemetry.Start("signal-join", trace))
+        {
+            await OpenAsync(livekitUrl, token, LiveKitSignal.EncodeJoinRequest(join), cancellationToken).ConfigureAwait(false);
+            response = await WaitAsync(_join.Task, _timeouts.Join, "JoinResponse from the room", cancellationToken).ConfigureAwait(false);
+        }
 
-        var response = await WaitAsync(_join.Task, _timeouts.Join, "JoinResponse from the room", cancellationToken).ConfigureAwait(false);
         RoomName = response.Room?.Name;
         if (response.PingInterval > 0 && response.PingTimeout > 0)
         {
@@ -187,28 +201,38 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             return;
         }
 
-        var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "answer to the join offer", cancellationToken).ConfigureAwait(false);
-        await ApplyAnswerAsync(_pc, answer, cancellationToken).ConfigureAwait(false);
-        await TrickleLocalCandidatesAsync(_pc, SignalTarget.Publisher, cancellationToken).ConfigureAwait(false);
-        try
+        using (Telemetry.DecartTelemetry.Start("media-connect", trace))
         {
-            await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
+            var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "answer to the join offer", cancellationToken).ConfigureAwait(false);
+            await ApplyAnswerAsync(_pc, answer, cancellationToken).ConfigureAwait(false);
+            await TrickleLocalCandidatesAsync(_pc, SignalTarget.Publisher, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WaitAsync(_pc.ConnectedAsync(cancellationToken), _timeouts.PeerConnection, "media connection to the room (ICE and DTLS)", cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new DecartException(DecartErrorCode.WebRtcError, $"the room's media connection could not be established: {ex.Message}", ex) { Detail = WebRtcErrorDetail.Ice };
+            }
         }
 
-        await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+        using (Telemetry.DecartTelemetry.Start("model-participant", trace))
+        {
+            await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
+        }
+
         if (publication is null)
         {
             return;
         }
 
         // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
-        await AddCameraTrackAsync(_pc.LocalTrackId, publication, cancellationToken).ConfigureAwait(false);
-        var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
-        await PublishOfferAsync(_pc, offer, publication, cancellationToken).ConfigureAwait(false);
+        using (Telemetry.DecartTelemetry.Start("publish", trace))
+        {
+            await AddCameraTrackAsync(_pc.LocalTrackId, publication, cancellationToken).ConfigureAwait(false);
+            var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
+            await PublishOfferAsync(_pc, offer, publication, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -1,0 +1,93 @@
+using Decart.Rtc.Dtls;
+using Decart.Rtc.Srtp;
+using Decart.Rtc.Transport;
+
+namespace Decart.Rtc;
+
+/// <summary>
+/// What a process's first connection would otherwise pay on its critical path: the DTLS certificate (an ECDSA P-256
+/// key and a signature) and the first compilation of the DTLS handshake, its elliptic-curve arithmetic and the SRTP
+/// key schedule. <see cref="RunAsync"/> does both once per process, off the caller's path — a DTLS handshake between
+/// two endpoints in memory, then one SRTP packet each way with the keys it produced.
+/// </summary>
+public static class RtcWarmUp
+{
+    private static readonly Lazy<Task> Once = new(() => Task.Run(RunCoreAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// Warms the process up for its first connection, once (later calls return the same task). Connects start it
+    /// themselves in the background; calling it at app start takes it off the first connect entirely. Never throws:
+    /// a warm-up that fails only means the first connect pays as before.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for it (the warm-up itself carries on).</param>
+    /// <returns>A task that completes when the warm-up is done.</returns>
+    public static Task RunAsync(CancellationToken cancellationToken = default) => Once.Value.WaitAsync(cancellationToken);
+
+    /// <summary>Whether the warm-up has finished.</summary>
+    public static bool IsDone => Once.IsValueCreated && Once.Value.IsCompleted;
+
+    private static async Task RunCoreAsync()
+    {
+        try
+        {
+            var certificate = DtlsCertificate.Default;
+            var (a, b) = MemoryLink.CreatePair();
+            await using var client = new DtlsTransport(a, DtlsRole.Client, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+            await using var server = new DtlsTransport(b, DtlsRole.Server, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+            var keys = await Task.WhenAll(client.HandshakeAsync(), server.HandshakeAsync()).ConfigureAwait(false);
+            using var sender = new SrtpSession(keys[0]);
+            using var receiver = new SrtpSession(keys[1]);
+            var packet = new byte[256];
+            var writer = new Rtp.RtpWriter(packet, 96, 1, 0, 1, true);
+            writer.AddExtension(1, [0, 0]);
+            int length = writer.WritePayload(new byte[100]);
+            if (sender.Outbound.ProtectRtp(packet, length, out int protectedLength) == SrtpError.None)
+            {
+                receiver.Inbound.UnprotectRtp(packet, protectedLength, out _);
+            }
+        }
+        catch (Exception ex) when (ex is DtlsHandshakeException or IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Nothing is lost: the first real connect compiles what it needs itself.
+        }
+    }
+
+    /// <summary>Two ends of an in-memory datagram link: what one sends, the other receives (on the thread pool).</summary>
+    private sealed class MemoryLink : IDatagramTransport
+    {
+        private MemoryLink? _peer;
+        private int _closed;
+
+        public int MaxDatagramSize => 1500;
+
+        public event DatagramHandler? DatagramReceived;
+
+        public static (MemoryLink A, MemoryLink B) CreatePair()
+        {
+            var a = new MemoryLink();
+            var b = new MemoryLink();
+            a._peer = b;
+            b._peer = a;
+            return (a, b);
+        }
+
+        public bool Send(ReadOnlySpan<byte> datagram)
+        {
+            var peer = _peer;
+            if (peer is null || Volatile.Read(ref _closed) == 1 || Volatile.Read(ref peer._closed) == 1)
+            {
+                return false;
+            }
+
+            byte[] copy = datagram.ToArray();
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Peer.DatagramReceived?.Invoke(state.Copy), (Peer: peer, Copy: copy), preferLocal: false);
+            return true;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Volatile.Write(ref _closed, 1);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
