@@ -9,7 +9,8 @@ using Decart.Sdk.Models;
 using Decart.Sdk.Realtime;
 
 // Usage:
-//   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform] [livekit|direct]
+//   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform] [livekit|direct] [camera [h264]]
+//     camera: the camera-rate clips of tools/make-camera-clip.sh (1088x624, 30 fps, 3 Mbit/s) instead of the test pattern
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20] [livekit|direct]
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect-cold [runs=20] [livekit|direct]
 //     one connect per fresh process (20 processes), with each one's phase breakdown
@@ -134,9 +135,23 @@ int sessions = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture
 int seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
 var clients = new List<(RealtimeClient Client, TimedSource Source, Counter Echo)>();
 var latencies = new ConcurrentBag<double>();
+// 'camera': the camera-rate clips of tools/make-camera-clip.sh (3 Mbit/s, ~10 packets a frame) instead of the
+// ~300 kbit/s test pattern; with 'h264' the H.264 one.
+bool cameraRate = args.Contains("camera"), h264 = args.Contains("h264");
+string cameraClip = Path.Combine(root, "artifacts", "clips", h264 ? "camera-1088x624-30fps.h264" : "camera-1088x624-30fps.ivf");
+if (cameraRate && !File.Exists(cameraClip))
+{
+    Console.Error.WriteLine($"{cameraClip} is missing: run tools/make-camera-clip.sh first");
+    return 2;
+}
+
+Console.WriteLine(cameraRate ? $"clip {Path.GetFileName(cameraClip)} ({new FileInfo(cameraClip).Length * 8 / 10 / 1000} kbit/s)" : $"clip {Path.GetFileName(clip)}");
 for (int i = 0; i < sessions; i++)
 {
-    var source = new TimedSource(await IvfFileSource.OpenAsync(clip, 30));
+    IVideoSource inner = !cameraRate ? await IvfFileSource.OpenAsync(clip, 30)
+        : h264 ? await AnnexBFileSource.OpenAsync(cameraClip, 1088, 624, 30)
+        : await IvfFileSource.OpenAsync(cameraClip, 30);
+    var source = new TimedSource(inner);
     var echo = new Counter();
     var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
     {

@@ -6,7 +6,7 @@ using Decart.Sdk.Media;
 namespace Decart.Bench;
 
 /// <summary>Wraps a source and remembers when each frame was handed to the SDK (by its RTP timestamp).</summary>
-internal sealed class TimedSource(IvfFileSource inner) : IVideoSource, IAsyncDisposable
+internal sealed class TimedSource(IVideoSource inner) : IVideoSource, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<uint, long> _sent = new();
 
@@ -38,7 +38,7 @@ internal sealed class TimedSource(IvfFileSource inner) : IVideoSource, IAsyncDis
 
     public void RequestKeyframe() => inner.RequestKeyframe();
 
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    public ValueTask DisposeAsync() => inner is IAsyncDisposable d ? d.DisposeAsync() : ValueTask.CompletedTask;
 }
 
 /// <summary>The simulator as a child process on a free port.</summary>

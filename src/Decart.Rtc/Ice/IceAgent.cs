@@ -419,7 +419,33 @@ public sealed class IceAgent : IDatagramTransport
 
             _pairs.Sort((a, b) => b.Socket.Priority.CompareTo(a.Socket.Priority));
         }
+
+        // The first check goes out now rather than at the next pacing tick (up to 20 ms later): pacing spaces checks
+        // apart, it does not delay the first (RFC 8445 §6.1.4.2). Later pairs wait their turn as before.
+        if (Interlocked.CompareExchange(ref _firstCheckSent, 1, 0) == 0)
+        {
+            if (_options.Lite || _remoteUfrag is null || State is not IceState.New || Volatile.Read(ref _checkStartTicks) == 0)
+            {
+                Volatile.Write(ref _firstCheckSent, 0);
+                return;
+            }
+
+            try
+            {
+                lock (_tickLock)
+                {
+                    Tick(_options.TimeProvider.GetTimestamp());
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // the timer loop's next tick tries again
+            }
+        }
     }
+
+    private int _firstCheckSent;
+    private readonly object _tickLock = new();
 
     private void EnsurePair(LocalSocket local, IPEndPoint remote)
     {
@@ -744,7 +770,10 @@ public sealed class IceAgent : IDatagramTransport
 
             try
             {
-                Tick(time.GetTimestamp());
+                lock (_tickLock)
+                {
+                    Tick(time.GetTimestamp());
+                }
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
