@@ -28,19 +28,9 @@ internal static class ColdConnect
         ActivitySource.AddActivityListener(listener);
         var beforeConnect = DateTime.UtcNow;
         using var client = new DecartClient(new DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = simulator, RealtimeBaseUrl = simulator }, null, trace ? new TraceLoggerFactory() : null);
-        await using var source = await IvfFileSource.OpenAsync(clip, 30);
-        var firstFrame = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var watch = Stopwatch.StartNew();
-        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
-        {
-            Model = RealtimeModels.Lucy21,
-            Transport = transport,
-            InitialState = new RealtimeState { Prompt = "cold connect" },
-            OnFrame = _ => firstFrame.TrySetResult(),
-        });
-        double connected = watch.Elapsed.TotalMilliseconds;
-        await firstFrame.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        double total = watch.Elapsed.TotalMilliseconds;
+        var (rt, source, connected, total) = await ConnectToFirstFrameAsync(client, clip, transport, "cold connect");
+        await using var disposeSource = source;
+        await using var disposeClient = rt;
         var line = new List<string>
         {
             string.Create(CultureInfo.InvariantCulture, $"total={total:F1}"),
@@ -63,6 +53,38 @@ internal static class ColdConnect
         return 0;
     }
 
+    /// <summary>One connect of <paramref name="client"/> with the clip at 30 fps: ms until <c>ConnectAsync</c> returned and until the model's first frame.</summary>
+    public static async Task<(RealtimeClient Rt, IvfFileSource Source, double Connected, double Total)> ConnectToFirstFrameAsync(DecartClient client, string clip, RealtimeTransport transport, string prompt)
+    {
+        var source = await IvfFileSource.OpenAsync(clip, 30);
+        var firstFrame = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = Stopwatch.StartNew();
+        RealtimeClient? rt = null;
+        try
+        {
+            rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
+            {
+                Model = RealtimeModels.Lucy21,
+                Transport = transport,
+                InitialState = new RealtimeState { Prompt = prompt },
+                OnFrame = _ => firstFrame.TrySetResult(),
+            });
+            double connected = watch.Elapsed.TotalMilliseconds;
+            await firstFrame.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            return (rt, source, connected, watch.Elapsed.TotalMilliseconds);
+        }
+        catch
+        {
+            if (rt is not null)
+            {
+                await rt.DisposeAsync();
+            }
+
+            await source.DisposeAsync();
+            throw;
+        }
+    }
+
     public static async Task<int> RunAsync(string simulatorUrl, int runs, RealtimeTransport transport)
     {
         string self = typeof(ColdConnect).Assembly.Location;
@@ -80,6 +102,7 @@ internal static class ColdConnect
             if (!child.WaitForExit(60_000))
             {
                 child.Kill(entireProcessTree: true);
+                child.WaitForExit();
                 Console.WriteLine($"run {i}: timed out");
                 continue;
             }

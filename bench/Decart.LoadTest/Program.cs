@@ -49,19 +49,9 @@ if (mode == "connect")
     var times = new List<double>();
     for (int i = 0; i < runs + 2; i++)
     {
-        await using var source = await IvfFileSource.OpenAsync(clip, 30);
-        var firstFrame = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var watch = Stopwatch.StartNew();
-        await using var rt = await client.Realtime.ConnectAsync(source, new RealtimeConnectOptions
-        {
-            Model = RealtimeModels.Lucy21,
-            Transport = transport,
-            InitialState = new RealtimeState { Prompt = "load test" },
-            OnFrame = _ => firstFrame.TrySetResult(),
-        });
-        double connected = watch.Elapsed.TotalMilliseconds;
-        await firstFrame.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        double total = watch.Elapsed.TotalMilliseconds;
+        var (rt, source, connected, total) = await ColdConnect.ConnectToFirstFrameAsync(client, clip, transport, "load test");
+        await using var disposeSource = source;
+        await using var disposeClient = rt;
         if (i >= 2)
         {
             times.Add(total); // the first two warm the JIT and are not counted

@@ -12,7 +12,7 @@ namespace Decart.Rtc;
 /// </summary>
 public static class RtcWarmUp
 {
-    private static readonly Lazy<Task> Once = new(() => Task.Run(RunCoreAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Task> Once = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>
     /// Warms the process up for its first connection, once (later calls return the same task). Connects start it
@@ -26,29 +26,51 @@ public static class RtcWarmUp
     /// <summary>Whether the warm-up has finished.</summary>
     public static bool IsDone => Once.IsValueCreated && Once.Value.IsCompleted;
 
+    /// <summary>Whether it got through the handshake and an SRTP packet each way (tests check it did the work).</summary>
+    internal static bool Succeeded { get; private set; }
+
+    private static Task Start()
+    {
+        // The first caller's execution context (its AsyncLocals, its Activity) is not carried into the warm-up.
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(RunCoreAsync);
+        }
+    }
+
     private static async Task RunCoreAsync()
     {
         try
         {
             var certificate = DtlsCertificate.Default;
             var (a, b) = MemoryLink.CreatePair();
-            await using var client = new DtlsTransport(a, DtlsRole.Client, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
-            await using var server = new DtlsTransport(b, DtlsRole.Server, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
-            var keys = await Task.WhenAll(client.HandshakeAsync(), server.HandshakeAsync()).ConfigureAwait(false);
-            using var sender = new SrtpSession(keys[0]);
-            using var receiver = new SrtpSession(keys[1]);
-            var packet = new byte[256];
-            var writer = new Rtp.RtpWriter(packet, 96, 1, 0, 1, true);
-            writer.AddExtension(1, [0, 0]);
-            int length = writer.WritePayload(new byte[100]);
-            if (sender.Outbound.ProtectRtp(packet, length, out int protectedLength) == SrtpError.None)
+            var client = new DtlsTransport(a, DtlsRole.Client, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+            var server = new DtlsTransport(b, DtlsRole.Server, certificate.Fingerprint, certificate) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+            try
             {
-                receiver.Inbound.UnprotectRtp(packet, protectedLength, out _);
+                var keys = await Task.WhenAll(client.HandshakeAsync(), server.HandshakeAsync()).ConfigureAwait(false);
+                using var sender = new SrtpSession(keys[0]);
+                using var receiver = new SrtpSession(keys[1]);
+                var packet = new byte[256];
+                var writer = new Rtp.RtpWriter(packet, 96, 1, 0, 1, true);
+                writer.AddExtension(1, [0, 0]);
+                int length = writer.WritePayload(new byte[100]);
+                Succeeded = sender.Outbound.ProtectRtp(packet, length, out int protectedLength) == SrtpError.None
+                    && receiver.Inbound.UnprotectRtp(packet, protectedLength, out _) == SrtpError.None;
+            }
+            finally
+            {
+                // The link first: a close_notify still in flight is then dropped, not delivered into a transport
+                // that is being disposed.
+                await a.DisposeAsync().ConfigureAwait(false);
+                await b.DisposeAsync().ConfigureAwait(false);
+                await server.DisposeAsync().ConfigureAwait(false);
+                await client.DisposeAsync().ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is DtlsHandshakeException or IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception)
         {
-            // Nothing is lost: the first real connect compiles what it needs itself.
+            // Whatever went wrong, nothing is lost: the first real connect compiles what it needs itself.
         }
     }
 
@@ -80,8 +102,26 @@ public static class RtcWarmUp
             }
 
             byte[] copy = datagram.ToArray();
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Peer.DatagramReceived?.Invoke(state.Copy), (Peer: peer, Copy: copy), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Peer.Deliver(state.Copy), (Peer: peer, Copy: copy), preferLocal: false);
             return true;
+        }
+
+        private void Deliver(byte[] datagram)
+        {
+            if (Volatile.Read(ref _closed) == 1)
+            {
+                return;
+            }
+
+            try
+            {
+                DatagramReceived?.Invoke(datagram);
+            }
+            catch (Exception)
+            {
+                // A handler racing its own disposal: the datagram is dropped, as a real link would lose it; a
+                // thread-pool item must not throw (it would end the process).
+            }
         }
 
         public ValueTask DisposeAsync()

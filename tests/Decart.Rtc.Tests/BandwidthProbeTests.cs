@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using Decart.Rtc.Rtp;
-using Decart.Rtc.Sdp;
 using Decart.Rtc.Tests.Codecs;
 using Decart.Rtc.Transport;
 
@@ -49,17 +48,8 @@ public sealed class BandwidthProbeTests
         }
     }
 
-    private static async Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(IPacketInterceptor? clientInterceptor = null)
-    {
-        var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], Interceptor = clientInterceptor });
-        var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });
-        var offer = await client.CreateOfferAsync();
-        await server.SetRemoteDescriptionAsync(SessionDescription.Parse(offer.ToString(), SdpType.Offer));
-        var answer = await server.CreateAnswerAsync();
-        await client.SetRemoteDescriptionAsync(SessionDescription.Parse(answer.ToString(), SdpType.Answer));
-        await Task.WhenAll(client.ConnectedAsync(), server.ConnectedAsync()).WaitAsync(Bound);
-        return (client, server);
-    }
+    private static Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(IPacketInterceptor? clientInterceptor = null) =>
+        PeerConnectionTests.ConnectAsync(clientInterceptor: clientInterceptor);
 
     private static async Task SendFramesAsync(PeerConnection client, IReadOnlyList<byte[]> clip, int first, int count)
     {

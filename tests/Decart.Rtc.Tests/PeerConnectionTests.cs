@@ -39,7 +39,7 @@ public sealed class PeerConnectionTests
             direction == PacketDirection.Inbound && datagram.Length > 0 && datagram[0] is >= 20 and <= 63 ? new InterceptDecision(false, delay) : InterceptDecision.Pass;
     }
 
-    private static async Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(Action<SessionDescription>? customizeOffer = null, IPacketInterceptor? clientInterceptor = null)
+    internal static async Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(Action<SessionDescription>? customizeOffer = null, IPacketInterceptor? clientInterceptor = null)
     {
         var client = new PeerConnection(new PeerConnectionOptions { Addresses = [IPAddress.Loopback], Interceptor = clientInterceptor });
         var server = new PeerConnection(new PeerConnectionOptions { IceLite = true, Addresses = [IPAddress.Loopback] });

@@ -9,6 +9,7 @@ public class WarmUpTests
         var second = RtcWarmUp.RunAsync();
         await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(RtcWarmUp.IsDone);
+        Assert.True(RtcWarmUp.Succeeded, "the warm-up got through its DTLS handshake and an SRTP packet each way");
         Assert.StartsWith("sha-256 ", Decart.Rtc.Dtls.DtlsCertificate.Default.Fingerprint, StringComparison.Ordinal);
 
         Assert.True(first.IsCompletedSuccessfully && second.IsCompletedSuccessfully); // never faulted: a failed warm-up is swallowed

@@ -650,9 +650,9 @@ public sealed class IceAgent : IDatagramTransport
             // agent obtains consent from authenticated responses to its own checks only (RFC 7675 §5.1).
             Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
         }
-        if (State == IceState.New)
+        if (_state.TryMove(IceState.New, IceState.Checking))
         {
-            SetState(IceState.Checking);
+            StateChanged?.Invoke(IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
         }
 
         if (!_controlling && request.Has(StunAttributeType.UseCandidate) && _selected is null)
@@ -844,9 +844,9 @@ public sealed class IceAgent : IDatagramTransport
             return;
         }
 
-        if (State == IceState.New)
+        if (_state.TryMove(IceState.New, IceState.Checking))
         {
-            SetState(IceState.Checking);
+            StateChanged?.Invoke(IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
         }
 
         due.Nominating = _controlling;

@@ -16,7 +16,8 @@ namespace Decart.Sdk.Telemetry;
 /// <c>decart.realtime.rtt</c> (ms), <c>decart.realtime.upstream_loss</c> (ratio) and <c>decart.realtime.send_bitrate</c>
 /// / <c>.receive_bitrate</c> (bit/s), every one tagged with <c>decart.transport</c>. Spans: <c>decart.realtime.connect</c>
 /// per attempt, with a child per phase — <c>websocket-open</c>, <c>room-info</c> and <c>room-join</c> (LiveKit; under it
-/// <c>signal-join</c>, <c>media-connect</c> (ICE and DTLS), <c>model-participant</c> and <c>publish</c>),
+/// <c>signal-join</c>, <c>media-connect</c> (ICE and DTLS), <c>model-participant</c> and <c>publish</c> on the
+/// one-connection path, <c>signal-join</c> alone on the two-connection one),
 /// <c>initial-state-ack</c> and <c>webrtc-handshake</c> (direct), <c>first-frame</c> (from the connect until the first
 /// frame of the model arrived) — and <c>decart.realtime.reconnect</c> around each reconnect. No tag or span carries a
 /// key, token or URL query.

@@ -109,15 +109,8 @@ public class AdaptiveSenderTests
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
-        var model = RealtimeModels.Lucy21;
-
-        // Camera-like frames (a moving gradient with sensor-like noise): the encoder spends the bits it is given, so
-        // the sender is not application-limited and may grow (the delay-based controller never runs far ahead of what
-        // the peer acknowledges).
-        await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
-        using var stop = new CancellationTokenSource();
-        var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
-        await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "adapting" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
+        await using var session = await CameraSession.StartAsync(client, "adapting");
+        var rt = session.Rt;
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "the target to grow without loss (from 1,500)");
         await WaitUntilAsync(() => rt.CurrentSession?.PeerConnection?.Stats.TransportFeedback is { Feedbacks: > 10 }, TimeSpan.FromSeconds(10), "the simulator to send transport-wide feedback: the delay-based controller steers");
         Assert.True(rt.CurrentSession!.PeerConnection!.Stats.ProbesSent > 0, "below the maximum with no capacity known, the sender probes");
@@ -130,8 +123,6 @@ public class AdaptiveSenderTests
         sim.Faults.Remove(fault.Id!);
         int low = rt.Stats!.TargetBitrateKbps!.Value;
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps > low * 1.5, TimeSpan.FromSeconds(30), "the target to grow again");
-        stop.Cancel();
-        await frames;
     }
 
     [Fact]
@@ -139,11 +130,8 @@ public class AdaptiveSenderTests
     {
         await using var sim = await StartSimulatorAsync();
         using var client = Client(sim);
-        var model = RealtimeModels.Lucy21;
-        await using var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
-        using var stop = new CancellationTokenSource();
-        var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
-        await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = "capped" }, StatsInterval = TimeSpan.FromMilliseconds(500) });
+        await using var session = await CameraSession.StartAsync(client, "capped");
+        var rt = session.Rt;
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2500, TimeSpan.FromSeconds(30), "the target to climb from 1,500 by probing");
 
         var cap = sim.Faults.Add(new Fault { Type = FaultType.Bandwidth, BandwidthKbps = 1000, Direction = FaultDirection.FromClient });
@@ -162,8 +150,6 @@ public class AdaptiveSenderTests
 
         sim.Faults.Remove(cap.Id!);
         await WaitUntilAsync(() => rt.Stats?.TargetBitrateKbps >= 2000, TimeSpan.FromSeconds(30), "probes to find the room once the cap is lifted");
-        stop.Cancel();
-        await frames;
     }
 
     [Fact]
@@ -178,5 +164,57 @@ public class AdaptiveSenderTests
         await using var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, AdaptBitrate = false, StatsInterval = TimeSpan.FromMilliseconds(500) });
         await WaitUntilAsync(() => rt.Stats is { Interval.Ticks: > 0 } && rt.FramesSent > 60, TimeSpan.FromSeconds(30), "a few samples");
         Assert.Equal(1500, rt.Stats!.TargetBitrateKbps);
+    }
+
+    /// <summary>
+    /// A session fed camera-like frames (a moving gradient with sensor-like noise): the encoder spends the bits it is
+    /// given, so the sender is not application-limited and may grow (the delay-based controller never runs far ahead
+    /// of what the peer acknowledges). Disposing stops the frames, then the session and the camera.
+    /// </summary>
+    private sealed class CameraSession : IAsyncDisposable
+    {
+        private readonly RawVideoSource _camera;
+        private readonly CancellationTokenSource _stop;
+        private readonly Task _frames;
+
+        private CameraSession(RawVideoSource camera, CancellationTokenSource stop, Task frames, RealtimeClient rt)
+        {
+            _camera = camera;
+            _stop = stop;
+            _frames = frames;
+            Rt = rt;
+        }
+
+        public RealtimeClient Rt { get; }
+
+        public static async Task<CameraSession> StartAsync(DecartClient client, string prompt)
+        {
+            var model = RealtimeModels.Lucy21;
+            var camera = new RawVideoSource(new VideoFormat(model.Width, model.Height, model.Fps), FacingMode.Environment);
+            var stop = new CancellationTokenSource();
+            var frames = Task.Run(() => Decart.Testing.CameraLikeFrames.PushAsync(camera, model.Width, model.Height, model.Fps, stop.Token));
+            try
+            {
+                var rt = await client.Realtime.ConnectAsync(camera, new RealtimeConnectOptions { Model = model, InitialState = new RealtimeState { Prompt = prompt }, StatsInterval = TimeSpan.FromMilliseconds(500) });
+                return new CameraSession(camera, stop, frames, rt);
+            }
+            catch
+            {
+                await stop.CancelAsync();
+                await frames;
+                await camera.DisposeAsync();
+                stop.Dispose();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _frames;
+            await Rt.DisposeAsync();
+            await _camera.DisposeAsync();
+            _stop.Dispose();
+        }
     }
 }

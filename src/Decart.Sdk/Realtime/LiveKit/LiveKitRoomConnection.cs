@@ -157,6 +157,10 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     public async Task ConnectAsync(Uri livekitUrl, string token, LiveKitPublication? publication, CancellationToken cancellationToken) =>
         await ConnectAsync(livekitUrl, token, publication, default, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>A span for one step of the join, under the session's <c>room-join</c>; none without a parent (a viewer's join).</summary>
+    private static System.Diagnostics.Activity? Step(string name, System.Diagnostics.ActivityContext trace) =>
+        trace == default ? null : Telemetry.DecartTelemetry.Start(name, trace);
+
     /// <summary>Joins as <see cref="ConnectAsync(Uri, string, LiveKitPublication?, CancellationToken)"/>, with a span per step under <paramref name="trace"/>.</summary>
     /// <param name="livekitUrl">The room's URL.</param>
     /// <param name="token">The room token.</param>
@@ -183,7 +187,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             PublisherOffer = new SignalSessionDescription { Type = "offer", Sdp = first.ToString(), Id = firstId },
         };
         JoinResponse response;
-        using (Telemetry.DecartTelemetry.Start("signal-join", trace))
+        using (Step("signal-join", trace))
         {
             await OpenAsync(livekitUrl, token, LiveKitSignal.EncodeJoinRequest(join), cancellationToken).ConfigureAwait(false);
             response = await WaitAsync(_join.Task, _timeouts.Join, "JoinResponse from the room", cancellationToken).ConfigureAwait(false);
@@ -201,7 +205,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             return;
         }
 
-        using (Telemetry.DecartTelemetry.Start("media-connect", trace))
+        using (Step("media-connect", trace))
         {
             var answer = await WaitAsync(firstAnswer, _timeouts.PeerConnection, "answer to the join offer", cancellationToken).ConfigureAwait(false);
             await ApplyAnswerAsync(_pc, answer, cancellationToken).ConfigureAwait(false);
@@ -216,7 +220,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
             }
         }
 
-        using (Telemetry.DecartTelemetry.Start("model-participant", trace))
+        using (Step("model-participant", trace))
         {
             await WaitAsync(_modelKnown.Task, _timeouts.ModelParticipant, $"participant '{ModelIdentityPrefix}…' (the model) in the room", cancellationToken).ConfigureAwait(false);
         }
@@ -227,7 +231,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         }
 
         // 2. Publish the camera: add_track, its track_published, then an offer with the send section added.
-        using (Telemetry.DecartTelemetry.Start("publish", trace))
+        using (Step("publish", trace))
         {
             await AddCameraTrackAsync(_pc.LocalTrackId, publication, cancellationToken).ConfigureAwait(false);
             var offer = await _pc.CreateOfferAsync(new OfferOptions { Send = true, Receive = true, SeparateSections = true, CodecPreference = codecs }, cancellationToken).ConfigureAwait(false);
