@@ -23,7 +23,7 @@ public static class RtcWarmUp
     /// <returns>A task that completes when the warm-up is done.</returns>
     public static Task RunAsync(CancellationToken cancellationToken = default) => Once.Value.WaitAsync(cancellationToken);
 
-    /// <summary>Whether the warm-up has finished.</summary>
+    /// <summary>Whether the warm-up has finished (its two in-memory endpoints are closed 5 s after their handshake).</summary>
     public static bool IsDone => Once.IsValueCreated && Once.Value.IsCompleted;
 
     /// <summary>Whether it got through the handshake and an SRTP packet each way (tests check it did the work).</summary>
@@ -60,6 +60,10 @@ public static class RtcWarmUp
             }
             finally
             {
+                // Later, not now: closing a DTLS transport ends its reader with an exception, and a process's first
+                // exceptions cost milliseconds of CPU — paid here, they would land on the connect this warms up for.
+                await Task.Delay(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+
                 // The link first: a close_notify still in flight is then dropped, not delivered into a transport
                 // that is being disposed.
                 await a.DisposeAsync().ConfigureAwait(false);
