@@ -22,7 +22,7 @@ namespace Decart.Sdk.Realtime;
 /// asks the path directly: a probe that arrives as fast as it left (at least 90 % of its send rate: the path did not
 /// spread it out) and at more than 1.3 × the capacity means the path got faster (the capacity is forgotten, the
 /// target goes to 85 % of what arrived); a saturated one — spread out by the path — is a reading of the capacity:
-/// two in a row more than 15 % above it raise the capacity to the lower of them. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
+/// three in a row more than 15 % above it raise the capacity to the lowest of them. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
 /// path proved it carries instead of 15 % a second. A connection that cannot probe (no RTX or no transport-wide
 /// feedback negotiated) keeps the gentle creep; a probe that measured nothing (lost under a queue) changes nothing.
 /// </para>
@@ -43,6 +43,7 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
     private double _capacity;
     private bool _probeRunning;
     private double _higherReading;
+    private int _higherReadings;
     private long _lastProbe = long.MinValue / 2;
     private double _remoteCap = double.MaxValue;
 
@@ -180,31 +181,28 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
         if (probe.ReceiveBitrate < 0.9 * probe.SendBitrate)
         {
             // Saturated: the path spread the probe out, so what arrived is a reading of its capacity — a noisy one
-            // (arrivals bunch), so one reading moves nothing. Two in a row above the remembered capacity by 15 % mean
-            // the path got somewhat faster (too little for an unsaturated probe at 1.7 × to show): the capacity rises
-            // to the lower reading, and the target may follow it.
+            // (arrivals bunch on a loaded machine), so one reading moves nothing. Three in a row above the remembered
+            // capacity by 15 % mean the path got somewhat faster (too little for an unsaturated probe at 1.7 × to
+            // show): the capacity rises to the lowest of them, and the target may follow it.
             double reading = Math.Min(probe.ReceiveBitrate / 1000.0, 10.0 * maxKbps);
             if (_capacity > 0 && reading > _capacity * 1.15)
             {
-                if (_higherReading > 0)
+                _higherReading = _higherReadings == 0 ? reading : Math.Min(_higherReading, reading);
+                if (++_higherReadings >= 3)
                 {
-                    _capacity = Math.Min(_higherReading, reading);
-                    _higherReading = 0;
-                }
-                else
-                {
-                    _higherReading = reading;
+                    _capacity = _higherReading;
+                    _higherReadings = 0;
                 }
             }
             else
             {
-                _higherReading = 0;
+                _higherReadings = 0;
             }
 
             return TargetKbps;
         }
 
-        _higherReading = 0;
+        _higherReadings = 0;
 
         double carried = Math.Min(probe.Bitrate / 1000.0, 10.0 * maxKbps);
         if (_capacity > 0 && carried > _capacity * 1.3)

@@ -176,7 +176,7 @@ public class DelayBasedRateControllerTests
     }
 
     [Fact]
-    public void Two_saturated_readings_well_above_the_capacity_raise_it_and_one_or_a_noisy_pair_does_not()
+    public void Three_saturated_readings_well_above_the_capacity_raise_it_and_fewer_or_a_broken_run_do_not()
     {
         var c = new DelayBasedRateController(3000, 300, 3500) { ProbingAvailable = true };
         var (_, now) = Run(c, 0, 6, _ => Feedback(60, ackedBps: 1_000_000)); // 850, capacity 1000
@@ -192,7 +192,9 @@ public class DelayBasedRateControllerTests
         ProbeOnce(1_700_000, 1_000_000); // the next says the old capacity: the pair breaks
         Assert.Equal(1000, c.CapacityKbps);
         ProbeOnce(1_700_000, 1_300_000);
-        ProbeOnce(1_700_000, 1_250_000); // two in a row: the path got faster, by the lower of the two
+        ProbeOnce(1_700_000, 1_250_000);
+        Assert.Equal(1000, c.CapacityKbps);  // two in a row are not enough (bunched arrivals can fake two)
+        ProbeOnce(1_700_000, 1_280_000); // three in a row: the path got faster, by the lowest of them
         Assert.Equal(1250, c.CapacityKbps);
         Run(c, now, 100, _ => Feedback(2, ackedBps: 1_000_000)); // 5 s of quiet: the target may follow, to 85 % of it
         Assert.InRange(c.TargetKbps, 1055, 1065);
