@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Decart.Rtc.Codecs;
 using Decart.Rtc.Dtls;
@@ -927,9 +928,7 @@ public sealed class PeerConnection : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(duration), duration, "a probe lasts 5 ms to 1 s");
         }
 
-        var video = _video;
-        var stream = video is null ? null : SendStreamFor(video, null);
-        if (!CanProbe || video is null || stream is null)
+        if (!TryGetProbeStream(out _, out var stream, out _, out _))
         {
             return null;
         }
@@ -1007,15 +1006,17 @@ public sealed class PeerConnection : IAsyncDisposable
     /// Whether <see cref="ProbeAsync"/> can measure anything now: connected and sending, with RTX (where the padding
     /// goes) and transport-wide feedback (what measures it) negotiated.
     /// </summary>
-    public bool CanProbe
+    public bool CanProbe => TryGetProbeStream(out _, out _, out _, out _);
+
+    /// <summary>What a probe sends on, when it can: the section, its stream, the RTX payload type and the transport-cc id (one-byte form).</summary>
+    private bool TryGetProbeStream([NotNullWhen(true)] out NegotiatedVideo? video, [NotNullWhen(true)] out SendStream? stream, out int rtxPayloadType, out int transportCc)
     {
-        get
-        {
-            var video = _video;
-            var stream = video is null ? null : SendStreamFor(video, null);
-            return State == PeerConnectionState.Connected && video is not null && stream is not null && _srtp is not null && _twccSender.ExtensionId != 0
-                && stream.Nack.RtxPayloadType is not null && video.LocalDirection is not (MediaDirection.RecvOnly or MediaDirection.Inactive);
-        }
+        video = _video;
+        stream = video is null ? null : SendStreamFor(video, null);
+        rtxPayloadType = stream?.Nack.RtxPayloadType ?? 0;
+        transportCc = _twccSender.ExtensionId;
+        return State == PeerConnectionState.Connected && video is not null && stream is not null && _srtp is not null && transportCc is >= 1 and <= 14
+            && stream.Nack.RtxPayloadType is not null && video.LocalDirection is not (MediaDirection.RecvOnly or MediaDirection.Inactive);
     }
 
     /// <summary>Sends <paramref name="bytes"/> of padding-only RTX packets (up to 255 padding bytes each) on <paramref name="stream"/>.</summary>
@@ -1024,12 +1025,9 @@ public sealed class PeerConnection : IAsyncDisposable
         lock (_sendLock)
         {
             var srtp = _srtp;
-            var video = _video;
-            int twcc = _twccSender.ExtensionId;
-            if (srtp is null || video is null || stream.Nack.RtxPayloadType is not int rtxPt || State != PeerConnectionState.Connected || twcc is < 1 or > 14
-                || video.LocalDirection is MediaDirection.RecvOnly or MediaDirection.Inactive)
+            if (srtp is null || !TryGetProbeStream(out var video, out _, out int rtxPt, out int twcc))
             {
-                return false; // re-checked under the lock: a renegotiation may have changed any of it since CanProbe
+                return false; // re-checked under the lock: a renegotiation may have changed any of it since the probe began
             }
 
             while (bytes > 0)

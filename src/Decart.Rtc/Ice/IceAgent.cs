@@ -430,17 +430,23 @@ public sealed class IceAgent : IDatagramTransport
                 return;
             }
 
-            try
+            TickOnce(_options.TimeProvider.GetTimestamp());
+        }
+    }
+
+    /// <summary>One tick, from the timer loop or the first pair's immediate check: serialized; a socket gone away is left to the next tick or Dispose.</summary>
+    private void TickOnce(long now)
+    {
+        try
+        {
+            lock (_tickLock)
             {
-                lock (_tickLock)
-                {
-                    Tick(_options.TimeProvider.GetTimestamp());
-                }
+                Tick(now);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // the timer loop's next tick tries again
-            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // the next tick or Dispose handles it
         }
     }
 
@@ -650,10 +656,7 @@ public sealed class IceAgent : IDatagramTransport
             // agent obtains consent from authenticated responses to its own checks only (RFC 7675 §5.1).
             Interlocked.Exchange(ref _lastConsentTicks, _options.TimeProvider.GetTimestamp());
         }
-        if (_state.TryMove(IceState.New, IceState.Checking))
-        {
-            StateChanged?.Invoke(IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
-        }
+        SetState(IceState.New, IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
 
         if (!_controlling && request.Has(StunAttributeType.UseCandidate) && _selected is null)
         {
@@ -768,17 +771,7 @@ public sealed class IceAgent : IDatagramTransport
                 return;
             }
 
-            try
-            {
-                lock (_tickLock)
-                {
-                    Tick(time.GetTimestamp());
-                }
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // a socket went away; the next tick or Dispose handles it
-            }
+            TickOnce(time.GetTimestamp());
         }
     }
 
@@ -844,10 +837,7 @@ public sealed class IceAgent : IDatagramTransport
             return;
         }
 
-        if (_state.TryMove(IceState.New, IceState.Checking))
-        {
-            StateChanged?.Invoke(IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
-        }
+        SetState(IceState.New, IceState.Checking); // only from New: a Connected set meanwhile by another thread stays
 
         due.Nominating = _controlling;
         due.Attempts++;
@@ -903,6 +893,14 @@ public sealed class IceAgent : IDatagramTransport
         if (_state.TryMove(state))
         {
             StateChanged?.Invoke(state);
+        }
+    }
+
+    private void SetState(IceState from, IceState to)
+    {
+        if (_state.TryMove(from, to))
+        {
+            StateChanged?.Invoke(to);
         }
     }
 

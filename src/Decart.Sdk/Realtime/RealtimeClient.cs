@@ -670,8 +670,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     {
         // The delay-based sender: every feedback (~50 ms) steps the target; a decrease applies at once, an increase at
         // most every 200 ms. While feedback flows, the once-a-second loss-based controller stands aside.
-        if (!_options.AdaptBitrate || !ReferenceEquals(session, _session) || !ReferenceEquals(pc, session.PeerConnection)
-            || Volatile.Read(ref _source) is not Media.IBitrateControllable encoded)
+        if (!_options.AdaptBitrate || !IsSteering(session, pc, out var encoded))
         {
             return;
         }
@@ -693,6 +692,13 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
         }
 
         _ = ProbeAsync(session, pc, encoded, probeKbps);
+    }
+
+    /// <summary>Whether <paramref name="pc"/> is the current session's sending connection and the source is one the SDK encodes (whose bitrate it steers).</summary>
+    private bool IsSteering(RealtimeSession session, Decart.Rtc.PeerConnection pc, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Media.IBitrateControllable? encoded)
+    {
+        encoded = Volatile.Read(ref _source) as Media.IBitrateControllable;
+        return encoded is not null && ReferenceEquals(session, _session) && ReferenceEquals(pc, session.PeerConnection);
     }
 
     /// <summary>Sets the encoder's target when it moved enough: a decrease at once, an increase at most every 200 ms. Under <see cref="_rateLock"/>.</summary>
@@ -742,7 +748,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
 
             long now = Environment.TickCount64;
             int current = encoded.TargetBitrateKbps;
-            bool isCurrent = ReferenceEquals(session, _session) && ReferenceEquals(pc, session.PeerConnection) && ReferenceEquals(Volatile.Read(ref _source), encoded);
+            bool isCurrent = IsSteering(session, pc, out var steered) && ReferenceEquals(steered, encoded);
             int target = rate.OnProbeResult(isCurrent ? result : null, now); // a probe of a connection since replaced teaches nothing
             if (isCurrent)
             {
