@@ -20,7 +20,7 @@ namespace Decart.Sdk.Realtime;
 /// the target does not creep past a remembered capacity to find out whether the path got faster — that costs a queue,
 /// and a cut, every few seconds. It holds at 85 % of the capacity, and every 1.5 s a 20 ms probe at twice the target
 /// asks the path directly: a probe that arrives as fast as it left (at least 90 % of its send rate: the path did not
-/// spread it out) and at more than 1.3 × the capacity means the path got faster (the capacity is forgotten, the
+/// spread it out) and at more than 1.3 × the capacity, twice in a row, means the path got faster (the capacity is forgotten, the
 /// target goes to 85 % of what arrived); a saturated one — spread out by the path — is a reading of the capacity:
 /// three in a row more than 15 % above it raise the capacity to the lowest of them. Probes also run while the target is below the maximum with no capacity known, so the target climbs by what the
 /// path proved it carries instead of 15 % a second. A connection that cannot probe (no RTX or no transport-wide
@@ -44,6 +44,7 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
     private bool _probeRunning;
     private double _higherReading;
     private int _higherReadings;
+    private int _fasterReadings;
     private long _lastProbe = long.MinValue / 2;
     private double _remoteCap = double.MaxValue;
 
@@ -174,12 +175,14 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
         _lastProbe = nowMs;
         if (result is not { } probe || probe.Bitrate <= 0)
         {
+            _fasterReadings = 0;
             return TargetKbps; // nothing measured (lost behind a queue, or the connection went): nothing learned
         }
 
         Probes++;
         if (probe.ReceiveBitrate < 0.9 * probe.SendBitrate)
         {
+            _fasterReadings = 0;
             // Saturated: the path spread the probe out, so what arrived is a reading of its capacity — a noisy one
             // (arrivals bunch on a loaded machine), so one reading moves nothing. Three in a row above the remembered
             // capacity by 15 % mean the path got somewhat faster (too little for an unsaturated probe at 1.7 × to
@@ -207,8 +210,17 @@ internal sealed class DelayBasedRateController(int startKbps, int minKbps, int m
         double carried = Math.Min(probe.Bitrate / 1000.0, 10.0 * maxKbps);
         if (_capacity > 0 && carried > _capacity * 1.3)
         {
-            _capacity = 0; // the path carried clearly more than the capacity we remembered: it got faster
+            // The path carried clearly more than the capacity we remembered: it got faster — if the next probe says so
+            // too (one unspread probe through a cap can be bunched arrivals on a loaded machine).
+            if (++_fasterReadings < 2)
+            {
+                return TargetKbps;
+            }
+
+            _capacity = 0;
         }
+
+        _fasterReadings = 0;
 
         if (_capacity == 0 && carried * 0.85 > _target && nowMs - _lastDecrease >= 1000)
         {

@@ -137,7 +137,11 @@ public class DelayBasedRateControllerTests
 
         now += 2_000;
         Assert.True(c.TryStartProbe(now, out _));
-        Assert.Equal(1445, c.OnProbeResult(Probe(1_700_000, 1_750_000), now + 100)); // the path got faster: 0.85 x 1700
+        Assert.Equal(850, c.OnProbeResult(Probe(1_700_000, 1_750_000), now + 100)); // one unspread probe past 1.3 x: not yet
+        Assert.Equal(1000, c.CapacityKbps);
+        now += 2_000;
+        Assert.True(c.TryStartProbe(now, out _));
+        Assert.Equal(1445, c.OnProbeResult(Probe(1_700_000, 1_750_000), now + 100)); // the second says so too: faster, 0.85 x 1700
         Assert.Equal(0, c.CapacityKbps);
         now += 2_000;
         Assert.True(c.TryStartProbe(now, out kbps));
@@ -146,7 +150,7 @@ public class DelayBasedRateControllerTests
         now += 2_000;
         Assert.True(c.TryStartProbe(now, out _));
         Assert.Equal(3500, c.OnProbeResult(Probe(9_000_000, 9_000_000), now + 100)); // never past the maximum
-        Assert.Equal(6, c.Probes);
+        Assert.Equal(7, c.Probes);
     }
 
     [Fact]
