@@ -7,7 +7,9 @@ namespace Decart.Benchmarks.FramePath;
 /// The baselines of suites 5 and 6: the same datagrams (count and sizes) over plain UDP sockets on loopback, with the
 /// receiving side built like the stack's own (one task looping on the allocation-free <see cref="Socket.ReceiveFromAsync(Memory{byte}, SocketFlags, SocketAddress, CancellationToken)"/>,
 /// copying each datagram's bytes into a frame buffer). With <c>echo</c>, a third socket sends every datagram straight
-/// back, as a bare UDP echo server would. A frame is complete when all its datagrams have arrived.
+/// back, as a bare UDP echo server would. With <c>batched</c>, the sockets use what the stack's frame path uses: a
+/// frame's datagrams leave in one <c>sendmmsg</c>, and after each awaited datagram whatever else waits is taken with one
+/// <c>recvmmsg</c> (<see cref="Decart.Rtc.Transport.DatagramBatch"/>). A frame is complete when all its datagrams have arrived.
 /// </summary>
 public sealed class PlainUdpPath : IAsyncDisposable
 {
@@ -20,14 +22,19 @@ public sealed class PlainUdpPath : IAsyncDisposable
     private readonly byte[] _frame = new byte[4 * 1024 * 1024];
     private readonly SocketAddress _target;
     private readonly List<Task> _loops = [];
+    private readonly Decart.Rtc.Transport.DatagramBatch? _sendBatch;
+    private readonly bool _batched;
     private int _expected;
     private int _received;
     private int _offset;
 
     /// <summary>Binds the sockets and starts the receive (and echo) loops.</summary>
     /// <param name="echo">Send to an echo socket and receive its echo, instead of sending straight to the receiver.</param>
-    public PlainUdpPath(bool echo)
+    /// <param name="batched">Send a frame's datagrams with one call and drain what waits with one call, as the stack does.</param>
+    public PlainUdpPath(bool echo, bool batched = false)
     {
+        _batched = batched;
+        _sendBatch = batched ? new Decart.Rtc.Transport.DatagramBatch(64) : null;
         var loopback = new IPEndPoint(IPAddress.Loopback, 0);
         _receiver.Bind(loopback);
         if (echo)
@@ -57,8 +64,22 @@ public sealed class PlainUdpPath : IAsyncDisposable
         Volatile.Write(ref _expected, sizes.Length);
         foreach (int size in sizes)
         {
-            _sender.SendTo(_datagram.AsSpan(0, size), SocketFlags.None, _target);
+            if (_sendBatch is null)
+            {
+                _sender.SendTo(_datagram.AsSpan(0, size), SocketFlags.None, _target);
+                continue;
+            }
+
+            if (_sendBatch.IsFull)
+            {
+                _sendBatch.Send(_sender, _target);
+            }
+
+            _datagram.AsSpan(0, size).CopyTo(_sendBatch.NextSlot); // the stack writes each packet into its slot too
+            _sendBatch.Commit(size);
         }
+
+        _sendBatch?.Send(_sender, _target);
 
         if (_frameDone.Wait(timeout))
         {
@@ -73,6 +94,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
     {
         var buffer = new byte[2048];
         var from = new SocketAddress(AddressFamily.InterNetwork);
+        using var drain = _batched ? new Decart.Rtc.Transport.DatagramBatch(32) : null;
         while (!_stop.IsCancellationRequested)
         {
             int n;
@@ -89,18 +111,36 @@ public sealed class PlainUdpPath : IAsyncDisposable
                 continue;
             }
 
-            if (_offset + n > _frame.Length)
+            Take(buffer.AsSpan(0, n));
+            while (drain is not null && drain.Drain(socket) is int count and > 0)
             {
-                _offset = 0;
-            }
+                for (int i = 0; i < count; i++)
+                {
+                    drain.CopySenderTo(i, from); // as the stack does: it checks each sender
+                    Take(drain[i]);
+                }
 
-            buffer.AsSpan(0, n).CopyTo(_frame.AsSpan(_offset));
-            _offset += n;
-            if (++_received == Volatile.Read(ref _expected))
-            {
-                _offset = 0;
-                _frameDone.Release();
+                if (count < drain.Capacity)
+                {
+                    break;
+                }
             }
+        }
+    }
+
+    private void Take(ReadOnlySpan<byte> datagram)
+    {
+        if (_offset + datagram.Length > _frame.Length)
+        {
+            _offset = 0;
+        }
+
+        datagram.CopyTo(_frame.AsSpan(_offset));
+        _offset += datagram.Length;
+        if (++_received == Volatile.Read(ref _expected))
+        {
+            _offset = 0;
+            _frameDone.Release();
         }
     }
 
@@ -145,5 +185,6 @@ public sealed class PlainUdpPath : IAsyncDisposable
 
         _stop.Dispose();
         _frameDone.Dispose();
+        _sendBatch?.Dispose();
     }
 }

@@ -69,7 +69,7 @@ public sealed record IceOptions
 /// An ICE agent over real UDP sockets (RFC 8445 with aggressive nomination, RFC 7675 consent freshness, trickle,
 /// peer-reflexive discovery, role conflicts). Full ICE for the client side, ICE-lite for the server side. Once
 /// connected it is the <see cref="IDatagramTransport"/> DTLS and SRTP run over: non-STUN datagrams from validated
-/// peers are raised on <see cref="DatagramReceived"/>, and <see cref="Send"/> goes to the selected pair.
+/// peers are raised on <see cref="DatagramReceived"/>, and <see cref="Send(ReadOnlySpan{byte})"/> goes to the selected pair.
 /// </summary>
 public sealed class IceAgent : IDatagramTransport
 {
@@ -281,6 +281,34 @@ public sealed class IceAgent : IDatagramTransport
         return Transmit(selected.Socket.Socket, datagram, selected.RemoteAddress);
     }
 
+    /// <summary>
+    /// Sends every datagram of <paramref name="batch"/> to the selected pair — one system call where the platform has
+    /// one, each through the impairment hook when there is one — and clears it.
+    /// </summary>
+    internal bool Send(DatagramBatch batch)
+    {
+        var selected = _selected;
+        if (selected is null || State != IceState.Connected)
+        {
+            batch.Clear();
+            return false;
+        }
+
+        if (_options.Interceptor is not null)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                Transmit(selected.Socket.Socket, batch[i], selected.RemoteAddress);
+            }
+
+            batch.Clear();
+            return true;
+        }
+
+        batch.Send(selected.Socket.Socket, selected.RemoteAddress);
+        return true;
+    }
+
     /// <summary>Every datagram the sockets send passes here: the impairment hook, then the socket.</summary>
     private bool Transmit(Socket socket, ReadOnlySpan<byte> datagram, SocketAddress to)
     {
@@ -470,6 +498,9 @@ public sealed class IceAgent : IDatagramTransport
         var family = local.Local.AddressFamily;
         var any = new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
         var address = new SocketAddress(family);
+
+        // After each awaited datagram, whatever else already waits (the rest of a frame) is taken with one call.
+        using var drain = DatagramBatch.IsNative ? new DatagramBatch(32) : null;
         while (!_stop.IsCancellationRequested)
         {
             int received;
@@ -487,30 +518,50 @@ public sealed class IceAgent : IDatagramTransport
                 continue;
             }
 
-            try
+            Receive(local, address, buffer.AsSpan(0, received), any);
+            while (drain is not null && drain.Drain(local.Socket) is int n and > 0)
             {
-                var datagram = buffer.AsSpan(0, received);
-                if (_options.Interceptor is { } interceptor)
+                for (int i = 0; i < n; i++)
                 {
-                    var decision = interceptor.Intercept(PacketDirection.Inbound, datagram);
-                    if (decision.Drop)
+                    if (drain.CopySenderTo(i, address))
                     {
-                        continue;
-                    }
-
-                    if (decision.Delay > TimeSpan.Zero)
-                    {
-                        ReceiveLater(local, (IPEndPoint)any.Create(address), datagram.ToArray(), decision.Delay);
-                        continue;
+                        Receive(local, address, drain[i], any);
                     }
                 }
 
-                Deliver(local, address, datagram, any);
+                if (n < drain.Capacity)
+                {
+                    break;
+                }
             }
-            catch (Exception)
+        }
+    }
+
+    /// <summary>One datagram off a socket: the impairment hook, then <see cref="Deliver"/>; nothing a peer sends may end the loop.</summary>
+    private void Receive(LocalSocket local, SocketAddress address, ReadOnlySpan<byte> datagram, IPEndPoint any)
+    {
+        try
+        {
+            if (_options.Interceptor is { } interceptor)
             {
-                Interlocked.Increment(ref _dropped); // nothing a peer sends may end the loop
+                var decision = interceptor.Intercept(PacketDirection.Inbound, datagram);
+                if (decision.Drop)
+                {
+                    return;
+                }
+
+                if (decision.Delay > TimeSpan.Zero)
+                {
+                    ReceiveLater(local, (IPEndPoint)any.Create(address), datagram.ToArray(), decision.Delay);
+                    return;
+                }
             }
+
+            Deliver(local, address, datagram, any);
+        }
+        catch (Exception)
+        {
+            Interlocked.Increment(ref _dropped);
         }
     }
 
