@@ -60,6 +60,13 @@ public sealed class MediaPathAllocationTests
                 {
                     Assert.Fail($"frame {i} did not arrive");
                 }
+
+                if (i % 20 == 19)
+                {
+                    // Paced in bursts: the batched path can move 800 frames in under half a second, and transport-wide
+                    // feedback goes every 50 ms — the pauses give the run a floor of 0.4 s, so > 10 reports every time.
+                    Thread.Sleep(10);
+                }
             }
         }
 
