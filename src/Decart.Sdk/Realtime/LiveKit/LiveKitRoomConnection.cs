@@ -64,7 +64,7 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Func<PeerConnection>? _publisherFactory;
     private readonly TaskCompletionSource _subscriberAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ClientWebSocket _socket = new();
+    private WebSocket _socket = new ClientWebSocket(); // unopened until OpenAsync replaces it
     private PeerConnection? _publisher;
     private bool _twoConnections;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -382,15 +382,16 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
     private async Task OpenAsync(Uri livekitUrl, string token, string joinRequest, CancellationToken cancellationToken)
     {
         var signal = _twoConnections ? V0RoomUri(livekitUrl, "ws", token) : RoomUri(livekitUrl, "ws", token, joinRequest);
-        _socket.Options.CollectHttpResponseDetails = true;
         try
         {
-            await _socket.ConnectAsync(signal, cancellationToken).ConfigureAwait(false);
+            var opened = await WebSocketConnector.ConnectAsync(signal, WebSocket.DefaultKeepAliveInterval, cancellationToken).ConfigureAwait(false);
+            _socket.Dispose();
+            _socket = opened;
         }
-        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        catch (WebSocketOpenException ex)
         {
             // Like livekit-client, ask /validate why the upgrade failed: it answers with the reason as text.
-            int status = (int)_socket.HttpStatusCode;
+            int status = ex.StatusCode;
             string where = livekitUrl.GetLeftPart(UriPartial.Path);
             string? reason = await ValidateAsync(_twoConnections ? V0RoomUri(livekitUrl, "http", token) : RoomUri(livekitUrl, "http", token, joinRequest), cancellationToken).ConfigureAwait(false);
             if ((status == 404 || reason == "404") && !_twoConnections)
@@ -398,8 +399,6 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
                 // A LiveKit server before 1.9: the older two-connection path, as livekit-client falls back to it.
                 _logger.LogInformation(DecartLog.TwoConnectionFallback, "The room server at {Where} has no /rtc/v1 (HTTP 404); joining through /rtc with two peer connections.", where);
                 _twoConnections = true;
-                _socket.Dispose();
-                _socket = new ClientWebSocket();
                 await OpenAsync(livekitUrl, token, joinRequest, cancellationToken).ConfigureAwait(false);
                 return;
             }

@@ -18,7 +18,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
     /// <summary>Default cap on one incoming message: 10 MiB (images travel as base64 on this socket).</summary>
     public const int DefaultMaxMessageBytes = 10 * 1024 * 1024;
 
-    private readonly ClientWebSocket _socket;
+    private readonly WebSocket _socket;
     private readonly ILogger _logger;
     private readonly int _maxMessageBytes;
     private readonly Channel<IncomingSignal> _incoming = Channel.CreateUnbounded<IncomingSignal>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -28,7 +28,7 @@ internal sealed class SignalingChannel : IAsyncDisposable
     private Task _receiveLoop = Task.CompletedTask;
     private int _disposed;
 
-    private SignalingChannel(ClientWebSocket socket, ILogger logger, int maxMessageBytes)
+    private SignalingChannel(WebSocket socket, ILogger logger, int maxMessageBytes)
     {
         _socket = socket;
         _logger = logger;
@@ -57,17 +57,14 @@ internal sealed class SignalingChannel : IAsyncDisposable
     public static async Task<SignalingChannel> ConnectAsync(Uri url, ILogger? logger, int maxMessageBytes, CancellationToken cancellationToken)
     {
         logger ??= NullLogger.Instance;
-        var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        WebSocket socket;
         try
         {
-            await socket.ConnectAsync(url, cancellationToken).ConfigureAwait(false);
+            socket = await WebSocketConnector.ConnectAsync(url, TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        catch (WebSocketOpenException ex)
         {
-            int status = (int)socket.HttpStatusCode;
-            socket.Dispose();
+            int status = ex.StatusCode;
             // A refused key is permanent, and so is any other client error but a timeout or a rate limit: a wrong
             // URL (404, e.g. a base URL that already ends in /v1/stream) fails at once instead of being retried.
             var code = status switch
@@ -82,11 +79,6 @@ internal sealed class SignalingChannel : IAsyncDisposable
                     ? $"realtime WebSocket to {where} was refused with HTTP {status}: check RealtimeBaseUrl (the server's root, e.g. wss://api3.decart.ai or ws://127.0.0.1:PORT, without /v1/stream)."
                     : $"realtime WebSocket to {where} was refused with HTTP {status}."
                 : $"realtime WebSocket to {SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path))} could not be opened: {SecretRedactor.Redact(ex.Message)}", ex) { Detail = code == DecartErrorCode.WebRtcError ? WebRtcErrorDetail.WebSocket : WebRtcErrorDetail.None };
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
 
         logger.LogDebug(DecartLog.WebSocketOpen, "Realtime WebSocket open: {Url} (query not logged: it carries the key and the caller's parameters)", SecretRedactor.Redact(url.GetLeftPart(UriPartial.Path)));
