@@ -5,7 +5,6 @@ using Decart.Sdk.Media;
 using Decart.Sdk.Realtime.Signaling;
 using Decart.Sdk.Telemetry;
 using Microsoft.Extensions.Logging;
-using Polly;
 using Decart.Sdk.Logging;
 
 namespace Decart.Sdk.Realtime;
@@ -78,7 +77,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly RealtimeConnectOptions _options;
     private readonly ILogger _logger;
     private readonly Uri _url;
-    private readonly ResiliencePipeline _pipeline;
+    private readonly ReconnectLoop _pipeline;
     private readonly CancellationTokenSource _life = new();
     private readonly object _lock = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,13 +1,9 @@
-using Polly;
-using Polly.Retry;
-
 namespace Decart.Sdk.Realtime;
 
 /// <summary>
 /// How the SDK retries a realtime connection: after an unexpected drop (and for transient failures of the
 /// first connect). Defaults are those of Decart's reference client: 5 retries, exponential backoff starting at
 /// 1 s with factor 2, capped at 10 s, no jitter. Permanent errors (<see cref="IsPermanent"/>) are never retried.
-/// Built on a Polly retry pipeline.
 /// </summary>
 public sealed record ReconnectPolicy
 {
@@ -59,34 +55,14 @@ public sealed record ReconnectPolicy
 
     private static readonly string[] PermanentPhrases = ["permission denied", "not allowed", "invalid session", "401", "invalid api key", "unauthorized"];
 
-    /// <summary>Builds the Polly pipeline that runs connection attempts under this policy.</summary>
+    /// <summary>The loop that runs connection attempts under this policy.</summary>
     /// <param name="timeProvider">The clock for the delays (tests pass a fake one).</param>
     /// <param name="onRetry">Called before each retry with its number (1-based), its delay and the failure.</param>
-    /// <returns>The pipeline.</returns>
-    internal ResiliencePipeline BuildPipeline(TimeProvider timeProvider, Action<int, TimeSpan, Exception?>? onRetry)
+    /// <returns>The loop.</returns>
+    internal ReconnectLoop BuildPipeline(TimeProvider timeProvider, Action<int, TimeSpan, Exception?>? onRetry)
     {
         Validate();
-        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
-        if (MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = MaxRetries,
-                BackoffType = DelayBackoffType.Constant,
-                UseJitter = false,
-                Delay = InitialDelay,
-                MaxDelay = MaxDelay,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && ex is not OperationCanceledException && !IsPermanent(ex)),
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(DelayBefore(args.AttemptNumber + 1)),
-                OnRetry = args =>
-                {
-                    onRetry?.Invoke(args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception);
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-
-        return builder.Build();
+        return new ReconnectLoop(this, timeProvider, onRetry);
     }
 
     /// <summary>Checks the settings.</summary>
@@ -98,4 +74,49 @@ public sealed record ReconnectPolicy
             throw new DecartException(DecartErrorCode.InvalidOptions, $"reconnect policy is invalid: retries {MaxRetries}, initial delay {InitialDelay}, factor {BackoffFactor}, max delay {MaxDelay}.");
         }
     }
+}
+
+/// <summary>
+/// Runs an attempt, and after a failure that is neither a cancellation nor permanent (<see cref="ReconnectPolicy.IsPermanent"/>)
+/// waits <see cref="ReconnectPolicy.DelayBefore"/> and runs it again, at most <see cref="ReconnectPolicy.MaxRetries"/>
+/// times; the last failure is rethrown as it was. (A plain loop: a resilience library's pipeline cost a cold process
+/// ~30 ms of its first connect to build and first run.)
+/// </summary>
+internal sealed class ReconnectLoop(ReconnectPolicy policy, TimeProvider timeProvider, Action<int, TimeSpan, Exception?>? onRetry)
+{
+    /// <summary>Runs <paramref name="attempt"/> until it succeeds or may not be retried.</summary>
+    /// <typeparam name="T">The attempt's result.</typeparam>
+    /// <param name="attempt">One attempt; it gets <paramref name="cancellationToken"/>.</param>
+    /// <param name="cancellationToken">Stops the loop, before an attempt or during a delay.</param>
+    /// <returns>The first successful attempt's result.</returns>
+    public async ValueTask<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken = default)
+    {
+        for (int retry = 1; ; retry++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                return await attempt(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (retry <= policy.MaxRetries && ex is not OperationCanceledException && !ReconnectPolicy.IsPermanent(ex))
+            {
+                var delay = policy.DelayBefore(retry);
+                onRetry?.Invoke(retry, delay, ex);
+                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="attempt"/> until it succeeds or may not be retried.</summary>
+    /// <param name="attempt">One attempt; it gets <paramref name="cancellationToken"/>.</param>
+    /// <param name="cancellationToken">Stops the loop, before an attempt or during a delay.</param>
+    /// <returns>A task that completes with the first successful attempt.</returns>
+    public async ValueTask ExecuteAsync(Func<CancellationToken, ValueTask> attempt, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            async token =>
+            {
+                await attempt(token).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
 }

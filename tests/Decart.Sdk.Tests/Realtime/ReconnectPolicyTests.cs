@@ -1,6 +1,5 @@
 using Decart.Sdk.Realtime;
 using Microsoft.Extensions.Time.Testing;
-using Polly;
 
 namespace Decart.Sdk.Tests.Realtime;
 
@@ -83,6 +82,45 @@ public class ReconnectPolicyTests
             throw new DecartException(DecartErrorCode.WebRtcError, "drop");
         }).AsTask());
         Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task A_cancel_during_the_backoff_ends_the_loop_without_another_attempt_and_a_canceled_attempt_is_not_retried()
+    {
+        var time = new FakeTimeProvider();
+        using var cancel = new CancellationTokenSource();
+        int attempts = 0;
+        var run = ReconnectPolicy.Default.BuildPipeline(time, (_, _, _) => cancel.Cancel()).ExecuteAsync(_ =>
+        {
+            attempts++;
+            throw new DecartException(DecartErrorCode.WebRtcError, "connection reset");
+        }, cancel.Token).AsTask();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, attempts);
+
+        attempts = 0;
+        await Assert.ThrowsAsync<OperationCanceledException>(() => ReconnectPolicy.Default.BuildPipeline(time, null).ExecuteAsync(_ =>
+        {
+            attempts++;
+            throw new OperationCanceledException("the attempt's own timeout");
+        }).AsTask());
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task The_first_success_is_returned_after_transient_failures()
+    {
+        var time = new FakeTimeProvider();
+        int attempts = 0;
+        var run = ReconnectPolicy.Default.BuildPipeline(time, null).ExecuteAsync(_ =>
+            ++attempts < 3 ? throw new DecartException(DecartErrorCode.WebRtcError, "drop") : ValueTask.FromResult(attempts)).AsTask();
+        while (!run.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(1);
+        }
+
+        Assert.Equal(3, await run);
     }
 
     [Fact]
