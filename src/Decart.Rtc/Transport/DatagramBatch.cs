@@ -20,6 +20,7 @@ internal sealed unsafe partial class DatagramBatch : IDisposable
 
     private const int NameSize = 128; // sockaddr_storage
     private const int MsgDontWait = 0x40;
+    private const int MsgTrunc = 0x20;
     private const int EAgain = 11;
     private const int ENoSys = 38;
     private const int EInval = 22;
@@ -202,7 +203,7 @@ internal sealed unsafe partial class DatagramBatch : IDisposable
     /// datagrams are then <see cref="this[int]"/> and their senders <see cref="CopySenderTo"/>.
     /// </summary>
     /// <param name="socket">A UDP socket.</param>
-    /// <returns>How many datagrams were taken (0 when none were waiting).</returns>
+    /// <returns>How many datagrams were taken (0 when none were waiting); one longer than a slot is dropped, as a socket read into a buffer of that size would drop it.</returns>
     public int Drain(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
@@ -241,13 +242,27 @@ internal sealed unsafe partial class DatagramBatch : IDisposable
                 return 0;
             }
 
+            int kept = 0;
             for (int i = 0; i < n; i++)
             {
-                _vectors[i].Length = _headers[i].Length;
+                if ((_headers[i].Header.Flags & MsgTrunc) != 0)
+                {
+                    continue; // longer than a slot: cut short, it would only fail further up (ReceiveFrom drops these too)
+                }
+
+                if (kept != i)
+                {
+                    Buffer.MemoryCopy(_slots + (i * SlotSize), _slots + (kept * SlotSize), SlotSize, _headers[i].Length);
+                    Buffer.MemoryCopy(_names + (i * NameSize), _names + (kept * NameSize), NameSize, NameSize);
+                    _headers[kept].Header.NameLength = _headers[i].Header.NameLength;
+                }
+
+                _vectors[kept].Length = _headers[i].Length;
+                kept++;
             }
 
-            Count = n;
-            return n;
+            Count = kept;
+            return kept;
         }
         catch (ObjectDisposedException)
         {

@@ -65,11 +65,13 @@ public sealed record ReconnectPolicy
         return new ReconnectLoop(this, timeProvider, onRetry);
     }
 
+    private static readonly TimeSpan MaxAllowedDelay = TimeSpan.FromDays(1);
+
     /// <summary>Checks the settings.</summary>
-    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for negative counts or delays, or a factor below 1.</exception>
+    /// <exception cref="DecartException"><see cref="DecartErrorCode.InvalidOptions"/> for negative counts or delays, delays over a day, or a factor below 1.</exception>
     public void Validate()
     {
-        if (MaxRetries < 0 || InitialDelay < TimeSpan.Zero || MaxDelay < TimeSpan.Zero || BackoffFactor < 1 || double.IsNaN(BackoffFactor))
+        if (MaxRetries < 0 || InitialDelay < TimeSpan.Zero || MaxDelay < TimeSpan.Zero || InitialDelay > MaxAllowedDelay || MaxDelay > MaxAllowedDelay || BackoffFactor < 1 || double.IsNaN(BackoffFactor))
         {
             throw new DecartException(DecartErrorCode.InvalidOptions, $"reconnect policy is invalid: retries {MaxRetries}, initial delay {InitialDelay}, factor {BackoffFactor}, max delay {MaxDelay}.");
         }

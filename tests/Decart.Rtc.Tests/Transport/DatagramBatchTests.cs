@@ -8,7 +8,7 @@ namespace Decart.Rtc.Tests.Transport;
 /// The batched socket path of the frame path: a frame's datagrams leave in one <c>sendmmsg</c> and what already waits
 /// is taken with one <c>recvmmsg</c>, on real loopback UDP sockets. Bad input tried: a slot committed longer than a
 /// slot or empty, a batch filled past its capacity, a batch used after disposal, a closed socket, an address of
-/// another family, and a drained sender copied into an address too small for it.
+/// another family, a drained sender copied into an address too small for it, and a datagram longer than a slot.
 /// </summary>
 public sealed class DatagramBatchTests
 {
@@ -102,6 +102,29 @@ public sealed class DatagramBatchTests
             Assert.Equal((byte)i, got[i][0]);
             Assert.All(got[i].Skip(1), b => Assert.Equal((byte)(i + 1), b));
         }
+    }
+
+    [Fact]
+    public async Task A_datagram_longer_than_a_slot_is_dropped_by_the_drain_and_the_ones_around_it_are_kept_with_their_senders()
+    {
+        using var sender = Bound();
+        using var receiver = Bound();
+        var to = receiver.LocalEndPoint!;
+        sender.SendTo(new byte[] { 1 }, to);
+        sender.SendTo(new byte[3000], to); // longer than a 2,048-byte slot: the kernel would cut it short
+        sender.SendTo(new byte[] { 3, 3 }, to);
+        await Task.Delay(100); // all three wait in the socket
+
+        using var drain = new DatagramBatch(8);
+        int n = drain.Drain(receiver);
+        Assert.Equal(2, n);
+        Assert.Equal(2, drain.Count);
+        Assert.Equal([1], drain[0].ToArray());
+        Assert.Equal([3, 3], drain[1].ToArray());
+        var from = new SocketAddress(AddressFamily.InterNetwork);
+        Assert.True(drain.CopySenderTo(1, from));
+        Assert.Equal(sender.LocalEndPoint!.Serialize(), from);
+        Assert.Equal(0, drain.Drain(receiver)); // the long one is gone, not waiting to be read again
     }
 
     [Fact]

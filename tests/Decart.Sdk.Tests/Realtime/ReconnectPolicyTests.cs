@@ -129,5 +129,6 @@ public class ReconnectPolicyTests
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new ReconnectPolicy { MaxRetries = -1 }.Validate()).Code);
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new ReconnectPolicy { BackoffFactor = 0.5 }.Validate()).Code);
         Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new ReconnectPolicy { InitialDelay = TimeSpan.FromSeconds(-1) }.Validate()).Code);
+        Assert.Equal(DecartErrorCode.InvalidOptions, Assert.Throws<DecartException>(() => new ReconnectPolicy { MaxDelay = TimeSpan.FromDays(60) }.Validate()).Code); // a timer cannot wait that long
     }
 }

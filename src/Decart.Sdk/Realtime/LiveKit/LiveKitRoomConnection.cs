@@ -385,8 +385,14 @@ internal sealed class LiveKitRoomConnection : IAsyncDisposable
         try
         {
             var opened = await WebSocketConnector.ConnectAsync(signal, WebSocket.DefaultKeepAliveInterval, cancellationToken).ConfigureAwait(false);
-            _socket.Dispose();
-            _socket = opened;
+            Interlocked.Exchange(ref _socket, opened).Dispose();
+            if (Volatile.Read(ref _disposed) == 1)
+            {
+                // Disposed while the socket opened: DisposeAsync may have closed the placeholder, not this one.
+                opened.Abort();
+                opened.Dispose();
+                throw new OperationCanceledException("the room connection was closed while its signal socket opened.");
+            }
         }
         catch (WebSocketOpenException ex)
         {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -95,7 +94,7 @@ internal static class WebSocketConnector
             }
 
             // Cancellation closes the stream under a pending read or write; the catch below reports it as a cancel.
-            using var abort = cancellationToken.Register(static s => ((Stream)s!).Dispose(), stream);
+            var abort = cancellationToken.Register(static s => ((Stream)s!).Dispose(), stream);
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
             string authority = url.IsDefaultPort ? url.IdnHost : $"{url.IdnHost}:{url.Port}";
             if (url.HostNameType == UriHostNameType.IPv6)
@@ -107,12 +106,22 @@ internal static class WebSocketConnector
             await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
 
-            var head = await ReadHeadAsync(stream, cancellationToken).ConfigureAwait(false);
+            (string Text, byte[] Leftover) head;
+            try
+            {
+                head = await ReadHeadAsync(stream, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                abort.Dispose(); // waits for a callback that is running: after it, the stream is either closed or ours
+            }
+
+            cancellationToken.ThrowIfCancellationRequested(); // a cancel that closed the stream after the head arrived
             CheckResponse(head.Text, key);
             var opened = head.Leftover.Length > 0 ? new PrefixedStream(head.Leftover, stream) : stream;
             return WebSocket.CreateFromStream(opened, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = keepAlive });
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not WebSocketOpenException)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not WebSocketOpenException { StatusCode: > 0 })
         {
             Close(stream, socket);
             throw new OperationCanceledException("the WebSocket connect was canceled.", ex, cancellationToken);
@@ -122,8 +131,9 @@ internal static class WebSocketConnector
             Close(stream, socket);
             throw;
         }
-        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Sockets, TLS, a closed stream, anything else: one typed failure the callers map, the socket closed.
             Close(stream, socket);
             throw new WebSocketOpenException(0, ex.Message, ex);
         }
