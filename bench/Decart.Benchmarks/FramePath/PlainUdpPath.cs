@@ -75,8 +75,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
                 _sendBatch.Send(_sender, _target);
             }
 
-            _datagram.AsSpan(0, size).CopyTo(_sendBatch.NextSlot); // the stack writes each packet into its slot too
-            _sendBatch.Commit(size);
+            _sendBatch.Add(_datagram.AsSpan(0, size)); // the stack writes each packet into its slot too
         }
 
         _sendBatch?.Send(_sender, _target);

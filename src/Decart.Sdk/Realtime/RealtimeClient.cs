@@ -77,7 +77,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private readonly RealtimeConnectOptions _options;
     private readonly ILogger _logger;
     private readonly Uri _url;
-    private readonly ReconnectLoop _pipeline;
+    private readonly ReconnectLoop _reconnect;
     private readonly CancellationTokenSource _life = new();
     private readonly object _lock = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -132,7 +132,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
             // Bounded: a sink slower than the stream loses frames (until the next keyframe, which is asked for), not memory.
             _toDecode = Channel.CreateBounded<EncodedVideoFrame>(new BoundedChannelOptions(DecodeQueueCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         }
-        _pipeline = options.Reconnect.BuildPipeline(options.TimeProvider, (retry, delay, error) =>
+        _reconnect = options.Reconnect.BuildLoop(options.TimeProvider, (retry, delay, error) =>
         {
             var failure = error as DecartException ?? new DecartException(DecartErrorCode.WebRtcError, SecretRedactor.Redact(error?.Message) ?? "connection failed");
             _logger.LogInformation(DecartLog.ConnectAttemptFailed, "Realtime connection attempt failed ({Code}); retry {Retry} in {Delay}.", failure.CodeString, retry, delay);
@@ -1037,7 +1037,7 @@ public sealed class RealtimeClient : IAsyncDisposable, IRealtimeSessionHost
     private async Task<RealtimeSession> ConnectWithRetriesAsync(AckedState state, CancellationToken cancellationToken, System.Diagnostics.ActivityContext parent = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _life.Token);
-        return await _pipeline.ExecuteAsync(
+        return await _reconnect.ExecuteAsync(
             async token =>
             {
                 var session = new RealtimeSession(this, _options, _source.Codec, _logger);

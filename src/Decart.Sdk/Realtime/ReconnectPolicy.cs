@@ -59,7 +59,7 @@ public sealed record ReconnectPolicy
     /// <param name="timeProvider">The clock for the delays (tests pass a fake one).</param>
     /// <param name="onRetry">Called before each retry with its number (1-based), its delay and the failure.</param>
     /// <returns>The loop.</returns>
-    internal ReconnectLoop BuildPipeline(TimeProvider timeProvider, Action<int, TimeSpan, Exception?>? onRetry)
+    internal ReconnectLoop BuildLoop(TimeProvider timeProvider, Action<int, TimeSpan, Exception?>? onRetry)
     {
         Validate();
         return new ReconnectLoop(this, timeProvider, onRetry);

@@ -89,18 +89,15 @@ internal static class WebSocketConnector
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
                 await tls.AuthenticateAsClientAsync(
-                    new SslClientAuthenticationOptions { TargetHost = url.IdnHost, ApplicationProtocols = [SslApplicationProtocol.Http11] },
+                    new SslClientAuthenticationOptions { TargetHost = host, ApplicationProtocols = [SslApplicationProtocol.Http11] },
                     cancellationToken).ConfigureAwait(false);
             }
 
             // Cancellation closes the stream under a pending read or write; the catch below reports it as a cancel.
             var abort = cancellationToken.Register(static s => ((Stream)s!).Dispose(), stream);
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-            string authority = url.IsDefaultPort ? url.IdnHost : $"{url.IdnHost}:{url.Port}";
-            if (url.HostNameType == UriHostNameType.IPv6)
-            {
-                authority = url.IsDefaultPort ? $"[{url.IdnHost}]" : $"[{url.IdnHost}]:{url.Port}";
-            }
+            string hostField = url.HostNameType == UriHostNameType.IPv6 ? $"[{host}]" : host;
+            string authority = url.IsDefaultPort ? hostField : $"{hostField}:{url.Port}";
 
             string request = $"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken).ConfigureAwait(false);
