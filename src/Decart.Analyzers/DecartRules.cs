@@ -35,7 +35,8 @@ public sealed class DecartRules : DiagnosticAnalyzer
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.RegisterCompilationStartAction(start =>
         {
-            if (DecartSymbols.TryCreate(start.Compilation) is not { } symbols)
+            // The SDK's types are resolved on the first operation a rule asks for, not here (DecartSymbols.Deferred).
+            if (DecartSymbols.Deferred(start.Compilation) is not { } symbols)
             {
                 return;
             }
@@ -46,7 +47,7 @@ public sealed class DecartRules : DiagnosticAnalyzer
                 rule.Register(actions, symbols);
             }
 
-            actions.Attach(start);
+            actions.Attach(start, symbols);
         });
     }
 }

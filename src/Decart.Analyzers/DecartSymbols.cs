@@ -1,46 +1,90 @@
+using System;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 
 namespace Decart.Analyzers;
 
-/// <summary>The SDK's types, resolved once per compilation; null when the compilation does not reference the SDK.</summary>
+/// <summary>
+/// The SDK's types, resolved once per compilation. <see cref="TryCreate"/> resolves them at once (a rule used on its
+/// own); <see cref="Deferred"/> (the shipped <see cref="DecartRules"/>) only checks the reference list at compilation
+/// start and resolves them on the first operation a rule asks for. Asking a compilation for a symbol at start makes
+/// it bind its references there and then (~0.13 s in a 1,000-file project, charged to whoever asks first — work the
+/// compiler does anyway once it binds code, by when the rules first need a type): bench/README.md, "Analyzer cost".
+/// </summary>
 internal sealed class DecartSymbols
 {
-    private DecartSymbols(Compilation compilation, INamedTypeSymbol client, INamedTypeSymbol api)
-    {
-        RealtimeClient = client;
-        RealtimeApi = api;
-        ConnectOptions = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeConnectOptions");
-        RealtimeState = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeState");
-        ClientOptions = compilation.GetTypeByMetadataName("Decart.Sdk.DecartClientOptions");
-        RealtimeModel = compilation.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModel");
-        RealtimeModels = compilation.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModels");
-        VideoFormat = compilation.GetTypeByMetadataName("Decart.Sdk.Media.VideoFormat");
-        SetImageOptions = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.SetImageOptions");
-    }
+    /// <summary>The SDK's assembly name: its types are looked up there only.</summary>
+    private const string SdkAssemblyName = "Decart.Sdk";
 
-    public INamedTypeSymbol? SetImageOptions { get; }
+    private readonly Lazy<Types?> _types;
 
-    public INamedTypeSymbol RealtimeClient { get; }
+    private DecartSymbols(Compilation compilation) =>
+        _types = new Lazy<Types?>(() => Types.Resolve(compilation), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public INamedTypeSymbol RealtimeApi { get; }
+    /// <summary>Whether the compilation has the SDK's types (resolves them on first use).</summary>
+    public bool IsAvailable => _types.Value is not null;
 
-    public INamedTypeSymbol? ConnectOptions { get; }
+    /// <summary>The SDK's assembly.</summary>
+    public IAssemblySymbol Sdk => Resolved.Sdk;
 
-    public INamedTypeSymbol? RealtimeState { get; }
+    /// <summary><c>Decart.Sdk.Realtime.SetImageOptions</c>.</summary>
+    public INamedTypeSymbol? SetImageOptions => Resolved.SetImageOptions;
 
-    public INamedTypeSymbol? ClientOptions { get; }
+    /// <summary><c>Decart.Sdk.Realtime.RealtimeClient</c>.</summary>
+    public INamedTypeSymbol RealtimeClient => Resolved.RealtimeClient;
 
-    public INamedTypeSymbol? RealtimeModel { get; }
+    /// <summary><c>Decart.Sdk.Realtime.RealtimeApi</c>.</summary>
+    public INamedTypeSymbol RealtimeApi => Resolved.RealtimeApi;
 
-    public INamedTypeSymbol? RealtimeModels { get; }
+    /// <summary><c>Decart.Sdk.Realtime.RealtimeConnectOptions</c>.</summary>
+    public INamedTypeSymbol? ConnectOptions => Resolved.ConnectOptions;
 
-    public INamedTypeSymbol? VideoFormat { get; }
+    /// <summary><c>Decart.Sdk.Realtime.RealtimeState</c>.</summary>
+    public INamedTypeSymbol? RealtimeState => Resolved.RealtimeState;
 
+    /// <summary><c>Decart.Sdk.DecartClientOptions</c>.</summary>
+    public INamedTypeSymbol? ClientOptions => Resolved.ClientOptions;
+
+    /// <summary><c>Decart.Sdk.Models.RealtimeModel</c>.</summary>
+    public INamedTypeSymbol? RealtimeModel => Resolved.RealtimeModel;
+
+    /// <summary><c>Decart.Sdk.Models.RealtimeModels</c>.</summary>
+    public INamedTypeSymbol? RealtimeModels => Resolved.RealtimeModels;
+
+    /// <summary><c>Decart.Sdk.Media.VideoFormat</c>.</summary>
+    public INamedTypeSymbol? VideoFormat => Resolved.VideoFormat;
+
+    /// <summary><c>Decart.Sdk.Http.TokensClient</c>.</summary>
+    public INamedTypeSymbol? TokensClient => Resolved.TokensClient;
+
+    /// <summary>The video sources a user makes and must stop (DECART014): raw, synthetic, IVF file and ffmpeg sources.</summary>
+    public ImmutableHashSet<INamedTypeSymbol> StoppableSources => Resolved.StoppableSources;
+
+    private Types Resolved => _types.Value ?? throw new InvalidOperationException("The compilation does not have the Decart SDK's types.");
+
+    /// <summary>The SDK's types resolved now; null when the compilation does not reference the SDK.</summary>
     public static DecartSymbols? TryCreate(Compilation compilation)
     {
-        var client = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeClient");
-        var api = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeApi");
-        return client is null || api is null ? null : new DecartSymbols(compilation, client, api);
+        var symbols = new DecartSymbols(compilation);
+        return symbols.IsAvailable ? symbols : null;
+    }
+
+    /// <summary>
+    /// The SDK's types, resolved on first use; null when no reference can be the SDK (read from the reference list as
+    /// given — file names and referenced projects' assembly names — which binds nothing).
+    /// </summary>
+    public static DecartSymbols? Deferred(Compilation compilation)
+    {
+        bool mayReference = compilation.AssemblyName == SdkAssemblyName || compilation.ExternalReferences.Any(reference => reference switch
+        {
+            PortableExecutableReference file => file.FilePath is { } path && string.Equals(Path.GetFileNameWithoutExtension(path), SdkAssemblyName, StringComparison.OrdinalIgnoreCase),
+            CompilationReference project => project.Compilation.AssemblyName == SdkAssemblyName,
+            _ => false,
+        });
+        return mayReference ? new DecartSymbols(compilation) : null;
     }
 
     /// <summary>Whether a method is <c>RealtimeApi.ConnectAsync</c>.</summary>
@@ -54,4 +98,70 @@ internal sealed class DecartSymbols
 
     /// <summary>Whether a type is the realtime client.</summary>
     public bool IsClient(ITypeSymbol? type) => SymbolEqualityComparer.Default.Equals(type, RealtimeClient);
+
+    /// <summary>The resolved types.</summary>
+    private sealed class Types
+    {
+        private Types(IAssemblySymbol sdk, INamedTypeSymbol client, INamedTypeSymbol api)
+        {
+            Sdk = sdk;
+            RealtimeClient = client;
+            RealtimeApi = api;
+            ConnectOptions = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeConnectOptions");
+            RealtimeState = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeState");
+            ClientOptions = sdk.GetTypeByMetadataName("Decart.Sdk.DecartClientOptions");
+            RealtimeModel = sdk.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModel");
+            RealtimeModels = sdk.GetTypeByMetadataName("Decart.Sdk.Models.RealtimeModels");
+            VideoFormat = sdk.GetTypeByMetadataName("Decart.Sdk.Media.VideoFormat");
+            SetImageOptions = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.SetImageOptions");
+            TokensClient = sdk.GetTypeByMetadataName("Decart.Sdk.Http.TokensClient");
+            StoppableSources = new[] { "RawVideoSource", "SyntheticVideoSource", "IvfFileSource", "Ffmpeg.FfmpegVideoSource" }
+                .Select(n => sdk.GetTypeByMetadataName("Decart.Sdk.Media." + n))
+                .OfType<INamedTypeSymbol>()
+                .ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
+        }
+
+        public IAssemblySymbol Sdk { get; }
+
+        public INamedTypeSymbol RealtimeClient { get; }
+
+        public INamedTypeSymbol RealtimeApi { get; }
+
+        public INamedTypeSymbol? SetImageOptions { get; }
+
+        public INamedTypeSymbol? ConnectOptions { get; }
+
+        public INamedTypeSymbol? RealtimeState { get; }
+
+        public INamedTypeSymbol? ClientOptions { get; }
+
+        public INamedTypeSymbol? RealtimeModel { get; }
+
+        public INamedTypeSymbol? RealtimeModels { get; }
+
+        public INamedTypeSymbol? VideoFormat { get; }
+
+        public INamedTypeSymbol? TokensClient { get; }
+
+        public ImmutableHashSet<INamedTypeSymbol> StoppableSources { get; }
+
+        /// <summary>
+        /// The types from the assembly named <c>Decart.Sdk</c> (the compilation itself or a reference): looked up there
+        /// only, as <see cref="Compilation.GetTypeByMetadataName"/> would search every reference (the framework too).
+        /// </summary>
+        public static Types? Resolve(Compilation compilation)
+        {
+            var sdk = compilation.Assembly.Identity.Name == SdkAssemblyName
+                ? compilation.Assembly
+                : compilation.SourceModule.ReferencedAssemblySymbols.FirstOrDefault(a => a.Identity.Name == SdkAssemblyName);
+            if (sdk is null)
+            {
+                return null;
+            }
+
+            var client = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeClient");
+            var api = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeApi");
+            return client is null || api is null ? null : new Types(sdk, client, api);
+        }
+    }
 }

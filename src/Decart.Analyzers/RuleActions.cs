@@ -18,8 +18,7 @@ namespace Decart.Analyzers;
 internal sealed class RuleActions
 {
     private readonly CompilationStartAnalysisContext? _direct;
-    private readonly Dictionary<OperationKind, List<Action<OperationAnalysisContext>>> _operations = [];
-    private readonly Dictionary<OperationKind, HashSet<string>?> _names = [];
+    private readonly Dictionary<OperationKind, List<(Action<OperationAnalysisContext> Action, string[]? Names)>> _operations = [];
     private readonly List<Action<OperationBlockStartAnalysisContext>> _blockStarts = [];
     private readonly List<Action<SymbolStartAnalysisContext>> _typeStarts = [];
 
@@ -34,8 +33,8 @@ internal sealed class RuleActions
     /// <summary>
     /// Like <see cref="CompilationStartAnalysisContext.RegisterOperationAction(Action{OperationAnalysisContext}, OperationKind[])"/>,
     /// for the operations whose name is one of <paramref name="names"/>: the invoked method's, the created type's, the
-    /// assigned member's. Inside <see cref="DecartRules"/> the names gate the syntax before anything is bound; an
-    /// action may still see operations of other names (another rule asked for them) and checks its own.
+    /// assigned member's; <see langword="null"/> for all of them. Inside <see cref="DecartRules"/> the action sees only
+    /// those; a rule used on its own sees every operation of the kinds, so an action still checks the name itself.
     /// </summary>
     public void RegisterOperationAction(Action<OperationAnalysisContext> action, IEnumerable<string>? names, params OperationKind[] kinds)
     {
@@ -45,23 +44,15 @@ internal sealed class RuleActions
             return;
         }
 
+        var wanted = names?.ToArray();
         foreach (var kind in kinds)
         {
             if (!_operations.TryGetValue(kind, out var list))
             {
                 _operations[kind] = list = [];
-                _names[kind] = [];
             }
 
-            list.Add(action);
-            if (names is null)
-            {
-                _names[kind] = null; // this action wants every operation of the kind
-            }
-            else
-            {
-                _names[kind]?.UnionWith(names);
-            }
+            list.Add((action, wanted));
         }
     }
 
@@ -92,31 +83,60 @@ internal sealed class RuleActions
     }
 
     /// <summary>
-    /// The operation actions: one callback per operation of the kinds asked for. The names the rules declared gate the
-    /// dispatch (a call to a method no rule names reaches no rule), so most operations cost one dictionary lookup.
-    /// Driving the rules from syntax instead (binding only the nodes whose name matches) was measured and is slower:
-    /// each node's operation is bound on its own, where the driver builds a method's tree once.
+    /// The operation actions: one callback per operation of the kinds asked for, which hands the operation to the
+    /// actions that asked for its name (the invoked method's, the created type's, the assigned member's) and to those
+    /// that want every operation of its kind. A call to a method no rule names reaches no rule, so most operations
+    /// cost one dictionary lookup. Driving the rules from syntax instead (binding only the nodes whose name matches)
+    /// was measured and is slower: each node's operation is bound on its own, where the driver builds a method's tree
+    /// once.
     /// </summary>
-    private void AttachOperations(CompilationStartAnalysisContext context)
+    private void AttachOperations(CompilationStartAnalysisContext context, DecartSymbols symbols)
     {
-        var table = _operations.ToDictionary(p => p.Key, p => p.Value.ToArray());
-        var names = _names.ToDictionary(p => p.Key, p => p.Value);
+        var dispatch = new Dictionary<OperationKind, Dispatch>();
+        foreach (var pair in _operations)
+        {
+            var everyName = pair.Value.Where(a => a.Names is null).Select(a => a.Action).ToArray();
+            var byName = new Dictionary<string, Action<OperationAnalysisContext>[]>(StringComparer.Ordinal);
+            foreach (var name in pair.Value.Where(a => a.Names is not null).SelectMany(a => a.Names!).Distinct())
+            {
+                // In registration order: the actions that named it and the ones that take every name.
+                byName[name] = pair.Value.Where(a => a.Names is null || Array.IndexOf(a.Names, name) >= 0).Select(a => a.Action).ToArray();
+            }
+
+            dispatch[pair.Key] = new Dispatch(byName, everyName);
+        }
+
         context.RegisterOperationAction(
             c =>
             {
                 var operation = c.Operation;
-                var kind = operation.Kind;
-                if (names.TryGetValue(kind, out var wanted) && wanted is not null && !wanted.Contains(NameOf(operation)))
+                var target = dispatch[operation.Kind];
+                var actions = target.ByName.Count > 0 && target.ByName.TryGetValue(NameOf(operation), out var named) ? named : target.EveryName;
+                if (actions.Length == 0 || !symbols.IsAvailable)
                 {
                     return;
                 }
 
-                foreach (var action in table[kind])
+                foreach (var action in actions)
                 {
                     action(c);
                 }
             },
-            table.Keys.ToImmutableArray());
+            dispatch.Keys.ToImmutableArray());
+    }
+
+    /// <summary>The actions of one operation kind: by the name they asked for, and those that take every operation.</summary>
+    private sealed class Dispatch
+    {
+        public Dispatch(Dictionary<string, Action<OperationAnalysisContext>[]> byName, Action<OperationAnalysisContext>[] everyName)
+        {
+            ByName = byName;
+            EveryName = everyName;
+        }
+
+        public Dictionary<string, Action<OperationAnalysisContext>[]> ByName { get; }
+
+        public Action<OperationAnalysisContext>[] EveryName { get; }
     }
 
     /// <summary>The name an operation is known by to the gate: the invoked method's, the created type's, the assigned member's.</summary>
@@ -131,11 +151,12 @@ internal sealed class RuleActions
 
     /// <summary>Registers what was collected, once per kind of action.</summary>
     /// <param name="context">The compilation's start context.</param>
-    public void Attach(CompilationStartAnalysisContext context)
+    /// <param name="symbols">The SDK's types: no action runs when the compilation turns out not to have them.</param>
+    public void Attach(CompilationStartAnalysisContext context, DecartSymbols symbols)
     {
         if (_operations.Count > 0)
         {
-            AttachOperations(context);
+            AttachOperations(context, symbols);
         }
 
         if (_blockStarts.Count > 0)
@@ -143,6 +164,11 @@ internal sealed class RuleActions
             var starts = _blockStarts.ToArray();
             context.RegisterOperationBlockStartAction(c =>
             {
+                if (!symbols.IsAvailable)
+                {
+                    return;
+                }
+
                 foreach (var action in starts)
                 {
                     action(c);
@@ -156,6 +182,11 @@ internal sealed class RuleActions
             context.RegisterSymbolStartAction(
                 c =>
                 {
+                    if (!symbols.IsAvailable)
+                    {
+                        return;
+                    }
+
                     foreach (var action in starts)
                     {
                         action(c);

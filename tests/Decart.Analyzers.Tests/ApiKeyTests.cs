@@ -7,6 +7,26 @@ namespace Decart.Analyzers.Tests;
 
 public class ApiKeyTests
 {
+    /// <summary>
+    /// DECART002 watches <c>DecartClientOptions.ApiKey</c> only: it is the SDK's one way in for a key. A public
+    /// method or constructor with a key parameter would be a second sink the rule does not see — this fails then.
+    /// </summary>
+    [Fact]
+    public void No_public_SDK_member_but_DecartClientOptions_ApiKey_takes_a_key()
+    {
+        var sdk = typeof(Decart.Sdk.DecartClient).Assembly;
+        var taking = sdk.GetExportedTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly)
+                .Cast<System.Reflection.MethodBase>()
+                .Concat(t.GetConstructors()))
+            .Where(m => m.GetParameters().Any(p => p.Name is { } name && name.Contains("key", StringComparison.OrdinalIgnoreCase)
+                && p.ParameterType == typeof(string)))
+            .Select(m => $"{m.DeclaringType!.FullName}.{m.Name}")
+            .ToList();
+        Assert.Empty(taking); // a string parameter whose name says key: teach DECART002 that sink, then list it here
+        Assert.Equal(typeof(string), typeof(Decart.Sdk.DecartClientOptions).GetProperty("ApiKey")?.PropertyType);
+    }
+
     [Fact]
     public Task Literal_keys_are_flagged_through_every_flow() => Verify.AnalyzerAsync<RawApiKeyAnalyzer>("""
         public class Keys
@@ -101,6 +121,47 @@ public class ApiKeyTests
             public DecartClientOptions B() => new() { ApiKey = Environment.GetEnvironmentVariable("DECART_API_KEY") };
         }
         """);
+
+    /// <summary>
+    /// Bad input: a reference named Decart.Sdk.dll that is not the SDK (none of its types). The shipped analyzer sees
+    /// the name at compilation start, finds no SDK types on the first operation it looks at, and reports nothing —
+    /// no exception (the test fails on an AD0001), no diagnostic.
+    /// </summary>
+    [Fact]
+    public async Task A_reference_named_like_the_SDK_without_its_types_is_ignored()
+    {
+        var dir = Directory.CreateTempSubdirectory("decart-fake-sdk");
+        try
+        {
+            var fake = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create(
+                "Decart.Sdk",
+                [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("namespace Decart.Sdk { public class DecartClientOptions { public string? ApiKey { get; set; } } public class Other { public void ConnectAsync() { } } }")],
+                [MetadataReference.CreateFromFile(typeof(object).Assembly.Location)],
+                new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+            var path = Path.Combine(dir.FullName, "Decart.Sdk.dll");
+            var emitted = fake.Emit(path);
+            Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
+
+            await Verify.WithoutSdkAsync<DecartRules>(
+                """
+                using Decart.Sdk;
+
+                public class App
+                {
+                    public void Run(Other other)
+                    {
+                        _ = new DecartClientOptions { ApiKey = "sk_live_abcdef" };
+                        other.ConnectAsync();
+                    }
+                }
+                """,
+                MetadataReference.CreateFromFile(path));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 
     [Fact]
     public Task Nothing_is_reported_without_the_SDK() => Verify.WithoutSdkAsync<RawApiKeyAnalyzer>("""

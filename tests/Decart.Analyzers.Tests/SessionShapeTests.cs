@@ -5,6 +5,32 @@ namespace Decart.Analyzers.Tests;
 
 public class SessionShapeTests
 {
+    /// <summary>
+    /// DECART004 walks a method only when the connect is in a loop or the method's text names ConnectAsync twice: a
+    /// second connect spelt with a Unicode escape is still found (the escape means a walk), and a second mention in a
+    /// comment or another name costs a walk but reports nothing.
+    /// </summary>
+    [Fact]
+    public Task The_reconnect_prefilter_misses_no_spelling_and_reports_no_mention() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
+        public class Restarts
+        {
+            public async Task Escaped(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                var first = await api.Realtime.ConnectAsync(camera, options);
+                await first.DisposeAsync();
+                await using var second = await {|DECART004:api.Realtime.Connect\u0041sync(camera, options)|};
+            }
+
+            public async Task Mentioned(DecartClient api, IVideoSource camera, RealtimeConnectOptions options)
+            {
+                // ConnectAsync once, then SetAsync: no second ConnectAsync here
+                await using var rt = await api.Realtime.ConnectAsync(camera, options);
+                await rt.SetPromptAsync("anime");
+                string name = nameof(RealtimeApi.ConnectAsync);
+            }
+        }
+        """);
+
     [Fact]
     public Task Reconnecting_with_the_same_model_to_change_the_prompt_is_flagged() => Verify.AnalyzerAsync<SessionShapeAnalyzer>("""
         public class Restarts

@@ -61,12 +61,13 @@ internal static class Verify
         await test.RunAsync();
     }
 
-    /// <summary>Runs an analyzer on code that does not reference the SDK at all (it must stay silent).</summary>
-    public static async Task WithoutSdkAsync<TAnalyzer>(string source)
+    /// <summary>Runs an analyzer on code that does not reference the SDK (it must stay silent), with <paramref name="extra"/> references.</summary>
+    public static async Task WithoutSdkAsync<TAnalyzer>(string source, params MetadataReference[] extra)
         where TAnalyzer : DiagnosticAnalyzer, new()
     {
         var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source, ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
         test.TestState.AdditionalReferences.AddRange(References.Where(r => !(r.Display ?? string.Empty).Contains("Decart", StringComparison.Ordinal)));
+        test.TestState.AdditionalReferences.AddRange(extra);
         await test.RunAsync();
     }
 

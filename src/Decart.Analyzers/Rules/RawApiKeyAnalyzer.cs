@@ -11,8 +11,8 @@ namespace Decart.Analyzers.Rules;
 
 /// <summary>
 /// DECART002: a literal API key (a literal, a const, concatenation or interpolation of literals, or a local
-/// initialized with one and never reassigned) flowing into <c>DecartClientOptions.ApiKey</c> or an SDK parameter
-/// named <c>apiKey</c>. An error in projects that run on the user's device.
+/// initialized with one and never reassigned) flowing into <c>DecartClientOptions.ApiKey</c>. An error in projects
+/// that run on the user's device.
 /// </summary>
 public sealed class RawApiKeyAnalyzer : DecartAnalyzer
 {
@@ -27,19 +27,15 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        if (symbols.ClientOptions is not { } options)
-        {
-            return;
-        }
-
-        var keyMethods = MethodsTakingAKey(symbols.RealtimeClient.ContainingAssembly.GlobalNamespace);
-
-        var apiKey = options.GetMembers("ApiKey").OfType<IPropertySymbol>().FirstOrDefault();
+        // DecartClientOptions.ApiKey is the SDK's one way in for a key: no public method or constructor takes one (a
+        // test in Decart.Analyzers.Tests fails when that changes, so the new sink is added here). Searching the SDK
+        // for such parameters on every compilation cost a build ~70 ms (bench/README.md, "Analyzer cost").
         start.RegisterOperationAction(
             c =>
             {
                 var assignment = (ISimpleAssignmentOperation)c.Operation;
-                if (assignment.Target is IPropertyReferenceOperation { Property.Name: "ApiKey" } target && SymbolEqualityComparer.Default.Equals(target.Property, apiKey)
+                if (assignment.Target is IPropertyReferenceOperation { Property: { Name: "ApiKey" } property }
+                    && SymbolEqualityComparer.Default.Equals(property.ContainingType, symbols.ClientOptions)
                     && !GoesElsewhere(assignment))
                 {
                     Check(c, assignment.Value, "DecartClientOptions.ApiKey");
@@ -47,97 +43,21 @@ public sealed class RawApiKeyAnalyzer : DecartAnalyzer
             },
             ["ApiKey"],
             OperationKind.SimpleAssignment);
+
         // DECART013: on the user's device, minting a token means holding the permanent key.
-        var tokens = symbols.RealtimeClient.ContainingAssembly.GetTypeByMetadataName("Decart.Sdk.Http.TokensClient");
-        if (tokens is not null)
-        {
-            start.RegisterOperationAction(
-                c =>
-                {
-                    var call = (IInvocationOperation)c.Operation;
-                    if (call.TargetMethod.Name == "CreateAsync" && SymbolEqualityComparer.Default.Equals(call.TargetMethod.ContainingType, tokens)
-                        && RunsOnDevice(c.Options.AnalyzerConfigOptionsProvider, call.Syntax.SyntaxTree))
-                    {
-                        c.ReportDiagnostic(Diagnostic.Create(Descriptors.TokenMintedOnDevice, call.Syntax.GetLocation()));
-                    }
-                },
-                ["CreateAsync"],
-                OperationKind.Invocation);
-        }
-
-        if (keyMethods.IsEmpty)
-        {
-            return;
-        }
-
         start.RegisterOperationAction(
             c =>
             {
-                // Only SDK methods with an apiKey parameter (found once per compilation) are looked into; the
-                // arguments, which the operation tree builds lazily, are touched only for those.
-                var method = c.Operation switch
+                var call = (IInvocationOperation)c.Operation;
+                if (call.TargetMethod.Name == "CreateAsync" && symbols.TokensClient is { } tokens
+                    && SymbolEqualityComparer.Default.Equals(call.TargetMethod.ContainingType, tokens)
+                    && RunsOnDevice(c.Options.AnalyzerConfigOptionsProvider, call.Syntax.SyntaxTree))
                 {
-                    IInvocationOperation call => call.TargetMethod,
-                    IObjectCreationOperation creation => creation.Constructor,
-                    _ => null,
-                };
-                if (method is null || !keyMethods.Contains(method.OriginalDefinition))
-                {
-                    return;
-                }
-
-                var arguments = c.Operation is IInvocationOperation invocation ? invocation.Arguments : ((IObjectCreationOperation)c.Operation).Arguments;
-                foreach (var argument in arguments)
-                {
-                    if (argument.Parameter is { } parameter && string.Equals(parameter.Name, "apiKey", StringComparison.OrdinalIgnoreCase))
-                    {
-                        Check(c, argument.Value, $"the '{parameter.Name}' parameter of {method.Name}");
-                    }
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.TokenMintedOnDevice, call.Syntax.GetLocation()));
                 }
             },
-            keyMethods.Select(m => m.MethodKind == MethodKind.Constructor ? m.ContainingType.Name : m.Name),
-            OperationKind.Invocation,
-            OperationKind.ObjectCreation);
-    }
-
-    /// <summary>The SDK's public methods and constructors with a parameter named <c>apiKey</c>.</summary>
-    private static ImmutableHashSet<IMethodSymbol> MethodsTakingAKey(INamespaceSymbol root)
-    {
-        var found = ImmutableHashSet.CreateBuilder<IMethodSymbol>(SymbolEqualityComparer.Default);
-        var pending = new System.Collections.Generic.Stack<INamespaceOrTypeSymbol>();
-        pending.Push(root);
-        while (pending.Count > 0)
-        {
-            foreach (var member in pending.Pop().GetMembers())
-            {
-                switch (member)
-                {
-                    case INamespaceOrTypeSymbol container:
-                        pending.Push(container);
-                        break;
-                    case IMethodSymbol method when method.DeclaredAccessibility == Accessibility.Public && IsVisible(method.ContainingType)
-                        && method.Parameters.Any(p => string.Equals(p.Name, "apiKey", StringComparison.OrdinalIgnoreCase)):
-                        found.Add(method);
-                        break;
-                }
-            }
-        }
-
-        return found.ToImmutable();
-    }
-
-    /// <summary>Whether user code can see a type (public, and public all the way out).</summary>
-    private static bool IsVisible(INamedTypeSymbol? type)
-    {
-        for (; type is not null; type = type.ContainingType)
-        {
-            if (type.DeclaredAccessibility != Accessibility.Public)
-            {
-                return false;
-            }
-        }
-
-        return true;
+            ["CreateAsync"],
+            OperationKind.Invocation);
     }
 
     /// <summary>

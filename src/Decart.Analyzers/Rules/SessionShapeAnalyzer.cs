@@ -44,6 +44,11 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
                 var call = (IInvocationOperation)c.Operation;
                 if (symbols.IsConnect(call.TargetMethod))
                 {
+                    if (!MayReconnect(call))
+                    {
+                        return;
+                    }
+
                     var (connects, disposals) = Collect(call, symbols);
                     CheckReconnects(d => ReportIfInside(c, d), connects, disposals);
                 }
@@ -69,6 +74,26 @@ public sealed class SessionShapeAnalyzer : DecartAnalyzer
     private static bool IsFormat(IOperation operation) => operation is
         IInvocationOperation { TargetMethod.Name: "OpenAsync", TargetMethod.ContainingType.Name: "IvfFileSource" }
         or IObjectCreationOperation { Type.Name: "VideoFormat" or "Vp8EncoderOptions" };
+
+    /// <summary>
+    /// Whether a connect can be the second half of a reconnect, the only place DECART004/010 report: it sits in a loop,
+    /// or its method's text names <c>ConnectAsync</c> a second time. Most connects are neither, and their method is
+    /// not walked. (A second connect's call names the method, so its text is there unless spelt with Unicode escapes,
+    /// which also mean a walk; a mention in a comment or in another name only costs the walk.)
+    /// </summary>
+    private static bool MayReconnect(IInvocationOperation connect)
+    {
+        if (Enclosing<ILoopOperation>(connect) is not null)
+        {
+            return true;
+        }
+
+        var root = connect.Root().Syntax;
+        var text = root.SyntaxTree.GetText().ToString(root.Span);
+        int first = text.IndexOf("ConnectAsync", System.StringComparison.Ordinal);
+        return first >= 0 && text.IndexOf("ConnectAsync", first + 1, System.StringComparison.Ordinal) >= 0
+            || text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0; // an identifier may be spelt with escapes
+    }
 
     private static void ReportIfInside(OperationAnalysisContext context, Diagnostic diagnostic)
     {

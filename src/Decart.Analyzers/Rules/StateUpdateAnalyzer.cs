@@ -246,9 +246,9 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
     /// <summary>DECART007: a SetAsync without an image on a client whose image an earlier update in the method set.</summary>
     private static void AnalyzeImageClears(OperationAnalysisContext context, IInvocationOperation target, DecartSymbols symbols)
     {
-        if (target.Instance.ReferencedSymbol() is not { } targetReceiver)
+        if (target.Instance.ReferencedSymbol() is not { } targetReceiver || HasImage(target))
         {
-            return;
+            return; // only a state that leaves Image out can clear one: the method is not walked for the others
         }
 
         var calls = target.Root().DescendantsAndSelf().OfType<IInvocationOperation>()
@@ -277,13 +277,11 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
 
             // An Image written out, even "Image = null" (the API's way to clear it on purpose), is a decision; only a
             // state that leaves Image out clears it by accident.
-            bool hasImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation
-                || creation.InitializerValue("Image") is not null;
             bool keepsImage = call.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation explicitState
                 || explicitState.InitializerValue("Image")?.Unwrap().IsGiven() == true;
             if (call.Syntax == target.Syntax)
             {
-                if (!hasImage && imageSet)
+                if (imageSet)
                 {
                     context.ReportDiagnostic(Diagnostic.Create(Descriptors.SetClearsImage, target.Syntax.GetLocation(), targetReceiver.Name));
                 }
@@ -294,6 +292,10 @@ public sealed class StateUpdateAnalyzer : DecartAnalyzer
             imageSet = keepsImage;
         }
     }
+
+    /// <summary>Whether a SetAsync's state writes out Image (even <c>Image = null</c>), or is not a <c>new RealtimeState { … }</c> to read.</summary>
+    private static bool HasImage(IInvocationOperation setAsync) =>
+        setAsync.Argument("state")?.Value.Unwrap() is not IObjectCreationOperation creation || creation.InitializerValue("Image") is not null;
 
     private static int Words(string text) => text.Split(new[] { ' ', '\t', '\n', '\r' }, System.StringSplitOptions.RemoveEmptyEntries).Length;
 }

@@ -18,18 +18,15 @@ public sealed class VideoSourceAnalyzer : DecartAnalyzer
     /// <inheritdoc />
     private protected override void OnCompilationStart(RuleActions start, DecartSymbols symbols)
     {
-        var sources = new[] { "RawVideoSource", "SyntheticVideoSource", "IvfFileSource", "Ffmpeg.FfmpegVideoSource" }
-            .Select(n => symbols.RealtimeClient.ContainingAssembly.GetTypeByMetadataName("Decart.Sdk.Media." + n))
-            .OfType<INamedTypeSymbol>()
-            .ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
-        if (sources.IsEmpty)
-        {
-            return;
-        }
-
         start.RegisterOperationAction(
             c =>
             {
+                var sources = symbols.StoppableSources;
+                if (sources.IsEmpty)
+                {
+                    return;
+                }
+
                 var operation = c.Operation;
                 bool made = operation switch
                 {
