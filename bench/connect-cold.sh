@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Cold connect: 20 fresh processes per row, each one connect from ConnectAsync to the model's first frame against one
+# standalone simulator on loopback (bench/Decart.LoadTest -- connect-cold), for both transports, with the app as
+# `dotnet build` leaves it (JIT) and published ReadyToRun (what an app does for start-up), the two alternated.
+# Usage: bench/connect-cold.sh [runs=20] [sittings=1] [out-dir]   (writes one file per row, prints the medians)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-20}
+sittings=${2:-1}
+out=${3:-$(mktemp -d)}
+mkdir -p "$out"
+dotnet build bench/Decart.LoadTest -c Release -nologo -v q -clp:ErrorsOnly >/dev/null
+# Published inside the repository: the load program finds the simulator from there.
+dotnet publish bench/Decart.LoadTest -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+  -o bench/Decart.LoadTest/bin/r2r -nologo -v q -clp:ErrorsOnly >/dev/null
+cd bench/Decart.LoadTest
+for sitting in $(seq 1 "$sittings"); do
+  for transport in livekit direct; do
+    for build in jit r2r; do
+      dll=bin/Release/net10.0/Decart.LoadTest.dll
+      [ "$build" = r2r ] && dll=bin/r2r/Decart.LoadTest.dll
+      file="$out/connect-cold-$transport-$build-$sitting.txt"
+      dotnet "$dll" connect-cold "$runs" "$transport" > "$file" 2>&1 || true
+      echo "sitting $sitting, $transport, $build: $(grep -E '^ *total ' "$file" | awk '{print "median " $2 " ms, p95 " $3 " ms"}')"
+    done
+  done
+done
+echo "raw output: $out"
