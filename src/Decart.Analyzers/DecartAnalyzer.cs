@@ -26,7 +26,10 @@ public abstract class DecartAnalyzer : DiagnosticAnalyzer
 
     /// <summary>Registers the rule's actions into <paramref name="actions"/> (how <see cref="DecartRules"/> runs it).</summary>
     /// <param name="actions">Where the actions go.</param>
-    /// <param name="symbols">The SDK's types.</param>
+    /// <param name="symbols">
+    /// The SDK's types, resolved on first use: a rule reads them inside its actions, never while registering (the
+    /// compilation may turn out not to have them, and reading one then throws).
+    /// </param>
     internal void Register(RuleActions actions, DecartSymbols symbols) => OnCompilationStart(actions, symbols);
 
     /// <summary>Registers the rule's actions for a compilation that references the SDK.</summary>

@@ -35,12 +35,9 @@ public sealed class DecartRules : DiagnosticAnalyzer
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.RegisterCompilationStartAction(start =>
         {
-            // The SDK's types are resolved on the first operation a rule asks for, not here (DecartSymbols.Deferred).
-            if (DecartSymbols.Deferred(start.Compilation) is not { } symbols)
-            {
-                return;
-            }
-
+            // The SDK's types are resolved when a rule first looks at something, not here (DecartSymbols.Deferred);
+            // every shared action checks IsAvailable before a rule runs.
+            var symbols = DecartSymbols.Deferred(start.Compilation);
             var actions = RuleActions.Shared();
             foreach (var rule in Rules)
             {

@@ -9,10 +9,12 @@ namespace Decart.Analyzers;
 
 /// <summary>
 /// The SDK's types, resolved once per compilation. <see cref="TryCreate"/> resolves them at once (a rule used on its
-/// own); <see cref="Deferred"/> (the shipped <see cref="DecartRules"/>) only checks the reference list at compilation
-/// start and resolves them on the first operation a rule asks for. Asking a compilation for a symbol at start makes
-/// it bind its references there and then (~0.13 s in a 1,000-file project, charged to whoever asks first — work the
-/// compiler does anyway once it binds code, by when the rules first need a type): bench/README.md, "Analyzer cost".
+/// own); <see cref="Deferred"/> (the shipped <see cref="DecartRules"/>) resolves them when a rule first looks at
+/// something — the first operation it asked for, or the first type (DECART001's field check). Asking a compilation
+/// for a symbol at compilation start makes it bind its references there and then (~0.13 s in a 1,000-file project,
+/// charged to whoever asks first — work the compiler does anyway before it declares a type or binds a method, by when
+/// the rules first need one): bench/README.md, "Analyzer cost". When the types are missing, reading one throws:
+/// callers check <see cref="IsAvailable"/> first.
 /// </summary>
 internal sealed class DecartSymbols
 {
@@ -73,19 +75,11 @@ internal sealed class DecartSymbols
     }
 
     /// <summary>
-    /// The SDK's types, resolved on first use; null when no reference can be the SDK (read from the reference list as
-    /// given — file names and referenced projects' assembly names — which binds nothing).
+    /// The SDK's types, resolved on first use (<see cref="IsAvailable"/> says whether the compilation has them). Nothing
+    /// is asked of the compilation here: even its reference list cannot rule the SDK out cheaply (a renamed file, an
+    /// in-memory image, a script's <c>#r</c>, the SDK's sources built into another assembly).
     /// </summary>
-    public static DecartSymbols? Deferred(Compilation compilation)
-    {
-        bool mayReference = compilation.AssemblyName == SdkAssemblyName || compilation.ExternalReferences.Any(reference => reference switch
-        {
-            PortableExecutableReference file => file.FilePath is { } path && string.Equals(Path.GetFileNameWithoutExtension(path), SdkAssemblyName, StringComparison.OrdinalIgnoreCase),
-            CompilationReference project => project.Compilation.AssemblyName == SdkAssemblyName,
-            _ => false,
-        });
-        return mayReference ? new DecartSymbols(compilation) : null;
-    }
+    public static DecartSymbols Deferred(Compilation compilation) => new(compilation);
 
     /// <summary>Whether a method is <c>RealtimeApi.ConnectAsync</c>.</summary>
     public bool IsConnect(IMethodSymbol method) => method.Name == "ConnectAsync" && SymbolEqualityComparer.Default.Equals(method.ContainingType, RealtimeApi);
@@ -146,19 +140,24 @@ internal sealed class DecartSymbols
         public ImmutableHashSet<INamedTypeSymbol> StoppableSources { get; }
 
         /// <summary>
-        /// The types from the assembly named <c>Decart.Sdk</c> (the compilation itself or a reference): looked up there
-        /// only, as <see cref="Compilation.GetTypeByMetadataName"/> would search every reference (the framework too).
+        /// The types from the one assembly named <c>Decart.Sdk</c> (the compilation itself or a reference), looked up
+        /// there only: <see cref="Compilation.GetTypeByMetadataName"/> searches every reference, the framework's too.
+        /// With no such assembly, or two, the compilation-wide lookup decides (the SDK's sources built into another
+        /// assembly; two versions referenced, where it finds none, as the compiler would call the types ambiguous).
         /// </summary>
         public static Types? Resolve(Compilation compilation)
         {
-            var sdk = compilation.Assembly.Identity.Name == SdkAssemblyName
-                ? compilation.Assembly
-                : compilation.SourceModule.ReferencedAssemblySymbols.FirstOrDefault(a => a.Identity.Name == SdkAssemblyName);
-            if (sdk is null)
+            var named = compilation.Assembly.Identity.Name == SdkAssemblyName
+                ? [compilation.Assembly]
+                : compilation.SourceModule.ReferencedAssemblySymbols.Where(a => a.Identity.Name == SdkAssemblyName).Take(2).ToArray();
+            if (named.Length != 1)
             {
-                return null;
+                var found = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeClient");
+                var foundApi = compilation.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeApi");
+                return found is null || foundApi is null ? null : new Types(found.ContainingAssembly, found, foundApi);
             }
 
+            var sdk = named[0];
             var client = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeClient");
             var api = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeApi");
             return client is null || api is null ? null : new Types(sdk, client, api);

@@ -11,9 +11,8 @@ namespace Decart.Analyzers;
 /// <summary>
 /// Where a rule registers its actions. On its own (tests, or a rule used alone) they go straight into the compilation;
 /// inside <see cref="DecartRules"/>, the analyzer the package ships, they are collected and registered once for all
-/// every rule: one operation callback per operation (dispatching to the rules that asked for its kind) instead of one
-/// per rule, one operation-block start and one type start. Roslyn's per-callback and per-analyzer cost is most of
-/// what the rules cost a build (bench/README.md, "Analyzer cost").
+/// the rules: one operation callback per operation (handing it to the rules that asked for its kind and name) instead
+/// of one per rule, one operation-block start and one type start (bench/README.md, "Analyzer cost").
 /// </summary>
 internal sealed class RuleActions
 {

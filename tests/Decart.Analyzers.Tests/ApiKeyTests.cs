@@ -8,23 +8,62 @@ namespace Decart.Analyzers.Tests;
 public class ApiKeyTests
 {
     /// <summary>
-    /// DECART002 watches <c>DecartClientOptions.ApiKey</c> only: it is the SDK's one way in for a key. A public
-    /// method or constructor with a key parameter would be a second sink the rule does not see — this fails then.
+    /// DECART002 watches <c>DecartClientOptions.ApiKey</c> only: it is the SDK's one way in for a permanent key. A
+    /// public method or constructor with a key parameter, or another settable key property, would be a sink the rule
+    /// does not see — this fails then, listing it. <c>ClientToken.ApiKey</c> is the short-lived token the server mints
+    /// for a device (what the rule tells users to ship instead), not a sink.
     /// </summary>
     [Fact]
     public void No_public_SDK_member_but_DecartClientOptions_ApiKey_takes_a_key()
     {
-        var sdk = typeof(Decart.Sdk.DecartClient).Assembly;
-        var taking = sdk.GetExportedTypes()
-            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly)
-                .Cast<System.Reflection.MethodBase>()
-                .Concat(t.GetConstructors()))
-            .Where(m => m.GetParameters().Any(p => p.Name is { } name && name.Contains("key", StringComparison.OrdinalIgnoreCase)
-                && p.ParameterType == typeof(string)))
+        const System.Reflection.BindingFlags Members = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
+        static bool Says(string? name) => name is not null && name.Contains("key", StringComparison.OrdinalIgnoreCase);
+        var types = typeof(Decart.Sdk.DecartClient).Assembly.GetExportedTypes();
+        var parameters = types
+            .SelectMany(t => t.GetMethods(Members).Cast<System.Reflection.MethodBase>().Concat(t.GetConstructors()))
+            .Where(m => !m.IsSpecialName || m is System.Reflection.ConstructorInfo)
+            .Where(m => m.GetParameters().Any(p => Says(p.Name) && (p.ParameterType == typeof(string) || p.ParameterType == typeof(ReadOnlyMemory<char>) || p.ParameterType == typeof(char[]))))
             .Select(m => $"{m.DeclaringType!.FullName}.{m.Name}")
             .ToList();
-        Assert.Empty(taking); // a string parameter whose name says key: teach DECART002 that sink, then list it here
-        Assert.Equal(typeof(string), typeof(Decart.Sdk.DecartClientOptions).GetProperty("ApiKey")?.PropertyType);
+        var properties = types
+            .SelectMany(t => t.GetProperties(Members))
+            .Where(p => Says(p.Name) && p.PropertyType == typeof(string) && p.SetMethod is { IsPublic: true })
+            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.Empty(parameters); // a key parameter: teach DECART002 that sink, then list it here
+        Assert.Equal(["Decart.Sdk.DecartClientOptions.ApiKey", "Decart.Sdk.Http.ClientToken.ApiKey"], properties);
+    }
+
+    /// <summary>
+    /// The shipped analyzer finds the SDK by its assembly, not its file: referenced under another file name, or as an
+    /// in-memory image with no file at all, a literal key is still flagged.
+    /// </summary>
+    [Fact]
+    public async Task The_SDK_is_found_under_another_file_name_and_as_an_image()
+    {
+        const string Source = """
+            using Decart.Sdk;
+
+            public class App
+            {
+                public DecartClientOptions Options() => new() { ApiKey = {|#0:"sk_live_abcdef"|} };
+            }
+            """;
+        var expected = new DiagnosticResult("DECART002", DiagnosticSeverity.Warning).WithLocation(0).WithArguments("DecartClientOptions.ApiKey", string.Empty);
+        string sdk = typeof(Decart.Sdk.DecartClient).Assembly.Location;
+        var dir = Directory.CreateTempSubdirectory("decart-renamed-sdk");
+        try
+        {
+            string renamed = Path.Combine(dir.FullName, "VendorSdk-1.4.dll");
+            File.Copy(sdk, renamed);
+            await Verify.WithReferencesAsync<DecartRules>(Source, [MetadataReference.CreateFromFile(renamed)], expected);
+            await Verify.WithReferencesAsync<DecartRules>(Source, [MetadataReference.CreateFromImage(File.ReadAllBytes(sdk))], expected);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]

@@ -62,12 +62,20 @@ internal static class Verify
     }
 
     /// <summary>Runs an analyzer on code that does not reference the SDK (it must stay silent), with <paramref name="extra"/> references.</summary>
-    public static async Task WithoutSdkAsync<TAnalyzer>(string source, params MetadataReference[] extra)
+    public static Task WithoutSdkAsync<TAnalyzer>(string source, params MetadataReference[] extra)
+        where TAnalyzer : DiagnosticAnalyzer, new() => WithReferencesAsync<TAnalyzer>(source, extra);
+
+    /// <summary>
+    /// Runs an analyzer with the framework and only the given references in place of the built SDK's file (the SDK
+    /// under another file name, an in-memory image, a fake), expecting <paramref name="expected"/>.
+    /// </summary>
+    public static async Task WithReferencesAsync<TAnalyzer>(string source, MetadataReference[] references, params DiagnosticResult[] expected)
         where TAnalyzer : DiagnosticAnalyzer, new()
     {
         var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { TestCode = source, ReferenceAssemblies = new ReferenceAssemblies("net10.0") };
         test.TestState.AdditionalReferences.AddRange(References.Where(r => !(r.Display ?? string.Empty).Contains("Decart", StringComparison.Ordinal)));
-        test.TestState.AdditionalReferences.AddRange(extra);
+        test.TestState.AdditionalReferences.AddRange(references);
+        test.ExpectedDiagnostics.AddRange(expected);
         await test.RunAsync();
     }
 
