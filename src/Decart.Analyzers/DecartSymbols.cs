@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Immutable;
-using System.IO;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -28,9 +27,6 @@ internal sealed class DecartSymbols
 
     /// <summary>Whether the compilation has the SDK's types (resolves them on first use).</summary>
     public bool IsAvailable => _types.Value is not null;
-
-    /// <summary>The SDK's assembly.</summary>
-    public IAssemblySymbol Sdk => Resolved.Sdk;
 
     /// <summary><c>Decart.Sdk.Realtime.SetImageOptions</c>.</summary>
     public INamedTypeSymbol? SetImageOptions => Resolved.SetImageOptions;
@@ -98,7 +94,6 @@ internal sealed class DecartSymbols
     {
         private Types(IAssemblySymbol sdk, INamedTypeSymbol client, INamedTypeSymbol api)
         {
-            Sdk = sdk;
             RealtimeClient = client;
             RealtimeApi = api;
             ConnectOptions = sdk.GetTypeByMetadataName("Decart.Sdk.Realtime.RealtimeConnectOptions");
@@ -114,8 +109,6 @@ internal sealed class DecartSymbols
                 .OfType<INamedTypeSymbol>()
                 .ToImmutableHashSet<INamedTypeSymbol>(SymbolEqualityComparer.Default);
         }
-
-        public IAssemblySymbol Sdk { get; }
 
         public INamedTypeSymbol RealtimeClient { get; }
 
