@@ -108,17 +108,4 @@ internal sealed class ReconnectLoop(ReconnectPolicy policy, TimeProvider timePro
             }
         }
     }
-
-    /// <summary>Runs <paramref name="attempt"/> until it succeeds or may not be retried.</summary>
-    /// <param name="attempt">One attempt; it gets <paramref name="cancellationToken"/>.</param>
-    /// <param name="cancellationToken">Stops the loop, before an attempt or during a delay.</param>
-    /// <returns>A task that completes with the first successful attempt.</returns>
-    public async ValueTask ExecuteAsync(Func<CancellationToken, ValueTask> attempt, CancellationToken cancellationToken = default) =>
-        await ExecuteAsync(
-            async token =>
-            {
-                await attempt(token).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
 }

@@ -23,7 +23,7 @@ public class ReconnectPolicyTests
         var loop = ReconnectPolicy.Default.BuildLoop(time, (n, d, _) => { lock (retries) { retries.Add((n, d)); } });
         int attempts = 0;
         var attemptTimes = new List<DateTimeOffset>();
-        var run = loop.ExecuteAsync(_ =>
+        var run = loop.ExecuteAsync<bool>(_ =>
         {
             attempts++;
             attemptTimes.Add(time.GetUtcNow());
@@ -55,7 +55,7 @@ public class ReconnectPolicyTests
     {
         var loop = ReconnectPolicy.Default.BuildLoop(new FakeTimeProvider(), null);
         int attempts = 0;
-        await Assert.ThrowsAsync<DecartException>(() => loop.ExecuteAsync(_ =>
+        await Assert.ThrowsAsync<DecartException>(() => loop.ExecuteAsync<bool>(_ =>
         {
             attempts++;
             throw new DecartException(DecartErrorCode.WebRtcError, message);
@@ -76,7 +76,7 @@ public class ReconnectPolicyTests
     public async Task None_policy_makes_one_attempt()
     {
         int attempts = 0;
-        await Assert.ThrowsAsync<DecartException>(() => ReconnectPolicy.None.BuildLoop(TimeProvider.System, null).ExecuteAsync(_ =>
+        await Assert.ThrowsAsync<DecartException>(() => ReconnectPolicy.None.BuildLoop(TimeProvider.System, null).ExecuteAsync<bool>(_ =>
         {
             attempts++;
             throw new DecartException(DecartErrorCode.WebRtcError, "drop");
@@ -90,7 +90,7 @@ public class ReconnectPolicyTests
         var time = new FakeTimeProvider();
         using var cancel = new CancellationTokenSource();
         int attempts = 0;
-        var run = ReconnectPolicy.Default.BuildLoop(time, (_, _, _) => cancel.Cancel()).ExecuteAsync(_ =>
+        var run = ReconnectPolicy.Default.BuildLoop(time, (_, _, _) => cancel.Cancel()).ExecuteAsync<bool>(_ =>
         {
             attempts++;
             throw new DecartException(DecartErrorCode.WebRtcError, "connection reset");
@@ -99,7 +99,7 @@ public class ReconnectPolicyTests
         Assert.Equal(1, attempts);
 
         attempts = 0;
-        await Assert.ThrowsAsync<OperationCanceledException>(() => ReconnectPolicy.Default.BuildLoop(time, null).ExecuteAsync(_ =>
+        await Assert.ThrowsAsync<OperationCanceledException>(() => ReconnectPolicy.Default.BuildLoop(time, null).ExecuteAsync<bool>(_ =>
         {
             attempts++;
             throw new OperationCanceledException("the attempt's own timeout");
@@ -112,7 +112,7 @@ public class ReconnectPolicyTests
     {
         var time = new FakeTimeProvider();
         int attempts = 0;
-        var run = ReconnectPolicy.Default.BuildLoop(time, null).ExecuteAsync(_ =>
+        var run = ReconnectPolicy.Default.BuildLoop(time, null).ExecuteAsync<int>(_ =>
             ++attempts < 3 ? throw new DecartException(DecartErrorCode.WebRtcError, "drop") : ValueTask.FromResult(attempts)).AsTask();
         while (!run.IsCompleted)
         {
