@@ -61,9 +61,7 @@ internal sealed unsafe partial class DatagramBatch : IDisposable
         _firstOfMessage = new int[capacity + 1];
         for (int i = 0; i < capacity; i++)
         {
-            _vectors[i].Base = _slots + (i * SlotSize);
-            _headers[i].Header.Iov = &_vectors[i];
-            _headers[i].Header.IovLength = 1;
+            _vectors[i].Base = _slots + (i * SlotSize); // the message headers are written per call: Group to send, Drain to receive
         }
     }
 
