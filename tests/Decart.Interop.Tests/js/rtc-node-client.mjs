@@ -23,6 +23,10 @@ try {
   const track = LocalVideoTrack.createVideoTrack('camera', source);
   const options = new TrackPublishOptions();
   options.source = TrackSource.SOURCE_CAMERA;
+  // Keep size and rate (DEGRADATION_PREFERENCE_MAINTAIN_FRAMERATE_AND_RESOLUTION = 4): on a busy machine libwebrtc's
+  // CPU-overuse adaptation would otherwise shrink the full layer (to 628x360 from 1088x624, seen under load), and the
+  // simulator would rightly warn about the size — a property of this test client, not of the room server under test.
+  options.degradationPreference = 4;
   await room.localParticipant.publishTrack(track, options);
   const buffer = new Uint8Array(width * height * 3 / 2);
   let n = 0;
