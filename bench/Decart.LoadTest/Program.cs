@@ -11,6 +11,7 @@ using Decart.Sdk.Realtime;
 // Usage:
 //   dotnet run -c Release --project bench/Decart.LoadTest -- sessions [N=50] [seconds=30] [echo|transform] [livekit|direct] [camera [h264]]
 //     camera: the camera-rate clips of tools/make-camera-clip.sh (1088x624, 30 fps, 3 Mbit/s) instead of the test pattern
+//     latencies=FILE: also writes the echo latencies there (quantiles and each second's p50/p99/max, for tools/plot-latency.py)
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect [runs=20] [livekit|direct]
 //   dotnet run -c Release --project bench/Decart.LoadTest -- connect-cold [runs=20] [livekit|direct]
 //     one connect per fresh process (20 processes), with each one's phase breakdown
@@ -124,7 +125,8 @@ if (mode == "bandwidth")
 int sessions = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
 int seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
 var clients = new List<(RealtimeClient Client, TimedSource Source, Counter Echo)>();
-var latencies = new ConcurrentBag<double>();
+var latencies = new ConcurrentBag<(double At, double Ms)>();
+var measuredFrom = Stopwatch.StartNew();
 // 'camera': the camera-rate clips of tools/make-camera-clip.sh (3 Mbit/s, ~10 packets a frame) instead of the
 // ~300 kbit/s test pattern; with 'h264' the H.264 one.
 bool cameraRate = args.Contains("camera"), h264 = args.Contains("h264");
@@ -152,7 +154,7 @@ for (int i = 0; i < sessions; i++)
             Interlocked.Increment(ref echo.Value);
             if (source.TryTakeSendTime(f.RtpTimestamp, out long sent) && echo.Measuring)
             {
-                latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                latencies.Add((measuredFrom.Elapsed.TotalSeconds, Stopwatch.GetElapsedTime(sent).TotalMilliseconds));
             }
         },
     });
@@ -168,6 +170,7 @@ foreach (var c in clients)
     c.Echo.Measuring = true;
 }
 
+measuredFrom.Restart();
 var cpu0 = sim.CpuTime();
 var self0 = Process.GetCurrentProcess().TotalProcessorTime;
 var wall = Stopwatch.StartNew();
@@ -185,16 +188,22 @@ long echo1 = clients.Sum(c => Interlocked.Read(ref c.Echo.Value));
 using var http = new HttpClient { BaseAddress = new Uri(sim.Url) };
 using var list = JsonDocument.Parse(await http.GetStringAsync("/_sim/sessions"));
 long simDropped = list.RootElement.EnumerateArray().Sum(s => s.GetProperty("framesDropped").GetInt64());
-var sorted = latencies.OrderBy(x => x).ToArray();
+var sorted = latencies.Select(l => l.Ms).Order().ToArray();
 double sent = sent1 - sent0;
 double echoed = echo1 - echo0;
 Console.WriteLine($"sessions {sessions}, model mode {modelMode}, {elapsed:F0} s measured, {Environment.ProcessorCount} cores");
 Console.WriteLine($"frames sent {sent:F0} ({sent / elapsed / sessions:F1} fps per session), echoed back {echoed:F0}; lost {Math.Max(0, 1 - echoed / sent) * 100:F2} %; simulator dropped {simDropped}");
 Console.WriteLine($"simulator CPU {(cpu1 - cpu0).TotalSeconds / elapsed * 100:F0} % of one core ({(cpu1 - cpu0).TotalSeconds / elapsed / Environment.ProcessorCount * 100:F0} % of the machine)");
 Console.WriteLine($"load program (the {sessions} SDK clients) CPU {(self1 - self0).TotalSeconds / elapsed * 100:F0} % of one core");
+var clientStats = clients.Select(c => c.Client.Stats).OfType<RealtimeStats>().ToList();
+Console.WriteLine($"clients (whole session): frames dropped by the receivers {clientStats.Sum(s => s.FramesDropped)}, NACKs sent {clientStats.Sum(s => s.NacksSent)} / received {clientStats.Sum(s => s.NacksReceived)}, PLIs sent {clientStats.Sum(s => s.PlisSent)} / received {clientStats.Sum(s => s.PlisReceived)}");
 if (sorted.Length > 0)
 {
     Console.WriteLine($"echo latency (send → echoed frame assembled, includes the 30 ms model latency): p50 {sorted[sorted.Length / 2]:F1} ms, p99 {sorted[(int)(sorted.Length * 0.99)]:F1} ms, {sorted.Length} samples");
+    if (args.FirstOrDefault(a => a.StartsWith("latencies=", StringComparison.Ordinal)) is { } latencyArg)
+    {
+        WriteLatencies(latencyArg["latencies=".Length..], sorted, latencies, $"sessions {sessions}, {transport}, {modelMode}, {(cameraRate ? Path.GetFileName(cameraClip) : Path.GetFileName(clip))}, {elapsed:F0} s, lost {Math.Max(0, 1 - echoed / sent) * 100:F2} %");
+    }
 }
 
 foreach (var c in clients)
@@ -204,6 +213,26 @@ foreach (var c in clients)
 }
 
 return 0;
+
+// Quantiles 0.1 %..99.9 % (and the maximum) of the whole window, then each second's count, p50, p99 and maximum.
+static void WriteLatencies(string path, double[] sorted, IEnumerable<(double At, double Ms)> samples, string title)
+{
+    using var file = new StreamWriter(path);
+    file.WriteLine("# " + title);
+    file.WriteLine("# quantile latency_ms");
+    for (int q = 1; q <= 999; q++)
+    {
+        file.WriteLine(string.Create(CultureInfo.InvariantCulture, $"q {q / 1000.0:F3} {sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * (q / 1000.0)))]:F2}"));
+    }
+
+    file.WriteLine(string.Create(CultureInfo.InvariantCulture, $"q 1.000 {sorted[^1]:F2}"));
+    file.WriteLine("# second frames p50_ms p99_ms max_ms");
+    foreach (var second in samples.GroupBy(s => (int)s.At).OrderBy(g => g.Key))
+    {
+        var ms = second.Select(s => s.Ms).Order().ToArray();
+        file.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s {second.Key} {ms.Length} {ms[ms.Length / 2]:F2} {ms[Math.Min(ms.Length - 1, (int)(ms.Length * 0.99))]:F2} {ms[^1]:F2}"));
+    }
+}
 
 static string FindRoot()
 {

@@ -58,6 +58,9 @@ public sealed record PeerConnectionOptions
     /// </summary>
     public IPacketInterceptor? Interceptor { get; init; }
 
+    /// <summary>The receive buffer asked for on each UDP socket, bytes (see <see cref="IceOptions.ReceiveBufferSize"/>). Default 4 MiB; zero or less: the system's default.</summary>
+    public int ReceiveBufferSize { get; init; } = IceOptions.DefaultReceiveBufferSize;
+
     /// <summary>Largest RTP payload sent. Default 1,100 bytes (fits SRTP and common MTUs).</summary>
     public int MaxPayloadSize { get; init; } = 1100;
 
@@ -308,7 +311,7 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         _options = options ?? new PeerConnectionOptions();
         _certificate = _options.Certificate ?? DtlsCertificate.Default;
-        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, Interceptor = _options.Interceptor });
+        _ice = new IceAgent(new IceOptions { Lite = _options.IceLite, Addresses = _options.Addresses, ConsentTimeout = _options.ConsentTimeout, Interceptor = _options.Interceptor, ReceiveBufferSize = _options.ReceiveBufferSize });
         _demux = new PacketDemux(_ice);
         _demux.MediaReceived += OnRtp;
         _twccReceiver = new TwccReceiver(_ssrc);

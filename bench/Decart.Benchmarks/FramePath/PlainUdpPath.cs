@@ -36,12 +36,14 @@ public sealed class PlainUdpPath : IAsyncDisposable
         _batched = batched;
         _sendBatch = batched ? new Decart.Rtc.Transport.DatagramBatch(64) : null;
         var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+        // The same receive buffers as the stack's sockets (IceOptions.ReceiveBufferSize), so only the stack's own work differs.
+        _receiver.ReceiveBufferSize = _sender.ReceiveBufferSize = Decart.Rtc.Ice.IceOptions.DefaultReceiveBufferSize;
         _receiver.Bind(loopback);
         if (echo)
         {
             // The sender's own socket receives the echo (a client talking to an echo server).
             _sender.Bind(loopback);
-            _echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            _echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = Decart.Rtc.Ice.IceOptions.DefaultReceiveBufferSize };
             _echo.Bind(loopback);
             _target = _echo.LocalEndPoint!.Serialize();
             _loops.Add(Task.Run(() => EchoLoopAsync(_echo)));

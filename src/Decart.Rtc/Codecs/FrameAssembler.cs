@@ -29,6 +29,7 @@ public sealed class FrameAssembler
     private ushort _lastEnd;
     private ushort _newest;
     private bool _haveNewest;
+    private long _waitingSince; // when a complete frame was first seen waiting behind an undelivered one (0: none)
 
     /// <summary>Creates an assembler.</summary>
     /// <param name="codec">The payload format.</param>
@@ -60,6 +61,20 @@ public sealed class FrameAssembler
         _frame = new byte[maxFrameSize];
         _reorderWindow = Math.Clamp(reorderWindow, 1, capacity / 2);
     }
+
+    /// <summary>
+    /// How long complete frames may wait behind a missing packet (for a retransmission) before the gap is declared
+    /// lost and they are delivered; default 250 ms. The reorder window bounds the wait in packets, this bounds it in
+    /// time: at a low packet rate 128 packets are seconds of video, which would reach the receiver that late. Zero
+    /// or less: only the reorder window.
+    /// </summary>
+    public TimeSpan MaxGapWait { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The clock <see cref="MaxGapWait"/> is measured by; the system's unless a test sets another.</summary>
+    internal TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Frames delivered early because they waited behind a gap longer than <see cref="MaxGapWait"/>.</summary>
+    public long GapsTimedOut { get; private set; }
 
     /// <summary>Raised when a frame was lost: the caller should request a keyframe (RTCP PLI).</summary>
     public event Action? KeyframeNeeded;
@@ -117,6 +132,7 @@ public sealed class FrameAssembler
 
         if (EmitInOrder(onFrame))
         {
+            _waitingSince = 0; // whatever waited has moved; a frame still stuck re-arms the clock when it completes
             return;
         }
 
@@ -141,6 +157,27 @@ public sealed class FrameAssembler
             return;
         }
 
+        if (_waitingSince == 0)
+        {
+            // A frame completed by its last packet while the next one to deliver is incomplete: a gap holds it back.
+            // Checked at frame ends only, so in-order arrival costs nothing here.
+            if (marker && MaxGapWait > TimeSpan.Zero && TryFindFrame(sequenceNumber, out ushort done, out _) && done != (ushort)(_lastEnd + 1))
+            {
+                _waitingSince = Time.GetTimestamp();
+            }
+        }
+        else if (Time.GetElapsedTime(_waitingSince) > MaxGapWait)
+        {
+            _waitingSince = 0;
+            var next = NextFrameStartAfter(_lastEnd);
+            if (next != (ushort)(_lastEnd + 1) && Present(next))
+            {
+                GapsTimedOut++;
+                SkipTo(next, onFrame);
+                return;
+            }
+        }
+
         if (SequenceNumber.Distance(_lastEnd, _newest) > _reorderWindow)
         {
             var next = NextFrameStartAfter(_lastEnd);
@@ -159,6 +196,7 @@ public sealed class FrameAssembler
     public void Flush(AssembledFrameHandler onFrame)
     {
         ArgumentNullException.ThrowIfNull(onFrame);
+        _waitingSince = 0;
         int guard = 0;
         while (_haveLast && guard++ <= _mask)
         {
@@ -231,6 +269,7 @@ public sealed class FrameAssembler
     /// <summary>Declares everything before <paramref name="begin"/> lost and delivers what follows in order.</summary>
     private void SkipTo(ushort begin, AssembledFrameHandler onFrame)
     {
+        _waitingSince = 0;
         if (Purge(begin) == 0)
         {
             FramesDropped++; // the lost frame had no packet left at all

@@ -122,6 +122,105 @@ public class FrameAssemblerTests
         return Enumerable.Range(0, 300).Select(i => clip[i % clip.Count]).ToList();
     }
 
+    // Bad input: a packet that neither the sender nor a retransmission ever delivers, then its retransmission far too
+    // late. The complete frames behind it wait at most MaxGapWait, then go out (the lost one counted, a keyframe asked
+    // for); the late packet is discarded, and the stream goes on in order.
+    [Fact]
+    public void Frames_held_behind_a_packet_that_never_comes_go_out_once_MaxGapWait_has_passed_and_not_before()
+    {
+        var packets = Packetize(ThreeHundredClipFrames().Take(12).ToList());
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time };
+        Assert.Equal(TimeSpan.FromMilliseconds(250), assembler.MaxGapWait);
+        int keyframeAsks = 0;
+        assembler.KeyframeNeeded += () => keyframeAsks++;
+        var got = new List<uint>();
+        void Push(IEnumerable<Packet> some)
+        {
+            foreach (var p in some)
+            {
+                assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+            }
+        }
+
+        var lost = packets.First(p => p.Ts == 2 * 3000);
+        Push(packets.Where(p => p != lost && p.Ts <= 6 * 3000));
+        Assert.Equal([0u, 1u], got); // 3–6 are complete but wait for 2
+
+        time.Advance(TimeSpan.FromMilliseconds(240));
+        Push(packets.Where(p => p.Ts == 7 * 3000));
+        Assert.Equal([0u, 1u], got); // 240 ms: still waiting for a retransmission
+        Assert.Equal(0, assembler.GapsTimedOut);
+
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        Push(packets.Where(p => p.Ts == 8 * 3000));
+        Assert.Equal([0u, 1u, 3u, 4u, 5u, 6u, 7u, 8u], got); // 260 ms: given up on 2
+        Assert.Equal(1, assembler.GapsTimedOut);
+        Assert.Equal(1, assembler.FramesDropped);
+        Assert.True(keyframeAsks >= 1);
+
+        long discarded = assembler.PacketsDiscarded;
+        Push([lost]); // the retransmission, too late
+        Assert.Equal(discarded + 1, assembler.PacketsDiscarded);
+        Push(packets.Where(p => p.Ts >= 9 * 3000));
+        Assert.Equal([0u, 1u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u], got);
+    }
+
+    [Fact]
+    public void A_retransmission_inside_MaxGapWait_fills_the_gap_and_every_frame_goes_out_in_order()
+    {
+        var packets = Packetize(ThreeHundredClipFrames().Take(8).ToList());
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time };
+        var got = new List<uint>();
+        var lost = packets.First(p => p.Ts == 2 * 3000);
+        foreach (var p in packets.Where(p => p != lost).Append(lost))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(p == lost ? 200 : 1)); // the retransmission 200 ms after the rest
+            assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (uint)i), got);
+        Assert.Equal((0L, 0L), (assembler.GapsTimedOut, assembler.FramesDropped));
+    }
+
+    [Fact]
+    public void A_frame_whose_packets_come_slowly_but_in_order_is_not_given_up_on()
+    {
+        // No gap, only a slow sender (a big keyframe paced out): nothing waits behind a missing packet.
+        var packets = Packetize([Clips.Vp8Keyframe(1088, 624, 6000, 1), Clips.Vp8Keyframe(1088, 624, 6000, 2)]);
+        Assert.True(packets.Count >= 8);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time };
+        var got = new List<uint>();
+        foreach (var p in packets)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(400));
+            assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        }
+
+        Assert.Equal([0u, 1u], got);
+        Assert.Equal((0L, 0L), (assembler.GapsTimedOut, assembler.FramesDropped));
+    }
+
+    [Fact]
+    public void With_MaxGapWait_zero_only_the_reorder_window_gives_up_on_a_gap()
+    {
+        var packets = Packetize(ThreeHundredClipFrames().Take(8).ToList());
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time, MaxGapWait = TimeSpan.Zero };
+        var got = new List<uint>();
+        var lost = packets.First(p => p.Ts == 2 * 3000);
+        foreach (var p in packets.Where(p => p != lost))
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        }
+
+        Assert.Equal([0u, 1u], got);
+        Assert.Equal(0, assembler.GapsTimedOut);
+    }
+
     [Fact]
     public void Three_hundred_real_vp8_frames_arrive_bit_exact_and_in_order_despite_reordering_and_duplicates()
     {

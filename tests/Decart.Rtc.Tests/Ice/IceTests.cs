@@ -99,6 +99,24 @@ public sealed class IceAgentTests
     }
 
     [Fact]
+    public async Task Sockets_ask_for_a_larger_receive_buffer_than_the_systems_default_unless_told_not_to()
+    {
+        // What a fresh UDP socket gets from the system (Linux: net.core.rmem_default).
+        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        int systemDefault = plain.ReceiveBufferSize;
+
+        await using var wide = new IceAgent(Loopback(controlling: true));
+        await wide.StartAsync();
+        Assert.Equal(IceOptions.DefaultReceiveBufferSize, new IceOptions().ReceiveBufferSize);
+        // The 4 MiB asked for is capped by the system (rmem_max, doubled), but even a stock kernel's cap is more than its default.
+        Assert.All(wide.ReceiveBufferSizes(), size => Assert.True(size > systemDefault, $"{size} <= {systemDefault}"));
+
+        await using var left = new IceAgent(Loopback(controlling: true) with { ReceiveBufferSize = 0 });
+        await left.StartAsync();
+        Assert.All(left.ReceiveBufferSizes(), size => Assert.Equal(systemDefault, size));
+    }
+
+    [Fact]
     public async Task Full_controlling_agent_connects_to_a_lite_agent_that_learns_it_peer_reflexively()
     {
         await using var client = new IceAgent(Loopback(controlling: true));
