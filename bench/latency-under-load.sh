@@ -2,7 +2,7 @@
 # Latency under load: N camera-rate sessions (default 30) through one standalone simulator in echo mode, first on a
 # quiet machine, then with a CPU hog competing (one busy `yes` per core, at the same priority), then the plot.
 # Usage: bench/latency-under-load.sh [sessions=30] [seconds=20] [outdir=bench/results] [livekit|direct]
-# Writes <outdir>/<date>-latency-under-load-{quiet,hog}[-direct].txt and <outdir>/latency-under-load.svg.
+# Writes <outdir>/<date>-latency-under-load-{quiet,hog}[-direct].txt and <outdir>/latency-under-load[-direct].svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-30}; seconds=${2:-20}; out=${3:-bench/results}; transport=${4:-livekit}
@@ -15,6 +15,10 @@ mkdir -p "$out"
 run() { # $1: label
   local file="$out/$stamp-latency-under-load-$1$suffix.txt"
   dotnet "$load" sessions "$sessions" "$seconds" camera "$transport" "latencies=$file.samples" | tee "$file.log"
+  if [ ! -s "$file.samples" ]; then
+    echo "no echo latencies were recorded in the $1 run (see $file.log)" >&2
+    exit 1
+  fi
   cat "$file.log" "$file.samples" > "$file" && rm -f "$file.log" "$file.samples"
 }
 run quiet

@@ -26,8 +26,13 @@ def tail(q):  # 0 -> 0, 0.9 -> 1, 0.99 -> 2, 0.999 -> 3 (the tail gets the room)
     return -math.log10(max(1e-3, 1 - q))
 
 
+if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[2:]):
+    sys.exit(__doc__)
 out, runs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
 data = [(label,) + read(path) for label, path in runs]
+empty = [label for label, _, quantiles, seconds in data if not quantiles or not seconds]
+if empty:
+    sys.exit("no latencies in: " + ", ".join(empty))
 top = max(max(v for _, v in d[2]) for d in data)
 ymax = max(150.0, math.ceil(top * 1.1 / 50) * 50)
 W, L, T, PW, PH, GAP = 900, 60, 50, 360, 250, 80

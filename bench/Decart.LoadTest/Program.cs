@@ -126,7 +126,7 @@ int sessions = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture
 int seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
 var clients = new List<(RealtimeClient Client, TimedSource Source, Counter Echo)>();
 var latencies = new ConcurrentBag<(double At, double Ms)>();
-var measuredFrom = Stopwatch.StartNew();
+long measuredStart = Stopwatch.GetTimestamp(); // reset just before measuring starts; the echo handlers read it
 // 'camera': the camera-rate clips of tools/make-camera-clip.sh (3 Mbit/s, ~10 packets a frame) instead of the
 // ~300 kbit/s test pattern; with 'h264' the H.264 one.
 bool cameraRate = args.Contains("camera"), h264 = args.Contains("h264");
@@ -154,7 +154,7 @@ for (int i = 0; i < sessions; i++)
             Interlocked.Increment(ref echo.Value);
             if (source.TryTakeSendTime(f.RtpTimestamp, out long sent) && echo.Measuring)
             {
-                latencies.Add((measuredFrom.Elapsed.TotalSeconds, Stopwatch.GetElapsedTime(sent).TotalMilliseconds));
+                latencies.Add((Stopwatch.GetElapsedTime(Volatile.Read(ref measuredStart)).TotalSeconds, Stopwatch.GetElapsedTime(sent).TotalMilliseconds));
             }
         },
     });
@@ -165,12 +165,12 @@ Console.WriteLine($"{sessions} sessions connected; warming up 5 s");
 await Task.Delay(5000);
 long sent0 = clients.Sum(c => c.Client.FramesSent);
 long echo0 = clients.Sum(c => Interlocked.Read(ref c.Echo.Value));
+Volatile.Write(ref measuredStart, Stopwatch.GetTimestamp()); // before any sample is taken, so every second counts from here
 foreach (var c in clients)
 {
     c.Echo.Measuring = true;
 }
 
-measuredFrom.Restart();
 var cpu0 = sim.CpuTime();
 var self0 = Process.GetCurrentProcess().TotalProcessorTime;
 var wall = Stopwatch.StartNew();

@@ -1577,6 +1577,11 @@ public sealed class PeerConnection : IAsyncDisposable
                 Stats.TransportFeedbacksSent = _twccReceiver.Reports;
             }
 
+            if (tick % 5 == 0)
+            {
+                ReleaseStalledFrames();
+            }
+
             if (++tick % 50 == 0)
             {
                 // Once a second: a sender report (with our stream) or a receiver report, plus CNAME; REMB when asked.
@@ -1609,6 +1614,33 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
 
                 SendRtcp(buffer, n);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every 100 ms: the frames each stream holds behind a gap go out once they have waited their bound, even when no
+    /// packet arrives to trigger it (a sender that paused); and the bound follows the round trip — 250 ms, or 2.5 round
+    /// trips on a slow path, so a NACK and its retransmission (twice) still fit before a gap is given up on.
+    /// </summary>
+    private void ReleaseStalledFrames()
+    {
+        var bound = TimeSpan.FromMilliseconds(Math.Max(250, 2.5 * (Stats.RoundTripTime?.TotalMilliseconds ?? 0)));
+        lock (_receiveLock)
+        {
+            for (int i = 0; i < _streamCount; i++)
+            {
+                var stream = _streams[i]!;
+                stream.Assembler.MaxGapWait = bound;
+                if (stream.OnFrame is { } onFrame)
+                {
+                    long dropped = stream.Assembler.FramesDropped;
+                    stream.Assembler.ReleaseExpired(onFrame);
+                    if (stream.Assembler.FramesDropped != dropped)
+                    {
+                        Stats.FramesDropped = stream.Assembler.FramesDropped; // as a packet of this stream would have
+                    }
+                }
             }
         }
     }

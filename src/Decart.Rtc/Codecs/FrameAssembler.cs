@@ -29,7 +29,7 @@ public sealed class FrameAssembler
     private ushort _lastEnd;
     private ushort _newest;
     private bool _haveNewest;
-    private long _waitingSince; // when a complete frame was first seen waiting behind an undelivered one (0: none)
+    private long _waitingSince; // since when the head has waited with packets beyond it (0: the clock is off)
 
     /// <summary>Creates an assembler.</summary>
     /// <param name="codec">The payload format.</param>
@@ -65,15 +65,17 @@ public sealed class FrameAssembler
     /// <summary>
     /// How long complete frames may wait behind a missing packet (for a retransmission) before the gap is declared
     /// lost and they are delivered; default 250 ms. The reorder window bounds the wait in packets, this bounds it in
-    /// time: at a low packet rate 128 packets are seconds of video, which would reach the receiver that late. Zero
-    /// or less: only the reorder window.
+    /// time: at a low packet rate 128 packets are seconds of video, which would reach the receiver that late. Checked
+    /// as packets arrive (and by <c>ReleaseExpired</c>, which a <see cref="PeerConnection"/> calls on its RTCP tick,
+    /// so a sender that pauses does not hold them either; it also raises the bound to 2.5 round trips on a slow
+    /// path, so retransmissions keep their chance). Zero or less: only the reorder window.
     /// </summary>
     public TimeSpan MaxGapWait { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The clock <see cref="MaxGapWait"/> is measured by; the system's unless a test sets another.</summary>
     internal TimeProvider Time { get; set; } = TimeProvider.System;
 
-    /// <summary>Frames delivered early because they waited behind a gap longer than <see cref="MaxGapWait"/>.</summary>
+    /// <summary>Gaps given up on because complete frames behind them waited longer than <see cref="MaxGapWait"/>.</summary>
     public long GapsTimedOut { get; private set; }
 
     /// <summary>Raised when a frame was lost: the caller should request a keyframe (RTCP PLI).</summary>
@@ -132,7 +134,6 @@ public sealed class FrameAssembler
 
         if (EmitInOrder(onFrame))
         {
-            _waitingSince = 0; // whatever waited has moved; a frame still stuck re-arms the clock when it completes
             return;
         }
 
@@ -166,16 +167,9 @@ public sealed class FrameAssembler
                 _waitingSince = Time.GetTimestamp();
             }
         }
-        else if (Time.GetElapsedTime(_waitingSince) > MaxGapWait)
+        else if (ReleaseIfExpired(onFrame))
         {
-            _waitingSince = 0;
-            var next = NextFrameStartAfter(_lastEnd);
-            if (next != (ushort)(_lastEnd + 1) && Present(next))
-            {
-                GapsTimedOut++;
-                SkipTo(next, onFrame);
-                return;
-            }
+            return;
         }
 
         if (SequenceNumber.Distance(_lastEnd, _newest) > _reorderWindow)
@@ -189,6 +183,39 @@ public sealed class FrameAssembler
     }
 
     /// <summary>
+    /// Releases the complete frames that have waited behind a gap for longer than <see cref="MaxGapWait"/> without a
+    /// packet arriving to do it (a sender that paused); <see cref="Push"/> makes the same check on every packet.
+    /// </summary>
+    /// <param name="onFrame">Receives the frames.</param>
+    internal void ReleaseExpired(AssembledFrameHandler onFrame)
+    {
+        if (_waitingSince != 0 && _haveLast)
+        {
+            ReleaseIfExpired(onFrame);
+        }
+    }
+
+    /// <summary>When the clock has run past <see cref="MaxGapWait"/>: skips to the first complete frame beyond the head, if there is one.</summary>
+    private bool ReleaseIfExpired(AssembledFrameHandler onFrame)
+    {
+        if (MaxGapWait <= TimeSpan.Zero || Time.GetElapsedTime(_waitingSince) <= MaxGapWait)
+        {
+            return false;
+        }
+
+        _waitingSince = 0;
+        var next = NextFrameStartAfter(_lastEnd);
+        if (next == (ushort)(_lastEnd + 1) || !Present(next))
+        {
+            return false; // nothing complete waits: the head is only slow, not stuck behind a gap
+        }
+
+        GapsTimedOut++;
+        SkipTo(next, onFrame);
+        return true;
+    }
+
+    /// <summary>
     /// Declares every gap lost and delivers the complete frames that were waiting behind them (call at the end of a
     /// stream, or when a keyframe is known to be coming).
     /// </summary>
@@ -196,7 +223,6 @@ public sealed class FrameAssembler
     public void Flush(AssembledFrameHandler onFrame)
     {
         ArgumentNullException.ThrowIfNull(onFrame);
-        _waitingSince = 0;
         int guard = 0;
         while (_haveLast && guard++ <= _mask)
         {
@@ -227,6 +253,7 @@ public sealed class FrameAssembler
         }
 
         FramesDropped += remaining;
+        _waitingSince = 0;
     }
 
     /// <summary>The begin of the first complete frame after <paramref name="after"/> (up to the newest packet), or the newest packet + 1.</summary>
@@ -294,6 +321,13 @@ public sealed class FrameAssembler
 
             Deliver(begin, end, onFrame);
             emitted = true;
+        }
+
+        if (emitted)
+        {
+            // The head moved. With packets already beyond it, the clock restarts now (if a gap is among them, its
+            // frames wait at most MaxGapWait from here); with none, it stops until a frame completes behind a gap.
+            _waitingSince = _haveNewest && SequenceNumber.IsNewer(_newest, _lastEnd) && MaxGapWait > TimeSpan.Zero ? Time.GetTimestamp() : 0;
         }
 
         return emitted;

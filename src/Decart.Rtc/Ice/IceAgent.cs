@@ -62,7 +62,7 @@ public sealed record IceOptions
     /// The receive buffer asked for on each socket (<c>SO_RCVBUF</c>), bytes. Default 4 MiB: a keyframe leaves the
     /// sender as one burst of a hundred datagrams or more, which the system's default (208 KiB on Linux, about 90
     /// loopback datagrams of 1,200 bytes) drops whenever the receive loop is a moment late. The system caps it (Linux:
-    /// <c>net.core.rmem_max</c>, doubled); zero or less leaves the system's default.
+    /// <c>net.core.rmem_max</c>, doubled); a socket that already has more keeps it; zero or less leaves the system's default.
     /// </summary>
     public int ReceiveBufferSize { get; init; } = DefaultReceiveBufferSize;
 
@@ -187,12 +187,18 @@ public sealed class IceAgent : IDatagramTransport
         }
     }
 
-    /// <summary>Asks for a receive buffer; a system that refuses keeps its default (the size is a request, not a need).</summary>
+    /// <summary>
+    /// Asks for a receive buffer unless the socket already has at least that much (a host tuned higher keeps its
+    /// default); a system that refuses keeps its default too (the size is a request, not a need).
+    /// </summary>
     private static void TrySetReceiveBuffer(Socket socket, int bytes)
     {
         try
         {
-            socket.ReceiveBufferSize = bytes;
+            if (socket.ReceiveBufferSize < bytes)
+            {
+                socket.ReceiveBufferSize = bytes;
+            }
         }
         catch (SocketException)
         {

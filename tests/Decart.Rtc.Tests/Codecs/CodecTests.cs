@@ -185,22 +185,63 @@ public class FrameAssemblerTests
     }
 
     [Fact]
-    public void A_frame_whose_packets_come_slowly_but_in_order_is_not_given_up_on()
+    public void A_frame_whose_packets_come_slowly_but_with_no_gap_is_not_given_up_on_while_the_clock_runs()
     {
-        // No gap, only a slow sender (a big keyframe paced out): nothing waits behind a missing packet.
-        var packets = Packetize([Clips.Vp8Keyframe(1088, 624, 6000, 1), Clips.Vp8Keyframe(1088, 624, 6000, 2)]);
-        Assert.True(packets.Count >= 8);
+        // The small frame's last packet comes after the big frame's first (reordered), so the clock starts when the
+        // small frame goes out; the big frame then trickles in, 400 ms a packet. Nothing complete waits behind it, so
+        // the expired clock must not skip it (a skip to "the newest packet + 1" would throw its packets away).
+        var packets = Packetize([Clips.Vp8Keyframe(320, 180, 900, 1), Clips.Vp8Keyframe(1088, 624, 6000, 2), Clips.Vp8Keyframe(320, 180, 900, 3)]);
+        var small = packets.Where(p => p.Ts == 0).ToList();
+        var big = packets.Where(p => p.Ts == 3000).ToList();
+        Assert.True(big.Count >= 5);
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time };
         var got = new List<uint>();
-        foreach (var p in packets)
+        void Push(Packet p) => assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        small.SkipLast(1).ToList().ForEach(Push);
+        Push(big[0]);
+        Push(small[^1]);
+        Assert.Equal([0u], got);
+        foreach (var p in big.Skip(1))
         {
             time.Advance(TimeSpan.FromMilliseconds(400));
-            assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+            assembler.ReleaseExpired((_, ts, _) => got.Add(ts / 3000));
+            Push(p);
         }
 
-        Assert.Equal([0u, 1u], got);
+        packets.Where(p => p.Ts == 6000).ToList().ForEach(Push);
+        Assert.Equal([0u, 1u, 2u], got);
         Assert.Equal((0L, 0L), (assembler.GapsTimedOut, assembler.FramesDropped));
+    }
+
+    [Fact]
+    public void After_one_gap_is_filled_the_frames_behind_a_second_gap_still_wait_at_most_MaxGapWait()
+    {
+        // Two gaps (frames 2 and 5); the first is filled at 240 ms, the second never. Frames 6 and 7 were complete all
+        // along: they go out 250 ms after the head last moved, not after a new frame completes behind them.
+        var packets = Packetize(ThreeHundredClipFrames().Take(12).ToList());
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var assembler = new FrameAssembler(RtpCodec.Vp8) { Time = time };
+        var got = new List<uint>();
+        void Push(Packet p) => assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        var first = packets.First(p => p.Ts == 2 * 3000);
+        var second = packets.First(p => p.Ts == 5 * 3000);
+        packets.Where(p => p.Ts <= 7 * 3000 && p != first && p != second).ToList().ForEach(Push);
+        Assert.Equal([0u, 1u], got);
+
+        time.Advance(TimeSpan.FromMilliseconds(240));
+        Push(first);
+        Assert.Equal([0u, 1u, 2u, 3u, 4u], got);
+
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        assembler.ReleaseExpired((_, ts, _) => got.Add(ts / 3000));
+        Assert.Equal([0u, 1u, 2u, 3u, 4u], got); // 200 ms since the head moved
+
+        time.Advance(TimeSpan.FromMilliseconds(60));
+        assembler.ReleaseExpired((_, ts, _) => got.Add(ts / 3000)); // 260 ms, and no packet needed to arrive
+        Assert.Equal([0u, 1u, 2u, 3u, 4u, 6u, 7u], got);
+        Assert.Equal(1, assembler.GapsTimedOut);
+        Assert.Equal(1, assembler.FramesDropped);
     }
 
     [Fact]
