@@ -29,6 +29,9 @@ public sealed class FrameAssembler
     private ushort _lastEnd;
     private ushort _newest;
     private bool _haveNewest;
+    private bool _haveRun; // _runEnd is valid for the head _runHead: packets _runHead.._runEnd are present, one frame, no marker before _runEnd
+    private ushort _runHead;
+    private ushort _runEnd;
     private long _waitingSince; // since when the head has waited with packets beyond it (0: the clock is off)
 
     /// <summary>Creates an assembler.</summary>
@@ -147,6 +150,7 @@ public sealed class FrameAssembler
                     Purge(begin);
                     _haveLast = true;
                     _lastEnd = (ushort)(begin - 1);
+                    _haveRun = false;
                     EmitInOrder(onFrame);
                 }
                 else
@@ -254,6 +258,7 @@ public sealed class FrameAssembler
 
         FramesDropped += remaining;
         _waitingSince = 0;
+        _haveRun = false; // the slots it walked are empty now
     }
 
     /// <summary>The begin of the first complete frame after <paramref name="after"/> (up to the newest packet), or the newest packet + 1.</summary>
@@ -304,6 +309,7 @@ public sealed class FrameAssembler
 
         _haveLast = true;
         _lastEnd = (ushort)(begin - 1);
+        _haveRun = false;
         RequestKeyframe();
         EmitInOrder(onFrame);
     }
@@ -314,12 +320,12 @@ public sealed class FrameAssembler
         while (_haveLast)
         {
             ushort next = (ushort)(_lastEnd + 1);
-            if (!Present(next) || !TryFindFrame(next, out ushort begin, out ushort end) || begin != next)
+            if (!Present(next) || !TryFindHeadFrame(next, out ushort end))
             {
                 break;
             }
 
-            Deliver(begin, end, onFrame);
+            Deliver(next, end, onFrame);
             emitted = true;
         }
 
@@ -376,6 +382,7 @@ public sealed class FrameAssembler
 
         _haveLast = true;
         _lastEnd = end;
+        _haveRun = false;
         if (ok && length > 0)
         {
             FramesAssembled++;
@@ -395,6 +402,45 @@ public sealed class FrameAssembler
     }
 
     private bool Present(ushort seq) => _sequences[seq & _mask] == seq;
+
+    /// <summary>
+    /// Whether the frame at the head (<paramref name="head"/> = the last delivered + 1, present) is complete, and its
+    /// end. The same answer as <see cref="TryFindFrame"/> from the head, but the walk resumes where the last call for
+    /// this head stopped, so a frame arriving in order costs one step per packet instead of a walk over all of it.
+    /// </summary>
+    private bool TryFindHeadFrame(ushort head, out ushort end)
+    {
+        if (!_haveRun || _runHead != head)
+        {
+            if (!IsFrameStart(head))
+            {
+                end = head;
+                return false;
+            }
+
+            _haveRun = true;
+            _runHead = head;
+            _runEnd = head;
+        }
+
+        uint ts = _timestamps[head & _mask];
+        end = _runEnd;
+        int guard = 0;
+        while (!_markers[end & _mask])
+        {
+            ushort next = (ushort)(end + 1);
+            if (!Present(next) || _timestamps[next & _mask] != ts || ++guard > _mask)
+            {
+                _runEnd = end;
+                return false;
+            }
+
+            end = next;
+        }
+
+        _runEnd = end;
+        return true;
+    }
 
     /// <summary>Finds the complete frame containing <paramref name="seq"/>: contiguous packets of one timestamp from a frame start to a marker.</summary>
     private bool TryFindFrame(ushort seq, out ushort begin, out ushort end)
