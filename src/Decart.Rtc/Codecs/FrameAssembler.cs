@@ -124,6 +124,11 @@ public sealed class FrameAssembler
             SkipTo(NextFrameStartAfter((ushort)(sequenceNumber - _mask)), onFrame);
         }
 
+        if (_sequences[slot] >= 0)
+        {
+            _haveRun = false; // the slot's packet may be part of the head frame's checked run (a jump of the ring's size)
+        }
+
         payload.CopyTo(_payloads[slot]);
         _lengths[slot] = payload.Length;
         _sequences[slot] = sequenceNumber;

@@ -273,6 +273,36 @@ public class FrameAssemblerTests
         Assert.Equal(frame, got[1]);
     }
 
+    // Bad input: a sequence number one ring's size past a pending packet lands in that packet's slot, while the head
+    // frame's in-order check had already walked over it. The frame must not be built from the newcomer's payload.
+    [Fact]
+    public void A_packet_that_lands_in_the_slot_of_a_pending_one_never_completes_the_head_frame_with_its_payload()
+    {
+        byte[] Frame(int size, int seed)
+        {
+            var f = new byte[size];
+            new Random(seed).NextBytes(f);
+            f[0] = 0x11; // a delta frame (inter), shown
+            return f;
+        }
+
+        // A: a keyframe in one packet (99); B: 100, 101 (101 never comes); C: 102; D: 103, 104, 105 (105 held back).
+        var packets = Packetize([Clips.Vp8Keyframe(320, 180, 150, 1), Frame(300, 2), Frame(150, 3), Frame(500, 4)], mtu: 200, firstSeq: 99);
+        Assert.Equal(7, packets.Count);
+        var assembler = new FrameAssembler(RtpCodec.Vp8, capacity: 16);
+        var got = new List<uint>();
+        void Push(Packet p) => assembler.Push(p.Seq, p.Ts, p.Marker, p.Payload, (_, ts, _) => got.Add(ts / 3000));
+        foreach (var p in packets.Where(p => p.Seq != 101 && p.Seq != 105))
+        {
+            Push(p);
+        }
+
+        Assert.Equal([0u], got);
+        // Sequence 120 shares packet 104's slot; it carries D's timestamp and a marker, and is not a frame start.
+        Push(new Packet(120, 3 * 3000, true, [0x00, 1, 2, 3, 4]));
+        Assert.DoesNotContain(3u, got); // D is not "complete" with 120's bytes in place of 104's
+    }
+
     [Fact]
     public void With_MaxGapWait_zero_only_the_reorder_window_gives_up_on_a_gap()
     {
