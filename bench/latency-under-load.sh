@@ -7,8 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-30}; seconds=${2:-20}; out=${3:-bench/results}; transport=${4:-livekit}
 [ -f artifacts/clips/camera-1088x624-30fps.ivf ] || tools/make-camera-clip.sh
-dotnet build bench/Decart.LoadTest -c Release -v quiet -nologo > /dev/null
-dotnet build src/Decart.Simulator -c Release -v quiet -nologo > /dev/null
+dotnet build bench/Decart.LoadTest -c Release -v quiet -nologo > /dev/null   # builds the simulator it starts too
 load=bench/Decart.LoadTest/bin/Release/net10.0/Decart.LoadTest.dll
 stamp=$(date +%F); suffix=$([ "$transport" = direct ] && echo -direct || true)
 mkdir -p "$out"
