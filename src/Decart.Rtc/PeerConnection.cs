@@ -1625,7 +1625,7 @@ public sealed class PeerConnection : IAsyncDisposable
     /// </summary>
     private void ReleaseStalledFrames()
     {
-        var bound = TimeSpan.FromMilliseconds(Math.Max(250, 2.5 * (Stats.RoundTripTime?.TotalMilliseconds ?? 0)));
+        var bound = TimeSpan.FromMilliseconds(Math.Max(FrameAssembler.DefaultMaxGapWait.TotalMilliseconds, 2.5 * (Stats.RoundTripTime?.TotalMilliseconds ?? 0)));
         lock (_receiveLock)
         {
             for (int i = 0; i < _streamCount; i++)

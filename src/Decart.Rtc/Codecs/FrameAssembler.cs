@@ -73,7 +73,10 @@ public sealed class FrameAssembler
     /// so a sender that pauses does not hold them either; it also raises the bound to 2.5 round trips on a slow
     /// path, so retransmissions keep their chance). Zero or less: only the reorder window.
     /// </summary>
-    public TimeSpan MaxGapWait { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan MaxGapWait { get; set; } = DefaultMaxGapWait;
+
+    /// <summary>The default <see cref="MaxGapWait"/>, 250 ms; a <see cref="PeerConnection"/> never goes below it.</summary>
+    internal static readonly TimeSpan DefaultMaxGapWait = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The clock <see cref="MaxGapWait"/> is measured by; the system's unless a test sets another.</summary>
     internal TimeProvider Time { get; set; } = TimeProvider.System;
