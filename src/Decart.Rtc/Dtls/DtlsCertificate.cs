@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
 
 namespace Decart.Rtc.Dtls;
 
@@ -14,10 +11,13 @@ public sealed class DtlsCertificate
 {
     private static readonly Lazy<DtlsCertificate> Shared = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private DtlsCertificate(byte[] der, AsymmetricKeyParameter privateKey)
+    private readonly ECDsa _key;
+    private readonly Lock _signing = new();
+
+    private DtlsCertificate(byte[] der, ECDsa key)
     {
         Der = der;
-        PrivateKey = privateKey;
+        _key = key;
         Fingerprint = "sha-256 " + FormatHex(SHA256.HashData(der));
     }
 
@@ -30,7 +30,28 @@ public sealed class DtlsCertificate
     /// <summary>The SDP <c>a=fingerprint</c> value: <c>sha-256 AB:CD:…</c>.</summary>
     public string Fingerprint { get; }
 
-    internal AsymmetricKeyParameter PrivateKey { get; }
+    /// <summary>The private key's parameters (tests build other DTLS implementations' view of the same key from them).</summary>
+    /// <returns>The curve, the public point and the private scalar.</returns>
+    internal ECParameters ExportKey()
+    {
+        lock (_signing)
+        {
+            return _key.ExportParameters(includePrivateParameters: true);
+        }
+    }
+
+    /// <summary>Signs a digest with the certificate's key: an ECDSA signature in DER form, as TLS carries it.</summary>
+    /// <param name="digest">The digest to sign.</param>
+    /// <returns>The DER-encoded signature.</returns>
+    internal byte[] SignDigest(ReadOnlySpan<byte> digest)
+    {
+        // One key serves every handshake of the process (a simulator runs many at once): the platform's key object is
+        // not documented as safe for concurrent use, and a signature takes tens of microseconds.
+        lock (_signing)
+        {
+            return _key.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence);
+        }
+    }
 
     /// <summary>Generates a fresh certificate (valid from a day ago for 30 days).</summary>
     /// <returns>The certificate.</returns>
@@ -38,24 +59,15 @@ public sealed class DtlsCertificate
     {
         // The key and the signature through the platform's cryptography (OpenSSL, CNG, Apple's): native code that
         // costs about a millisecond, where the same arithmetic in managed code costs a cold process ~100 ms of CPU on
-        // its first connect. The DTLS stack then signs with the key through its own parameters.
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // its first connect. The handshake signs with the same key object (SignDigest).
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=decart-webrtc", key, HashAlgorithmName.SHA256);
         var now = DateTimeOffset.UtcNow;
         Span<byte> serial = stackalloc byte[8];
         RandomNumberGenerator.Fill(serial);
         serial[0] = (byte)((serial[0] & 0x7F) | 0x01); // positive and non-zero, as RFC 5280 asks
         using var certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddDays(-1), now.AddDays(30), serial);
-        var d = key.ExportParameters(includePrivateParameters: true).D!;
-        try
-        {
-            var privateKey = new ECPrivateKeyParameters("EC", new BigInteger(1, d), Org.BouncyCastle.Asn1.X9.ECNamedCurveTable.GetOid("P-256"));
-            return new DtlsCertificate(certificate.RawData, privateKey);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(d);
-        }
+        return new DtlsCertificate(certificate.RawData, key);
     }
 
     /// <summary>Whether <paramref name="der"/> matches an SDP fingerprint (<c>sha-256</c>, <c>sha-1</c>, <c>sha-384</c> or <c>sha-512</c>; hex case-insensitive).</summary>

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
 using Decart.Rtc.Srtp;
 using Decart.Rtc.Transport;
-using Org.BouncyCastle.Security;
-using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 
 namespace Decart.Rtc.Dtls;
 
@@ -50,24 +50,63 @@ public sealed class DtlsHandshakeException : Exception
 }
 
 /// <summary>
-/// DTLS 1.2 with <c>use_srtp</c> over an <see cref="IDatagramTransport"/> (RFC 5764), on BouncyCastle: mutual
-/// certificate authentication checked against the peer's SDP fingerprint, SRTP keys exported after the handshake.
-/// It reads DTLS records only (RFC 7983 first byte 20–63) and ignores anything else: on a shared path a
-/// <see cref="Transport.PacketDemux"/> below it hands media to SRTP.
+/// DTLS 1.2 with <c>use_srtp</c> over an <see cref="IDatagramTransport"/> (RFC 6347, RFC 5764), written for WebRTC on
+/// the platform's cryptography: ECDHE on P-256, ECDSA certificates checked against the peer's SDP fingerprint on
+/// both sides, AES-128-GCM records, the extended master secret (RFC 7627), SRTP keys exported after the handshake.
+/// Flights are retransmitted on a doubling timer and when the peer repeats its own; a server answers without a
+/// cookie exchange (ICE has already proven the path), a client follows one. It reads DTLS records only (RFC 7983
+/// first byte 20–63) and ignores anything else: on a shared path a <see cref="Transport.PacketDemux"/> below it hands
+/// media to SRTP.
 /// </summary>
 public sealed class DtlsTransport : IAsyncDisposable
 {
+    private const int MaxMessageLength = 32 * 1024;
+    private const int MaxMessagesAhead = 16;
+    private const int MaxDeferredRecords = 16;
+    private static readonly TimeSpan FirstRetransmit = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LastRetransmit = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan RepeatAnswerGap = TimeSpan.FromMilliseconds(100);
+
     private readonly IDatagramTransport _path;
     private readonly DtlsRole _role;
     private readonly DtlsCertificate _certificate;
     private readonly string _remoteFingerprint;
     private readonly SrtpProfile[] _profiles;
-    private readonly BlockingCollection<byte[]> _incoming = new(new ConcurrentQueue<byte[]>(), 256);
-    private readonly CancellationTokenSource _closed = new();
-    private Org.BouncyCastle.Tls.DtlsTransport? _dtls;
-    private Thread? _reader;
-    private string? _failure;
+    private readonly int _mtu;
+    private readonly Channel<byte[]> _incoming = Channel.CreateBounded<byte[]>(
+        new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
     private readonly StateMachine<DtlsState> _state = new(DtlsState.New, DtlsState.Failed, DtlsState.Closed);
+    private readonly Lock _send = new();
+    private readonly Dictionary<int, Reassembly> _messages = [];
+    private readonly List<byte[]> _deferred = [];
+    private readonly MemoryStream _transcript = new();
+    private Task? _loop;
+    private Task<bool>? _waiting;
+    private string? _failure;
+    private volatile bool _handshakeDone;
+    private bool _disposed;
+
+    // The record layer: one write and one read cipher for epoch 1, a sequence number per epoch, a replay window.
+    private DtlsRecordCipher? _writeCipher;
+    private DtlsRecordCipher? _readCipher;
+    private ulong _writeSequence0;
+    private ulong _writeSequence1;
+    private bool _readAny;
+    private ulong _readTop;
+    private ulong _readWindow;
+
+    // The handshake: message sequence numbers, the last flight sent, its retransmission timer.
+    private int _nextReceive;
+    private int _nextSend;
+    private List<Outgoing> _flight = [];
+    private TimeSpan _retransmitAfter = FirstRetransmit;
+    private long _retransmitAt;
+    private bool _peerRepeated;
+    private long _lastRepeatAnswer;
+    private byte[] _clientRandom = [];
+    private byte[] _serverRandom = [];
+    private byte[] _master = [];
 
     /// <summary>Creates the transport; nothing is sent until <see cref="HandshakeAsync"/>.</summary>
     /// <param name="path">The selected ICE pair or a direct UDP link.</param>
@@ -82,6 +121,7 @@ public sealed class DtlsTransport : IAsyncDisposable
         _remoteFingerprint = remoteFingerprint ?? throw new ArgumentNullException(nameof(remoteFingerprint));
         _certificate = certificate ?? DtlsCertificate.Default;
         _profiles = (profiles ?? [SrtpProfile.AeadAes128Gcm, SrtpProfile.Aes128CmHmacSha1_80]).ToArray();
+        _mtu = Math.Clamp(path.MaxDatagramSize, 256, 1200);
         _path.DatagramReceived += OnDatagram;
     }
 
@@ -113,8 +153,11 @@ public sealed class DtlsTransport : IAsyncDisposable
 
         StateChanged?.Invoke(DtlsState.Connecting);
         var done = new TaskCompletionSource<SrtpKeyingMaterial>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => RunHandshake(done)) { IsBackground = true, Name = $"dtls-{_role}" };
-        thread.Start();
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(() => RunAsync(done));
+        }
+
         using var registration = cancellationToken.Register(() => Abort("handshake cancelled"));
         using var timeout = new CancellationTokenSource(HandshakeTimeout);
         using var timeoutRegistration = timeout.Token.Register(() => Abort("handshake timed out"));
@@ -134,13 +177,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     {
         if (State == DtlsState.Connected)
         {
-            try
-            {
-                _dtls?.Close();
-            }
-            catch (IOException)
-            {
-            }
+            SendAlert(DtlsWire.AlertWarning, DtlsWire.CloseNotify);
         }
 
         SetState(DtlsState.Closed);
@@ -153,94 +190,1037 @@ public sealed class DtlsTransport : IAsyncDisposable
     {
         await CloseAsync().ConfigureAwait(false);
         _path.DatagramReceived -= OnDatagram;
-        _reader?.Join(TimeSpan.FromSeconds(2));
-        _incoming.Dispose();
-        _closed.Dispose();
+        if (_loop is { } loop)
+        {
+            await loop.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        lock (_send)
+        {
+            _disposed = true;
+            _writeCipher?.Dispose();
+        }
+
+        if (_loop is null || _loop.IsCompleted)
+        {
+            _readCipher?.Dispose();
+        }
     }
 
-    private void RunHandshake(TaskCompletionSource<SrtpKeyingMaterial> done)
+    private async Task RunAsync(TaskCompletionSource<SrtpKeyingMaterial> done)
     {
-        var crypto = new BcTlsCrypto(new SecureRandom());
-        var adapter = new PathAdapter(this);
         try
         {
-            SrtpKeyingMaterial keys;
-            if (_role == DtlsRole.Client)
-            {
-                var client = new Client(crypto, this);
-                _dtls = new DtlsClientProtocol().Connect(client, adapter);
-                keys = client.Keys ?? throw new DtlsHandshakeException("the handshake finished without SRTP keys");
-            }
-            else
-            {
-                var server = new Server(crypto, this);
-                _dtls = new DtlsServerProtocol().Accept(server, adapter);
-                keys = server.Keys ?? throw new DtlsHandshakeException("the handshake finished without SRTP keys");
-            }
-
+            var keys = _role == DtlsRole.Client ? await ClientHandshakeAsync().ConfigureAwait(false) : await ServerHandshakeAsync().ConfigureAwait(false);
+            CryptographicOperations.ZeroMemory(_master);
             NegotiatedProfile = keys.Profile;
+            _handshakeDone = true;
             SetState(DtlsState.Connected);
-            _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"dtls-read-{_role}" };
-            _reader.Start();
             done.TrySetResult(keys);
         }
         catch (Exception ex)
         {
-            string reason = _failure ?? ex switch
-            {
-                TlsFatalAlertReceived received => $"the peer sent a fatal alert ({AlertDescription.GetText(received.AlertDescription)})",
-                TlsFatalAlert alert => $"handshake failed ({AlertDescription.GetText(alert.AlertDescription)})",
-                _ => $"handshake failed: {ex.Message}",
-            };
+            string reason = _failure ?? (ex is DtlsFailure ? ex.Message : $"handshake failed: {ex.Message}");
             _failure ??= reason;
+            byte alert = ex switch
+            {
+                DtlsFailure failure => failure.Alert,
+                CryptographicException => DtlsWire.HandshakeFailure,
+                _ => DtlsWire.InternalError,
+            };
+            if (alert != byte.MaxValue)
+            {
+                SendAlert(DtlsWire.AlertFatal, alert);
+            }
+
             SetState(DtlsState.Failed);
             Shutdown();
             done.TrySetException(new DtlsHandshakeException($"DTLS {reason}.", ex));
-        }
-    }
-
-    private void ReadLoop()
-    {
-        var buffer = new byte[2048];
-        try
-        {
-            while (!_closed.IsCancellationRequested)
-            {
-                int n = _dtls!.Receive(buffer, 0, buffer.Length, 200);
-                if (n < 0 && _incoming.IsAddingCompleted)
-                {
-                    break;
-                }
-            }
-
-            SetState(DtlsState.Closed);
-        }
-        catch (TlsFatalAlertReceived ex) when (ex.AlertDescription == AlertDescription.close_notify)
-        {
-            SetState(DtlsState.Closed);
-        }
-        catch (Exception ex) when (ex is IOException or TlsFatalAlert or ObjectDisposedException or InvalidOperationException)
-        {
-            if (State == DtlsState.Connected)
-            {
-                _failure ??= ex.Message;
-                SetState(ex is TlsFatalAlertReceived { AlertDescription: AlertDescription.close_notify } or TlsNoCloseNotifyException ? DtlsState.Closed : DtlsState.Failed);
-            }
-        }
-    }
-
-    private void OnDatagram(ReadOnlySpan<byte> datagram)
-    {
-        if (datagram.IsEmpty)
-        {
             return;
         }
 
-        if (Rfc7983.Classify(datagram) == DatagramKind.Dtls && !_incoming.IsAddingCompleted)
+        // Connected: what still comes is a close_notify or a fatal alert, or (to a server) the client's last flight
+        // again because our answer to it was lost.
+        var reader = _incoming.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            _incoming.TryAdd(datagram.ToArray());
+            while (reader.TryRead(out var datagram))
+            {
+                Process(datagram);
+                if (_peerRepeated)
+                {
+                    _peerRepeated = false;
+                    if (_role == DtlsRole.Server)
+                    {
+                        AnswerRepeat();
+                    }
+                }
+            }
+        }
+
+        SetState(DtlsState.Closed);
+    }
+
+    private async Task<SrtpKeyingMaterial> ClientHandshakeAsync()
+    {
+        _clientRandom = RandomNumberGenerator.GetBytes(32);
+        byte[] hello = Message(DtlsWire.ClientHello, ClientHelloBody([]));
+        SendFlight([Handshake(hello)]);
+        var message = await NextMessageAsync().ConfigureAwait(false);
+        if (message.Type == DtlsWire.HelloVerifyRequest)
+        {
+            // The server asks us to prove the address with its cookie: the same hello again, with it. The first hello
+            // and the request are not part of the handshake's transcript (RFC 6347 §4.2.1).
+            var request = new WireReader(message.Body);
+            request.U16();
+            byte[] cookie = request.Vector8().ToArray();
+            request.End("HelloVerifyRequest");
+            hello = Message(DtlsWire.ClientHello, ClientHelloBody(cookie));
+            SendFlight([Handshake(hello)]);
+            message = await NextMessageAsync().ConfigureAwait(false);
+        }
+
+        _transcript.Write(hello);
+        Expect(message, DtlsWire.ServerHello);
+        var (profile, extendedMaster) = ReadServerHello(message.Body);
+        Record(message);
+        message = await NextAsync(DtlsWire.Certificate).ConfigureAwait(false);
+        using var peerKey = ReadCertificate(message.Body);
+        message = await NextAsync(DtlsWire.ServerKeyExchange).ConfigureAwait(false);
+        byte[] serverShare = ReadServerKeyExchange(message.Body, peerKey);
+        message = await NextMessageAsync().ConfigureAwait(false);
+        bool certificateAsked = message.Type == DtlsWire.CertificateRequest;
+        if (certificateAsked)
+        {
+            Record(message);
+            ReadCertificateRequest(message.Body);
+            message = await NextMessageAsync().ConfigureAwait(false);
+        }
+
+        Expect(message, DtlsWire.ServerHelloDone);
+        if (message.Body.Length != 0)
+        {
+            throw new DtlsFailure(DtlsWire.DecodeError, "the server's hello-done is not empty");
+        }
+
+        Record(message);
+
+        using var ecdh = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        byte[] premaster = Agree(ecdh, serverShare);
+        var flight = new List<Outgoing>();
+        if (certificateAsked)
+        {
+            flight.Add(Handshake(Own(Message(DtlsWire.Certificate, CertificateBody()))));
+        }
+
+        var share = new WireWriter();
+        int mark = share.Begin(1);
+        share.Bytes(PublicPoint(ecdh));
+        share.End(mark);
+        flight.Add(Handshake(Own(Message(DtlsWire.ClientKeyExchange, share.ToArray()))));
+        DeriveMaster(premaster, extendedMaster);
+        if (certificateAsked)
+        {
+            flight.Add(Handshake(Own(Message(DtlsWire.CertificateVerify, SignedBody(SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)))))));
+        }
+
+        var (clientKey, serverKey, clientSalt, serverSalt) = KeyBlock();
+        InstallRead(serverKey, serverSalt);
+        flight.Add(new Outgoing(DtlsWire.ChangeCipherSpec, false, [1]));
+        flight.Add(new Outgoing(DtlsWire.Handshake, true, Own(Message(DtlsWire.Finished, VerifyData("client finished")))));
+        lock (_send)
+        {
+            _writeCipher = new DtlsRecordCipher(clientKey, clientSalt);
+        }
+
+        SendFlight(flight);
+        message = await NextMessageAsync().ConfigureAwait(false);
+        CheckFinished(message, "server finished");
+        return Export(profile);
+    }
+
+    private async Task<SrtpKeyingMaterial> ServerHandshakeAsync()
+    {
+        var message = await NextMessageAsync().ConfigureAwait(false);
+        Expect(message, DtlsWire.ClientHello);
+        var offer = ReadClientHello(message.Body);
+        Record(message);
+        _serverRandom = RandomNumberGenerator.GetBytes(32);
+        using var ecdh = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        SendFlight(
+        [
+            Handshake(Own(Message(DtlsWire.ServerHello, ServerHelloBody(offer)))),
+            Handshake(Own(Message(DtlsWire.Certificate, CertificateBody()))),
+            Handshake(Own(Message(DtlsWire.ServerKeyExchange, ServerKeyExchangeBody(ecdh)))),
+            Handshake(Own(Message(DtlsWire.CertificateRequest, CertificateRequestBody()))),
+            Handshake(Own(Message(DtlsWire.ServerHelloDone, []))),
+        ]);
+
+        message = await NextAsync(DtlsWire.Certificate).ConfigureAwait(false);
+        using var peerKey = ReadCertificate(message.Body);
+        message = await NextAsync(DtlsWire.ClientKeyExchange).ConfigureAwait(false);
+        var exchange = new WireReader(message.Body);
+        byte[] clientShare = exchange.Vector8().ToArray();
+        exchange.End("ClientKeyExchange");
+        DeriveMaster(Agree(ecdh, clientShare), offer.ExtendedMaster);
+        message = await NextMessageAsync().ConfigureAwait(false);
+        Expect(message, DtlsWire.CertificateVerify);
+        var verify = new WireReader(message.Body);
+        ushort scheme = verify.U16();
+        var signature = verify.Vector16();
+        verify.End("CertificateVerify");
+        if (!Verifies(peerKey, scheme, _transcript.GetBuffer().AsSpan(0, (int)_transcript.Length), signature))
+        {
+            throw new DtlsFailure(DtlsWire.DecryptError, "the client's certificate-verify signature does not verify");
+        }
+
+        Record(message);
+        var (clientKey, serverKey, clientSalt, serverSalt) = KeyBlock();
+        InstallRead(clientKey, clientSalt);
+        message = await NextMessageAsync().ConfigureAwait(false);
+        CheckFinished(message, "client finished");
+        lock (_send)
+        {
+            _writeCipher = new DtlsRecordCipher(serverKey, serverSalt);
+        }
+
+        SendFlight(
+        [
+            new Outgoing(DtlsWire.ChangeCipherSpec, false, [1]),
+            new Outgoing(DtlsWire.Handshake, true, Own(Message(DtlsWire.Finished, VerifyData("server finished")))),
+        ]);
+        return Export(offer.Profile);
+    }
+
+    // ---- Messages ----
+
+    private byte[] ClientHelloBody(byte[] cookie)
+    {
+        var w = new WireWriter();
+        w.U16(DtlsWire.Version12);
+        w.Bytes(_clientRandom);
+        w.U8(0); // no session to resume
+        int at = w.Begin(1);
+        w.Bytes(cookie);
+        w.End(at);
+        at = w.Begin(2);
+        w.U16(DtlsWire.EcdheEcdsaAes128GcmSha256);
+        w.End(at);
+        w.U8(1);
+        w.U8(0); // null compression
+        int extensions = w.Begin(2);
+        Extension(w, DtlsWire.ExtRenegotiationInfo, [0]);
+        Extension(w, DtlsWire.ExtExtendedMasterSecret, []);
+        Extension(w, DtlsWire.ExtSupportedGroups, [0, 2, 0, (byte)DtlsWire.Secp256r1]);
+        Extension(w, DtlsWire.ExtEcPointFormats, [1, 0]);
+        Extension(w, DtlsWire.ExtSignatureAlgorithms, [0, 4, 4, 3, 5, 3]);
+        Extension(w, DtlsWire.ExtUseSrtp, UseSrtp(_profiles));
+        w.End(extensions);
+        return w.ToArray();
+    }
+
+    private (SrtpProfile Profile, bool ExtendedMaster) ReadServerHello(byte[] body)
+    {
+        var r = new WireReader(body);
+        if (r.U16() != DtlsWire.Version12)
+        {
+            throw new DtlsFailure(DtlsWire.ProtocolVersion, "the server chose a version other than DTLS 1.2");
+        }
+
+        _serverRandom = r.Bytes(32).ToArray();
+        r.Vector8();
+        if (r.U16() != DtlsWire.EcdheEcdsaAes128GcmSha256 || r.U8() != 0)
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the server chose a cipher suite or compression we did not offer");
+        }
+
+        SrtpProfile? profile = null;
+        bool extendedMaster = false;
+        var extensions = r.Remaining > 0 ? r.Vector16() : default;
+        r.End("ServerHello");
+        var list = new WireReader(extensions);
+        while (list.Remaining > 0)
+        {
+            ushort type = list.U16();
+            var data = list.Vector16();
+            if (type == DtlsWire.ExtUseSrtp)
+            {
+                var srtp = new WireReader(data);
+                var chosen = srtp.Vector16();
+                var mki = srtp.Vector8();
+                srtp.End("use_srtp");
+                if (chosen.Length == 2 && mki.IsEmpty && _profiles.Contains((SrtpProfile)BinaryPrimitives.ReadUInt16BigEndian(chosen)))
+                {
+                    profile = (SrtpProfile)BinaryPrimitives.ReadUInt16BigEndian(chosen);
+                }
+            }
+            else if (type == DtlsWire.ExtExtendedMasterSecret)
+            {
+                extendedMaster = true;
+            }
+            else if (type == DtlsWire.ExtRenegotiationInfo && !data.SequenceEqual((ReadOnlySpan<byte>)[0]))
+            {
+                throw new DtlsFailure(DtlsWire.HandshakeFailure, "the server's renegotiation_info is not empty on a first handshake");
+            }
+        }
+
+        if (profile is not { } chosenProfile)
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the server chose no SRTP profile we offered");
+        }
+
+        return (chosenProfile, extendedMaster);
+    }
+
+    private ClientOffer ReadClientHello(byte[] body)
+    {
+        var r = new WireReader(body);
+        if (r.U16() > DtlsWire.Version12)
+        {
+            throw new DtlsFailure(DtlsWire.ProtocolVersion, "the client does not offer DTLS 1.2");
+        }
+
+        _clientRandom = r.Bytes(32).ToArray();
+        if (r.Vector8().Length > 32)
+        {
+            throw new DtlsFailure(DtlsWire.DecodeError, "the client's session id is longer than 32 bytes");
+        }
+
+        r.Vector8(); // a cookie: we never ask for one
+        var suites = r.Vector16();
+        var compression = r.Vector8();
+        var extensions = r.Remaining > 0 ? r.Vector16() : default;
+        r.End("ClientHello");
+        bool ourSuite = false, renegotiation = false;
+        for (int i = 0; i + 1 < suites.Length; i += 2)
+        {
+            ushort suite = BinaryPrimitives.ReadUInt16BigEndian(suites[i..]);
+            ourSuite |= suite == DtlsWire.EcdheEcdsaAes128GcmSha256;
+            renegotiation |= suite == DtlsWire.RenegotiationScsv;
+        }
+
+        if (!ourSuite)
+        {
+            throw new DtlsFailure(DtlsWire.HandshakeFailure, "the client offered no cipher suite we support (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)");
+        }
+
+        if (!compression.Contains((byte)0))
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the client does not offer null compression");
+        }
+
+        SrtpProfile? profile = null;
+        bool extendedMaster = false, pointFormats = false;
+        var list = new WireReader(extensions);
+        while (list.Remaining > 0)
+        {
+            ushort type = list.U16();
+            var data = list.Vector16();
+            switch (type)
+            {
+                case DtlsWire.ExtUseSrtp:
+                    var srtp = new WireReader(data);
+                    var offered = srtp.Vector16();
+                    srtp.Vector8();
+                    foreach (var ours in _profiles)
+                    {
+                        if (profile is null && Lists(offered, (ushort)ours))
+                        {
+                            profile = ours;
+                        }
+                    }
+
+                    break;
+                case DtlsWire.ExtSupportedGroups:
+                    var groups = new WireReader(data).Vector16();
+                    if (!Lists(groups, DtlsWire.Secp256r1))
+                    {
+                        throw new DtlsFailure(DtlsWire.HandshakeFailure, "the client supports no curve we do (P-256)");
+                    }
+
+                    break;
+                case DtlsWire.ExtExtendedMasterSecret:
+                    extendedMaster = true;
+                    break;
+                case DtlsWire.ExtRenegotiationInfo:
+                    renegotiation = true;
+                    break;
+                case DtlsWire.ExtEcPointFormats:
+                    pointFormats = true;
+                    break;
+            }
+        }
+
+        if (profile is not { } chosen)
+        {
+            throw new DtlsFailure(DtlsWire.HandshakeFailure, "the client offered no SRTP profile we support");
+        }
+
+        return new ClientOffer(chosen, extendedMaster, renegotiation, pointFormats);
+    }
+
+    private byte[] ServerHelloBody(ClientOffer offer)
+    {
+        var w = new WireWriter();
+        w.U16(DtlsWire.Version12);
+        w.Bytes(_serverRandom);
+        w.U8(0); // no session id: sessions are never resumed
+        w.U16(DtlsWire.EcdheEcdsaAes128GcmSha256);
+        w.U8(0);
+        int extensions = w.Begin(2);
+        if (offer.Renegotiation)
+        {
+            Extension(w, DtlsWire.ExtRenegotiationInfo, [0]);
+        }
+
+        if (offer.ExtendedMaster)
+        {
+            Extension(w, DtlsWire.ExtExtendedMasterSecret, []);
+        }
+
+        if (offer.PointFormats)
+        {
+            Extension(w, DtlsWire.ExtEcPointFormats, [1, 0]);
+        }
+
+        Extension(w, DtlsWire.ExtUseSrtp, UseSrtp([offer.Profile]));
+        w.End(extensions);
+        return w.ToArray();
+    }
+
+    private byte[] CertificateBody()
+    {
+        var w = new WireWriter();
+        int list = w.Begin(3);
+        int one = w.Begin(3);
+        w.Bytes(_certificate.Der);
+        w.End(one);
+        w.End(list);
+        return w.ToArray();
+    }
+
+    private ECDsa ReadCertificate(byte[] body)
+    {
+        var r = new WireReader(body);
+        var list = new WireReader(r.Vector24());
+        r.End("Certificate");
+        if (list.Remaining == 0)
+        {
+            throw new DtlsFailure(DtlsWire.HandshakeFailure, "the peer sent no certificate");
+        }
+
+        var der = list.Vector24();
+        if (!DtlsCertificate.Matches(der, _remoteFingerprint))
+        {
+            throw new DtlsFailure(DtlsWire.BadCertificate, "remote certificate fingerprint does not match the SDP");
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509CertificateLoader.LoadCertificate(der);
+        }
+        catch (CryptographicException)
+        {
+            throw new DtlsFailure(DtlsWire.BadCertificate, "the peer's certificate does not parse");
+        }
+
+        using (certificate)
+        {
+            return certificate.GetECDsaPublicKey()
+                ?? throw new DtlsFailure(DtlsWire.UnsupportedCertificate, "the peer's certificate has no ECDSA key (only ECDSA certificates are supported)");
         }
     }
+
+    private byte[] ServerKeyExchangeBody(ECDiffieHellman ecdh)
+    {
+        var w = new WireWriter();
+        w.U8(3); // named_curve
+        w.U16(DtlsWire.Secp256r1);
+        int at = w.Begin(1);
+        w.Bytes(PublicPoint(ecdh));
+        w.End(at);
+        byte[] parameters = w.ToArray();
+        w.U16(DtlsWire.EcdsaSecp256r1Sha256);
+        at = w.Begin(2);
+        w.Bytes(_certificate.SignDigest(SHA256.HashData(Concat(_clientRandom, _serverRandom, parameters))));
+        w.End(at);
+        return w.ToArray();
+    }
+
+    private byte[] ReadServerKeyExchange(byte[] body, ECDsa peerKey)
+    {
+        var r = new WireReader(body);
+        if (r.U8() != 3 || r.U16() != DtlsWire.Secp256r1)
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the server's key exchange is not on P-256");
+        }
+
+        byte[] share = r.Vector8().ToArray();
+        int parametersLength = 4 + share.Length;
+        ushort scheme = r.U16();
+        var signature = r.Vector16();
+        r.End("ServerKeyExchange");
+        if (!Verifies(peerKey, scheme, Concat(_clientRandom, _serverRandom, body.AsSpan(0, parametersLength)), signature))
+        {
+            throw new DtlsFailure(DtlsWire.DecryptError, "the server's key exchange signature does not verify");
+        }
+
+        return share;
+    }
+
+    private static byte[] CertificateRequestBody()
+    {
+        var w = new WireWriter();
+        w.U8(1);
+        w.U8(DtlsWire.EcdsaSignCertificateType);
+        w.U16(2);
+        w.U16(DtlsWire.EcdsaSecp256r1Sha256);
+        w.U16(0); // any authority: the SDP fingerprint is the identity
+        return w.ToArray();
+    }
+
+    private static void ReadCertificateRequest(byte[] body)
+    {
+        var r = new WireReader(body);
+        var types = r.Vector8();
+        var schemes = r.Vector16();
+        r.Vector16();
+        r.End("CertificateRequest");
+        if (!types.Contains(DtlsWire.EcdsaSignCertificateType) || !Lists(schemes, DtlsWire.EcdsaSecp256r1Sha256))
+        {
+            throw new DtlsFailure(DtlsWire.HandshakeFailure, "the server does not accept an ECDSA P-256 certificate signed with SHA-256");
+        }
+    }
+
+    private byte[] SignedBody(byte[] digest)
+    {
+        var w = new WireWriter();
+        w.U16(DtlsWire.EcdsaSecp256r1Sha256);
+        int at = w.Begin(2);
+        w.Bytes(_certificate.SignDigest(digest));
+        w.End(at);
+        return w.ToArray();
+    }
+
+    private static bool Verifies(ECDsa key, ushort scheme, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        var hash = scheme switch
+        {
+            DtlsWire.EcdsaSecp256r1Sha256 => HashAlgorithmName.SHA256,
+            DtlsWire.EcdsaSecp384r1Sha384 => HashAlgorithmName.SHA384,
+            _ => throw new DtlsFailure(DtlsWire.IllegalParameter, $"the peer signed with a scheme we did not offer (0x{scheme:X4})"),
+        };
+        try
+        {
+            return key.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private static byte[] Agree(ECDiffieHellman ecdh, byte[] share)
+    {
+        if (share.Length != 65 || share[0] != 4)
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the peer's key share is not an uncompressed P-256 point");
+        }
+
+        try
+        {
+            using var peer = ECDiffieHellman.Create(new ECParameters
+            {
+                Curve = ECCurve.NamedCurves.nistP256,
+                Q = new ECPoint { X = share[1..33], Y = share[33..] },
+            });
+            return ecdh.DeriveRawSecretAgreement(peer.PublicKey);
+        }
+        catch (CryptographicException)
+        {
+            throw new DtlsFailure(DtlsWire.IllegalParameter, "the peer's key share is not a point on P-256");
+        }
+    }
+
+    private static byte[] PublicPoint(ECDiffieHellman ecdh)
+    {
+        var q = ecdh.ExportParameters(includePrivateParameters: false).Q;
+        return [4, .. q.X!, .. q.Y!];
+    }
+
+    // ---- Keys ----
+
+    private void DeriveMaster(byte[] premaster, bool extended)
+    {
+        // RFC 7627: the master secret bound to the whole handshake so far (through the ClientKeyExchange).
+        _master = extended
+            ? TlsPrf.Compute(premaster, "extended master secret", SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)), 48)
+            : TlsPrf.Compute(premaster, "master secret", Concat(_clientRandom, _serverRandom, []), 48);
+        CryptographicOperations.ZeroMemory(premaster);
+    }
+
+    private (byte[] ClientKey, byte[] ServerKey, byte[] ClientSalt, byte[] ServerSalt) KeyBlock()
+    {
+        byte[] block = TlsPrf.Compute(_master, "key expansion", Concat(_serverRandom, _clientRandom, []), 40);
+        var keys = (block[..16], block[16..32], block[32..36], block[36..40]);
+        CryptographicOperations.ZeroMemory(block);
+        return keys;
+    }
+
+    private byte[] VerifyData(string label) =>
+        TlsPrf.Compute(_master, label, SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)), 12);
+
+    private void CheckFinished(Received message, string label)
+    {
+        Expect(message, DtlsWire.Finished);
+        if (message.Epoch != 1)
+        {
+            throw new DtlsFailure(DtlsWire.UnexpectedMessage, "the peer's Finished came unprotected");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(message.Body, VerifyData(label)))
+        {
+            throw new DtlsFailure(DtlsWire.DecryptError, "the peer's Finished does not match the handshake");
+        }
+
+        Record(message);
+    }
+
+    private SrtpKeyingMaterial Export(SrtpProfile profile)
+    {
+        int keyLength = profile.KeyLength(), saltLength = profile.SaltLength();
+        byte[] material = TlsPrf.Compute(_master, "EXTRACTOR-dtls_srtp", Concat(_clientRandom, _serverRandom, []), 2 * (keyLength + saltLength));
+        var clientKey = material[..keyLength];
+        var serverKey = material[keyLength..(2 * keyLength)];
+        var clientSalt = material[(2 * keyLength)..((2 * keyLength) + saltLength)];
+        var serverSalt = material[((2 * keyLength) + saltLength)..];
+        CryptographicOperations.ZeroMemory(material);
+        return _role == DtlsRole.Client
+            ? new SrtpKeyingMaterial(profile, clientKey, clientSalt, serverKey, serverSalt)
+            : new SrtpKeyingMaterial(profile, serverKey, serverSalt, clientKey, clientSalt);
+    }
+
+    private void InstallRead(byte[] key, byte[] salt)
+    {
+        _readCipher = new DtlsRecordCipher(key, salt);
+        CryptographicOperations.ZeroMemory(key);
+        foreach (var record in _deferred)
+        {
+            Process(record);
+        }
+
+        _deferred.Clear();
+    }
+
+    // ---- Handshake message flow ----
+
+    private byte[] Message(byte type, byte[] body)
+    {
+        var message = new byte[DtlsWire.HandshakeHeaderLength + body.Length];
+        message[0] = type;
+        WriteU24(message.AsSpan(1), body.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(4), (ushort)_nextSend++);
+        WriteU24(message.AsSpan(6), 0);
+        WriteU24(message.AsSpan(9), body.Length);
+        body.CopyTo(message, DtlsWire.HandshakeHeaderLength);
+        return message;
+    }
+
+    /// <summary>Adds one of our messages to the transcript (as sent: whole, with its DTLS header).</summary>
+    private byte[] Own(byte[] message)
+    {
+        _transcript.Write(message);
+        return message;
+    }
+
+    /// <summary>Adds a received message to the transcript, with the header it would have had unfragmented (RFC 6347 §4.2.6).</summary>
+    private void Record(Received message)
+    {
+        Span<byte> header = stackalloc byte[DtlsWire.HandshakeHeaderLength];
+        header[0] = message.Type;
+        WriteU24(header[1..], message.Body.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(header[4..], (ushort)message.Sequence);
+        WriteU24(header[6..], 0);
+        WriteU24(header[9..], message.Body.Length);
+        _transcript.Write(header);
+        _transcript.Write(message.Body);
+    }
+
+    private static void Expect(Received message, byte type)
+    {
+        if (message.Type != type)
+        {
+            throw new DtlsFailure(DtlsWire.UnexpectedMessage, $"the peer sent handshake message {message.Type} where {type} belongs");
+        }
+    }
+
+    private async Task<Received> NextAsync(byte type)
+    {
+        var message = await NextMessageAsync().ConfigureAwait(false);
+        Expect(message, type);
+        Record(message);
+        return message;
+    }
+
+    /// <summary>The peer's next handshake message in order, retransmitting our last flight while it does not come.</summary>
+    private async Task<Received> NextMessageAsync()
+    {
+        while (true)
+        {
+            if (_messages.TryGetValue(_nextReceive, out var pending) && pending.Complete)
+            {
+                _messages.Remove(_nextReceive);
+                return new Received(pending.Type, pending.Body, pending.Epoch, _nextReceive++);
+            }
+
+            var datagram = await ReceiveAsync().ConfigureAwait(false);
+            if (datagram is null)
+            {
+                _retransmitAfter = TimeSpan.FromTicks(Math.Min(_retransmitAfter.Ticks * 2, LastRetransmit.Ticks));
+                _retransmitAt = Stopwatch.GetTimestamp() + (long)(_retransmitAfter.TotalSeconds * Stopwatch.Frequency);
+                Transmit(_flight);
+                continue;
+            }
+
+            Process(datagram);
+            if (_peerRepeated)
+            {
+                _peerRepeated = false;
+                AnswerRepeat();
+            }
+        }
+    }
+
+    /// <summary>The next DTLS datagram, or null when the retransmission timer fires first.</summary>
+    private async Task<byte[]?> ReceiveAsync()
+    {
+        var reader = _incoming.Reader;
+        while (true)
+        {
+            if (reader.TryRead(out var datagram))
+            {
+                return datagram;
+            }
+
+            long left = _retransmitAt - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                return null;
+            }
+
+            var waiting = _waiting ??= reader.WaitToReadAsync().AsTask();
+            var delay = Task.Delay(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+            if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) != waiting)
+            {
+                continue;
+            }
+
+            _waiting = null;
+            if (!await waiting.ConfigureAwait(false))
+            {
+                throw new DtlsFailure(byte.MaxValue, _failure ?? "the transport closed");
+            }
+        }
+    }
+
+    private void SendFlight(List<Outgoing> flight)
+    {
+        _flight = flight;
+        _retransmitAfter = FirstRetransmit;
+        _retransmitAt = Stopwatch.GetTimestamp() + (long)(FirstRetransmit.TotalSeconds * Stopwatch.Frequency);
+        Transmit(flight);
+    }
+
+    private void AnswerRepeat()
+    {
+        // The peer sent its previous flight again: ours was lost. Answered at most every 100 ms (a flight is several
+        // records, each of them a repeat).
+        if (_flight.Count > 0 && Stopwatch.GetElapsedTime(_lastRepeatAnswer) >= RepeatAnswerGap)
+        {
+            _lastRepeatAnswer = Stopwatch.GetTimestamp();
+            Transmit(_flight);
+        }
+    }
+
+    /// <summary>Sends a flight: its records packed into datagrams of at most the path's MTU, messages fragmented to fit.</summary>
+    private void Transmit(List<Outgoing> flight)
+    {
+        lock (_send)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var datagram = new byte[_mtu];
+            var fragment = new byte[_mtu];
+            int used = 0;
+            foreach (var message in flight)
+            {
+                int overhead = DtlsWire.RecordHeaderLength + (message.Protected ? DtlsWire.AeadOverhead : 0);
+                if (message.Type != DtlsWire.Handshake)
+                {
+                    if (used + overhead + message.Payload.Length > _mtu)
+                    {
+                        Flush(datagram, ref used);
+                    }
+
+                    used += WriteRecord(datagram.AsSpan(used), message.Type, message.Protected, message.Payload);
+                    continue;
+                }
+
+                var body = message.Payload.AsSpan(DtlsWire.HandshakeHeaderLength);
+                int offset = 0;
+                while (true)
+                {
+                    int room = _mtu - used - overhead - DtlsWire.HandshakeHeaderLength;
+                    int left = body.Length - offset;
+                    if (room < Math.Min(left, 64) && used > 0)
+                    {
+                        Flush(datagram, ref used);
+                        continue;
+                    }
+
+                    int take = Math.Min(room, left);
+                    message.Payload.AsSpan(0, DtlsWire.HandshakeHeaderLength).CopyTo(fragment);
+                    WriteU24(fragment.AsSpan(6), offset);
+                    WriteU24(fragment.AsSpan(9), take);
+                    body.Slice(offset, take).CopyTo(fragment.AsSpan(DtlsWire.HandshakeHeaderLength));
+                    used += WriteRecord(datagram.AsSpan(used), DtlsWire.Handshake, message.Protected, fragment.AsSpan(0, DtlsWire.HandshakeHeaderLength + take));
+                    offset += take;
+                    if (offset >= body.Length)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            Flush(datagram, ref used);
+        }
+    }
+
+    private void Flush(byte[] datagram, ref int used)
+    {
+        if (used > 0)
+        {
+            _path.Send(datagram.AsSpan(0, used));
+            used = 0;
+        }
+    }
+
+    private int WriteRecord(Span<byte> destination, byte type, bool protect, ReadOnlySpan<byte> payload)
+    {
+        if (protect)
+        {
+            return _writeCipher!.Seal(type, 1, _writeSequence1++, payload, destination);
+        }
+
+        DtlsRecordCipher.WriteHeader(destination, type, 0, _writeSequence0++, payload.Length);
+        payload.CopyTo(destination[DtlsWire.RecordHeaderLength..]);
+        return DtlsWire.RecordHeaderLength + payload.Length;
+    }
+
+    private void SendAlert(byte level, byte description)
+    {
+        lock (_send)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            Span<byte> datagram = stackalloc byte[DtlsWire.RecordHeaderLength + DtlsWire.AeadOverhead + 2];
+            int length = WriteRecord(datagram, DtlsWire.Alert, _writeCipher is not null, [level, description]);
+            _path.Send(datagram[..length]);
+        }
+    }
+
+    // ---- Records in ----
+
+    private void OnDatagram(ReadOnlySpan<byte> datagram)
+    {
+        if (!datagram.IsEmpty && Rfc7983.Classify(datagram) == DatagramKind.Dtls)
+        {
+            _incoming.Writer.TryWrite(datagram.ToArray());
+        }
+    }
+
+    /// <summary>Every record of a datagram; malformed ones, unknown epochs and records that do not authenticate are dropped.</summary>
+    private void Process(ReadOnlySpan<byte> datagram)
+    {
+        while (datagram.Length >= DtlsWire.RecordHeaderLength)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(datagram[11..]);
+            if (DtlsWire.RecordHeaderLength + length > datagram.Length)
+            {
+                return;
+            }
+
+            var record = datagram[..(DtlsWire.RecordHeaderLength + length)];
+            datagram = datagram[record.Length..];
+            byte type = record[0];
+            if (type is < DtlsWire.ChangeCipherSpec or > DtlsWire.ApplicationData || record[1] != 0xFE)
+            {
+                continue;
+            }
+
+            ulong epochAndSequence = BinaryPrimitives.ReadUInt64BigEndian(record[3..]);
+            ushort epoch = (ushort)(epochAndSequence >> 48);
+            ulong sequence = epochAndSequence & 0xFFFF_FFFF_FFFF;
+            var fragment = record[DtlsWire.RecordHeaderLength..];
+            if (epoch == 0)
+            {
+                Handle(type, 0, fragment);
+            }
+            else if (epoch == 1)
+            {
+                if (_readCipher is null)
+                {
+                    // The peer's protected records can overtake the message that gives us their key.
+                    if (_deferred.Count < MaxDeferredRecords)
+                    {
+                        _deferred.Add(record.ToArray());
+                    }
+
+                    continue;
+                }
+
+                if (!Fresh(sequence))
+                {
+                    continue;
+                }
+
+                var plaintext = new byte[fragment.Length];
+                if (_readCipher.Open(record, fragment, plaintext, out int plainLength))
+                {
+                    Accept(sequence);
+                    Handle(type, 1, plaintext.AsSpan(0, plainLength));
+                }
+            }
+        }
+    }
+
+    private void Handle(byte type, ushort epoch, ReadOnlySpan<byte> body)
+    {
+        if (type == DtlsWire.Handshake)
+        {
+            HandleHandshake(epoch, body);
+        }
+        else if (type == DtlsWire.Alert && body.Length >= 2)
+        {
+            HandleAlert(epoch, body[0], body[1]);
+        }
+
+        // A change_cipher_spec is implied by the epoch of the records after it; no application data is expected.
+    }
+
+    private void HandleHandshake(ushort epoch, ReadOnlySpan<byte> body)
+    {
+        while (body.Length >= DtlsWire.HandshakeHeaderLength)
+        {
+            byte type = body[0];
+            int length = ReadU24(body[1..]);
+            int sequence = BinaryPrimitives.ReadUInt16BigEndian(body[4..]);
+            int offset = ReadU24(body[6..]);
+            int fragmentLength = ReadU24(body[9..]);
+            if (fragmentLength > body.Length - DtlsWire.HandshakeHeaderLength || length > MaxMessageLength || offset + fragmentLength > length)
+            {
+                return; // malformed: the record is dropped
+            }
+
+            var data = body.Slice(DtlsWire.HandshakeHeaderLength, fragmentLength);
+            body = body[(DtlsWire.HandshakeHeaderLength + fragmentLength)..];
+            if (_handshakeDone || sequence < _nextReceive)
+            {
+                _peerRepeated = true;
+                continue;
+            }
+
+            if (sequence >= _nextReceive + MaxMessagesAhead)
+            {
+                continue;
+            }
+
+            if (!_messages.TryGetValue(sequence, out var message))
+            {
+                message = new Reassembly(type, length, epoch);
+                _messages[sequence] = message;
+            }
+            else if (message.Type != type || message.Body.Length != length)
+            {
+                continue;
+            }
+
+            message.Add(offset, data, epoch);
+        }
+    }
+
+    private void HandleAlert(ushort epoch, byte level, byte description)
+    {
+        if (_handshakeDone)
+        {
+            if (epoch == 0)
+            {
+                return; // an unprotected alert cannot end a protected association
+            }
+
+            if (description == DtlsWire.CloseNotify)
+            {
+                SetState(DtlsState.Closed);
+                Shutdown();
+            }
+            else if (level == DtlsWire.AlertFatal)
+            {
+                _failure ??= $"the peer sent a fatal alert ({DtlsWire.AlertName(description)})";
+                SetState(DtlsState.Failed);
+                Shutdown();
+            }
+
+            return;
+        }
+
+        if (description == DtlsWire.CloseNotify)
+        {
+            throw new DtlsFailure(byte.MaxValue, "the peer closed the connection during the handshake");
+        }
+
+        if (level == DtlsWire.AlertFatal)
+        {
+            throw new DtlsFailure(byte.MaxValue, $"the peer sent a fatal alert ({DtlsWire.AlertName(description)})");
+        }
+    }
+
+    private bool Fresh(ulong sequence)
+    {
+        if (!_readAny || sequence > _readTop)
+        {
+            return true;
+        }
+
+        ulong behind = _readTop - sequence;
+        return behind < 64 && (_readWindow & (1UL << (int)behind)) == 0;
+    }
+
+    private void Accept(ulong sequence)
+    {
+        if (!_readAny)
+        {
+            (_readAny, _readTop, _readWindow) = (true, sequence, 1);
+        }
+        else if (sequence > _readTop)
+        {
+            ulong shift = sequence - _readTop;
+            _readWindow = shift >= 64 ? 1 : (_readWindow << (int)shift) | 1;
+            _readTop = sequence;
+        }
+        else
+        {
+            _readWindow |= 1UL << (int)(_readTop - sequence);
+        }
+    }
+
+    // ---- State ----
 
     private void Abort(string reason)
     {
@@ -251,27 +1231,7 @@ public sealed class DtlsTransport : IAsyncDisposable
         }
     }
 
-    private void Shutdown()
-    {
-        try
-        {
-            _incoming.CompleteAdding();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        if (!_closed.IsCancellationRequested)
-        {
-            try
-            {
-                _closed.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
-    }
+    private void Shutdown() => _incoming.Writer.TryComplete();
 
     private void SetState(DtlsState state)
     {
@@ -281,191 +1241,96 @@ public sealed class DtlsTransport : IAsyncDisposable
         }
     }
 
-    private SrtpKeyingMaterial Export(TlsContext context, int profileId, bool isClient)
+    private static Outgoing Handshake(byte[] message) => new(DtlsWire.Handshake, false, message);
+
+    private static void Extension(WireWriter w, ushort type, ReadOnlySpan<byte> data)
     {
-        var profile = (SrtpProfile)profileId;
-        int keyLength = profile.KeyLength(), saltLength = profile.SaltLength();
-        var material = context.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", null, 2 * (keyLength + saltLength));
-        var clientKey = material[..keyLength];
-        var serverKey = material[keyLength..(2 * keyLength)];
-        var clientSalt = material[(2 * keyLength)..((2 * keyLength) + saltLength)];
-        var serverSalt = material[((2 * keyLength) + saltLength)..];
-        return isClient
-            ? new SrtpKeyingMaterial(profile, clientKey, clientSalt, serverKey, serverSalt)
-            : new SrtpKeyingMaterial(profile, serverKey, serverSalt, clientKey, clientSalt);
+        w.U16(type);
+        int at = w.Begin(2);
+        w.Bytes(data);
+        w.End(at);
     }
 
-    private void CheckPeer(Certificate? certificate)
+    private static byte[] UseSrtp(IReadOnlyList<SrtpProfile> profiles)
     {
-        if (certificate is null || certificate.IsEmpty)
+        var w = new WireWriter();
+        int at = w.Begin(2);
+        foreach (var profile in profiles)
         {
-            _failure = "the peer sent no certificate";
-            throw new TlsFatalAlert(AlertDescription.handshake_failure);
+            w.U16((ushort)profile);
         }
 
-        if (!DtlsCertificate.Matches(certificate.GetCertificateAt(0).GetEncoded(), _remoteFingerprint))
-        {
-            _failure = "remote certificate fingerprint does not match the SDP";
-            throw new TlsFatalAlert(AlertDescription.bad_certificate);
-        }
+        w.End(at);
+        w.U8(0); // no MKI
+        return w.ToArray();
     }
 
-    private TlsCredentialedSigner Signer(TlsContext context, BcTlsCrypto crypto) =>
-        new BcDefaultTlsCredentialedSigner(
-            new TlsCryptoParameters(context),
-            crypto,
-            _certificate.PrivateKey,
-            new Certificate([crypto.CreateCertificate(_certificate.Der)]),
-            new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
-
-    private static readonly int[] CipherSuites =
-    [
-        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    ];
-
-    private sealed class Client(BcTlsCrypto crypto, DtlsTransport owner) : DefaultTlsClient(crypto)
+    private static bool Lists(ReadOnlySpan<byte> list, ushort value)
     {
-        public SrtpKeyingMaterial? Keys { get; private set; }
-
-        private int _profile;
-
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => CipherSuites;
-
-        public override int GetHandshakeTimeoutMillis() => (int)owner.HandshakeTimeout.TotalMilliseconds;
-
-        public override IDictionary<int, byte[]> GetClientExtensions()
+        for (int i = 0; i + 1 < list.Length; i += 2)
         {
-            var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
-            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(owner._profiles.Select(p => (int)p).ToArray(), []));
-            return extensions;
-        }
-
-        public override void ProcessServerExtensions(IDictionary<int, byte[]> serverExtensions)
-        {
-            base.ProcessServerExtensions(serverExtensions);
-            var data = TlsSrtpUtilities.GetUseSrtpExtension(serverExtensions);
-            if (data is null || data.ProtectionProfiles.Length != 1 || !owner._profiles.Contains((SrtpProfile)data.ProtectionProfiles[0]))
+            if (BinaryPrimitives.ReadUInt16BigEndian(list[i..]) == value)
             {
-                owner._failure = "the server chose no SRTP profile we offered";
-                throw new TlsFatalAlert(AlertDescription.illegal_parameter);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static byte[] Concat(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ReadOnlySpan<byte> c) => [.. a, .. b, .. c];
+
+    private static int ReadU24(ReadOnlySpan<byte> b) => (b[0] << 16) | (b[1] << 8) | b[2];
+
+    private static void WriteU24(Span<byte> b, int value)
+    {
+        b[0] = (byte)(value >> 16);
+        b[1] = (byte)(value >> 8);
+        b[2] = (byte)value;
+    }
+
+    /// <summary>A message of ours in a flight: a whole handshake message (header and body), or a change_cipher_spec.</summary>
+    private readonly record struct Outgoing(byte Type, bool Protected, byte[] Payload);
+
+    /// <summary>A whole handshake message from the peer, with the epoch it came in and its sequence number.</summary>
+    private readonly record struct Received(byte Type, byte[] Body, ushort Epoch, int Sequence = 0);
+
+    private readonly record struct ClientOffer(SrtpProfile Profile, bool ExtendedMaster, bool Renegotiation, bool PointFormats);
+
+    /// <summary>A handshake message being put together from its fragments (which may come in any order, and twice).</summary>
+    private sealed class Reassembly(byte type, int length, ushort epoch)
+    {
+        private bool[]? _have;
+        private int _filled;
+
+        public byte Type { get; } = type;
+
+        public byte[] Body { get; } = new byte[length];
+
+        public ushort Epoch { get; private set; } = epoch;
+
+        public bool Complete => _filled == Body.Length;
+
+        public void Add(int offset, ReadOnlySpan<byte> data, ushort epoch)
+        {
+            Epoch = Math.Min(Epoch, epoch);
+            if (offset == 0 && data.Length == Body.Length && _have is null)
+            {
+                data.CopyTo(Body);
+                _filled = Body.Length;
+                return;
             }
 
-            _profile = data.ProtectionProfiles[0];
-        }
-
-        public override TlsAuthentication GetAuthentication() => new Authentication(this, owner);
-
-        public override void NotifyHandshakeComplete()
-        {
-            base.NotifyHandshakeComplete();
-            Keys = owner.Export(m_context, _profile, isClient: true);
-        }
-
-        internal TlsCredentials Credentials() => owner.Signer(m_context, (BcTlsCrypto)Crypto);
-
-        private sealed class Authentication(Client client, DtlsTransport owner) : TlsAuthentication
-        {
-            public void NotifyServerCertificate(TlsServerCertificate serverCertificate) => owner.CheckPeer(serverCertificate?.Certificate);
-
-            public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) => client.Credentials();
-        }
-    }
-
-    private sealed class Server(BcTlsCrypto crypto, DtlsTransport owner) : DefaultTlsServer(crypto)
-    {
-        public SrtpKeyingMaterial? Keys { get; private set; }
-
-        private int _profile;
-
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        protected override int[] GetSupportedCipherSuites() => CipherSuites;
-
-        public override int GetHandshakeTimeoutMillis() => (int)owner.HandshakeTimeout.TotalMilliseconds;
-
-        public override void ProcessClientExtensions(IDictionary<int, byte[]> clientExtensions)
-        {
-            base.ProcessClientExtensions(clientExtensions);
-            var offered = TlsSrtpUtilities.GetUseSrtpExtension(clientExtensions)?.ProtectionProfiles ?? [];
-            var common = owner._profiles.Where(p => offered.Contains((int)p)).ToArray();
-            if (common.Length == 0)
+            _have ??= new bool[Body.Length];
+            for (int i = 0; i < data.Length; i++)
             {
-                owner._failure = "the client offered no SRTP profile we support";
-                throw new TlsFatalAlert(AlertDescription.handshake_failure);
-            }
-
-            _profile = (int)common[0];
-        }
-
-        public override IDictionary<int, byte[]> GetServerExtensions()
-        {
-            var extensions = base.GetServerExtensions() ?? new Dictionary<int, byte[]>();
-            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData([_profile], []));
-            return extensions;
-        }
-
-        protected override TlsCredentialedSigner GetECDsaSignerCredentials() => owner.Signer(m_context, (BcTlsCrypto)Crypto);
-
-        public override CertificateRequest GetCertificateRequest() =>
-            new([ClientCertificateType.ecdsa_sign], [new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa)], null);
-
-        public override void NotifyClientCertificate(Certificate clientCertificate) => owner.CheckPeer(clientCertificate);
-
-        public override void NotifyHandshakeComplete()
-        {
-            base.NotifyHandshakeComplete();
-            Keys = owner.Export(m_context, _profile, isClient: false);
-        }
-    }
-
-    /// <summary>BouncyCastle's view of the path: blocking receive with a timeout from the DTLS queue.</summary>
-    private sealed class PathAdapter(DtlsTransport owner) : DatagramTransport
-    {
-        public int GetReceiveLimit() => 1500;
-
-        public int GetSendLimit() => 1200;
-
-        public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
-
-        public int Receive(Span<byte> buffer, int waitMillis)
-        {
-            try
-            {
-                if (owner._incoming.TryTake(out var datagram, Math.Max(0, waitMillis), owner._closed.Token))
+                if (!_have[offset + i])
                 {
-                    int n = Math.Min(buffer.Length, datagram.Length);
-                    datagram.AsSpan(0, n).CopyTo(buffer);
-                    return n;
+                    _have[offset + i] = true;
+                    Body[offset + i] = data[i];
+                    _filled++;
                 }
-
-                return -1;
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TlsTimeoutException(owner._failure ?? "DTLS transport closed");
-            }
-            catch (ObjectDisposedException)
-            {
-                throw new TlsTimeoutException("DTLS transport closed");
             }
         }
-
-        public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));
-
-        public void Send(ReadOnlySpan<byte> buffer)
-        {
-            if (owner._closed.IsCancellationRequested)
-            {
-                throw new TlsTimeoutException("DTLS transport closed");
-            }
-
-            owner._path.Send(buffer);
-        }
-
-        public void Close() => owner.Shutdown();
     }
 }

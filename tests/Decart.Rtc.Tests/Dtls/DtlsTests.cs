@@ -6,12 +6,17 @@ using Decart.Rtc.Transport;
 
 namespace Decart.Rtc.Tests.Dtls;
 
-/// <summary>A transport wrapper that drops the first N DTLS datagrams it is asked to send (lost flights).</summary>
-internal sealed class LossyTransport(IDatagramTransport inner, int dropFirstDtls) : IDatagramTransport
+/// <summary>A transport wrapper that drops DTLS datagrams it is asked to send (lost flights): the first N, or those
+/// whose index (0-based, DTLS datagrams only) a predicate picks; it can also claim a small MTU and records the largest
+/// datagram sent.</summary>
+internal sealed class LossyTransport(IDatagramTransport inner, int dropFirstDtls, Func<int, bool>? dropIndex = null, int? mtu = null) : IDatagramTransport
 {
     private int _toDrop = dropFirstDtls;
+    private int _index = -1;
 
-    public int MaxDatagramSize => inner.MaxDatagramSize;
+    public int MaxDatagramSize => mtu ?? inner.MaxDatagramSize;
+
+    public int LargestSent { get; private set; }
 
     public int Dropped { get; private set; }
 
@@ -23,10 +28,15 @@ internal sealed class LossyTransport(IDatagramTransport inner, int dropFirstDtls
 
     public bool Send(ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > 0 && datagram[0] is >= 20 and <= 63 && Interlocked.Decrement(ref _toDrop) >= 0)
+        if (datagram.Length > 0 && datagram[0] is >= 20 and <= 63)
         {
-            Dropped++;
-            return true;
+            LargestSent = Math.Max(LargestSent, datagram.Length);
+            int index = Interlocked.Increment(ref _index);
+            if (Interlocked.Decrement(ref _toDrop) >= 0 || dropIndex?.Invoke(index) == true)
+            {
+                Dropped++;
+                return true;
+            }
         }
 
         return inner.Send(datagram);
@@ -176,6 +186,157 @@ public sealed class DtlsTests : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.HandshakeAsync(cts.Token)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(DtlsState.Failed, a.State);
+    }
+
+    [Theory]
+    [InlineData(SrtpProfile.AeadAes128Gcm, true)]
+    [InlineData(SrtpProfile.Aes128CmHmacSha1_80, true)]
+    [InlineData(SrtpProfile.AeadAes128Gcm, false)]
+    public async Task Our_client_hand_shakes_with_an_independent_server_with_and_without_a_cookie_exchange(SrtpProfile profile, bool cookie)
+    {
+        // BouncyCastle's DTLS server (a second implementation) asks for a cookie first unless told not to.
+        await using var ours = new DtlsTransport(_a, DtlsRole.Client, CertB.Fingerprint, CertA);
+        await using var theirs = new BouncyCastleDtls(_b, DtlsRole.Server, CertA.Fingerprint, CertB, [profile]) { AskCookie = cookie };
+        var keys = await Task.WhenAll(ours.HandshakeAsync(), theirs.HandshakeAsync()).WaitAsync(Bound);
+        Assert.Equal(profile, keys[0].Profile);
+        AssertMirrored(keys[0], keys[1]);
+        await AssertSrtpFlowsAsync(keys[0], keys[1]);
+        Assert.Equal(DtlsState.Connected, ours.State);
+    }
+
+    [Theory]
+    [InlineData(SrtpProfile.AeadAes128Gcm)]
+    [InlineData(SrtpProfile.Aes128CmHmacSha1_80)]
+    public async Task Our_server_hand_shakes_with_an_independent_client(SrtpProfile profile)
+    {
+        await using var ours = new DtlsTransport(_a, DtlsRole.Server, CertB.Fingerprint, CertA, [profile]);
+        await using var theirs = new BouncyCastleDtls(_b, DtlsRole.Client, CertA.Fingerprint, CertB);
+        var keys = await Task.WhenAll(ours.HandshakeAsync(), theirs.HandshakeAsync()).WaitAsync(Bound);
+        Assert.Equal(profile, keys[0].Profile);
+        AssertMirrored(keys[0], keys[1]);
+        await AssertSrtpFlowsAsync(keys[1], keys[0]);
+
+        // Our close_notify is understood by the other implementation.
+        var closed = new TaskCompletionSource();
+        theirs.StateChanged += s =>
+        {
+            if (s == DtlsState.Closed)
+            {
+                closed.TrySetResult();
+            }
+        };
+        await ours.CloseAsync();
+        await closed.Task.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task Messages_fragmented_to_a_small_mtu_are_reassembled_by_either_implementation()
+    {
+        // Our flights through a 300-byte path: the certificate (~400 bytes) and the server's flight are cut into
+        // fragments an independent implementation must put back together; its own flights, cut at 300 bytes, ours.
+        var small = new LossyTransport(_a, 0, mtu: 300);
+        await using var ours = new DtlsTransport(small, DtlsRole.Server, CertB.Fingerprint, CertA);
+        await using var theirs = new BouncyCastleDtls(_b, DtlsRole.Client, CertA.Fingerprint, CertB) { SendLimit = 300 };
+        var keys = await Task.WhenAll(ours.HandshakeAsync(), theirs.HandshakeAsync()).WaitAsync(Bound);
+        AssertMirrored(keys[0], keys[1]);
+        Assert.InRange(small.LargestSent, 100, 300);
+
+        // And ours against ours through the same small path.
+        var (c, d) = (new UdpDatagramTransport(new IPEndPoint(IPAddress.Loopback, 0)), new UdpDatagramTransport(new IPEndPoint(IPAddress.Loopback, 0)));
+        await using var disposeC = c;
+        await using var disposeD = d;
+        c.Connect(d.LocalEndPoint);
+        d.Connect(c.LocalEndPoint);
+        var smallC = new LossyTransport(c, 0, mtu: 256);
+        var smallD = new LossyTransport(d, 0, mtu: 256);
+        await using var client = new DtlsTransport(smallC, DtlsRole.Client, CertB.Fingerprint, CertA);
+        await using var server = new DtlsTransport(smallD, DtlsRole.Server, CertA.Fingerprint, CertB);
+        keys = await Task.WhenAll(client.HandshakeAsync(), server.HandshakeAsync()).WaitAsync(Bound);
+        AssertMirrored(keys[0], keys[1]);
+        Assert.InRange(smallC.LargestSent, 100, 256);
+        Assert.InRange(smallD.LargestSent, 100, 256);
+    }
+
+    [Fact]
+    public async Task A_lost_last_flight_is_sent_again_when_the_client_repeats_its_own()
+    {
+        // Our server's flights: [0] ServerHello..HelloDone, [1] ChangeCipherSpec + Finished. Losing [1] leaves the
+        // client waiting: it repeats its flight on its timer, and the server, already connected, answers it again.
+        var lossy = new LossyTransport(_b, 0, dropIndex: i => i == 1);
+        await using var client = new DtlsTransport(_a, DtlsRole.Client, CertB.Fingerprint, CertA);
+        await using var server = new DtlsTransport(lossy, DtlsRole.Server, CertA.Fingerprint, CertB);
+        var keys = await Task.WhenAll(client.HandshakeAsync(), server.HandshakeAsync()).WaitAsync(Bound);
+        Assert.Equal(1, lossy.Dropped);
+        AssertMirrored(keys[0], keys[1]);
+        Assert.Equal(DtlsState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task No_common_srtp_profile_fails_both_sides_with_the_reason()
+    {
+        await using var ours = new DtlsTransport(_a, DtlsRole.Server, CertB.Fingerprint, CertA, [SrtpProfile.AeadAes128Gcm]);
+        await using var theirs = new BouncyCastleDtls(_b, DtlsRole.Client, CertA.Fingerprint, CertB, [SrtpProfile.Aes128CmHmacSha1_80]) { HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        var server = ours.HandshakeAsync();
+        var client = theirs.HandshakeAsync();
+        var ex = await Assert.ThrowsAsync<DtlsHandshakeException>(() => server).WaitAsync(Bound);
+        Assert.Contains("no SRTP profile we support", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<DtlsHandshakeException>(() => client).WaitAsync(Bound);
+        Assert.Equal(DtlsState.Failed, ours.State);
+    }
+
+    [Fact]
+    public async Task A_malformed_client_hello_fails_the_handshake_with_a_decode_error_and_nothing_hangs()
+    {
+        // Bad input tried: a ClientHello whose cipher-suite vector runs past the message's end (a hand-made record on
+        // the wire), after a record whose length runs past the datagram and a handshake fragment longer than its record
+        // (both dropped without a word).
+        await using var ours = new DtlsTransport(_a, DtlsRole.Server, CertB.Fingerprint, CertA) { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+        var handshake = ours.HandshakeAsync();
+        _b.Send([22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x00, 1, 2, 3]);
+        _b.Send([22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 12, 1, 0, 0, 50, 0, 0, 0, 0, 0, 0, 0, 50]);
+        var body = new byte[2 + 32 + 1 + 1 + 2];
+        body[0] = 0xFE;
+        body[1] = 0xFD;
+        body[^2] = 0x10; // a cipher-suite vector of 4,096 bytes, of which none follow
+        var record = new byte[13 + 12 + body.Length];
+        record[0] = 22;
+        record[1] = 0xFE;
+        record[2] = 0xFD;
+        record[10] = 2;
+        record[11] = 0;
+        record[12] = (byte)(12 + body.Length);
+        record[13] = 1; // ClientHello
+        record[16] = (byte)body.Length;
+        record[24] = (byte)body.Length;
+        body.CopyTo(record, 25);
+        _b.Send(record);
+        var ex = await Assert.ThrowsAsync<DtlsHandshakeException>(() => handshake).WaitAsync(Bound);
+        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(DtlsState.Failed, ours.State);
+    }
+
+    private static void AssertMirrored(SrtpKeyingMaterial one, SrtpKeyingMaterial other)
+    {
+        Assert.Equal(one.Profile, other.Profile);
+        Assert.Equal(one.LocalMasterKey, other.RemoteMasterKey);
+        Assert.Equal(one.LocalMasterSalt, other.RemoteMasterSalt);
+        Assert.Equal(one.RemoteMasterKey, other.LocalMasterKey);
+        Assert.Equal(one.RemoteMasterSalt, other.LocalMasterSalt);
+        Assert.NotEqual(one.LocalMasterKey, one.RemoteMasterKey);
+    }
+
+    /// <summary>A packet protected with <paramref name="sender"/>'s keys opens with <paramref name="receiver"/>'s.</summary>
+    private static async Task AssertSrtpFlowsAsync(SrtpKeyingMaterial sender, SrtpKeyingMaterial receiver)
+    {
+        using var s = new SrtpSession(sender);
+        using var r = new SrtpSession(receiver);
+        var packet = new byte[200];
+        int length = new RtpWriter(packet, 96, 7, 8, 9, true).WritePayload("both ways"u8);
+        Assert.Equal(SrtpError.None, s.Outbound.ProtectRtp(packet, length, out int protectedLength));
+        Assert.Equal(SrtpError.None, r.Inbound.UnprotectRtp(packet, protectedLength, out int n));
+        Assert.True(RtpHeader.TryParse(packet.AsSpan(0, n), out var h, out _));
+        Assert.Equal("both ways"u8.ToArray(), h.Payload(packet.AsSpan(0, n)).ToArray());
+        await Task.CompletedTask;
     }
 
     [Fact]
