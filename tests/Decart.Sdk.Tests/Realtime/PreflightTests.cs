@@ -112,7 +112,9 @@ public class PreflightTests
         var m = report.Metrics;
         Assert.Equal(ConnectivityTransport.Udp, m.Transport);
         Assert.True(m.SampleCount >= 5, $"{m.SampleCount} samples");
-        Assert.InRange(m.GlassToGlass!.Value.TotalMilliseconds, 150, 10_000); // the model holds each frame 150 ms
+        // The model holds each frame 150 ms; the bound allows the timers' granularity on both sides (one CI-like run
+        // measured 148.6 ms) while still failing on a probe that does not wait for the model (loopback is ~1 ms).
+        Assert.InRange(m.GlassToGlass!.Value.TotalMilliseconds, 140, 10_000);
         Assert.NotNull(m.TimeToFirstFrame);
         Assert.Equal(ConnectionQualityLevel.Good, report.Quality);
         Assert.Equal(1, sim.Sessions.TotalStarted);
