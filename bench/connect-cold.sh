@@ -16,7 +16,7 @@ dotnet publish bench/Decart.LoadTest -c Release -r linux-x64 --self-contained fa
   -o bench/Decart.LoadTest/bin/r2r -nologo -v q -clp:ErrorsOnly >/dev/null
 cd bench/Decart.LoadTest
 # What a library package could ship on its own: ReadyToRun code for the SDK's two assemblies only (every other
-# assembly, the app's, BouncyCastle's, Protobuf's, put back as IL from the JIT build).
+# assembly, the app's, Protobuf's, the runtime extensions', put back as IL from the JIT build).
 rm -rf bin/r2r-ours && cp -r bin/r2r bin/r2r-ours
 for dll in bin/r2r-ours/*.dll; do
   name=$(basename "$dll")

@@ -242,8 +242,15 @@ public sealed class DtlsTransport : IAsyncDisposable
         // Connected: what still comes is a close_notify or a fatal alert, or (to a server) the client's last flight
         // again because our answer to it was lost.
         var reader = _incoming.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
+            var waiting = _waiting ?? reader.WaitToReadAsync().AsTask();
+            _waiting = null;
+            if (!await waiting.ConfigureAwait(false))
+            {
+                break;
+            }
+
             while (reader.TryRead(out var datagram))
             {
                 Process(datagram);
@@ -910,10 +917,15 @@ public sealed class DtlsTransport : IAsyncDisposable
             }
 
             var waiting = _waiting ??= reader.WaitToReadAsync().AsTask();
-            var delay = Task.Delay(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-            if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) != waiting)
+            using (var timer = new CancellationTokenSource())
             {
-                continue;
+                var delay = Task.Delay(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), timer.Token);
+                if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) != waiting)
+                {
+                    continue;
+                }
+
+                timer.Cancel(); // the timer goes now, not when it would have fired
             }
 
             _waiting = null;
