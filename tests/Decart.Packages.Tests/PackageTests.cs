@@ -53,6 +53,12 @@ public sealed partial class PackageTests(LocalFeed feed)
 
             Assert.Contains($"lib/net10.0/{project}.dll", files);
             Assert.Contains($"lib/net10.0/{project}.xml", files);                       // XML docs for IntelliSense
+            Assert.False(IsReadyToRun(zip, $"lib/net10.0/{project}.dll"), $"{id}: lib/ must be IL, for every platform");
+            if (project is "Decart.Rtc" or "Decart.Sdk")
+            {
+                // The connect path's assemblies also ship precompiled for linux-x64 (a cold first connect skips compiling them).
+                Assert.True(IsReadyToRun(zip, $"runtimes/linux-x64/lib/net10.0/{project}.dll"), $"{id}: no ReadyToRun image for linux-x64");
+            }
             using var symbols = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.snupkg"));
             var pdb = symbols.Entries.Single(e => e.FullName == $"lib/net10.0/{project}.pdb");
             using var reader = new StreamReader(pdb.Open(), Encoding.Latin1);
@@ -173,6 +179,24 @@ public sealed partial class PackageTests(LocalFeed feed)
             }
             """);
 
+        // Not from the README either: where the SDK's assemblies load from — on linux-x64 the package's ReadyToRun
+        // images (runtimes/linux-x64), chosen at run time from the app's deps.json although it was built for no RID.
+        await File.WriteAllTextAsync(Path.Combine(dir.FullName, "WhereTests.cs"), """
+            using System.Runtime.InteropServices;
+            using Xunit;
+
+            public class WhereTests
+            {
+                [Fact]
+                public void The_sdk_loads_its_precompiled_images_on_linux_x64()
+                {
+                    string expected = RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "runtimes/linux-x64/lib/net10.0/" : "/net10.0/";
+                    Assert.Contains(expected, typeof(Decart.Sdk.DecartClient).Assembly.Location.Replace('\\', '/'));
+                    Assert.Contains(expected, typeof(Decart.Rtc.Dtls.DtlsTransport).Assembly.Location.Replace('\\', '/'));
+                }
+            }
+            """);
+
         var build = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(6), "build", "-c", "Release", "-nologo", "-tl:off", "-clp:NoSummary");
         Assert.True(build.Code == 0, build.Output);
         Assert.Contains("KeyInSource.cs", build.Output, StringComparison.Ordinal);
@@ -181,7 +205,22 @@ public sealed partial class PackageTests(LocalFeed feed)
 
         var test = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(4), "test", "-c", "Release", "--no-build", "-nologo");
         Assert.True(test.Code == 0, test.Output);
-        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+1,", test.Output);
+        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+2,", test.Output);
+    }
+
+    private static bool IsReadyToRun(ZipArchive zip, string path)
+    {
+        var entry = zip.GetEntry(path);
+        Assert.NotNull(entry);
+        using var stream = new MemoryStream();
+        using (var source = entry.Open())
+        {
+            source.CopyTo(stream);
+        }
+
+        stream.Position = 0;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        return pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0;
     }
 
     [GeneratedRegex("^DecartClientOptions: BaseUrl = new Uri\\(\"(http://127\\.0\\.0\\.1:\\d+)\"\\), RealtimeBaseUrl = new Uri\\(\"(ws://127\\.0\\.0\\.1:\\d+)\"\\)$")]
