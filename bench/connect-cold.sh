@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cold connect: 20 fresh processes per row, each one connect from ConnectAsync to the model's first frame against one
 # standalone simulator on loopback (bench/Decart.LoadTest -- connect-cold), for both transports, with the app as
-# `dotnet build` leaves it (JIT), with only the SDK's own assemblies ReadyToRun (ours), and published ReadyToRun (what
+# `dotnet build` leaves it (JIT), with only the SDK's own assemblies ReadyToRun (ours: what the packages give an app on
+# linux-x64), and published ReadyToRun (what
 # an app does for start-up), the three alternated.
 # Usage: bench/connect-cold.sh [runs=20] [sittings=1] [out-dir]   (writes one file per row, prints the medians)
 set -euo pipefail
@@ -15,7 +16,7 @@ dotnet build bench/Decart.LoadTest -c Release -nologo -v q -clp:ErrorsOnly >/dev
 dotnet publish bench/Decart.LoadTest -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
   -o bench/Decart.LoadTest/bin/r2r -nologo -v q -clp:ErrorsOnly >/dev/null
 cd bench/Decart.LoadTest
-# What a library package could ship on its own: ReadyToRun code for the SDK's two assemblies only (every other
+# What the packages ship (runtimes/linux-x64): ReadyToRun code for the SDK's two assemblies only (every other
 # assembly, the app's, Protobuf's, the runtime extensions', put back as IL from the JIT build).
 rm -rf bin/r2r-ours && cp -r bin/r2r bin/r2r-ours
 for dll in bin/r2r-ours/*.dll; do
