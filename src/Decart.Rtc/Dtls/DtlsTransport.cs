@@ -151,7 +151,7 @@ public sealed class DtlsTransport : IAsyncDisposable
             throw new InvalidOperationException("the handshake has already run");
         }
 
-        StateChanged?.Invoke(DtlsState.Connecting);
+        Notify(DtlsState.Connecting);
         var done = new TaskCompletionSource<SrtpKeyingMaterial>(TaskCreationOptions.RunContinuationsAsynchronously);
         using (ExecutionContext.SuppressFlow())
         {
@@ -213,10 +213,17 @@ public sealed class DtlsTransport : IAsyncDisposable
         {
             var keys = _role == DtlsRole.Client ? await ClientHandshakeAsync().ConfigureAwait(false) : await ServerHandshakeAsync().ConfigureAwait(false);
             CryptographicOperations.ZeroMemory(_master);
-            NegotiatedProfile = keys.Profile;
             _handshakeDone = true;
-            SetState(DtlsState.Connected);
-            done.TrySetResult(keys);
+
+            // Closed or timed out while the last message was on its way: no keys for a transport that is gone.
+            if (_incoming.Reader.Completion.IsCompleted || !_state.TryMove(DtlsState.Connecting, DtlsState.Connected))
+            {
+                throw new DtlsFailure(byte.MaxValue, _failure ?? "the transport was closed during the handshake");
+            }
+
+            NegotiatedProfile = keys.Profile;
+            done.TrySetResult(keys); // first: a state handler that throws must not leave the caller waiting
+            Notify(DtlsState.Connected);
         }
         catch (Exception ex)
         {
@@ -233,9 +240,14 @@ public sealed class DtlsTransport : IAsyncDisposable
                 SendAlert(DtlsWire.AlertFatal, alert);
             }
 
-            SetState(DtlsState.Failed);
+            bool failed = _state.TryMove(DtlsState.Failed);
             Shutdown();
             done.TrySetException(new DtlsHandshakeException($"DTLS {reason}.", ex));
+            if (failed)
+            {
+                Notify(DtlsState.Failed);
+            }
+
             return;
         }
 
@@ -265,7 +277,11 @@ public sealed class DtlsTransport : IAsyncDisposable
             }
         }
 
-        SetState(DtlsState.Closed);
+        // The queue was closed: by CloseAsync (already Closed), a fatal alert (stays Failed) or the peer's close_notify.
+        if (_state.TryMove(DtlsState.Connected, DtlsState.Closed))
+        {
+            Notify(DtlsState.Closed);
+        }
     }
 
     private async Task<SrtpKeyingMaterial> ClientHandshakeAsync()
@@ -812,6 +828,17 @@ public sealed class DtlsTransport : IAsyncDisposable
     {
         _readCipher = new DtlsRecordCipher(key, salt);
         CryptographicOperations.ZeroMemory(key);
+
+        // Whatever is still pending came unprotected where only protected messages belong (a forgery, or garbage):
+        // it must not stand in the way of the real message with the same sequence number.
+        foreach (int sequence in _messages.Keys.ToArray())
+        {
+            if (_messages[sequence].Epoch == 0)
+            {
+                _messages.Remove(sequence);
+            }
+        }
+
         foreach (var record in _deferred)
         {
             Process(record);
@@ -886,6 +913,7 @@ public sealed class DtlsTransport : IAsyncDisposable
             {
                 _retransmitAfter = TimeSpan.FromTicks(Math.Min(_retransmitAfter.Ticks * 2, LastRetransmit.Ticks));
                 _retransmitAt = Stopwatch.GetTimestamp() + (long)(_retransmitAfter.TotalSeconds * Stopwatch.Frequency);
+                _lastRepeatAnswer = Stopwatch.GetTimestamp(); // a repeat from the peer right after this is already answered
                 Transmit(_flight);
                 continue;
             }
@@ -1090,10 +1118,13 @@ public sealed class DtlsTransport : IAsyncDisposable
                 if (_readCipher is null)
                 {
                     // The peer's protected records can overtake the message that gives us their key.
-                    if (_deferred.Count < MaxDeferredRecords)
+                    // The newest are kept: garbage or early repeats must not push out the message that matters.
+                    if (_deferred.Count == MaxDeferredRecords)
                     {
-                        _deferred.Add(record.ToArray());
+                        _deferred.RemoveAt(0);
                     }
+
+                    _deferred.Add(record.ToArray());
 
                     continue;
                 }
@@ -1143,10 +1174,23 @@ public sealed class DtlsTransport : IAsyncDisposable
 
             var data = body.Slice(DtlsWire.HandshakeHeaderLength, fragmentLength);
             body = body[(DtlsWire.HandshakeHeaderLength + fragmentLength)..];
-            if (_handshakeDone || sequence < _nextReceive)
+            if (_handshakeDone)
+            {
+                // Only a protected record (the client's Finished again) makes a connected server answer: anyone can
+                // forge an unprotected one.
+                _peerRepeated |= epoch == 1;
+                continue;
+            }
+
+            if (sequence < _nextReceive)
             {
                 _peerRepeated = true;
                 continue;
+            }
+
+            if (epoch == 0 && _readCipher is not null)
+            {
+                continue; // every message still to come from the peer is protected
             }
 
             if (sequence >= _nextReceive + MaxMessagesAhead)
@@ -1249,7 +1293,20 @@ public sealed class DtlsTransport : IAsyncDisposable
     {
         if (_state.TryMove(state))
         {
+            Notify(state);
+        }
+    }
+
+    /// <summary>Tells the handlers; one that throws is not allowed to stop the transport's own work.</summary>
+    private void Notify(DtlsState state)
+    {
+        try
+        {
             StateChanged?.Invoke(state);
+        }
+        catch (Exception)
+        {
+            // A handler's own failure: the state has changed all the same.
         }
     }
 
@@ -1325,6 +1382,11 @@ public sealed class DtlsTransport : IAsyncDisposable
 
         public void Add(int offset, ReadOnlySpan<byte> data, ushort epoch)
         {
+            if (Complete)
+            {
+                return; // a repeat, perhaps cut differently: what we have is whole
+            }
+
             Epoch = Math.Min(Epoch, epoch);
             if (offset == 0 && data.Length == Body.Length && _have is null)
             {

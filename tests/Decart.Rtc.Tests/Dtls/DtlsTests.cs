@@ -45,6 +45,59 @@ internal sealed class LossyTransport(IDatagramTransport inner, int dropFirstDtls
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
+/// <summary>
+/// Rewrites one flight of the peer it wraps the way a network and a re-fragmenting sender can: the first time a
+/// ServerKeyExchange goes out, it is sent first, followed by a datagram with a short fragment of the same message (as a
+/// retransmission cut at a smaller MTU would be), and the ServerHello and Certificate sent before it follow after.
+/// </summary>
+internal sealed class RecuttingTransport(IDatagramTransport inner) : IDatagramTransport
+{
+    private readonly List<byte[]> _held = [];
+    private bool _done;
+
+    public int MaxDatagramSize => inner.MaxDatagramSize;
+
+    public event DatagramHandler? DatagramReceived
+    {
+        add => inner.DatagramReceived += value;
+        remove => inner.DatagramReceived -= value;
+    }
+
+    public bool Send(ReadOnlySpan<byte> datagram)
+    {
+        // A plain handshake record whose first message is a ServerHello (2), Certificate (11) or ServerKeyExchange (12).
+        byte type = datagram.Length > 25 && datagram[0] == 22 && datagram[3] == 0 && datagram[4] == 0 ? datagram[13] : (byte)0;
+        if (_done || type is not (2 or 11 or 12))
+        {
+            return inner.Send(datagram);
+        }
+
+        if (type != 12)
+        {
+            _held.Add(datagram.ToArray());
+            return true;
+        }
+
+        _done = true;
+        inner.Send(datagram);
+        var partial = datagram[..(13 + 12 + 10)].ToArray();
+        partial[11] = 0;
+        partial[12] = 12 + 10;  // the record: one handshake fragment of 10 bytes
+        partial[13 + 9] = 0;
+        partial[13 + 10] = 0;
+        partial[13 + 11] = 10;  // fragment_length 10 at fragment_offset 0 (copied: 0)
+        inner.Send(partial);
+        foreach (var held in _held)
+        {
+            inner.Send(held);
+        }
+
+        return true;
+    }
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
+
 public sealed class DtlsTests : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -322,6 +375,30 @@ public sealed class DtlsTests : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<DtlsHandshakeException>(() => handshake).WaitAsync(Bound);
         Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
         Assert.Equal(DtlsState.Failed, ours.State);
+    }
+
+    [Fact]
+    public async Task A_whole_message_followed_by_a_fragment_of_it_still_counts_as_whole()
+    {
+        // Found by review: a message that arrived whole ahead of its turn, then a shorter fragment of it (a repeat cut
+        // differently), used to count its bytes twice and never be complete again — the handshake waited until its
+        // timeout. Here an independent server's flight arrives reordered, with such a fragment in between.
+        var recut = new RecuttingTransport(_b);
+        await using var ours = new DtlsTransport(_a, DtlsRole.Client, CertB.Fingerprint, CertA) { HandshakeTimeout = TimeSpan.FromSeconds(20) };
+        await using var theirs = new BouncyCastleDtls(recut, DtlsRole.Server, CertA.Fingerprint, CertB) { AskCookie = false };
+        var keys = await Task.WhenAll(ours.HandshakeAsync(), theirs.HandshakeAsync()).WaitAsync(Bound); // stuck, it timed out
+        AssertMirrored(keys[0], keys[1]);
+    }
+
+    [Fact]
+    public async Task A_state_handler_that_throws_does_not_keep_the_handshake_from_returning()
+    {
+        await using var a = new DtlsTransport(_a, DtlsRole.Client, CertB.Fingerprint, CertA);
+        await using var b = new DtlsTransport(_b, DtlsRole.Server, CertA.Fingerprint, CertB);
+        a.StateChanged += s => throw new InvalidOperationException($"a handler's bug on {s}");
+        var keys = await Task.WhenAll(a.HandshakeAsync(), b.HandshakeAsync()).WaitAsync(Bound);
+        AssertMirrored(keys[0], keys[1]);
+        Assert.Equal(DtlsState.Connected, a.State);
     }
 
     private static void AssertMirrored(SrtpKeyingMaterial one, SrtpKeyingMaterial other)
