@@ -9,20 +9,56 @@ namespace Decart.Rtc.Dtls;
 /// </summary>
 public sealed class DtlsCertificate
 {
-    private static readonly Lazy<DtlsCertificate> Shared = new(Generate, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lock SharedLock = new();
+    private static DtlsCertificate? _shared;
 
     private readonly ECDsa _key;
     private readonly Lock _signing = new();
 
-    private DtlsCertificate(byte[] der, ECDsa key)
+    private DtlsCertificate(byte[] der, ECDsa key, DateTimeOffset expires)
     {
         Der = der;
         _key = key;
+        Expires = expires;
         Fingerprint = "sha-256 " + FormatHex(SHA256.HashData(der));
     }
 
-    /// <summary>The process-wide certificate (generated on first use).</summary>
-    public static DtlsCertificate Default => Shared.Value;
+    /// <summary>
+    /// The process-wide certificate: generated on first use, and again once it is within a day of its end (a simulator or
+    /// a server may run for longer than a certificate's 30 days; each connection keeps the one it started with).
+    /// </summary>
+    public static DtlsCertificate Default
+    {
+        get
+        {
+            var current = Volatile.Read(ref _shared);
+            if (!NeedsRenewal(current, DateTimeOffset.UtcNow))
+            {
+                return current!;
+            }
+
+            lock (SharedLock)
+            {
+                current = _shared;
+                if (current is null || NeedsRenewal(current, DateTimeOffset.UtcNow))
+                {
+                    current = Generate();
+                    Volatile.Write(ref _shared, current);
+                }
+
+                return current;
+            }
+        }
+    }
+
+    /// <summary>When the certificate stops being valid.</summary>
+    internal DateTimeOffset Expires { get; }
+
+    /// <summary>Whether <see cref="Default"/> makes a new certificate instead of <paramref name="current"/> at <paramref name="now"/>.</summary>
+    /// <param name="current">The certificate so far, if any.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>True when there is none or it ends within a day.</returns>
+    internal static bool NeedsRenewal(DtlsCertificate? current, DateTimeOffset now) => current is null || now >= current.Expires - TimeSpan.FromDays(1);
 
     /// <summary>The DER-encoded certificate.</summary>
     public byte[] Der { get; }
@@ -66,8 +102,9 @@ public sealed class DtlsCertificate
         Span<byte> serial = stackalloc byte[8];
         RandomNumberGenerator.Fill(serial);
         serial[0] = (byte)((serial[0] & 0x7F) | 0x01); // positive and non-zero, as RFC 5280 asks
-        using var certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddDays(-1), now.AddDays(30), serial);
-        return new DtlsCertificate(certificate.RawData, key);
+        var expires = now.AddDays(30);
+        using var certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddDays(-1), expires, serial);
+        return new DtlsCertificate(certificate.RawData, key, expires);
     }
 
     /// <summary>Whether <paramref name="der"/> matches an SDP fingerprint (<c>sha-256</c>, <c>sha-1</c>, <c>sha-384</c> or <c>sha-512</c>; hex case-insensitive).</summary>

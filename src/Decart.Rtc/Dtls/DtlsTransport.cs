@@ -533,6 +533,7 @@ public sealed class DtlsTransport : IAsyncDisposable
         }
 
         SrtpProfile? profile = null;
+        byte[] mki = [];
         bool extendedMaster = false, pointFormats = false;
         var list = new WireReader(extensions);
         while (list.Remaining > 0)
@@ -544,7 +545,7 @@ public sealed class DtlsTransport : IAsyncDisposable
                 case DtlsWire.ExtUseSrtp:
                     var srtp = new WireReader(data);
                     var offered = srtp.Vector16();
-                    srtp.Vector8();
+                    mki = srtp.Vector8().ToArray(); // echoed: a client aborts on an MKI other than its own (RFC 5764 §4.1.3)
                     foreach (var ours in _profiles)
                     {
                         if (profile is null && Lists(offered, (ushort)ours))
@@ -579,7 +580,7 @@ public sealed class DtlsTransport : IAsyncDisposable
             throw new DtlsFailure(DtlsWire.HandshakeFailure, "the client offered no SRTP profile we support");
         }
 
-        return new ClientOffer(chosen, extendedMaster, renegotiation, pointFormats);
+        return new ClientOffer(chosen, extendedMaster, renegotiation, pointFormats, mki);
     }
 
     private byte[] ServerHelloBody(ClientOffer offer)
@@ -606,7 +607,7 @@ public sealed class DtlsTransport : IAsyncDisposable
             Extension(w, DtlsWire.ExtEcPointFormats, [1, 0]);
         }
 
-        Extension(w, DtlsWire.ExtUseSrtp, UseSrtp([offer.Profile]));
+        Extension(w, DtlsWire.ExtUseSrtp, UseSrtp([offer.Profile], offer.Mki));
         w.End(extensions);
         return w.ToArray();
     }
@@ -1320,7 +1321,7 @@ public sealed class DtlsTransport : IAsyncDisposable
         w.End(at);
     }
 
-    private static byte[] UseSrtp(IReadOnlyList<SrtpProfile> profiles)
+    private static byte[] UseSrtp(IReadOnlyList<SrtpProfile> profiles, byte[]? mki = null)
     {
         var w = new WireWriter();
         int at = w.Begin(2);
@@ -1330,7 +1331,9 @@ public sealed class DtlsTransport : IAsyncDisposable
         }
 
         w.End(at);
-        w.U8(0); // no MKI
+        at = w.Begin(1);
+        w.Bytes(mki ?? []); // ours: none (SRTP here never uses an MKI)
+        w.End(at);
         return w.ToArray();
     }
 
@@ -1364,7 +1367,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     /// <summary>A whole handshake message from the peer, with the epoch it came in and its sequence number.</summary>
     private readonly record struct Received(byte Type, byte[] Body, ushort Epoch, int Sequence = 0);
 
-    private readonly record struct ClientOffer(SrtpProfile Profile, bool ExtendedMaster, bool Renegotiation, bool PointFormats);
+    private readonly record struct ClientOffer(SrtpProfile Profile, bool ExtendedMaster, bool Renegotiation, bool PointFormats, byte[] Mki);
 
     /// <summary>A handshake message being put together from its fragments (which may come in any order, and twice).</summary>
     private sealed class Reassembly(byte type, int length, ushort epoch)

@@ -61,6 +61,12 @@ internal sealed class BouncyCastleDtls : IAsyncDisposable
     /// <summary>The largest datagram it sends (smaller fragments its handshake messages). Default 1200.</summary>
     public int SendLimit { get; init; } = 1200;
 
+    /// <summary>As a client, the MKI it offers in use_srtp. Default none.</summary>
+    public byte[] Mki { get; init; } = [];
+
+    /// <summary>As a client, the MKI the server's use_srtp answered with.</summary>
+    public byte[]? ServerMki { get; private set; }
+
     /// <summary>As a server, whether to ask the client for a cookie first (HelloVerifyRequest). Default true.</summary>
     public bool AskCookie { get; init; } = true;
 
@@ -313,7 +319,7 @@ internal sealed class BouncyCastleDtls : IAsyncDisposable
         public override IDictionary<int, byte[]> GetClientExtensions()
         {
             var extensions = base.GetClientExtensions() ?? new Dictionary<int, byte[]>();
-            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(owner._profiles.Select(p => (int)p).ToArray(), []));
+            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData(owner._profiles.Select(p => (int)p).ToArray(), owner.Mki));
             return extensions;
         }
 
@@ -328,6 +334,7 @@ internal sealed class BouncyCastleDtls : IAsyncDisposable
             }
 
             _profile = data.ProtectionProfiles[0];
+            owner.ServerMki = data.Mki;
         }
 
         public override TlsAuthentication GetAuthentication() => new Authentication(this, owner);

@@ -292,6 +292,28 @@ public sealed class DtlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Our_server_answers_a_client_that_offers_an_mki_with_the_same_mki()
+    {
+        // RFC 5764 §4.1.3: a client aborts when the server's MKI differs from the one it offered.
+        await using var ours = new DtlsTransport(_a, DtlsRole.Server, CertB.Fingerprint, CertA);
+        await using var theirs = new BouncyCastleDtls(_b, DtlsRole.Client, CertA.Fingerprint, CertB) { Mki = [7, 8, 9] };
+        var keys = await Task.WhenAll(ours.HandshakeAsync(), theirs.HandshakeAsync()).WaitAsync(Bound);
+        AssertMirrored(keys[0], keys[1]);
+        Assert.Equal([7, 8, 9], theirs.ServerMki);
+    }
+
+    [Fact]
+    public void The_process_certificate_is_renewed_a_day_before_it_ends()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var current = DtlsCertificate.Default;
+        Assert.InRange(current.Expires, now.AddDays(28), now.AddDays(31));
+        Assert.False(DtlsCertificate.NeedsRenewal(current, now));
+        Assert.True(DtlsCertificate.NeedsRenewal(current, current.Expires.AddHours(-12)));
+        Assert.True(DtlsCertificate.NeedsRenewal(null, now));
+    }
+
+    [Fact]
     public async Task Messages_fragmented_to_a_small_mtu_are_reassembled_by_either_implementation()
     {
         // Our flights through a 300-byte path: the certificate (~400 bytes) and the server's flight are cut into
