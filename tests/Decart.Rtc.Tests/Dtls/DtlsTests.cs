@@ -98,6 +98,52 @@ internal sealed class RecuttingTransport(IDatagramTransport inner) : IDatagramTr
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
+/// <summary>Sends a corrupted copy of every DTLS datagram (1–4 random bytes changed, anywhere), before the original or after it.</summary>
+internal sealed class CorruptingTransport(IDatagramTransport inner, int seed, bool copyFirst) : IDatagramTransport
+{
+    private readonly Random _random = new(seed);
+
+    public int Corrupted { get; private set; }
+
+    public int MaxDatagramSize => inner.MaxDatagramSize;
+
+    public event DatagramHandler? DatagramReceived
+    {
+        add => inner.DatagramReceived += value;
+        remove => inner.DatagramReceived -= value;
+    }
+
+    public bool Send(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > 0 && datagram[0] is >= 20 and <= 63)
+        {
+            var copy = datagram.ToArray();
+            lock (_random)
+            {
+                for (int i = _random.Next(1, 5); i > 0; i--)
+                {
+                    copy[_random.Next(copy.Length)] = (byte)_random.Next(256);
+                }
+            }
+
+            Corrupted++;
+            if (copyFirst)
+            {
+                inner.Send(copy);
+                return inner.Send(datagram);
+            }
+
+            bool sent = inner.Send(datagram);
+            inner.Send(copy);
+            return sent;
+        }
+
+        return inner.Send(datagram);
+    }
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
+
 public sealed class DtlsTests : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -366,6 +412,56 @@ public sealed class DtlsTests : IAsyncLifetime
         Assert.Contains("no SRTP profile we support", ex.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<DtlsHandshakeException>(() => client).WaitAsync(Bound);
         Assert.Equal(DtlsState.Failed, ours.State);
+    }
+
+    [Theory]
+    [InlineData(DtlsRole.Server, true)]
+    [InlineData(DtlsRole.Client, true)]
+    [InlineData(DtlsRole.Server, false)]
+    [InlineData(DtlsRole.Client, false)]
+    public async Task Corrupted_copies_of_every_datagram_end_in_keys_or_a_typed_error_never_a_hang(DtlsRole ours, bool copyFirst)
+    {
+        // Bad input tried: beside each of the independent peer's datagrams, a copy with 1-4 random bytes changed
+        // (record headers, handshake headers, lengths, bodies, ciphertext), 25 seeds per case. DTLS has no integrity
+        // before the keys: a corrupted copy that arrives first and still parses takes the original's place and the
+        // handshake fails at the Finished — with the typed error. Arriving second, it is a repeat or is dropped, and the
+        // handshake goes through. Either way both ends finish and nothing escapes.
+        int connected = 0, failed = 0;
+        for (int seed = 0; seed < 25; seed++)
+        {
+            var (c, d) = (new UdpDatagramTransport(new IPEndPoint(IPAddress.Loopback, 0)), new UdpDatagramTransport(new IPEndPoint(IPAddress.Loopback, 0)));
+            await using var disposeC = c;
+            await using var disposeD = d;
+            c.Connect(d.LocalEndPoint);
+            d.Connect(c.LocalEndPoint);
+            var corrupting = new CorruptingTransport(d, seed, copyFirst);
+            await using var mine = new DtlsTransport(c, ours, CertB.Fingerprint, CertA) { HandshakeTimeout = TimeSpan.FromSeconds(5) };
+            await using var theirs = new BouncyCastleDtls(corrupting, ours == DtlsRole.Server ? DtlsRole.Client : DtlsRole.Server, CertA.Fingerprint, CertB) { HandshakeTimeout = TimeSpan.FromSeconds(5) };
+            var handshake = mine.HandshakeAsync();
+            var other = theirs.HandshakeAsync();
+            try
+            {
+                await handshake.WaitAsync(Bound);
+                Assert.Equal(DtlsState.Connected, mine.State);
+                connected++;
+            }
+            catch (DtlsHandshakeException ex)
+            {
+                Assert.StartsWith("DTLS ", ex.Message, StringComparison.Ordinal);
+                Assert.Equal(DtlsState.Failed, mine.State);
+                failed++;
+            }
+
+            await Task.WhenAny(other, Task.Delay(Bound)); // the other side ends too (keys, its own error or its timeout)
+            Assert.True(other.IsCompleted, $"seed {seed}: the independent peer is still hand-shaking");
+            Assert.True(corrupting.Corrupted > 0);
+        }
+
+        Assert.Equal(25, connected + failed);
+        if (!copyFirst)
+        {
+            Assert.True(connected >= 20, $"{connected} of 25 handshakes got through with the corrupted copies second");
+        }
     }
 
     [Fact]
