@@ -58,6 +58,7 @@ public sealed partial class PackageTests(LocalFeed feed)
             {
                 // The connect path's assemblies also ship precompiled for linux-x64 (a cold first connect skips compiling them).
                 Assert.True(IsReadyToRun(zip, $"runtimes/linux-x64/lib/net10.0/{project}.dll"), $"{id}: no ReadyToRun image for linux-x64");
+                Assert.Equal(Mvid(zip, $"lib/net10.0/{project}.dll"), Mvid(zip, $"runtimes/linux-x64/lib/net10.0/{project}.dll")); // the very assembly lib/ ships: same code, same symbols
             }
             using var symbols = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.snupkg"));
             var pdb = symbols.Entries.Single(e => e.FullName == $"lib/net10.0/{project}.pdb");
@@ -190,9 +191,18 @@ public sealed partial class PackageTests(LocalFeed feed)
                 [Fact]
                 public void The_sdk_loads_its_precompiled_images_on_linux_x64()
                 {
-                    string expected = RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "runtimes/linux-x64/lib/net10.0/" : "/net10.0/";
-                    Assert.Contains(expected, typeof(Decart.Sdk.DecartClient).Assembly.Location.Replace('\\', '/'));
-                    Assert.Contains(expected, typeof(Decart.Rtc.Dtls.DtlsTransport).Assembly.Location.Replace('\\', '/'));
+                    foreach (var assembly in new[] { typeof(Decart.Sdk.DecartClient).Assembly, typeof(Decart.Rtc.Dtls.DtlsTransport).Assembly })
+                    {
+                        string location = assembly.Location.Replace('\\', '/');
+                        if (RuntimeInformation.RuntimeIdentifier == "linux-x64")
+                        {
+                            Assert.Contains("/runtimes/linux-x64/lib/net10.0/", location);
+                        }
+                        else
+                        {
+                            Assert.DoesNotContain("/runtimes/", location);
+                        }
+                    }
                 }
             }
             """);
@@ -206,6 +216,20 @@ public sealed partial class PackageTests(LocalFeed feed)
         var test = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(4), "test", "-c", "Release", "--no-build", "-nologo");
         Assert.True(test.Code == 0, test.Output);
         Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+2,", test.Output);
+    }
+
+    private static Guid Mvid(ZipArchive zip, string path)
+    {
+        using var stream = new MemoryStream();
+        using (var source = zip.GetEntry(path)!.Open())
+        {
+            source.CopyTo(stream);
+        }
+
+        stream.Position = 0;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        return metadata.GetGuid(metadata.GetModuleDefinition().Mvid);
     }
 
     private static bool IsReadyToRun(ZipArchive zip, string path)

@@ -1206,7 +1206,15 @@ public sealed class DtlsTransport : IAsyncDisposable
             }
             else if (message.Type != type || message.Body.Length != length)
             {
-                continue;
+                if (message.Complete)
+                {
+                    continue; // it is read in its turn (and fails the handshake there if it was not the peer's)
+                }
+
+                // Two versions of one message, neither whole: the newer wins (a forged or garbled fragment must not
+                // hold the place of the peer's real message until the handshake times out).
+                message = new Reassembly(type, length, epoch);
+                _messages[sequence] = message;
             }
 
             message.Add(offset, data, epoch);
