@@ -140,6 +140,9 @@ public sealed class DtlsTransport : IAsyncDisposable
     /// <summary>How long the whole handshake may take. Default 15 s.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The handshake's messages so far, as both sides hash and sign them.</summary>
+    private ReadOnlySpan<byte> Transcript => _transcript.GetBuffer().AsSpan(0, (int)_transcript.Length);
+
     /// <summary>Runs the handshake and returns the SRTP keys, oriented local/remote by our role.</summary>
     /// <param name="cancellationToken">Cancels the handshake (the transport then fails).</param>
     /// <returns>The keying material.</returns>
@@ -341,10 +344,11 @@ public sealed class DtlsTransport : IAsyncDisposable
         share.Bytes(PublicPoint(ecdh));
         share.End(mark);
         flight.Add(Handshake(Own(Message(DtlsWire.ClientKeyExchange, share.ToArray()))));
-        DeriveMaster(premaster, extendedMaster);
+        byte[] sessionHash = SHA256.HashData(Transcript); // through the ClientKeyExchange: the master secret's and our signature's
+        DeriveMaster(premaster, extendedMaster, sessionHash);
         if (certificateAsked)
         {
-            flight.Add(Handshake(Own(Message(DtlsWire.CertificateVerify, SignedBody(SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)))))));
+            flight.Add(Handshake(Own(Message(DtlsWire.CertificateVerify, SignedBody(sessionHash)))));
         }
 
         var (clientKey, serverKey, clientSalt, serverSalt) = KeyBlock();
@@ -385,14 +389,14 @@ public sealed class DtlsTransport : IAsyncDisposable
         var exchange = new WireReader(message.Body);
         byte[] clientShare = exchange.Vector8().ToArray();
         exchange.End("ClientKeyExchange");
-        DeriveMaster(Agree(ecdh, clientShare), offer.ExtendedMaster);
+        DeriveMaster(Agree(ecdh, clientShare), offer.ExtendedMaster, SHA256.HashData(Transcript));
         message = await NextMessageAsync().ConfigureAwait(false);
         Expect(message, DtlsWire.CertificateVerify);
         var verify = new WireReader(message.Body);
         ushort scheme = verify.U16();
         var signature = verify.Vector16();
         verify.End("CertificateVerify");
-        if (!Verifies(peerKey, scheme, _transcript.GetBuffer().AsSpan(0, (int)_transcript.Length), signature))
+        if (!Verifies(peerKey, scheme, Transcript, signature))
         {
             throw new DtlsFailure(DtlsWire.DecryptError, "the client's certificate-verify signature does not verify");
         }
@@ -775,11 +779,11 @@ public sealed class DtlsTransport : IAsyncDisposable
 
     // ---- Keys ----
 
-    private void DeriveMaster(byte[] premaster, bool extended)
+    private void DeriveMaster(byte[] premaster, bool extended, byte[] sessionHash)
     {
         // RFC 7627: the master secret bound to the whole handshake so far (through the ClientKeyExchange).
         _master = extended
-            ? TlsPrf.Compute(premaster, "extended master secret", SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)), 48)
+            ? TlsPrf.Compute(premaster, "extended master secret", sessionHash, 48)
             : TlsPrf.Compute(premaster, "master secret", Concat(_clientRandom, _serverRandom, []), 48);
         CryptographicOperations.ZeroMemory(premaster);
     }
@@ -793,7 +797,7 @@ public sealed class DtlsTransport : IAsyncDisposable
     }
 
     private byte[] VerifyData(string label) =>
-        TlsPrf.Compute(_master, label, SHA256.HashData(_transcript.GetBuffer().AsSpan(0, (int)_transcript.Length)), 12);
+        TlsPrf.Compute(_master, label, SHA256.HashData(Transcript), 12);
 
     private void CheckFinished(Received message, string label)
     {
