@@ -1003,6 +1003,20 @@ public sealed class PeerConnection : IAsyncDisposable
                 await Task.Delay(5, cancellationToken).ConfigureAwait(false);
             }
 
+            // A timer that fired late (a busy machine) ended the span before its bytes left: send the rest now, so a probe
+            // always carries its whole volume (rate × duration) and enough packets to measure; its send rate is measured
+            // from when they actually left, so the burst reports itself honestly.
+            long rest = (long)(bytesPerSecond * duration.TotalSeconds) - _twccSender.ProbeBytesSent(probe);
+            if (rest > 0)
+            {
+                if (!SendPadding(stream, (int)Math.Min(rest, 64 * 1024)))
+                {
+                    return null;
+                }
+
+                sent = true;
+            }
+
             _twccSender.EndProbeSending(probe);
             if (sent)
             {

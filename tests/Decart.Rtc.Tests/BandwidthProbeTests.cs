@@ -154,7 +154,12 @@ public sealed class BandwidthProbeTests
         // Cancelled mid-probe: null, and the next probe may run.
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         Assert.Null(await client.ProbeAsync(2000, TimeSpan.FromMilliseconds(500), cts.Token).WaitAsync(Bound));
+        long paddingBefore = client.Stats.PaddingPacketsSent;
         Assert.NotNull(await client.ProbeAsync(2000, TimeSpan.FromMilliseconds(30)).WaitAsync(Bound));
+
+        // The whole volume left however late the pacing timer fired (a busy machine): 2,000 kbit/s × 30 ms = 7,500 bytes,
+        // in padding packets of at most 300 bytes. (CI once measured nothing here: one late tick had sent 5 packets.)
+        Assert.True(client.Stats.PaddingPacketsSent - paddingBefore >= 7_500 / 300, $"{client.Stats.PaddingPacketsSent - paddingBefore} padding packets");
     }
 
     [Fact]
