@@ -56,9 +56,18 @@ public sealed partial class PackageTests(LocalFeed feed)
             Assert.False(IsReadyToRun(zip, $"lib/net10.0/{project}.dll"), $"{id}: lib/ must be IL, for every platform");
             if (project is "Decart.Rtc" or "Decart.Sdk")
             {
-                // The connect path's assemblies also ship precompiled for linux-x64 (a cold first connect skips compiling them).
-                Assert.True(IsReadyToRun(zip, $"runtimes/linux-x64/lib/net10.0/{project}.dll"), $"{id}: no ReadyToRun image for linux-x64");
-                Assert.Equal(Mvid(zip, $"lib/net10.0/{project}.dll"), Mvid(zip, $"runtimes/linux-x64/lib/net10.0/{project}.dll")); // the very assembly lib/ ships: same code, same symbols
+                // The connect path's assemblies also ship precompiled (a cold first connect skips compiling them), for
+                // each platform in its own machine code: PE's Machine, which ReadyToRun XORs with the target OS's tag
+                // (a runtime rejects an image whose Machine is not its own, and runs the IL).
+                foreach (var (rid, machine) in ReadyToRunMachines)
+                {
+                    var image = $"runtimes/{rid}/lib/net10.0/{project}.dll";
+                    Assert.True(IsReadyToRun(zip, image), $"{id}: no ReadyToRun image for {rid}");
+                    Assert.Equal(machine, Machine(zip, image));
+                    Assert.Equal(Mvid(zip, $"lib/net10.0/{project}.dll"), Mvid(zip, image)); // the very assembly lib/ ships: same code, same symbols
+                }
+
+                Assert.Equal(ReadyToRunMachines.Length, files.Count(f => f.StartsWith("runtimes/", StringComparison.Ordinal) && f.EndsWith($"/{project}.dll", StringComparison.Ordinal)));
             }
             using var symbols = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.snupkg"));
             var pdb = symbols.Entries.Single(e => e.FullName == $"lib/net10.0/{project}.pdb");
@@ -180,27 +189,101 @@ public sealed partial class PackageTests(LocalFeed feed)
             }
             """);
 
-        // Not from the README either: where the SDK's assemblies load from — on linux-x64 the package's ReadyToRun
-        // images (runtimes/linux-x64), chosen at run time from the app's deps.json although it was built for no RID.
+        // Not from the README either: where the SDK's assemblies load from — on the four platforms the packages carry
+        // ReadyToRun images for, the image of the machine (runtimes/<rid>), chosen at run time from the app's deps.json
+        // although it was built for no RID — and that their code runs precompiled: a first SDP parse and a first
+        // DecartClient compile none of the SDK's own methods on the calling thread (the runtime's JIT events, in-process;
+        // with the IL they compile dozens).
         await File.WriteAllTextAsync(Path.Combine(dir.FullName, "WhereTests.cs"), """
+            using System.Collections.Concurrent;
+            using System.Diagnostics.Tracing;
+            using System.Runtime.CompilerServices;
             using System.Runtime.InteropServices;
             using Xunit;
 
             public class WhereTests
             {
+                private static readonly string[] Precompiled = ["linux-x64", "linux-arm64", "osx-arm64", "win-x64"];
+
                 [Fact]
-                public void The_sdk_loads_its_precompiled_images_on_linux_x64()
+                public void The_sdk_loads_the_precompiled_images_of_its_platform()
                 {
+                    string rid = RuntimeInformation.RuntimeIdentifier;
                     foreach (var assembly in new[] { typeof(Decart.Sdk.DecartClient).Assembly, typeof(Decart.Rtc.Dtls.DtlsTransport).Assembly })
                     {
                         string location = assembly.Location.Replace('\\', '/');
-                        if (RuntimeInformation.RuntimeIdentifier == "linux-x64")
+                        if (Precompiled.Contains(rid))
                         {
-                            Assert.Contains("/runtimes/linux-x64/lib/net10.0/", location);
+                            Assert.Contains($"/runtimes/{rid}/lib/net10.0/", location);
                         }
                         else
                         {
                             Assert.DoesNotContain("/runtimes/", location);
+                        }
+                    }
+                }
+
+                [Fact]
+                public void Its_first_calls_run_precompiled_code_instead_of_compiling()
+                {
+                    if (!OperatingSystem.IsLinux() || !Precompiled.Contains(RuntimeInformation.RuntimeIdentifier))
+                    {
+                        return; // the compiling thread is told apart with gettid (Linux); elsewhere the location test above stands
+                    }
+
+                    using var jit = new JitEvents();
+                    jit.WaitFor(nameof(SentinelBefore), SentinelBefore);
+                    var sdp = Decart.Rtc.Sdp.SessionDescription.Parse("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n", Decart.Rtc.Sdp.SdpType.Offer);
+                    Assert.Contains("VP8/90000", sdp.ToString());
+                    using (var client = new Decart.Sdk.DecartClient(new Decart.Sdk.DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri("http://127.0.0.1:9") }))
+                    {
+                        Assert.NotNull(client.Realtime);
+                    }
+
+                    jit.WaitFor(nameof(SentinelAfter), SentinelAfter);
+                    int thread = gettid();
+                    var compiled = jit.Methods.Where(m => m.Thread == thread && m.Namespace.StartsWith("Decart.", StringComparison.Ordinal)).Select(m => m.Namespace + "::" + m.Name).ToList();
+                    Assert.True(compiled.Count == 0, "compiled on first call: " + string.Join(", ", compiled));
+                }
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                private static int SentinelBefore() => 1;
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                private static int SentinelAfter() => 2;
+
+                [DllImport("libc")]
+                private static extern int gettid();
+
+                private sealed class JitEvents : EventListener
+                {
+                    public readonly ConcurrentQueue<(long Thread, string Namespace, string Name)> Methods = new();
+
+                    /// <summary>Calls <paramref name="sentinel"/> (its first call compiles it) and waits until its event arrives: every earlier event has then arrived too.</summary>
+                    public void WaitFor(string name, Func<int> sentinel)
+                    {
+                        sentinel();
+                        var until = DateTime.UtcNow.AddSeconds(20);
+                        while (!Methods.Any(m => m.Name == name))
+                        {
+                            Assert.True(DateTime.UtcNow < until, $"no JIT event for {name}: the runtime's events did not arrive");
+                            Thread.Sleep(10);
+                        }
+                    }
+
+                    protected override void OnEventSourceCreated(EventSource source)
+                    {
+                        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                        {
+                            EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x10); // JIT
+                        }
+                    }
+
+                    protected override void OnEventWritten(EventWrittenEventArgs e)
+                    {
+                        if (e.EventName == "MethodJittingStarted_V1" && e.Payload is { } payload && e.PayloadNames is { } names)
+                        {
+                            Methods.Enqueue((e.OSThreadId, (string)payload[names.IndexOf("MethodNamespace")]!, (string)payload[names.IndexOf("MethodName")]!));
                         }
                     }
                 }
@@ -215,34 +298,50 @@ public sealed partial class PackageTests(LocalFeed feed)
 
         var test = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(4), "test", "-c", "Release", "--no-build", "-nologo");
         Assert.True(test.Code == 0, test.Output);
-        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+2,", test.Output);
+        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+3,", test.Output);
     }
 
     private static Guid Mvid(ZipArchive zip, string path)
     {
-        using var stream = new MemoryStream();
-        using (var source = zip.GetEntry(path)!.Open())
-        {
-            source.CopyTo(stream);
-        }
-
-        stream.Position = 0;
+        using var stream = Open(zip, path);
         using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
         var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
         return metadata.GetGuid(metadata.GetModuleDefinition().Mvid);
     }
 
-    private static bool IsReadyToRun(ZipArchive zip, string path)
+    /// <summary>The platforms the packages carry ReadyToRun images for, and the PE Machine each image must have.</summary>
+    private static readonly (string Rid, ushort Machine)[] ReadyToRunMachines =
+    [
+        ("linux-x64", 0x8664 ^ 0x7B79),   // AMD64, Linux tag
+        ("linux-arm64", 0xAA64 ^ 0x7B79), // ARM64, Linux tag
+        ("osx-arm64", 0xAA64 ^ 0x4644),   // ARM64, Apple tag
+        ("win-x64", 0x8664),              // AMD64, Windows: no tag
+    ];
+
+    private static ushort Machine(ZipArchive zip, string path)
+    {
+        using var stream = Open(zip, path);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        return (ushort)pe.PEHeaders.CoffHeader.Machine;
+    }
+
+    private static MemoryStream Open(ZipArchive zip, string path)
     {
         var entry = zip.GetEntry(path);
         Assert.NotNull(entry);
-        using var stream = new MemoryStream();
+        var stream = new MemoryStream();
         using (var source = entry.Open())
         {
             source.CopyTo(stream);
         }
 
         stream.Position = 0;
+        return stream;
+    }
+
+    private static bool IsReadyToRun(ZipArchive zip, string path)
+    {
+        using var stream = Open(zip, path);
         using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
         return pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0;
     }

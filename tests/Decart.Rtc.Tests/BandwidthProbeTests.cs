@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Decart.Rtc.Interceptors;
 using Decart.Rtc.Rtp;
 using Decart.Rtc.Tests.Codecs;
 using Decart.Rtc.Transport;
@@ -124,10 +125,27 @@ public sealed class BandwidthProbeTests
         await Task.Delay(300);
         cap.Kbps = 600;
 
-        var result = await client.ProbeAsync(3000, TimeSpan.FromMilliseconds(40)).WaitAsync(Bound);
+        // A probe measures what actually left: on a machine busy enough to stall the pacing thread for a few hundred ms
+        // (a CI run once sent this one at 576 kbit/s) it did not probe above the cap at all. Such a probe says nothing
+        // about the cap, so up to five are sent and the first that left above twice the cap is judged.
+        var sent = new List<string>();
+        BandwidthProbeResult? result = null;
+        for (int attempt = 0; attempt < 5 && result is null; attempt++)
+        {
+            var probe = await client.ProbeAsync(3000, TimeSpan.FromMilliseconds(40)).WaitAsync(Bound);
+            Assert.NotNull(probe);
+            sent.Add($"{probe.Value.SendBitrate} bit/s");
+            if (probe.Value.SendBitrate > 1_500_000)
+            {
+                result = probe;
+            }
+            else
+            {
+                await Task.Delay(300); // let the cap's queue drain before the next
+            }
+        }
 
-        Assert.NotNull(result);
-        Assert.True(result.Value.SendBitrate > 1_500_000, $"sent at {result.Value.SendBitrate} bit/s");
+        Assert.True(result is not null, $"no probe left above 1.5 Mbit/s: {string.Join(", ", sent)}");
         // The cap spreads the arrivals out to its 600 kbit/s (timers under a loaded machine spread them further: no lower bound).
         Assert.True(result.Value.ReceiveBitrate is > 0 and <= 900_000, $"arrived at {result.Value.ReceiveBitrate} bit/s through a 600 kbit/s cap ({result.Value.PacketsReceived} of {result.Value.PacketsSent} packets)");
         Assert.Equal(result.Value.ReceiveBitrate, result.Value.Bitrate);
