@@ -169,7 +169,11 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
 
         var subscribed = await viewer.EvaluateAsync<JsonElement>("([k, t]) => window.trySubscribe(k, t)", new object[] { _sim.DefaultApiKey, token });
         Assert.True(subscribed.GetProperty("ok").GetBoolean(), subscribed.ToString());
-        await SdkPage.WaitForAsync(async () => await viewer.EvaluateAsync<int>("() => window.framesRendered()") >= 30, "30 frames of the model track rendered by the viewer", Bound);
+        await SdkPage.WaitForAsync(
+            async () => await viewer.EvaluateAsync<int>("() => window.framesRendered()") >= 30,
+            "30 frames of the model track rendered by the viewer",
+            Bound,
+            async () => $"viewer page {await SdkPage.DescribeRemoteAsync(viewer)}; session {JsonSerializer.Serialize(session.Describe())}; frames out {session.FramesOut}");
         var viewerSize = await viewer.EvaluateAsync<int[]>("() => window.videoSize()");
         Assert.Equal([1088, 624], viewerSize);
         Assert.Equal(1, session.Viewers);

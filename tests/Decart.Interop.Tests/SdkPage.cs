@@ -58,15 +58,32 @@ internal sealed class SdkPage : IAsyncDisposable
     /// <param name="condition">What to wait for.</param>
     /// <param name="what">Its name in the failure.</param>
     /// <param name="bound">How long to wait at most.</param>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan bound)
+    public static Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan bound) => WaitForAsync(condition, what, bound, null);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; on timeout the failure says what <paramref name="diagnose"/> saw then.</summary>
+    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan bound, Func<Task<string>>? diagnose)
     {
         var deadline = DateTime.UtcNow + bound;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}" + (diagnose is null ? "" : "; " + await diagnose()));
+            }
+
             await Task.Delay(100);
         }
     }
+
+    /// <summary>What a page's remote &lt;video&gt; shows and whether media reaches it: frames, ready state, the track's mute, the SDK's states.</summary>
+    public static Task<string> DescribeRemoteAsync(IPage page) => page.EvaluateAsync<string>("""
+        () => {
+          const v = document.getElementById("remote");
+          const t = v.srcObject ? v.srcObject.getVideoTracks()[0] : null;
+          return JSON.stringify({ frames: window.framesRendered(), readyState: v.readyState, paused: v.paused, size: [v.videoWidth, v.videoHeight],
+            track: t ? { state: t.readyState, muted: t.muted } : null, states: window.states, visibility: document.visibilityState });
+        }
+        """);
 
     public async ValueTask DisposeAsync()
     {
