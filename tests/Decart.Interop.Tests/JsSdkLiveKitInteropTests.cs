@@ -332,6 +332,7 @@ public sealed class JsSdkLiveKitInteropTests(ITestOutputHelper output) : IAsyncL
         output.WriteLine($"glass-to-glass in the page: {summary}");
         Assert.True(summary.GetProperty("metadata").GetInt32() > 0, "livekit-client's worker read trailers on the model's track");
         Assert.True(summary.GetProperty("samples").GetInt32() > 0, summary.ToString());
-        Assert.InRange(summary.GetProperty("medianMs").GetDouble(), modelLatencyMs, 10_000);
+        // At least the model's hold, less 10 ms for timer granularity (the SDK's own measure once read 148.6 ms of 150).
+        Assert.InRange(summary.GetProperty("medianMs").GetDouble(), modelLatencyMs - 10, 10_000);
     }
 }

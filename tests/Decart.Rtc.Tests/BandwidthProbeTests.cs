@@ -49,6 +49,31 @@ public sealed class BandwidthProbeTests
         }
     }
 
+    /// <summary>
+    /// A probe that left at more than <paramref name="minSendBitrate"/>, and how many were sent to get it (up to five). A
+    /// probe measures what actually left: on a machine busy enough to stall the pacing thread for a few hundred ms (a CI
+    /// run once sent a 3 Mbit/s probe at 576 kbit/s) it never reached its rate, and says nothing about the path.
+    /// </summary>
+    private static async Task<(BandwidthProbeResult Probe, int Attempts)> ProbeSentAboveAsync(PeerConnection client, int kbps, TimeSpan duration, long minSendBitrate, TimeSpan drain)
+    {
+        var sent = new List<string>();
+        for (int attempt = 1; attempt <= 5; attempt++)
+        {
+            var probe = await client.ProbeAsync(kbps, duration).WaitAsync(Bound);
+            Assert.NotNull(probe);
+            if (probe.Value.SendBitrate > minSendBitrate)
+            {
+                return (probe.Value, attempt);
+            }
+
+            sent.Add($"{probe.Value.SendBitrate} bit/s");
+            await Task.Delay(drain);
+        }
+
+        Assert.Fail($"no probe left above {minSendBitrate} bit/s: {string.Join(", ", sent)}");
+        throw new InvalidOperationException("unreachable");
+    }
+
     private static Task<(PeerConnection Client, PeerConnection Server)> ConnectAsync(IPacketInterceptor? clientInterceptor = null) =>
         PeerConnectionTests.ConnectAsync(clientInterceptor: clientInterceptor);
 
@@ -89,23 +114,28 @@ public sealed class BandwidthProbeTests
         var clip = Clips.IvfFrames("pattern-1088x624-30fps.ivf");
         await SendFramesAsync(client, clip, 0, 15);
 
-        var result = await client.ProbeAsync(3000, TimeSpan.FromMilliseconds(40)).WaitAsync(Bound);
+        var (probe, attempts) = await ProbeSentAboveAsync(client, 3000, TimeSpan.FromMilliseconds(40), 1_500_000, drain: TimeSpan.Zero);
 
-        Assert.NotNull(result);
-        var probe = result.Value;
         Assert.True(probe.PacketsSent >= 10, $"{probe.PacketsSent} packets in the cluster");
         Assert.True(probe.PacketsReceived >= probe.PacketsSent - 1, $"{probe.PacketsReceived} of {probe.PacketsSent} arrived on loopback");
         // Paced to 3 Mbit/s (media in the cluster can add to it); loopback carries it all, so it arrives at about that rate.
         Assert.InRange(probe.SendBitrate, 1_500_000, 8_000_000);
         Assert.InRange(probe.Bitrate, 750_000, 8_000_000); // (a loaded machine's receive thread can spread the arrivals somewhat)
-        Assert.Equal(1, client.Stats.ProbesSent);
+        Assert.Equal(attempts, client.Stats.ProbesSent);
         Assert.True(client.Stats.PaddingPacketsSent >= 5, $"{client.Stats.PaddingPacketsSent} padding packets");
 
         // The receiver counted the padding and dropped it: no stream, no frame, no unroutable packet; the media after
-        // the probe arrives whole (padding on the RTX stream leaves the media's sequence numbers alone).
+        // the probe arrives whole (padding on the RTX stream leaves the media's sequence numbers alone). Waited for, not
+        // slept on: a stalled receive thread may take a while to count the last frame.
         long framesBefore = server.Stats.FramesReceived;
         await SendFramesAsync(client, clip, 15, 15);
-        await Task.Delay(200);
+        var until = DateTime.UtcNow + Bound;
+        while ((server.Stats.FramesReceived - framesBefore < 15 || client.Stats.PaddingPacketsSent != server.Stats.PaddingReceived) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(100); // and nothing more comes: no NACK, no duplicate frame
         Assert.True(client.Stats.PaddingPacketsSent == server.Stats.PaddingReceived, $"padding sent {client.Stats.PaddingPacketsSent}, received {server.Stats.PaddingReceived}; decrypt failures {server.Stats.DecryptFailures} ({server.Stats.LastReceiveFailure}), unroutable {server.Stats.PacketsUnroutable}, packets {client.Stats.PacketsSent}/{server.Stats.PacketsReceived}");
         Assert.Equal(0, server.Stats.PacketsUnroutable);
         Assert.Equal(0, server.Stats.FramesDropped);
@@ -125,30 +155,11 @@ public sealed class BandwidthProbeTests
         await Task.Delay(300);
         cap.Kbps = 600;
 
-        // A probe measures what actually left: on a machine busy enough to stall the pacing thread for a few hundred ms
-        // (a CI run once sent this one at 576 kbit/s) it did not probe above the cap at all. Such a probe says nothing
-        // about the cap, so up to five are sent and the first that left above twice the cap is judged.
-        var sent = new List<string>();
-        BandwidthProbeResult? result = null;
-        for (int attempt = 0; attempt < 5 && result is null; attempt++)
-        {
-            var probe = await client.ProbeAsync(3000, TimeSpan.FromMilliseconds(40)).WaitAsync(Bound);
-            Assert.NotNull(probe);
-            sent.Add($"{probe.Value.SendBitrate} bit/s");
-            if (probe.Value.SendBitrate > 1_500_000)
-            {
-                result = probe;
-            }
-            else
-            {
-                await Task.Delay(300); // let the cap's queue drain before the next
-            }
-        }
-
-        Assert.True(result is not null, $"no probe left above 1.5 Mbit/s: {string.Join(", ", sent)}");
+        // Judged on a probe that left above twice the cap (ProbeSentAboveAsync); 300 ms between attempts drain the cap's queue.
+        var (result, _) = await ProbeSentAboveAsync(client, 3000, TimeSpan.FromMilliseconds(40), 1_500_000, drain: TimeSpan.FromMilliseconds(300));
         // The cap spreads the arrivals out to its 600 kbit/s (timers under a loaded machine spread them further: no lower bound).
-        Assert.True(result.Value.ReceiveBitrate is > 0 and <= 900_000, $"arrived at {result.Value.ReceiveBitrate} bit/s through a 600 kbit/s cap ({result.Value.PacketsReceived} of {result.Value.PacketsSent} packets)");
-        Assert.Equal(result.Value.ReceiveBitrate, result.Value.Bitrate);
+        Assert.True(result.ReceiveBitrate is > 0 and <= 900_000, $"arrived at {result.ReceiveBitrate} bit/s through a 600 kbit/s cap ({result.PacketsReceived} of {result.PacketsSent} packets)");
+        Assert.Equal(result.ReceiveBitrate, result.Bitrate);
     }
 
     [Fact]

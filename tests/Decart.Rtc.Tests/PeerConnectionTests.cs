@@ -267,7 +267,8 @@ public sealed class PeerConnectionTests
         // 10 % of the media is dropped below ICE (retransmissions carry fresh numbers and arrive, so a window sees a bit less).
         Assert.InRange(summary.Value.LossFraction, 0.01, 0.3);
         Assert.True(summary.Value.AckedBitrate > 100_000, $"acked {summary.Value.AckedBitrate} bit/s");
-        Assert.True(summary.Value.QueueDelay < TimeSpan.FromMilliseconds(200), $"queue delay {summary.Value.QueueDelay} on loopback");
+        // No queue on loopback; a busy machine's stalled receive thread reads as some (hence 500 ms, not ~0).
+        Assert.True(summary.Value.QueueDelay < TimeSpan.FromMilliseconds(500), $"queue delay {summary.Value.QueueDelay} on loopback");
     }
 
     [Fact]

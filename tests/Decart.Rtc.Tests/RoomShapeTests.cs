@@ -75,7 +75,7 @@ public sealed class RoomShapeTests
             await Task.Delay(10);
         }
 
-        for (int i = 0; i < 100 && Volatile.Read(ref fromServer) < 25; i++)
+        for (int i = 0; i < 500 && Volatile.Read(ref fromServer) < 25; i++) // up to 10 s
         {
             await Task.Delay(20);
         }

@@ -21,8 +21,15 @@ public class LogHygieneTests
     public async Task A_verbose_run_logs_requests_but_never_a_key_or_token_and_the_banner_masks_user_keys()
     {
         using var sim = await SimulatorProcess.StartAsync("--port", "0", "--verbose", "--api-key", UserKey);
-        await Task.Delay(300); // the rest of the banner
+        // The rest of the banner, to its last line (its stdout is read asynchronously).
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!sim.Output.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
         string banner = sim.Output;
+        Assert.Contains("Press Ctrl+C to stop.", banner, StringComparison.Ordinal);
         Assert.DoesNotContain(UserKey, banner, StringComparison.Ordinal);
         Assert.Contains("API key: user*** (27 characters)", banner, StringComparison.Ordinal);
 

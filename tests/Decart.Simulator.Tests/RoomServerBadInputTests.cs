@@ -129,7 +129,9 @@ public sealed class RoomServerBadInputTests
         var pong = ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.PongResp);
         await Task.Delay(300); // real time passes; the fake clock does not: the ping waits on the way in
         Assert.False(pong.IsCompleted, "the pong came back before the latency elapsed");
-        for (int i = 0; i < 10 && !pong.IsCompleted; i++)
+        // Advanced until the pong comes (a real-time bound, not a count: a busy server may arm either delay late).
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!pong.IsCompleted && DateTime.UtcNow < until)
         {
             clock.Advance(TimeSpan.FromMilliseconds(400)); // in (400 ms), then out (400 ms)
             await Task.Delay(100);

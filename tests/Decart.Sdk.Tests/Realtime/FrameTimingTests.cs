@@ -30,7 +30,9 @@ public class FrameTimingTests
 
         var g2g = rt.GlassToGlass;
         Assert.NotNull(g2g.TimeToFirstFrame);
-        Assert.InRange(g2g.Median!.Value.TotalMilliseconds, 150, 10_000);
+        // The model holds each frame 150 ms; 140 allows the timers' granularity (the deep probe's same measure once read
+        // 148.6 ms) and still fails a path that does not wait for the model (loopback is ~1 ms).
+        Assert.InRange(g2g.Median!.Value.TotalMilliseconds, 140, 10_000);
         Assert.True(g2g.P90 >= g2g.Median, $"p90 {g2g.P90} < median {g2g.Median}");
         Assert.True(session.TrailersIn >= session.FramesIn - 1, $"{session.TrailersIn} of {session.FramesIn} camera frames had a trailer");
         Assert.True(session.TrailersOut >= 20, $"{session.TrailersOut} outputs carried the capture time");
@@ -53,7 +55,9 @@ public class FrameTimingTests
         await WaitUntilAsync(() => rt.GlassToGlass.SampleCount >= 20, TimeSpan.FromSeconds(30), "20 glass-to-glass samples on the direct transport");
         Assert.Equal((0L, 0L), (session.TrailersIn, session.TrailersOut)); // nothing appended to the frames
         var g2g = rt.GlassToGlass;
-        Assert.InRange(g2g.Median!.Value.TotalMilliseconds, 150, 10_000);
+        // The model holds each frame 150 ms; 140 allows the timers' granularity (the deep probe's same measure once read
+        // 148.6 ms) and still fails a path that does not wait for the model (loopback is ~1 ms).
+        Assert.InRange(g2g.Median!.Value.TotalMilliseconds, 140, 10_000);
         Assert.True(g2g.P90 >= g2g.Median);
     }
 

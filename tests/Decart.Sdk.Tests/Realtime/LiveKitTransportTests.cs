@@ -164,8 +164,9 @@ public class LiveKitTransportTests(ITestOutputHelper output)
         sim.Faults.Add(new Decart.Simulator.Faults.Fault { Type = Decart.Simulator.Faults.FaultType.Queue, Count = 1, DelayMs = 60_000 });
         using var client = Client(sim);
         await using var source = await SourceAsync();
-        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Reconnect = ReconnectPolicy.None, RoomInfoTimeout = TimeSpan.FromMilliseconds(300) };
-        // The queue position arrives at once and stops the timer, so this connect waits in the queue; cancel it.
+        // The connect waits in the queue (queue position stopping the room-info timer is the test above's); the cancel
+        // at 2 s is the only way it can end (a room-info timeout of 300 ms here once raced a slow first message).
+        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Reconnect = ReconnectPolicy.None, RoomInfoTimeout = TimeSpan.FromSeconds(20) };
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Realtime.ConnectAsync(source, options, cts.Token));
         await WaitUntilAsync(() => sim.OpenRooms == 0, TimeSpan.FromSeconds(10), "the abandoned session's room to close");
