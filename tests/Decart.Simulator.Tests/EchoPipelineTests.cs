@@ -48,9 +48,65 @@ public class EchoPipelineTests
         Assert.All(host.Records, r => Assert.InRange(r.LatencyMs, 29.9, 30.1));    // exactly the configured 30 ms again (fake-clock milliseconds)
     }
 
+    [Fact]
+    public async Task A_keyframe_that_does_not_come_is_asked_for_again_every_half_second_not_on_every_dropped_frame()
+    {
+        // The first request lost (or passed over by the publisher's encoder): without asking again the pipeline would
+        // drop every frame for good. On a fake clock, so "half a second" is exact.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var host = new Host(time);
+        var pipeline = new EchoPipeline(host);
+        pipeline.Start();
+        long stalledSince = time.GetTimestamp();
+        time.Advance(TimeSpan.FromSeconds(2));
+        byte[] delta = [1, 2, 3], key = [9, 9, 9];
+        pipeline.OnInput(delta, 0, isKeyframe: false, stalledSince);             // stale: dropped, a keyframe asked for
+        await host.WaitForKeyframeRequestAsync();
+
+        // More deltas, no keyframe, the clock still: dropped without asking again.
+        for (uint i = 1; i <= 20; i++)
+        {
+            pipeline.OnInput(delta, i, isKeyframe: false, stalledSince);
+        }
+
+        await WaitUntilAsync(() => pipeline.FramesDropped == 21, "21 frames dropped");
+        Assert.Equal(1, host.KeyframeRequests);
+
+        // 499 ms on: still not. 500 ms on: asked again, once.
+        time.Advance(TimeSpan.FromMilliseconds(499));
+        pipeline.OnInput(delta, 21, isKeyframe: false, stalledSince);
+        await WaitUntilAsync(() => pipeline.FramesDropped == 22, "22 frames dropped");
+        Assert.Equal(1, host.KeyframeRequests);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        pipeline.OnInput(delta, 22, isKeyframe: false, stalledSince);
+        pipeline.OnInput(delta, 23, isKeyframe: false, stalledSince);
+        await WaitUntilAsync(() => pipeline.FramesDropped == 24, "24 frames dropped");
+        Assert.Equal(2, host.KeyframeRequests);
+
+        // The keyframe ends the wait: it goes out, and so does what follows it.
+        pipeline.OnInput(key, 24, isKeyframe: true, stalledSince);
+        pipeline.OnInput(delta, 25, isKeyframe: false, time.GetTimestamp() - (time.TimestampFrequency / 100)); // on time
+        time.Advance(TimeSpan.FromMilliseconds(30));
+        await WaitUntilAsync(() => host.Count == 2, "the keyframe and the delta after it sent");
+        await pipeline.DisposeAsync();
+        Assert.Equal([24u, 25u], host.Sent);
+        Assert.Equal(2, host.KeyframeRequests);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        for (var until = DateTime.UtcNow.AddSeconds(10); !condition(); await Task.Delay(5))
+        {
+            Assert.True(DateTime.UtcNow < until, $"timed out waiting for {what}");
+        }
+    }
+
     private sealed class Host(TimeProvider time) : IModelHost
     {
         private readonly TaskCompletionSource _keyframe = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _keyframeRequests;
+
+        public int KeyframeRequests => Volatile.Read(ref _keyframeRequests);
 
         public List<uint> Sent { get; } = [];
 
@@ -85,7 +141,11 @@ public class EchoPipelineTests
             return true;
         }
 
-        public void RequestInputKeyframe() => _keyframe.TrySetResult();
+        public void RequestInputKeyframe()
+        {
+            Interlocked.Increment(ref _keyframeRequests);
+            _keyframe.TrySetResult();
+        }
 
         public void OnOutput(FrameRecord record)
         {

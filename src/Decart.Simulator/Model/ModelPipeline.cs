@@ -73,7 +73,9 @@ internal abstract class ModelPipeline : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly object _inputGate = new();
+    private readonly object _askGate = new();
     private bool _awaitingKeyframe;
+    private long _keyframeAskedAt;
     private Task _running = Task.CompletedTask;
     private long _dropped;
     private long _inputs;
@@ -161,6 +163,7 @@ internal abstract class ModelPipeline : IAsyncDisposable
             if (_awaitingKeyframe && !meta.IsKeyframe)
             {
                 Dropped();
+                AskForInputKeyframe(first: false);
                 return;
             }
 
@@ -172,9 +175,35 @@ internal abstract class ModelPipeline : IAsyncDisposable
                 ArrayPool<byte>.Shared.Return(copy);
                 Dropped();
                 _awaitingKeyframe = true;
-                Host.RequestInputKeyframe();
+                AskForInputKeyframe(first: true);
             }
         }
+    }
+
+    /// <summary>
+    /// How long a pipeline waiting for a keyframe waits before asking again: a request lost on the way (RTCP is UDP
+    /// too) or one the publisher's encoder passed over would otherwise leave it dropping every frame for good.
+    /// </summary>
+    internal static readonly TimeSpan KeyframeAskInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Asks the publisher for a keyframe: at once when a wait for one begins (<paramref name="first"/>), and while it
+    /// lasts at most once per <see cref="KeyframeAskInterval"/> (<see cref="IModelHost.Time"/>).
+    /// </summary>
+    protected void AskForInputKeyframe(bool first)
+    {
+        long now = Host.Time.GetTimestamp();
+        lock (_askGate)
+        {
+            if (!first && Host.Time.GetElapsedTime(_keyframeAskedAt, now) < KeyframeAskInterval)
+            {
+                return;
+            }
+
+            _keyframeAskedAt = now;
+        }
+
+        Host.RequestInputKeyframe();
     }
 
     /// <summary>Returns the buffers of whatever is still queued.</summary>
