@@ -93,6 +93,35 @@ public class EchoPipelineTests
         Assert.Equal(2, host.KeyframeRequests);
     }
 
+    [Fact]
+    public async Task A_transform_whose_decoder_failed_asks_again_for_the_keyframe_every_half_second()
+    {
+        // Transform mode: garbage fails the decoder, which then needs a keyframe and drops what is not one.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var host = new Host(time);
+        var pipeline = new TransformPipeline(host, Decart.Rtc.Codecs.RtpCodec.Vp8, Decart.Rtc.Codecs.RtpCodec.Vp8);
+        pipeline.Start();
+        byte[] garbage = [0x31, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
+        pipeline.OnInput(garbage, 0, isKeyframe: false, time.GetTimestamp());
+        await host.WaitForKeyframeRequestAsync();
+        Assert.Equal(1, pipeline.DecodeErrors);
+
+        for (uint i = 1; i <= 10; i++)
+        {
+            // One at a time: a burst would overflow the short decode queue, a wait of its own that asks at once.
+            pipeline.OnInput(garbage, i, isKeyframe: false, time.GetTimestamp());
+            await WaitUntilAsync(() => pipeline.FramesDropped == i + 1, $"{i + 1} frames dropped");
+        }
+
+        Assert.Equal(1, host.KeyframeRequests);                                    // not on every dropped frame
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        pipeline.OnInput(garbage, 11, isKeyframe: false, time.GetTimestamp());
+        await WaitUntilAsync(() => pipeline.FramesDropped == 12, "12 frames dropped");
+        await pipeline.DisposeAsync();
+        Assert.Equal(2, host.KeyframeRequests);                                    // but again once the half second is up
+        Assert.Equal(1, pipeline.DecodeErrors);                                    // the waiting frames were never decoded
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         for (var until = DateTime.UtcNow.AddSeconds(10); !condition(); await Task.Delay(5))

@@ -59,6 +59,7 @@ internal sealed class TransformPipeline(IModelHost host, RtpCodec codec, RtpCode
                     if (needKeyframe && !frame.IsKeyframe)
                     {
                         Dropped();
+                        AskForInputKeyframe(first: false); // again every 500 ms while the wait lasts
                         continue;
                     }
 
@@ -73,7 +74,7 @@ internal sealed class TransformPipeline(IModelHost host, RtpCodec codec, RtpCode
                         DecodeErrors++;
                         Dropped();
                         needKeyframe = true;
-                        Host.RequestInputKeyframe();
+                        AskForInputKeyframe(first: true);
                         continue;
                     }
 
