@@ -1006,15 +1006,19 @@ public sealed class PeerConnection : IAsyncDisposable
             // A timer that fired late (a busy machine) ended the span before its bytes left: send the rest now, so a probe
             // always carries its whole volume (rate × duration) and enough packets to measure; its send rate is measured
             // from when they actually left, so the burst reports itself honestly.
+            cancellationToken.ThrowIfCancellationRequested();
             long rest = (long)(bytesPerSecond * duration.TotalSeconds) - _twccSender.ProbeBytesSent(probe);
-            if (rest > 0)
+            while (rest > 0)
             {
-                if (!SendPadding(stream, (int)Math.Min(rest, 64 * 1024)))
+                // In pieces of at most 64 KiB: the send lock is taken per piece, so media interleaves with a big rest.
+                int piece = (int)Math.Min(rest, 64 * 1024);
+                if (!SendPadding(stream, piece))
                 {
                     return null;
                 }
 
                 sent = true;
+                rest = (long)(bytesPerSecond * duration.TotalSeconds) - _twccSender.ProbeBytesSent(probe);
             }
 
             _twccSender.EndProbeSending(probe);

@@ -67,7 +67,11 @@ public sealed partial class PackageTests(LocalFeed feed)
                     Assert.Equal(Mvid(zip, $"lib/net10.0/{project}.dll"), Mvid(zip, image)); // the very assembly lib/ ships: same code, same symbols
                 }
 
-                Assert.Equal(ReadyToRunMachines.Length, files.Count(f => f.StartsWith("runtimes/", StringComparison.Ordinal) && f.EndsWith($"/{project}.dll", StringComparison.Ordinal)));
+                // Android's RIDs fall back to linux-<arch> in the RID graph: the IL under runtimes/android is nearer.
+                var android = $"runtimes/android/lib/net10.0/{project}.dll";
+                Assert.False(IsReadyToRun(zip, android), $"{id}: runtimes/android must be IL");
+                Assert.Equal(Mvid(zip, $"lib/net10.0/{project}.dll"), Mvid(zip, android));
+                Assert.Equal(ReadyToRunMachines.Length + 1, files.Count(f => f.StartsWith("runtimes/", StringComparison.Ordinal) && f.EndsWith($"/{project}.dll", StringComparison.Ordinal)));
             }
             using var symbols = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.snupkg"));
             var pdb = symbols.Entries.Single(e => e.FullName == $"lib/net10.0/{project}.pdb");
@@ -191,13 +195,8 @@ public sealed partial class PackageTests(LocalFeed feed)
 
         // Not from the README either: where the SDK's assemblies load from — on the four platforms the packages carry
         // ReadyToRun images for, the image of the machine (runtimes/<rid>), chosen at run time from the app's deps.json
-        // although it was built for no RID — and that their code runs precompiled: a first SDP parse and a first
-        // DecartClient compile none of the SDK's own methods on the calling thread (the runtime's JIT events, in-process;
-        // with the IL they compile dozens).
+        // although it was built for no RID.
         await File.WriteAllTextAsync(Path.Combine(dir.FullName, "WhereTests.cs"), """
-            using System.Collections.Concurrent;
-            using System.Diagnostics.Tracing;
-            using System.Runtime.CompilerServices;
             using System.Runtime.InteropServices;
             using Xunit;
 
@@ -222,71 +221,6 @@ public sealed partial class PackageTests(LocalFeed feed)
                         }
                     }
                 }
-
-                [Fact]
-                public void Its_first_calls_run_precompiled_code_instead_of_compiling()
-                {
-                    if (!OperatingSystem.IsLinux() || !Precompiled.Contains(RuntimeInformation.RuntimeIdentifier))
-                    {
-                        return; // the compiling thread is told apart with gettid (Linux); elsewhere the location test above stands
-                    }
-
-                    using var jit = new JitEvents();
-                    jit.WaitFor(nameof(SentinelBefore), SentinelBefore);
-                    var sdp = Decart.Rtc.Sdp.SessionDescription.Parse("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n", Decart.Rtc.Sdp.SdpType.Offer);
-                    Assert.Contains("VP8/90000", sdp.ToString());
-                    using (var client = new Decart.Sdk.DecartClient(new Decart.Sdk.DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri("http://127.0.0.1:9") }))
-                    {
-                        Assert.NotNull(client.Realtime);
-                    }
-
-                    jit.WaitFor(nameof(SentinelAfter), SentinelAfter);
-                    int thread = gettid();
-                    var compiled = jit.Methods.Where(m => m.Thread == thread && m.Namespace.StartsWith("Decart.", StringComparison.Ordinal)).Select(m => m.Namespace + "::" + m.Name).ToList();
-                    Assert.True(compiled.Count == 0, "compiled on first call: " + string.Join(", ", compiled));
-                }
-
-                [MethodImpl(MethodImplOptions.NoInlining)]
-                private static int SentinelBefore() => 1;
-
-                [MethodImpl(MethodImplOptions.NoInlining)]
-                private static int SentinelAfter() => 2;
-
-                [DllImport("libc")]
-                private static extern int gettid();
-
-                private sealed class JitEvents : EventListener
-                {
-                    public readonly ConcurrentQueue<(long Thread, string Namespace, string Name)> Methods = new();
-
-                    /// <summary>Calls <paramref name="sentinel"/> (its first call compiles it) and waits until its event arrives: every earlier event has then arrived too.</summary>
-                    public void WaitFor(string name, Func<int> sentinel)
-                    {
-                        sentinel();
-                        var until = DateTime.UtcNow.AddSeconds(20);
-                        while (!Methods.Any(m => m.Name == name))
-                        {
-                            Assert.True(DateTime.UtcNow < until, $"no JIT event for {name}: the runtime's events did not arrive");
-                            Thread.Sleep(10);
-                        }
-                    }
-
-                    protected override void OnEventSourceCreated(EventSource source)
-                    {
-                        if (source.Name == "Microsoft-Windows-DotNETRuntime")
-                        {
-                            EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x10); // JIT
-                        }
-                    }
-
-                    protected override void OnEventWritten(EventWrittenEventArgs e)
-                    {
-                        if (e.EventName == "MethodJittingStarted_V1" && e.Payload is { } payload && e.PayloadNames is { } names)
-                        {
-                            Methods.Enqueue((e.OSThreadId, (string)payload[names.IndexOf("MethodNamespace")]!, (string)payload[names.IndexOf("MethodName")]!));
-                        }
-                    }
-                }
             }
             """);
 
@@ -298,8 +232,120 @@ public sealed partial class PackageTests(LocalFeed feed)
 
         var test = await LocalFeed.RunAsync("dotnet", dir.FullName, TimeSpan.FromMinutes(4), "test", "-c", "Release", "--no-build", "-nologo");
         Assert.True(test.Code == 0, test.Output);
-        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+3,", test.Output);
+        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+2,", test.Output);
+
+        // And that their code runs precompiled: in a fresh process (nothing of the SDK compiled or run before), a first
+        // SDP parse and a first DecartClient compile none of the SDK's own methods on the calling thread, told by the
+        // runtime's JIT events in-process (with the IL they compile dozens).
+        var jitDir = Directory.CreateDirectory(Path.Combine(feed.Work.FullName, "jitcheck"));
+        await File.WriteAllTextAsync(Path.Combine(jitDir.FullName, "JitCheck.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <IsPackable>false</IsPackable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Decart.Sdk" Version="{feed.Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(jitDir.FullName, "Program.cs"), JitCheckProgram);
+        var jitRun = await LocalFeed.RunAsync("dotnet", jitDir.FullName, TimeSpan.FromMinutes(4), "run", "-c", "Release", "-nologo", "-tl:off");
+        Assert.True(jitRun.Code == 0, jitRun.Output);
+        Assert.Contains("precompiled: no Decart method compiled on the calling thread", jitRun.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>The fresh-process check of <see cref="A_fresh_project_with_only_the_packages_runs_the_READMEs_integration_test_and_gets_the_analyzers"/>: exit 0 and one line when the SDK's first calls compile none of its methods.</summary>
+    private const string JitCheckProgram = """
+        using System.Collections.Concurrent;
+        using System.Diagnostics.Tracing;
+        using System.Runtime.CompilerServices;
+        using System.Runtime.InteropServices;
+
+        if (!OperatingSystem.IsLinux())
+        {
+            Console.WriteLine("precompiled: not checked (the compiling thread is told apart with gettid, Linux only)");
+            return 0;
+        }
+
+        using var jit = new JitEvents();
+        jit.WaitFor(nameof(Sentinels.Before), Sentinels.Before);
+        var sdp = Decart.Rtc.Sdp.SessionDescription.Parse("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n", Decart.Rtc.Sdp.SdpType.Offer);
+        if (!sdp.ToString().Contains("VP8/90000"))
+        {
+            Console.WriteLine("the SDP did not round-trip");
+            return 2;
+        }
+
+        using (var client = new Decart.Sdk.DecartClient(new Decart.Sdk.DecartClientOptions { ApiKey = "sim_dev_key", BaseUrl = new Uri("http://127.0.0.1:9") }))
+        {
+            _ = client.Realtime;
+        }
+
+        jit.WaitFor(nameof(Sentinels.After), Sentinels.After);
+        long thread = Sentinels.gettid();
+        if (!jit.Methods.Any(m => m.Name == nameof(Sentinels.After) && m.Thread == thread))
+        {
+            Console.WriteLine("the JIT events do not name this thread: the check would see nothing");
+            return 3;
+        }
+
+        var compiled = jit.Methods.Where(m => m.Thread == thread && m.Namespace.StartsWith("Decart.", StringComparison.Ordinal)).Select(m => m.Namespace + "::" + m.Name).ToList();
+        Console.WriteLine(compiled.Count == 0 ? "precompiled: no Decart method compiled on the calling thread" : "compiled on first call: " + string.Join(", ", compiled));
+        return compiled.Count == 0 ? 0 : 1;
+
+        static class Sentinels
+        {
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            public static int Before() => 1;
+
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            public static int After() => 2;
+
+            [DllImport("libc")]
+            public static extern int gettid();
+        }
+
+        sealed class JitEvents : EventListener
+        {
+            public readonly ConcurrentQueue<(long Thread, string Namespace, string Name)> Methods = new();
+
+            /// <summary>Calls the sentinel (its first call compiles it) and waits for its event: every earlier event has then arrived.</summary>
+            public void WaitFor(string name, Func<int> sentinel)
+            {
+                sentinel();
+                var until = DateTime.UtcNow.AddSeconds(20);
+                while (!Methods.Any(m => m.Name == name))
+                {
+                    if (DateTime.UtcNow > until)
+                    {
+                        throw new TimeoutException($"no JIT event for {name}: the runtime's events did not arrive");
+                    }
+
+                    Thread.Sleep(10);
+                }
+            }
+
+            protected override void OnEventSourceCreated(EventSource source)
+            {
+                if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                {
+                    EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x10); // JIT
+                }
+            }
+
+            protected override void OnEventWritten(EventWrittenEventArgs e)
+            {
+                if (e.EventName == "MethodJittingStarted_V1" && e.Payload is { } payload && e.PayloadNames is { } names)
+                {
+                    Methods.Enqueue((e.OSThreadId, (string)payload[names.IndexOf("MethodNamespace")]!, (string)payload[names.IndexOf("MethodName")]!));
+                }
+            }
+        }
+        """;
 
     private static Guid Mvid(ZipArchive zip, string path)
     {

@@ -188,13 +188,14 @@ internal abstract class ModelPipeline : IAsyncDisposable
 
     /// <summary>
     /// Asks the publisher for a keyframe: at once when a wait for one begins (<paramref name="first"/>), and while it
-    /// lasts at most once per <see cref="KeyframeAskInterval"/> (<see cref="IModelHost.Time"/>).
+    /// lasts on a dropped frame, at most once per <see cref="KeyframeAskInterval"/> (<see cref="IModelHost.Time"/>; no
+    /// timer: a publisher that sends nothing is asked nothing more).
     /// </summary>
     protected void AskForInputKeyframe(bool first)
     {
-        long now = Host.Time.GetTimestamp();
         lock (_askGate)
         {
+            long now = Host.Time.GetTimestamp(); // read under the lock: a later ask never records an earlier time
             if (!first && Host.Time.GetElapsedTime(_keyframeAskedAt, now) < KeyframeAskInterval)
             {
                 return;

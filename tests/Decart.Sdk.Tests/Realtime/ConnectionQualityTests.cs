@@ -159,7 +159,7 @@ public class ConnectionQualityTests
         // report's factor follows once the frames flow again.)
         await WaitUntilAsync(() => rt.GetConnectionQuality() is { Quality: ConnectionQualityLevel.Poor, LimitingFactor: LimitingFactor.Latency }, TimeSpan.FromSeconds(30), "a poor verdict limited by latency");
         Assert.Contains(verdicts, v => v.Quality == ConnectionQualityLevel.Poor);
-        Assert.InRange(rt.GetConnectionQuality()!.Metrics.RoundTripTime!.Value.TotalMilliseconds, 300, 1000); // 400 injected; a busy machine adds
+        Assert.InRange(rt.GetConnectionQuality()!.Metrics.RoundTripTime!.Value.TotalMilliseconds, 300, 750); // 400 injected; a busy machine adds some (twice each way would be 800)
     }
 
     [Fact]

@@ -164,11 +164,23 @@ public class LiveKitTransportTests(ITestOutputHelper output)
         sim.Faults.Add(new Decart.Simulator.Faults.Fault { Type = Decart.Simulator.Faults.FaultType.Queue, Count = 1, DelayMs = 60_000 });
         using var client = Client(sim);
         await using var source = await SourceAsync();
-        // The connect waits in the queue (queue position stopping the room-info timer is the test above's); the cancel
-        // at 2 s is the only way it can end (a room-info timeout of 300 ms here once raced a slow first message).
-        var options = new RealtimeConnectOptions { Model = RealtimeModels.Lucy21, Reconnect = ReconnectPolicy.None, RoomInfoTimeout = TimeSpan.FromSeconds(20) };
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        // Cancelled once its queue position has come (so it was queued, not still joining), with a room-info timeout
+        // long enough that the cancel is the only way it can end (300 ms here once raced a slow first message).
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int positions = 0;
+        var options = new RealtimeConnectOptions
+        {
+            Model = RealtimeModels.Lucy21,
+            Reconnect = ReconnectPolicy.None,
+            RoomInfoTimeout = TimeSpan.FromSeconds(20),
+            OnQueuePosition = _ =>
+            {
+                Interlocked.Increment(ref positions);
+                cts.CancelAfter(TimeSpan.FromMilliseconds(200));
+            },
+        };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Realtime.ConnectAsync(source, options, cts.Token));
+        Assert.True(Volatile.Read(ref positions) >= 1, "the connect was cancelled before it was queued");
         await WaitUntilAsync(() => sim.OpenRooms == 0, TimeSpan.FromSeconds(10), "the abandoned session's room to close");
     }
 
