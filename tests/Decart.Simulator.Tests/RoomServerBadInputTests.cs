@@ -129,12 +129,15 @@ public sealed class RoomServerBadInputTests
         var pong = ReceiveUntilAsync(ws, SignalResponse.MessageOneofCase.PongResp);
         await Task.Delay(300); // real time passes; the fake clock does not: the ping waits on the way in
         Assert.False(pong.IsCompleted, "the pong came back before the latency elapsed");
-        // Advanced until the pong comes (a real-time bound, not a count: a busy server may arm either delay late).
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (!pong.IsCompleted && DateTime.UtcNow < until)
+        // At most 4 s of fake time (in 400 ms, out 400 ms, and room to spare), each step given up to 1 s of real time for
+        // the server to arm its next delay (a busy machine arms it late; 100 ms per step once risked missing it).
+        for (int i = 0; i < 10 && !pong.IsCompleted; i++)
         {
-            clock.Advance(TimeSpan.FromMilliseconds(400)); // in (400 ms), then out (400 ms)
-            await Task.Delay(100);
+            clock.Advance(TimeSpan.FromMilliseconds(400));
+            for (int j = 0; j < 50 && !pong.IsCompleted; j++)
+            {
+                await Task.Delay(20);
+            }
         }
 
         Assert.Equal(7, (await pong.WaitAsync(TimeSpan.FromSeconds(10))).PongResp.LastPingTimestamp);
