@@ -976,49 +976,39 @@ public sealed class PeerConnection : IAsyncDisposable
         try
         {
             double bytesPerSecond = bitrateKbps * 125.0;
+            long total = (long)(bytesPerSecond * duration.TotalSeconds);
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             bool sent = false;
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
-                if (elapsed >= duration)
-                {
-                    break;
-                }
+                bool over = elapsed >= duration;
 
-                // What the cluster should have sent by the end of this 5 ms tick, less what it did (media included).
-                long due = (long)(bytesPerSecond * Math.Min(duration.TotalSeconds, elapsed.TotalSeconds + 0.005));
+                // What the cluster should have sent by the end of this 5 ms tick, less what it did (media included). Once
+                // the span is over, all of it: a timer that fired late (a busy machine) must not cut the probe short, so a
+                // probe always carries its whole volume and enough packets to measure — its send rate is measured from
+                // when they actually left, so that last burst reports itself honestly.
+                long due = over ? total : (long)(bytesPerSecond * Math.Min(duration.TotalSeconds, elapsed.TotalSeconds + 0.005));
                 long deficit = due - _twccSender.ProbeBytesSent(probe);
-                if (deficit > 0)
+                while (deficit > 0)
                 {
+                    // At most 64 KiB a call: the send lock is taken per call, so media interleaves with a big burst.
                     if (!SendPadding(stream, (int)Math.Min(deficit, 64 * 1024)))
                     {
                         return null; // closed, or no longer sending: nothing to measure, and no feedback to wait for
                     }
 
                     sent = true;
+                    deficit = over ? due - _twccSender.ProbeBytesSent(probe) : 0; // a tick sends one call's worth; the end, all
+                }
+
+                if (over)
+                {
+                    break;
                 }
 
                 await Task.Delay(5, cancellationToken).ConfigureAwait(false);
-            }
-
-            // A timer that fired late (a busy machine) ended the span before its bytes left: send the rest now, so a probe
-            // always carries its whole volume (rate × duration) and enough packets to measure; its send rate is measured
-            // from when they actually left, so the burst reports itself honestly.
-            cancellationToken.ThrowIfCancellationRequested();
-            long rest = (long)(bytesPerSecond * duration.TotalSeconds) - _twccSender.ProbeBytesSent(probe);
-            while (rest > 0)
-            {
-                // In pieces of at most 64 KiB: the send lock is taken per piece, so media interleaves with a big rest.
-                int piece = (int)Math.Min(rest, 64 * 1024);
-                if (!SendPadding(stream, piece))
-                {
-                    return null;
-                }
-
-                sent = true;
-                rest = (long)(bytesPerSecond * duration.TotalSeconds) - _twccSender.ProbeBytesSent(probe);
             }
 
             _twccSender.EndProbeSending(probe);

@@ -16,15 +16,7 @@ public sealed class CapacityQueueTests
 
     private static (int Position, int Size) Place(JsonObject message) => ((int)message["position"]!, (int)message["queue_size"]!);
 
-    private static async Task WaitAsync(Func<bool> condition, string what)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < until, "timed out waiting for " + what);
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitAsync(Func<bool> condition, string what) => Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(15));
 
     [Fact]
     public async Task Past_capacity_livekit_sessions_queue_first_come_first_served_and_are_told_each_change_of_place()

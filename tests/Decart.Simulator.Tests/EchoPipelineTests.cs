@@ -122,13 +122,7 @@ public class EchoPipelineTests
         Assert.Equal(1, pipeline.DecodeErrors);                                    // the waiting frames were never decoded
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        for (var until = DateTime.UtcNow.AddSeconds(10); !condition(); await Task.Delay(5))
-        {
-            Assert.True(DateTime.UtcNow < until, $"timed out waiting for {what}");
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, string what) => Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(10));
 
     private sealed class Host(TimeProvider time) : IModelHost
     {

@@ -232,13 +232,5 @@ public class ModelTests(ITestOutputHelper output)
         return (client, session, frames);
     }
 
-    private static async Task WaitAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitAsync(Func<bool> condition, string what) => Poll.UntilAsync(condition, what, Bound);
 }

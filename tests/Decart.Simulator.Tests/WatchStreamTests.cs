@@ -102,13 +102,5 @@ public sealed class WatchStreamTests
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
     }
 
-    private static async Task WaitAsync(Func<bool> condition, string what)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < until, "timed out waiting for " + what);
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitAsync(Func<bool> condition, string what) => Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(15));
 }

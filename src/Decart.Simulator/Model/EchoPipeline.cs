@@ -6,9 +6,9 @@ namespace Decart.Simulator.Model;
 /// <summary>
 /// Echo mode: the received bitstream goes back out after the processing latency, at the input's rate. Bounded: a
 /// frame that is more than two frame intervals (plus slack) late when due — the session stalled, the machine was
-/// busy — is dropped with everything after it until the next keyframe, which is requested (and again, at most every 500 ms,
-/// on the frames dropped while it is awaited), so latency returns to the
-/// configured figure within a keyframe's round trip instead of staying behind for good.
+/// busy — is dropped with everything after it until the next keyframe, which is requested (and again, at most once per
+/// 500 ms, on the frames dropped while it is awaited), so latency returns to the configured figure within a keyframe's
+/// round trip instead of staying behind for good.
 /// </summary>
 internal sealed class EchoPipeline(IModelHost host) : ModelPipeline(host)
 {

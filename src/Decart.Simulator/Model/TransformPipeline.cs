@@ -59,7 +59,7 @@ internal sealed class TransformPipeline(IModelHost host, RtpCodec codec, RtpCode
                     if (needKeyframe && !frame.IsKeyframe)
                     {
                         Dropped();
-                        AskForInputKeyframe(first: false); // again every 500 ms while the wait lasts
+                        AskForInputKeyframe(first: false); // again, at most once per 500 ms, while the wait lasts
                         continue;
                     }
 
