@@ -295,8 +295,11 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly byte[] _sendPayload = new byte[1500];
     private readonly byte[] _sendPacket = new byte[1600];
 
-    /// <summary>A frame's protected packets, sent together when the frame is packetized (under the send lock; freed under it at disposal).</summary>
+    /// <summary>A frame's protected packets, sent in batches as the frame is packetized (under the send lock; freed under it at disposal).</summary>
     private readonly DatagramBatch _sendBatch = new(64);
+
+    /// <summary>Whether the frame being sent has had its first batch sent (under the send lock).</summary>
+    private bool _frameBatchSent;
     private DtlsTransport? _dtls;
     private SrtpSession? _srtp;
     private NegotiatedVideo? _video;
@@ -702,10 +705,9 @@ public sealed class PeerConnection : IAsyncDisposable
             }
             finally
             {
-                // The frame's packets, protected one after another, leave in one system call: sent in pieces, the
-                // receiver would wake while the sender still works and the two would share the machine's cores
-                // (measured slower). Also when packetizing failed halfway: nothing is left to go out with the next frame.
+                // What is left of the frame leaves now, also when packetizing failed halfway: nothing waits for the next frame.
                 _ice.Send(_sendBatch);
+                _frameBatchSent = false;
             }
         }
 
@@ -893,9 +895,10 @@ public sealed class PeerConnection : IAsyncDisposable
     private void SendRtp(SrtpSession srtp, SendStream stream, NegotiatedVideo video, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
     {
         stream.LastTimestamp = timestamp;
-        if (_sendBatch.IsFull)
+        if (_sendBatch.IsFull || _sendBatch.Count == (_frameBatchSent ? DatagramBatch.FrameLaterBatch : DatagramBatch.FrameFirstBatch))
         {
             _ice.Send(_sendBatch);
+            _frameBatchSent = true;
         }
 
         var slot = _sendBatch.NextSlot;

@@ -196,6 +196,46 @@ public sealed class PeerConnectionTests
     }
 
     [Fact]
+    public async Task Frames_of_every_packet_count_across_the_send_batches_arrive_whole_and_in_order()
+    {
+        // A frame's packets leave in batches (the first 4, then 16 at a time, at most 64 per call): frames of 1 to 70
+        // packets cross every boundary of that — 4, 5, 20, 21, 36, 64, 65 — and each must arrive byte for byte, once.
+        var (client, server) = await ConnectAsync();
+        await using var c = client;
+        await using var s = server;
+        var random = new Random(7);
+        var frames = new List<byte[]>();
+        int[] packetCounts = [1, 3, 4, 5, 6, 19, 20, 21, 22, 36, 37, 52, 53, 63, 64, 65, 66, 70];
+        foreach (int packets in packetCounts)
+        {
+            var frame = new byte[packets * 1090]; // just under the packetizer's payload of 1,100 bytes per packet
+            random.NextBytes(frame);
+            frame[0] = 0x10; // a VP8 keyframe: every frame is delivered on its own
+            var packetizer = new Vp8Packetizer(frame, new PeerConnectionOptions().MaxPayloadSize, 0);
+            int written = 0;
+            while (packetizer.TryWriteNext(new byte[1500], out _, out _))
+            {
+                written++;
+            }
+
+            Assert.Equal(packets, written);
+            frames.Add(frame);
+        }
+
+        long packetsBefore = server.Stats.PacketsReceived;
+        var got = await SendAndCollect(client, server, frames, frames.Count);
+        Assert.Equal(frames.Count, got.Count);
+        for (int i = 0; i < frames.Count; i++)
+        {
+            Assert.Equal(frames[i], got[i].Frame);
+            Assert.Equal((uint)(i * 3000), got[i].Ts);
+        }
+
+        Assert.Equal(packetCounts.Sum(), server.Stats.PacketsReceived - packetsBefore);
+        Assert.Equal(0, server.Stats.PacketsLost);
+    }
+
+    [Fact]
     public async Task A_receiver_whose_first_keyframe_was_lost_asks_for_one_and_the_stream_starts()
     {
         var (client, server) = await ConnectAsync();

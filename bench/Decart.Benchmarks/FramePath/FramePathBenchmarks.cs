@@ -160,7 +160,7 @@ public class FramePathBenchmarks
     }
 
     /// <summary>
-    /// The same datagrams over plain UDP sockets, batched as the stack batches them (one <c>sendmmsg</c> per frame, one
+    /// The same datagrams over plain UDP sockets, batched as the stack batches them (a frame in a few <c>sendmmsg</c> calls, one
     /// <c>recvmmsg</c> for what waits): what the socket itself costs.
     /// </summary>
     [Benchmark(Baseline = true, Description = "plain UDP datagrams")]

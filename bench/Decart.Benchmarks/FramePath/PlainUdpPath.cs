@@ -8,7 +8,7 @@ namespace Decart.Benchmarks.FramePath;
 /// receiving side built like the stack's own (one task looping on the allocation-free <see cref="Socket.ReceiveFromAsync(Memory{byte}, SocketFlags, SocketAddress, CancellationToken)"/>,
 /// copying each datagram's bytes into a frame buffer). With <c>echo</c>, a third socket sends every datagram straight
 /// back, as a bare UDP echo server would. With <c>batched</c>, the sockets use what the stack's frame path uses: a
-/// frame's datagrams leave in one <c>sendmmsg</c>, and after each awaited datagram whatever else waits is taken with one
+/// frame's datagrams leave in a few <c>sendmmsg</c> calls (its first 4, then 16 at a time), and after each awaited datagram whatever else waits is taken with one
 /// <c>recvmmsg</c> (<see cref="Decart.Rtc.Transport.DatagramBatch"/>). A frame is complete when all its datagrams have arrived.
 /// </summary>
 public sealed class PlainUdpPath : IAsyncDisposable
@@ -30,7 +30,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
 
     /// <summary>Binds the sockets and starts the receive (and echo) loops.</summary>
     /// <param name="echo">Send to an echo socket and receive its echo, instead of sending straight to the receiver.</param>
-    /// <param name="batched">Send a frame's datagrams with one call and drain what waits with one call, as the stack does.</param>
+    /// <param name="batched">Send a frame's datagrams in the stack's batches and drain what waits with one call, as the stack does.</param>
     public PlainUdpPath(bool echo, bool batched = false)
     {
         _batched = batched;
@@ -64,6 +64,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
     {
         Volatile.Write(ref _received, 0);
         Volatile.Write(ref _expected, sizes.Length);
+        bool firstSent = false;
         foreach (int size in sizes)
         {
             if (_sendBatch is null)
@@ -72,9 +73,11 @@ public sealed class PlainUdpPath : IAsyncDisposable
                 continue;
             }
 
-            if (_sendBatch.IsFull)
+            // The stack's pattern: the first few at once, then in batches (DatagramBatch.FrameFirstBatch / FrameLaterBatch).
+            if (_sendBatch.IsFull || _sendBatch.Count == (firstSent ? Decart.Rtc.Transport.DatagramBatch.FrameLaterBatch : Decart.Rtc.Transport.DatagramBatch.FrameFirstBatch))
             {
                 _sendBatch.Send(_sender, _target);
+                firstSent = true;
             }
 
             _sendBatch.Add(_datagram.AsSpan(0, size)); // the stack writes each packet into its slot too

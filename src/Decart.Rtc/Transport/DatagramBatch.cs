@@ -15,6 +15,17 @@ namespace Decart.Rtc.Transport;
 /// </remarks>
 internal sealed unsafe partial class DatagramBatch : IDisposable
 {
+    /// <summary>
+    /// How a frame's packets leave: its first <see cref="FrameFirstBatch"/> as soon as they are protected, the rest
+    /// <see cref="FrameLaterBatch"/> at a time. The receiver, asleep between frames, starts waking while the sender still
+    /// protects, then works through the frame while the sender finishes it. One call for the whole frame made the receiver
+    /// wait for the last packet's protection; one call per packet pays a system call each (suite 5, bench/README.md).
+    /// </summary>
+    public const int FrameFirstBatch = 4;
+
+    /// <summary>Packets per system call after a frame's first <see cref="FrameFirstBatch"/>.</summary>
+    public const int FrameLaterBatch = 16;
+
     /// <summary>Bytes per slot: room for any datagram the stack sends (≤ 1,500) and for what a receive may bring.</summary>
     public const int SlotSize = 2048;
 
