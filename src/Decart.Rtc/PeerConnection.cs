@@ -706,8 +706,8 @@ public sealed class PeerConnection : IAsyncDisposable
             finally
             {
                 // What is left of the frame leaves now, also when packetizing failed halfway: nothing waits for the next frame.
-                _ice.Send(_sendBatch);
                 _frameBatchSent = false;
+                _ice.Send(_sendBatch);
             }
         }
 

@@ -198,14 +198,15 @@ public sealed class PeerConnectionTests
     [Fact]
     public async Task Frames_of_every_packet_count_across_the_send_batches_arrive_whole_and_in_order()
     {
-        // A frame's packets leave in batches (the first 4, then 16 at a time, at most 64 per call): frames of 1 to 70
-        // packets cross every boundary of that — 4, 5, 20, 21, 36, 64, 65 — and each must arrive byte for byte, once.
+        // A frame's packets leave in batches (the first 4, then 16 at a time): frames of 1 to 70 packets cross every
+        // boundary of that — 4 | 5, 20 | 21, 36 | 37, 52 | 53, 68 | 69 — and each must arrive byte for byte, once, with
+        // no packet sent twice (SRTP's replay check would count it), lost or repaired.
         var (client, server) = await ConnectAsync();
         await using var c = client;
         await using var s = server;
         var random = new Random(7);
         var frames = new List<byte[]>();
-        int[] packetCounts = [1, 3, 4, 5, 6, 19, 20, 21, 22, 36, 37, 52, 53, 63, 64, 65, 66, 70];
+        int[] packetCounts = [1, 3, 4, 5, 6, 19, 20, 21, 22, 36, 37, 52, 53, 68, 69, 70];
         foreach (int packets in packetCounts)
         {
             var frame = new byte[packets * 1090]; // just under the packetizer's payload of 1,100 bytes per packet
@@ -222,8 +223,27 @@ public sealed class PeerConnectionTests
             frames.Add(frame);
         }
 
+        // One frame at a time, each waited for: a socket buffer capped by the system must not turn into loss here.
         long packetsBefore = server.Stats.PacketsReceived;
-        var got = await SendAndCollect(client, server, frames, frames.Count);
+        var got = new List<(byte[] Frame, uint Ts)>();
+        var arrived = new SemaphoreSlim(0);
+        AssembledFrameHandler handler = (f, ts, _) =>
+        {
+            lock (got)
+            {
+                got.Add((f.ToArray(), ts));
+            }
+
+            arrived.Release();
+        };
+        server.FrameReceived += handler;
+        for (int i = 0; i < frames.Count; i++)
+        {
+            Assert.True(client.SendFrame(frames[i], (uint)(i * 3000)));
+            Assert.True(await arrived.WaitAsync(Bound), $"frame {i} ({packetCounts[i]} packets) did not arrive");
+        }
+
+        server.FrameReceived -= handler;
         Assert.Equal(frames.Count, got.Count);
         for (int i = 0; i < frames.Count; i++)
         {
@@ -232,7 +252,55 @@ public sealed class PeerConnectionTests
         }
 
         Assert.Equal(packetCounts.Sum(), server.Stats.PacketsReceived - packetsBefore);
-        Assert.Equal(0, server.Stats.PacketsLost);
+        Assert.Equal((0L, 0L, 0L, 0L), (server.Stats.PacketsLost, server.Stats.DecryptFailures, server.Stats.NacksSent, server.Stats.RtxReceived));
+    }
+
+    /// <summary>Throws on the outbound media packets it is told to, counting them; passes everything else.</summary>
+    private sealed class ThrowingHook : IPacketInterceptor
+    {
+        public volatile int ThrowOnMedia = -1; // the index of the outbound media packet to throw on, counted from arming
+        public int Thrown;
+        private int _seen;
+
+        public InterceptDecision Intercept(PacketDirection direction, ReadOnlySpan<byte> datagram)
+        {
+            if (direction == PacketDirection.Outbound && ThrowOnMedia >= 0 && Rfc7983.Classify(datagram) == DatagramKind.Media && datagram[1] is < 192 or > 223
+                && Interlocked.Increment(ref _seen) - 1 == ThrowOnMedia)
+            {
+                Interlocked.Increment(ref Thrown);
+                throw new InvalidOperationException("a broken impairment hook");
+            }
+
+            return InterceptDecision.Pass;
+        }
+    }
+
+    [Fact]
+    public async Task An_impairment_hook_that_throws_mid_frame_loses_that_packet_only_and_sends_nothing_twice()
+    {
+        // Bad input: the user's hook throws on the 6th packet of a 40-packet frame (inside the second send batch). The
+        // sender must not throw, must not send the batch's other packets twice (SRTP's replay check would count them),
+        // and the lost packet is repaired by NACK like any loss; the frames after it arrive as usual.
+        var hook = new ThrowingHook();
+        var (client, server) = await ConnectAsync(clientInterceptor: hook);
+        await using var c = client;
+        await using var s = server;
+        var random = new Random(11);
+        var frames = Enumerable.Range(0, 4).Select(_ =>
+        {
+            var frame = new byte[40 * 1090];
+            random.NextBytes(frame);
+            frame[0] = 0x10;
+            return frame;
+        }).ToList();
+
+        hook.ThrowOnMedia = 5;
+        var broken = await SendAndCollect(client, server, frames.Take(1).ToList(), 1); // alone: a later keyframe would supersede it
+        Assert.Equal(1, hook.Thrown);
+        var rest = await SendAndCollect(client, server, frames.Skip(1).ToList(), frames.Count - 1);
+        Assert.Equal(frames, broken.Concat(rest).Select(g => g.Frame));
+        Assert.Equal(0, server.Stats.DecryptFailures);
+        Assert.True(server.Stats.NacksSent >= 1 && server.Stats.RtxReceived >= 1, $"NACKs {server.Stats.NacksSent}, RTX {server.Stats.RtxReceived}");
     }
 
     [Fact]

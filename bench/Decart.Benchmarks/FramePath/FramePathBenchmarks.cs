@@ -33,6 +33,7 @@ public class FramePathBenchmarks
     private readonly SemaphoreSlim _simulcastReceived = new(0);
     private AssembledFrameHandler _onSimulcastFrame = null!;
     private int[] _layerDatagramSizes = null!;
+    private int[] _layerCounts = null!;
     private AssembledFrameHandler _onFrame = null!;
     private byte[] _frame = null!;
     private int[] _datagramSizes = null!;
@@ -114,7 +115,9 @@ public class FramePathBenchmarks
             throw new InvalidOperationException("the first simulcast frame did not arrive");
         }
 
-        var layerPayloads = Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 16)]).Concat(Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 4)])).Concat(payloads).ToArray();
+        int[][] layers = [Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 16)]), Clips.Vp8PayloadSizes(_frame[..(_frame.Length / 4)]), payloads];
+        _layerCounts = [.. layers.Select(l => l.Length)];
+        var layerPayloads = layers.SelectMany(l => l).ToArray();
         long layerPackets = _simulcastServer.Stats.PacketsReceived - layerPackets0;
         long layerOverhead = (_simulcastServer.Stats.BytesReceived - layerBytes0 - layerPayloads.Sum()) / Math.Max(1, layerPackets);
         if (layerPackets != layerPayloads.Length || layerOverhead is < 12 or > 64)
@@ -174,9 +177,9 @@ public class FramePathBenchmarks
     [Benchmark(Description = "Decart.Rtc frame path")]
     public bool Stack() => SendThroughStack() ? true : throw new TimeoutException("a frame did not arrive through the stack");
 
-    /// <summary>The datagrams of three simulcast layers (1 + 1/4 + 1/16 of the frame) over plain UDP.</summary>
+    /// <summary>The datagrams of three simulcast layers (1/16 + 1/4 + 1 of the frame) over plain UDP, each layer's batched as the stack batches a frame.</summary>
     [Benchmark(Description = "plain UDP, 3 layers' datagrams")]
-    public bool PlainUdpThreeLayers() => _plain.SendFrameAndWait(_layerDatagramSizes, FrameTimeout) ? true : throw new TimeoutException("a plain UDP datagram was lost");
+    public bool PlainUdpThreeLayers() => _plain.SendFrameAndWait(_layerDatagramSizes, FrameTimeout, _layerCounts) ? true : throw new TimeoutException("a plain UDP datagram was lost");
 
     /// <summary>The frame as three simulcast layers through the stack; the receiver assembles all three and delivers the largest.</summary>
     [Benchmark(Description = "Decart.Rtc frame path, 3 simulcast layers")]

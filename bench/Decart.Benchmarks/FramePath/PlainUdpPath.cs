@@ -59,18 +59,29 @@ public sealed class PlainUdpPath : IAsyncDisposable
     /// <summary>Sends datagrams of the given sizes and waits until all have arrived.</summary>
     /// <param name="sizes">Datagram sizes (≤ 1,500).</param>
     /// <param name="timeout">How long to wait.</param>
+    /// <param name="layers">How many of <paramref name="sizes"/> each simulcast layer's frame has, in order (the stack
+    /// sends each layer's frame by itself, its batches starting over); empty: one frame.</param>
     /// <returns>False on a timeout (a lost datagram).</returns>
-    public bool SendFrameAndWait(ReadOnlySpan<int> sizes, TimeSpan timeout)
+    public bool SendFrameAndWait(ReadOnlySpan<int> sizes, TimeSpan timeout, ReadOnlySpan<int> layers = default)
     {
         Volatile.Write(ref _received, 0);
         Volatile.Write(ref _expected, sizes.Length);
+        int layer = 0;
+        int layerEnd = layers.IsEmpty ? sizes.Length : layers[0];
         bool firstSent = false;
-        foreach (int size in sizes)
+        for (int i = 0; i < sizes.Length; i++)
         {
             if (_sendBatch is null)
             {
-                _sender.SendTo(_datagram.AsSpan(0, size), SocketFlags.None, _target);
+                _sender.SendTo(_datagram.AsSpan(0, sizes[i]), SocketFlags.None, _target);
                 continue;
+            }
+
+            if (i == layerEnd)
+            {
+                _sendBatch.Send(_sender, _target); // the previous layer's frame is done: its rest leaves, batches start over
+                firstSent = false;
+                layerEnd += layers[++layer];
             }
 
             // The stack's pattern: the first few at once, then in batches (DatagramBatch.FrameFirstBatch / FrameLaterBatch).
@@ -80,7 +91,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
                 firstSent = true;
             }
 
-            _sendBatch.Add(_datagram.AsSpan(0, size)); // the stack writes each packet into its slot too
+            _sendBatch.Add(_datagram.AsSpan(0, sizes[i])); // the stack writes each packet into its slot too
         }
 
         _sendBatch?.Send(_sender, _target);

@@ -155,7 +155,7 @@ public sealed class IceAgent : IDatagramTransport
     /// <summary>The selected remote endpoint, once connected.</summary>
     public IPEndPoint? SelectedRemote => _selected?.Remote;
 
-    /// <summary>Datagrams dropped: from unknown addresses, failing integrity, or malformed STUN.</summary>
+    /// <summary>Datagrams dropped: from unknown addresses, failing integrity, or malformed STUN; and any the impairment hook threw on, either way.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _dropped);
 
     /// <summary>Authenticated checks refused because they replayed an earlier check's transaction from another address.</summary>
@@ -339,12 +339,18 @@ public sealed class IceAgent : IDatagramTransport
 
         if (_options.Interceptor is not null)
         {
-            for (int i = 0; i < batch.Count; i++)
+            try
             {
-                Transmit(selected.Socket.Socket, batch[i], selected.RemoteAddress);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    Transmit(selected.Socket.Socket, batch[i], selected.RemoteAddress);
+                }
+            }
+            finally
+            {
+                batch.Clear(); // also when the hook threw: what passed it must not go out again with the next batch
             }
 
-            batch.Clear();
             return true;
         }
 
@@ -357,7 +363,18 @@ public sealed class IceAgent : IDatagramTransport
     {
         if (_options.Interceptor is { } interceptor)
         {
-            var decision = interceptor.Intercept(PacketDirection.Outbound, datagram);
+            InterceptDecision decision;
+            try
+            {
+                decision = interceptor.Intercept(PacketDirection.Outbound, datagram);
+            }
+            catch (Exception)
+            {
+                // A hook that throws loses that datagram, as on the way in: the sender (a frame, an ICE check) carries on.
+                Interlocked.Increment(ref _dropped);
+                return true;
+            }
+
             if (decision.Drop)
             {
                 return true;
@@ -542,7 +559,7 @@ public sealed class IceAgent : IDatagramTransport
         var any = new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
         var address = new SocketAddress(family);
 
-        // After each awaited datagram, whatever else already waits (the rest of a frame) is taken with one call.
+        // After each awaited datagram, whatever else already waits (more of a frame) is taken with one call.
         using var drain = DatagramBatch.IsNative ? new DatagramBatch(32) : null;
         while (!_stop.IsCancellationRequested)
         {

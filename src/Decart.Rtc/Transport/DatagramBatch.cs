@@ -5,8 +5,9 @@ namespace Decart.Rtc.Transport;
 
 /// <summary>
 /// Up to <see cref="Capacity"/> datagrams in native memory, sent to one address with one <c>sendmmsg</c> call or
-/// received with one <c>recvmmsg</c> call (Linux): a frame's dozen or fifty packets cost one kernel entry instead of one
-/// each, and with UDP segmentation offload a run of equal-sized packets crosses the network stack once. Elsewhere, or when the kernel refuses the call, it falls back to one <see cref="Socket.SendTo(ReadOnlySpan{byte}, SocketFlags, System.Net.SocketAddress)"/>
+/// received with one <c>recvmmsg</c> call (Linux): a batch of a frame's packets (see <see cref="FrameFirstBatch"/>) costs
+/// one kernel entry instead of one each, and with UDP segmentation offload a run of equal-sized packets crosses the
+/// network stack once. Elsewhere, or when the kernel refuses the call, it falls back to one <see cref="Socket.SendTo(ReadOnlySpan{byte}, SocketFlags, System.Net.SocketAddress)"/>
 /// per datagram (sending) or reports nothing drained (receiving), so callers behave the same on every platform.
 /// </summary>
 /// <remarks>

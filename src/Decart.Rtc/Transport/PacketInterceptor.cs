@@ -30,7 +30,10 @@ public readonly record struct InterceptDecision(bool Drop, TimeSpan Delay)
 /// </summary>
 public interface IPacketInterceptor
 {
-    /// <summary>Decides the fate of one datagram. Called on the send path and the receive loop: keep it fast and non-blocking.</summary>
+    /// <summary>
+    /// Decides the fate of one datagram. Called on the send path and the receive loop: keep it fast and non-blocking. If
+    /// it throws, that datagram is dropped (and counted) and the connection carries on.
+    /// </summary>
     /// <param name="direction">Which way it travels.</param>
     /// <param name="datagram">The bytes (read-only; valid during the call).</param>
     /// <returns>The decision.</returns>

@@ -5,7 +5,7 @@ using Decart.Rtc.Transport;
 namespace Decart.Rtc.Tests.Transport;
 
 /// <summary>
-/// The batched socket path of the frame path: a frame's datagrams leave in one <c>sendmmsg</c> and what already waits
+/// The batched socket path of the frame path: a batch of a frame's datagrams leaves in one <c>sendmmsg</c> and what already waits
 /// is taken with one <c>recvmmsg</c>, on real loopback UDP sockets. Bad input tried: a slot committed longer than a
 /// slot or empty, a batch filled past its capacity, a batch used after disposal, a closed socket, an address of
 /// another family, a drained sender copied into an address too small for it, and a datagram longer than a slot.
