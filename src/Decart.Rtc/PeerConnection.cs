@@ -295,8 +295,11 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly byte[] _sendPayload = new byte[1500];
     private readonly byte[] _sendPacket = new byte[1600];
 
-    /// <summary>A frame's protected packets, sent in batches as the frame is packetized (under the send lock; freed under it at disposal).</summary>
-    private readonly DatagramBatch _sendBatch = new(64);
+    /// <summary>
+    /// A frame's protected packets, sent in batches as the frame is packetized: a full batch is a later batch's worth
+    /// (under the send lock; freed under it at disposal).
+    /// </summary>
+    private readonly DatagramBatch _sendBatch = new(DatagramBatch.FrameLaterBatch);
 
     /// <summary>Whether the frame being sent has had its first batch sent (under the send lock).</summary>
     private bool _frameBatchSent;
@@ -895,7 +898,7 @@ public sealed class PeerConnection : IAsyncDisposable
     private void SendRtp(SrtpSession srtp, SendStream stream, NegotiatedVideo video, byte payloadType, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
     {
         stream.LastTimestamp = timestamp;
-        if (_sendBatch.IsFull || _sendBatch.Count == (_frameBatchSent ? DatagramBatch.FrameLaterBatch : DatagramBatch.FrameFirstBatch))
+        if (_sendBatch.IsFull || (!_frameBatchSent && _sendBatch.Count == DatagramBatch.FrameFirstBatch))
         {
             _ice.Send(_sendBatch);
             _frameBatchSent = true;

@@ -34,7 +34,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
     public PlainUdpPath(bool echo, bool batched = false)
     {
         _batched = batched;
-        _sendBatch = batched ? new Decart.Rtc.Transport.DatagramBatch(64) : null;
+        _sendBatch = batched ? new Decart.Rtc.Transport.DatagramBatch(Decart.Rtc.Transport.DatagramBatch.FrameLaterBatch) : null; // as the stack's
         var loopback = new IPEndPoint(IPAddress.Loopback, 0);
         // The same receive buffers as the stack's sockets (IceOptions.ReceiveBufferSize), so only the stack's own work differs.
         _receiver.ReceiveBufferSize = _sender.ReceiveBufferSize = Decart.Rtc.Ice.IceOptions.DefaultReceiveBufferSize;
@@ -85,7 +85,7 @@ public sealed class PlainUdpPath : IAsyncDisposable
             }
 
             // The stack's pattern: the first few at once, then in batches (DatagramBatch.FrameFirstBatch / FrameLaterBatch).
-            if (_sendBatch.IsFull || _sendBatch.Count == (firstSent ? Decart.Rtc.Transport.DatagramBatch.FrameLaterBatch : Decart.Rtc.Transport.DatagramBatch.FrameFirstBatch))
+            if (_sendBatch.IsFull || (!firstSent && _sendBatch.Count == Decart.Rtc.Transport.DatagramBatch.FrameFirstBatch))
             {
                 _sendBatch.Send(_sender, _target);
                 firstSent = true;
